@@ -1,0 +1,66 @@
+// The closing message of a flow: what happened, what was changed, and what was not.
+import type { FlowOutput, FlowStatus } from '../contract.ts';
+import { KIND_LABEL } from '../domain/cluster.ts';
+import { describeStep } from '../steps.ts';
+import type { FlowContext } from './context.ts';
+
+export interface ClosingCause {
+  /** Who denied or cancelled. */
+  by?: string;
+  /** The (human-readable) error of a failed read, preview or apply. */
+  error?: string;
+}
+
+export function closingOutput(status: FlowStatus, context: FlowContext, cause: ClosingCause): FlowOutput {
+  return { status, message: [headline(status, context, cause), ...summary(status, context)].join('\n'), completed: context.completed };
+}
+
+function headline(status: FlowStatus, context: FlowContext, cause: ClosingCause): string {
+  const { facts, current } = context;
+  const step = current ? describeStep(current.request) : null;
+  switch (status) {
+    case 'complete':
+      return (
+        `✅ Backup center setup complete for \`${facts.name}\` (${facts.clusterId}, ${KIND_LABEL[context.kind]}): ` +
+        `backups go to bucket \`${context.bucket}\` in ${context.region}.`
+      );
+    case 'denied':
+      return `❌ Stopped: ${cause.by ?? 'an approver'} denied "${step}".`;
+    case 'expired':
+      return `⌛ Stopped: nobody decided on "${step}" before the approval expired.`;
+    case 'failed':
+      return current?.phase === 'previewing'
+        ? `❌ Stopped: could not check "${step}": ${cause.error}`
+        : `❌ Stopped: "${step}" failed: ${cause.error}`;
+    case 'cancelled': {
+      const running =
+        current?.phase === 'applying'
+          ? ` "${step}" was running and may have finished; start the setup again to check (it changes only what is missing).`
+          : '';
+      return `🛑 Cancelled by ${cause.by ?? 'the requester'}.${running}`;
+    }
+    case 'unsupported':
+    case 'abandoned':
+      return `Stopped (${status}).`;
+  }
+}
+
+function summary(status: FlowStatus, context: FlowContext): string[] {
+  const changed = context.completed.filter((o) => o.outcome !== 'already present');
+  const present = context.completed.filter((o) => o.outcome === 'already present');
+  const done = new Set(context.completed.map((o) => o.step));
+  // A complete flow left out only the steps whose condition did not hold (the restart).
+  const notDone = status === 'complete' ? [] : context.plan.steps.filter((s) => !done.has(s.request.step));
+  const lines: string[] = [];
+  lines.push(changed.length > 0 ? 'Changed:' : 'Nothing was changed.');
+  lines.push(...changed.map((o) => `• ${o.detail}`));
+  if (present.length > 0) lines.push('Already in place:', ...present.map((o) => `• ${o.detail}`));
+  if (notDone.length > 0) {
+    lines.push(
+      'Not done:',
+      ...notDone.map((s) => `• ${describeStep(s.request)}${s.onlyIfSecretChanged ? ' (only if the Secret changed)' : ''}`),
+    );
+  }
+  if (context.reminders.length > 0) lines.push('Still to do:', ...context.reminders.map((r) => `• ${r}`));
+  return lines;
+}

@@ -1,0 +1,77 @@
+// What every setup flow remembers between events. Persisted with the session, so plain data only.
+import type {
+  ClusterFacts,
+  ClusterKind,
+  FlowInput,
+  FlowOutput,
+  Prompt,
+  StepName,
+  StepOutcome,
+  StepRequest,
+  UserId,
+} from '../contract.ts';
+import { classifyCluster } from '../domain/cluster.ts';
+
+export type BucketScope = 'bucket' | 'all';
+
+export interface PlannedStep {
+  request: StepRequest;
+  /** The restart: only when the Secret step created or changed the Secret (the add-on was already running). */
+  onlyIfSecretChanged?: boolean;
+}
+
+export interface Plan {
+  steps: PlannedStep[];
+  /** Why steps were left out (already in place), said once when the plan is shown. */
+  notices: string[];
+}
+
+export interface CurrentStep {
+  request: StepRequest;
+  phase: 'previewing' | 'awaiting approval' | 'applying';
+}
+
+export interface FlowContext {
+  sessionId: string;
+  requester: UserId;
+  facts: ClusterFacts;
+  kind: ClusterKind;
+  /** The bucket's region and name, once answered. */
+  region: string | null;
+  bucket: string | null;
+  bucketScope: BucketScope;
+  plan: Plan;
+  current: CurrentStep | null;
+  completed: StepOutcome[];
+  /** Approval requests shown per step; part of the approval id. */
+  attempts: Partial<Record<StepName, number>>;
+  /** Things left for people to do, repeated in the closing message. */
+  reminders: string[];
+  prompt: Prompt | null;
+  output: FlowOutput | null;
+}
+
+export function initialContext(input: FlowInput): FlowContext {
+  return {
+    sessionId: input.sessionId,
+    requester: input.requester,
+    facts: input.facts,
+    kind: classifyCluster(input.facts),
+    region: null,
+    bucket: null,
+    bucketScope: 'bucket',
+    plan: { steps: [], notices: [] },
+    current: null,
+    completed: [],
+    attempts: {},
+    reminders: [],
+    prompt: null,
+    output: null,
+  };
+}
+
+/** The answered bucket and region; the questions come before anything that needs them. */
+export function chosenBucket(context: FlowContext): { bucket: string; region: string } {
+  if (context.bucket === null || context.region === null) throw new Error('the bucket question has not been answered');
+  return { bucket: context.bucket, region: context.region };
+}

@@ -1,0 +1,143 @@
+// The one xstate setup every setup flow is built from: its context, events, notices, actors and the
+// named actions and guards the building blocks refer to.
+import { assign, emit, enqueueActions, fromPromise, setup } from 'xstate';
+import type {
+  ClusterFacts,
+  FlowEvent,
+  FlowInput,
+  FlowNotice,
+  FlowOutput,
+  FlowStatus,
+  QuestionId,
+  ReadClusterInput,
+  StepName,
+  StepOutcome,
+  StepPreview,
+  StepRequest,
+} from '../contract.ts';
+import { EDGE_NETWORK, NO_VOLUME_BACKUP } from '../domain/guidance.ts';
+import { KIND_LABEL } from '../domain/cluster.ts';
+import {
+  answerProblem,
+  apiGatewaySkippedReminder,
+  prerequisiteMet,
+  questionPrompt,
+  recheckNotice,
+  recordAnswer,
+  type AskedQuestion,
+} from '../questions.ts';
+import { describeStep } from '../steps.ts';
+import { closingOutput } from './closing.ts';
+import type { FlowContext } from './context.ts';
+
+type Confirmation = 'managedRole' | 'apiGateway';
+
+/** Placeholder actors; the session runtime provides real ones with `machine.provide({ actors })`. */
+function notProvided<TOutput, TInput>(name: string) {
+  return fromPromise<TOutput, TInput>(async () => {
+    throw new Error(`${name} not provided`);
+  });
+}
+
+function errorMessage(event: unknown): string {
+  const error = (event as { error?: unknown }).error;
+  return error instanceof Error ? error.message : String(error);
+}
+
+export const flowSetup = setup({
+  types: {
+    context: {} as FlowContext,
+    events: {} as FlowEvent,
+    input: {} as FlowInput,
+    output: {} as FlowOutput,
+    emitted: {} as FlowNotice,
+  },
+  actors: {
+    previewStep: notProvided<StepPreview, StepRequest>('previewStep'),
+    applyStep: notProvided<StepOutcome, StepRequest>('applyStep'),
+    readCluster: notProvided<ClusterFacts, ReadClusterInput>('readCluster'),
+  },
+  actions: {
+    ask: assign(({ context }, params: { questionId: AskedQuestion }) => ({
+      prompt: questionPrompt(params.questionId, context),
+    })),
+    clearPrompt: assign({ prompt: null }),
+    recordAnswer: assign(({ event }, params: { questionId: AskedQuestion }) =>
+      event.type === 'ANSWER' ? recordAnswer(params.questionId, event.value.trim()) : {},
+    ),
+    rejectAnswer: emit(({ context, event }, params: { questionId: AskedQuestion }) => ({
+      type: 'notice' as const,
+      level: 'warning' as const,
+      text: event.type === 'ANSWER' ? (answerProblem(params.questionId, context, event.value.trim()) ?? '') : '',
+    })),
+    reportRecheck: emit(({ context }, params: { questionId: Confirmation }) => {
+      const met = prerequisiteMet(params.questionId, context);
+      return { type: 'notice' as const, level: met ? ('info' as const) : ('warning' as const), text: recheckNotice(params.questionId, met) };
+    }),
+    reportRecheckFailure: emit(({ event }) => ({
+      type: 'notice' as const,
+      level: 'warning' as const,
+      text: `Could not check again: ${errorMessage(event)} Try "check again" once more in a moment.`,
+    })),
+    skipApiGateway: enqueueActions(({ context, enqueue }) => {
+      const reminder = apiGatewaySkippedReminder(context.facts.region);
+      enqueue.assign({ reminders: [...context.reminders, reminder] });
+      enqueue.emit({ type: 'notice', level: 'warning', text: `Skipped for now. ${reminder}` });
+    }),
+    announceClusterKind: enqueueActions(({ context, enqueue }) => {
+      if (context.kind === 'serverless-pro' || context.kind === 'edge') {
+        enqueue.emit({ type: 'notice', level: 'info', text: NO_VOLUME_BACKUP[context.kind] });
+      }
+      if (context.kind === 'edge') enqueue.emit({ type: 'notice', level: 'info', text: EDGE_NETWORK });
+    }),
+    announcePlan: enqueueActions(({ context, enqueue }) => {
+      const { facts, plan } = context;
+      enqueue.emit({
+        type: 'plan',
+        title: `Plan for \`${facts.name}\` (${facts.clusterId}, ${KIND_LABEL[context.kind]}): each step asks for an approval first`,
+        lines: plan.steps.map(
+          (s) => `${describeStep(s.request)}${s.onlyIfSecretChanged ? ' (only if the Secret is created or changed, since the add-on is already running)' : ''}`,
+        ),
+      });
+      for (const text of plan.notices) enqueue.emit({ type: 'notice', level: 'info', text });
+    }),
+    startStep: assign(({ context }, params: { step: StepName }) => {
+      const planned = context.plan.steps.find((s) => s.request.step === params.step);
+      if (!planned) throw new Error(`step ${params.step} is not planned`);
+      return { current: { request: planned.request, phase: 'previewing' as const } };
+    }),
+    startApplying: assign(({ context }) => ({
+      current: context.current && { ...context.current, phase: 'applying' as const },
+    })),
+    close: assign(({ context, event }, params: { status: FlowStatus }) => ({
+      prompt: null,
+      output: closingOutput(params.status, context, {
+        by: 'by' in event ? event.by : undefined,
+        error: params.status === 'failed' ? errorMessage(event) : undefined,
+      }),
+    })),
+  },
+  guards: {
+    answers: ({ event }, params: { questionId: QuestionId }) => event.type === 'ANSWER' && event.questionId === params.questionId,
+    answerRejected: ({ context, event }, params: { questionId: AskedQuestion }) =>
+      event.type === 'ANSWER' &&
+      event.questionId === params.questionId &&
+      answerProblem(params.questionId, context, event.value.trim()) !== null,
+    answerIs: ({ event }, params: { questionId: QuestionId; value: string }) =>
+      event.type === 'ANSWER' && event.questionId === params.questionId && event.value.trim() === params.value,
+    prerequisiteMet: ({ context }, params: { questionId: Confirmation }) => prerequisiteMet(params.questionId, context),
+    /** Planned, and for the restart: the Secret step created or changed the Secret. */
+    stepDue: ({ context }, params: { step: StepName }) => {
+      const planned = context.plan.steps.find((s) => s.request.step === params.step);
+      if (!planned) return false;
+      if (!planned.onlyIfSecretChanged) return true;
+      const secret = context.completed.find((o) => o.step === 'createAccessKeySecret');
+      return secret !== undefined && secret.outcome !== 'already present';
+    },
+    /** The decision is about the approval shown now (a stale click changes nothing). */
+    decidesShownApproval: ({ context, event }) =>
+      (event.type === 'APPROVE' || event.type === 'DENY' || event.type === 'EXPIRE') &&
+      context.prompt?.kind === 'approval' &&
+      event.approvalId === context.prompt.approvalId,
+  },
+});

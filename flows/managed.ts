@@ -1,0 +1,34 @@
+// ACK managed clusters, and with their differences ACK Serverless Pro and ACK Edge (seed "ACK managed cluster").
+import { assign } from 'xstate';
+import { initialContext } from './blocks/context.ts';
+import { endings } from './blocks/endings.ts';
+import { privilegedSteps } from './blocks/privileged-step.ts';
+import { prerequisiteQuestion, question } from './blocks/question.ts';
+import { flowSetup } from './blocks/setup.ts';
+import { managedPlan } from './plans.ts';
+import { CANCEL, SKIP } from './questions.ts';
+
+/** Bump when a change makes persisted snapshots of this machine unusable. */
+export const version = 1;
+
+export const managedMachine = flowSetup.createMachine({
+  id: 'managed',
+  context: ({ input }) => initialContext(input),
+  initial: 'notes',
+  on: { CANCEL: { target: '.cancelled' } },
+  states: {
+    notes: { id: 'notes', entry: 'announceClusterKind', always: '#managedRole' },
+    managedRole: prerequisiteQuestion('managedRole', 'region', CANCEL),
+    region: question('region', 'bucket'),
+    bucket: question('bucket', 'planning'),
+    planning: {
+      id: 'planning',
+      entry: [assign({ plan: ({ context }) => managedPlan(context) }), 'announcePlan'],
+      always: '#createBucket',
+    },
+    ...privilegedSteps('apiGateway'),
+    apiGateway: prerequisiteQuestion('apiGateway', 'complete', SKIP),
+    ...endings,
+  },
+  output: ({ context }) => context.output!,
+});

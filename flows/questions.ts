@@ -1,0 +1,143 @@
+// The questions a flow asks, their choices (suggested default first) and how answers are checked.
+import type { Prompt, QuestionId } from './contract.ts';
+import type { FlowContext } from './blocks/context.ts';
+import { apiGatewayGuidance, managedRoleGuidance, needsApiGatewayAuthorization } from './domain/guidance.ts';
+import { isCnfsOssBucket, suggestedBucketName } from './domain/names.ts';
+import { bucketChoiceProblem, regionProblem } from './domain/oss.ts';
+
+export type AskedQuestion = Exclude<QuestionId, 'confirmPlan'>;
+export type QuestionPrompt = Extract<Prompt, { kind: 'question' }>;
+
+export const RECHECK = 'recheck';
+export const CANCEL = 'cancel';
+export const SKIP = 'skip';
+
+export function questionPrompt(questionId: AskedQuestion, context: FlowContext): QuestionPrompt {
+  const { facts } = context;
+  switch (questionId) {
+    case 'region':
+      return {
+        kind: 'question',
+        questionId,
+        text:
+          `In which region should the backups be stored? The cluster is in ${facts.region}; ` +
+          'a bucket in the same region is faster. Pick one or type a region id.',
+        choices: regionChoices(context).map((region) => ({
+          label: region === facts.region ? `${region} (cluster region)` : region,
+          value: region,
+        })),
+        freeText: true,
+      };
+    case 'bucket':
+      return {
+        kind: 'question',
+        questionId,
+        text:
+          `Which OSS bucket in ${context.region} should hold the backups? ` +
+          (context.kind === 'dedicated' || context.kind === 'registered'
+            ? 'A name that does not exist yet creates the bucket.'
+            : `A bucket whose name starts with cnfs-oss- needs no OSS permission; a name that does not exist yet creates the bucket.`) +
+          ' Pick one or type a name.',
+        choices: bucketChoices(context),
+        freeText: true,
+      };
+    case 'bucketScope':
+      return {
+        kind: 'question',
+        questionId,
+        text: `Should the RAM policy of migrate-controller allow only bucket \`${context.bucket}\`, or every bucket of the account?`,
+        choices: [
+          { label: `Only bucket ${context.bucket} (recommended)`, value: 'bucket' },
+          { label: 'All buckets', value: 'all' },
+        ],
+        freeText: false,
+      };
+    case 'managedRole':
+      return {
+        kind: 'question',
+        questionId,
+        text: managedRoleGuidance(facts.name),
+        choices: [
+          { label: 'I have authorized it — check again', value: RECHECK },
+          { label: 'Cancel', value: CANCEL },
+        ],
+        freeText: false,
+      };
+    case 'apiGateway':
+      return {
+        kind: 'question',
+        questionId,
+        text: apiGatewayGuidance(facts.region),
+        choices: [
+          { label: 'Done — check again', value: RECHECK },
+          { label: 'Skip for now', value: SKIP },
+        ],
+        freeText: false,
+      };
+  }
+}
+
+function regionChoices(context: FlowContext): string[] {
+  const others = context.facts.buckets.map((b) => b.region).filter((r) => r !== context.facts.region);
+  return [context.facts.region, ...[...new Set(others)].sort()];
+}
+
+function bucketChoices(context: FlowContext): QuestionPrompt['choices'] {
+  const inRegion = context.facts.buckets
+    .filter((b) => b.region === context.region)
+    .map((b) => b.name)
+    .sort();
+  const cnfs = inRegion.find(isCnfsOssBucket);
+  const suggested = suggestedBucketName(context.facts.clusterId);
+  const names = [cnfs ?? suggested, ...inRegion.filter((name) => name !== cnfs)];
+  if (!names.includes(suggested)) names.push(suggested);
+  return names.map((name) => ({ label: inRegion.includes(name) ? `${name} (existing)` : `${name} (new)`, value: name }));
+}
+
+/** Why an answer cannot be taken, said to the person who typed it; null when it can. */
+export function answerProblem(questionId: AskedQuestion, context: FlowContext, value: string): string | null {
+  const prompt = questionPrompt(questionId, context);
+  if (prompt.choices.some((choice) => choice.value === value)) return null;
+  if (!prompt.freeText) {
+    const valid = prompt.choices.map((choice) => `"${choice.label}"`).join(' or ');
+    return `"${value}" is not an answer to this question: choose ${valid}.`;
+  }
+  if (questionId === 'region') return regionProblem(value);
+  return bucketChoiceProblem(value, context.region ?? context.facts.region, context.facts.buckets);
+}
+
+export function recordAnswer(questionId: AskedQuestion, value: string): Partial<FlowContext> {
+  switch (questionId) {
+    case 'region':
+      return { region: value };
+    case 'bucket':
+      return { bucket: value };
+    case 'bucketScope':
+      return { bucketScope: value === 'all' ? 'all' : 'bucket' };
+    case 'managedRole':
+    case 'apiGateway':
+      return {};
+  }
+}
+
+/** The console prerequisite behind a confirmation question is in place (or not needed). */
+export function prerequisiteMet(questionId: 'managedRole' | 'apiGateway', context: FlowContext): boolean {
+  const { facts } = context;
+  if (questionId === 'managedRole') return facts.managedRoleAuthorized !== false;
+  return !needsApiGatewayAuthorization(facts.region) || facts.apiGatewayAuthorized !== false;
+}
+
+export function recheckNotice(questionId: 'managedRole' | 'apiGateway', met: boolean): string {
+  if (questionId === 'managedRole') {
+    return met
+      ? 'Found the AliyunCSManagedBackupRestoreRole authorization (its token Secret is in kube-system). Continuing.'
+      : 'The AliyunCSManagedBackupRestoreRole authorization is still missing: no addon.aliyuncsmanagedbackuprestorerole.token Secret in kube-system. It can take a minute to appear after the authorization; check again.';
+  }
+  return met
+    ? 'Found the Cloud Backup API Gateway authorization (role AliyunServiceRoleForHbrMagpieBridge). Continuing.'
+    : 'The Cloud Backup API Gateway authorization is still missing: role AliyunServiceRoleForHbrMagpieBridge does not exist yet. Confirm the dialog in the Cloud Backup console for the cluster region, then check again.';
+}
+
+export function apiGatewaySkippedReminder(region: string): string {
+  return `Grant Cloud Backup permission to use API Gateway in ${region} (Cloud Backup console, once per account); until then backup and restore jobs there fail with MagpieBridgeSlrNotExist.`;
+}

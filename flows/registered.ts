@@ -1,0 +1,44 @@
+// Registered (external) clusters: what `onectl ram-user grant --addon migrate-controller` and
+// `onectl addon install migrate-controller` do, through the APIs (seed "Register a cluster").
+import { assign, emit } from 'xstate';
+import { chosenBucket, initialContext } from './blocks/context.ts';
+import { endings } from './blocks/endings.ts';
+import { privilegedSteps } from './blocks/privileged-step.ts';
+import { prerequisiteQuestion, question } from './blocks/question.ts';
+import { flowSetup } from './blocks/setup.ts';
+import { ossInternalRouteGuidance } from './domain/oss-internal.ts';
+import { accessKeyPlan } from './plans.ts';
+import { SKIP } from './questions.ts';
+
+/** Bump when a change makes persisted snapshots of this machine unusable. */
+export const version = 1;
+
+export const registeredMachine = flowSetup.createMachine({
+  id: 'registered',
+  context: ({ input }) => initialContext(input),
+  initial: 'region',
+  on: { CANCEL: { target: '.cancelled' } },
+  states: {
+    region: question('region', 'bucket'),
+    bucket: question('bucket', 'bucketScope'),
+    bucketScope: question('bucketScope', 'planning'),
+    planning: {
+      id: 'planning',
+      entry: [assign({ plan: ({ context }) => accessKeyPlan(context, 'registered') }), 'announcePlan'],
+      always: '#createBucket',
+    },
+    ...privilegedSteps('internalRoute'),
+    internalRoute: {
+      id: 'internalRoute',
+      entry: emit(({ context }) => ({
+        type: 'notice' as const,
+        level: 'info' as const,
+        text: ossInternalRouteGuidance(context.facts.region, chosenBucket(context).region),
+      })),
+      always: '#apiGateway',
+    },
+    apiGateway: prerequisiteQuestion('apiGateway', 'complete', SKIP),
+    ...endings,
+  },
+  output: ({ context }) => context.output!,
+});

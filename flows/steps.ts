@@ -1,0 +1,41 @@
+// The privileged steps: their order in every flow and how each is shown to people.
+import type { StepName, StepRequest } from './contract.ts';
+import { describePolicy } from './domain/policy.ts';
+
+/** The order of the seed's steps; a flow skips those it does not need. */
+export const STEP_ORDER = [
+  'createBucket',
+  'createRamUser',
+  'ensurePolicy',
+  'attachPolicy',
+  'createNamespace',
+  'createAccessKeySecret',
+  'installAddon',
+  'restartMigrateController',
+  'createBackupVault',
+] as const satisfies readonly StepName[];
+
+export function describeStep(request: StepRequest): string {
+  switch (request.step) {
+    case 'createBucket':
+      return `Create OSS bucket \`${request.params.bucket}\` in ${request.params.region}`;
+    case 'createRamUser':
+      return `Create RAM user \`${request.params.userName}\``;
+    case 'ensurePolicy':
+      return `Create or update RAM policy \`${request.params.policyName}\` (${describePolicy(request.params.document)})`;
+    case 'attachPolicy':
+      return `Attach policy \`${request.params.policyName}\` to RAM user \`${request.params.userName}\``;
+    case 'createNamespace':
+      return `Create namespace \`${request.params.namespace}\``;
+    case 'createAccessKeySecret':
+      return `Create an AccessKey for \`${request.params.userName}\` and store it in Secret \`${request.params.namespace}/${request.params.secretName}\``;
+    case 'installAddon':
+      return request.params.installedVersion === null
+        ? `Install add-on \`${request.params.addon}\` ${request.params.version}`
+        : `Upgrade add-on \`${request.params.addon}\` ${request.params.installedVersion} → ${request.params.version}`;
+    case 'restartMigrateController':
+      return `Restart deployment \`${request.params.namespace}/${request.params.deployment}\` so it reads the new Secret`;
+    case 'createBackupVault':
+      return `Create backup vault \`${request.params.name}\` (bucket \`${request.params.bucket}\`, ${request.params.region}, ${request.params.network} network)`;
+  }
+}

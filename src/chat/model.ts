@@ -1,0 +1,96 @@
+// The neutral chat model: what every platform adapter turns its input into, and what it renders.
+import type { Prompt, StepOutcome, UserId } from '../../flows/contract.ts';
+import type { Command } from './grammar.ts';
+
+export type Platform = 'slack' | 'dingtalk' | 'web';
+
+/** Where a conversation lives: a channel (or group) and, once started, the thread under its first message. */
+export interface Conversation {
+  platform: Platform;
+  channelId: string;
+  /** Slack thread ts / DingTalk card instance id. Absent for a top-level command. */
+  threadId?: string;
+}
+
+export interface Actor {
+  /** Platform-qualified, e.g. "slack:U012AB". */
+  id: UserId;
+  name: string;
+}
+
+/** Inbound, platform-neutral. */
+export type ChatEvent =
+  | { kind: 'command'; command: Command; text: string; actor: Actor; conversation: Conversation }
+  | { kind: 'answer'; sessionId: string; questionId: string; value: string; actor: Actor; conversation: Conversation }
+  | {
+      kind: 'decision';
+      sessionId: string;
+      approvalId: string;
+      decision: 'approve' | 'deny';
+      actor: Actor;
+      conversation: Conversation;
+      /** The message carrying the buttons, so it can be updated after the decision. */
+      messageId: string;
+    }
+  /** Free text typed in a session's thread (a typed answer); the runtime finds the session by thread. */
+  | { kind: 'threadText'; text: string; actor: Actor; conversation: Conversation };
+
+/** Outbound, platform-neutral. Adapters render each kind as Block Kit or a DingTalk card. */
+export type Reply =
+  | { kind: 'text'; text: string }
+  | { kind: 'help'; text: string }
+  | { kind: 'plan'; title: string; lines: string[] }
+  | {
+      kind: 'question';
+      sessionId: string;
+      prompt: Extract<Prompt, { kind: 'question' }>;
+    }
+  | {
+      kind: 'approval';
+      sessionId: string;
+      prompt: Extract<Prompt, { kind: 'approval' }>;
+      /** The step's title from the executor's step metadata (e.g. "Create RAM user"). */
+      title?: string;
+      /** From the executor's step metadata. */
+      risk: 'low' | 'medium' | 'high';
+      apis: string[];
+      expiresAt: string;
+      requester: UserId;
+    }
+  | {
+      kind: 'decided';
+      approvalId: string;
+      title: string;
+      decision: 'approved' | 'denied' | 'expired';
+      by: string;
+      at: string;
+    }
+  | { kind: 'progress'; text: string }
+  | { kind: 'result'; outcome: StepOutcome }
+  | { kind: 'done'; ok: boolean; text: string }
+  | { kind: 'error'; text: string; correlationId?: string };
+
+export interface PostedMessage {
+  conversation: Conversation;
+  messageId: string;
+}
+
+/** What the session runtime needs from a platform adapter. Best effort: adapters retry, never throw on post. */
+export interface ChatPort {
+  readonly platform: Platform;
+  /** Posts in the conversation (in its thread when threadId is set). Returns the new message's id. */
+  post(conversation: Conversation, reply: Reply): Promise<PostedMessage | null>;
+  /** Replaces a message (e.g. an approval after the decision: who, when, no buttons). */
+  update(message: PostedMessage, reply: Reply): Promise<void>;
+  /** Tells one person only (Slack ephemeral / response URL; DingTalk private message). */
+  tell(conversation: Conversation, userId: UserId, text: string): Promise<void>;
+}
+
+/** Lets a handler answer the one person who acted (Slack ephemeral / response_url; DingTalk private). */
+export type TellActor = (text: string) => Promise<void>;
+
+/**
+ * The session runtime's entry point, called by every adapter after it has acknowledged the platform.
+ * It never throws: failures become a reply with a correlation id.
+ */
+export type ChatEventHandler = (event: ChatEvent, tellActor: TellActor) => Promise<void>;

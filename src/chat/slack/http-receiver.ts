@@ -1,0 +1,74 @@
+// A Bolt receiver for Slack's HTTP mode that does not own a server: the app's one HTTP server hands it
+// POST /slack/events. Requests without a valid signature, or signed more than 5 minutes from now, get
+// 401 and reach no listener.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HTTPModuleFunctions as http, HTTPResponseAck, type App, type Logger, type Receiver } from '@slack/bolt';
+
+const MAX_SKEW_SECONDS = 5 * 60;
+
+export class SlackEventsReceiver implements Receiver {
+  private app: App | undefined;
+  private readonly signingSecret: string;
+  private readonly logger: Logger;
+
+  constructor(options: { signingSecret: string; logger: Logger }) {
+    this.signingSecret = options.signingSecret;
+    this.logger = options.logger;
+  }
+
+  init(app: App): void {
+    this.app = app;
+  }
+
+  async start(): Promise<void> {}
+
+  async stop(): Promise<void> {}
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') return http.buildNoBodyResponse(res, 405);
+    let request;
+    try {
+      request = await http.parseAndVerifyHTTPRequest(
+        { signingSecret: this.signingSecret, logger: this.logger },
+        req,
+      );
+    } catch (error) {
+      if (http.isRawBodyError(error) && error.statusCode === 413) return http.buildNoBodyResponse(res, 413);
+      this.logger.warn(`Slack request refused: ${(error as Error).message}`);
+      return http.buildNoBodyResponse(res, 401);
+    }
+    let body;
+    try {
+      body = http.parseHTTPRequestBody(request);
+    } catch {
+      return http.buildNoBodyResponse(res, 400);
+    }
+    if (body.ssl_check === '1') return http.buildSSLCheckResponse(res);
+    // Bolt refuses stale timestamps; a timestamp from the future is just as suspect.
+    const timestamp = Number(req.headers['x-slack-request-timestamp']);
+    if (timestamp - Math.floor(Date.now() / 1000) > MAX_SKEW_SECONDS) {
+      this.logger.warn('Slack request refused: x-slack-request-timestamp is in the future');
+      return http.buildNoBodyResponse(res, 401);
+    }
+    if (body.type === 'url_verification') return http.buildUrlVerificationResponse(res, body);
+
+    const ack = new HTTPResponseAck({
+      logger: this.logger,
+      processBeforeResponse: false,
+      httpRequest: request,
+      httpRequestBody: body,
+      httpResponse: res,
+    });
+    try {
+      await this.app?.processEvent({
+        body,
+        ack: ack.bind(),
+        retryNum: http.extractRetryNumFromHTTPRequest(req),
+        retryReason: http.extractRetryReasonFromHTTPRequest(req),
+      });
+    } catch (error) {
+      this.logger.error(`Slack event failed: ${(error as Error).message}`);
+      if (!res.headersSent) http.buildNoBodyResponse(res, 500);
+    }
+  }
+}

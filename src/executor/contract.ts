@@ -1,0 +1,51 @@
+// What the session runtime needs from the executor. The executor is the only place that calls clouds.
+import type { ClusterFacts, StepName, StepOutcome, StepPreview, StepRequest } from '../../flows/contract.ts';
+
+export interface StepMeta {
+  step: StepName;
+  /** Title shown on the approval message, e.g. "Create RAM user". */
+  title: string;
+  risk: 'low' | 'medium' | 'high';
+  /** Cloud / Kubernetes APIs the step may call, shown on the approval message. */
+  apis: string[];
+  timeoutMs: number;
+}
+
+export type CheckStatus = 'pass' | 'fail' | 'warn' | 'n/a';
+
+export interface VerifyCheck {
+  /** The seed requirement, e.g. "Kubernetes 1.18 or later". */
+  requirement: string;
+  status: CheckStatus;
+  /** What was seen. */
+  detail: string;
+  /** How to fix it when status is fail/warn. */
+  fix?: string;
+}
+
+export interface VerifyReport {
+  clusterId: string;
+  checks: VerifyCheck[];
+}
+
+/** A failure a person can act on: which resource, what went wrong, what to do. Never carries a secret. */
+export class StepError extends Error {
+  override readonly name = 'StepError';
+  readonly step: StepName | 'readCluster' | 'verify';
+  readonly code: string;
+  readonly retryable: boolean;
+  constructor(step: StepName | 'readCluster' | 'verify', code: string, message: string, retryable = false) {
+    super(message);
+    this.step = step;
+    this.code = code;
+    this.retryable = retryable;
+  }
+}
+
+export interface Executor {
+  meta(step: StepName): StepMeta;
+  readCluster(clusterId: string): Promise<ClusterFacts>;
+  preview(request: StepRequest): Promise<StepPreview>;
+  apply(request: StepRequest): Promise<StepOutcome>;
+  verify(clusterId: string): Promise<VerifyReport>;
+}

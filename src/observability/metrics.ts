@@ -1,0 +1,55 @@
+// Prometheus metrics (prom-client), one registry per bot instance.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics(activeSessions: () => Promise<Record<string, number>> = async () => ({})) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = {
+    registry,
+    sessionsStarted: new Counter({ name: 'backup_setup_sessions_started_total', help: 'Setup sessions started', registers: [registry] }),
+    sessionsEnded: new Counter({
+      name: 'backup_setup_sessions_ended_total',
+      help: 'Setup sessions ended, by final status',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
+    sessionsActive: new Gauge({
+      name: 'backup_setup_sessions_active',
+      help: 'Sessions not yet ended, by state',
+      labelNames: ['state'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const [state, count] of Object.entries(await activeSessions())) this.set({ state }, count);
+      },
+    }),
+    approvals: new Counter({
+      name: 'backup_setup_approvals_total',
+      help: 'Approval clicks, by result',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    stepDuration: new Histogram({
+      name: 'backup_setup_step_duration_seconds',
+      help: 'Privileged step duration, by step and result',
+      labelNames: ['step', 'result'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+    stepFailures: new Counter({
+      name: 'backup_setup_step_failures_total',
+      help: 'Privileged step failures, by step and error code',
+      labelNames: ['step', 'code'] as const,
+      registers: [registry],
+    }),
+    cloudErrors: new Counter({
+      name: 'backup_setup_cloud_api_errors_total',
+      help: 'Cloud API errors seen by the executor, by service and code',
+      labelNames: ['service', 'code'] as const,
+      registers: [registry],
+    }),
+  };
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

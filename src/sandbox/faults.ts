@@ -1,0 +1,89 @@
+// Fault injection for the emulators: latency, throttling, 5xx and dropped connections at chosen calls.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export type Fault =
+  | { kind: 'latency'; ms: number }
+  | { kind: 'throttle' }
+  | { kind: 'error5xx'; status?: number }
+  | { kind: 'drop' }
+  /** A permanent, specific error (e.g. NoPermission) answered with the service's own shape. */
+  | { kind: 'error'; status: number; code: string; message: string };
+
+export interface FaultRule {
+  /** The operation name the emulator assigns (RAM action, CS operation, OSS operation, "kube:<verb>"). */
+  operation: string | '*';
+  fault: Fault;
+  /** Apply to this many matching calls, then stop (default: every call). */
+  times?: number;
+  /** Skip this many matching calls first (default 0). */
+  after?: number;
+}
+
+/** A per-emulator list of rules; tests add rules and read which calls happened. */
+export class FaultPlan {
+  private rules: (FaultRule & { seen: number; applied: number })[] = [];
+  readonly calls: string[] = [];
+
+  add(rule: FaultRule): this {
+    this.rules.push({ ...rule, seen: 0, applied: 0 });
+    return this;
+  }
+
+  clear(): void {
+    this.rules = [];
+    this.calls.length = 0;
+  }
+
+  /** Records the call and returns the faults that apply to it, in rule order. */
+  take(operation: string): Fault[] {
+    this.calls.push(operation);
+    const faults: Fault[] = [];
+    for (const rule of this.rules) {
+      if (rule.operation !== '*' && rule.operation !== operation) continue;
+      rule.seen += 1;
+      if (rule.seen <= (rule.after ?? 0)) continue;
+      if (rule.times !== undefined && rule.applied >= rule.times) continue;
+      rule.applied += 1;
+      faults.push(rule.fault);
+    }
+    return faults;
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Applies latency, then answers a fault if one applies. Returns true when the request was answered
+ * (or dropped) and the emulator must not handle it. `answerError` writes the service's error shape.
+ */
+export async function applyFaults(
+  plan: FaultPlan | undefined,
+  operation: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  answerError: (status: number, code: string, message: string) => void,
+  throttleCode = 'Throttling.User',
+  throttleStatus = 400,
+): Promise<boolean> {
+  if (!plan) return false;
+  for (const fault of plan.take(operation)) {
+    switch (fault.kind) {
+      case 'latency':
+        await sleep(fault.ms);
+        break;
+      case 'throttle':
+        answerError(throttleStatus, throttleCode, 'Request was denied due to user flow control.');
+        return true;
+      case 'error5xx':
+        answerError(fault.status ?? 503, 'ServiceUnavailable', 'The request has failed due to a temporary failure of the server.');
+        return true;
+      case 'drop':
+        req.socket.destroy();
+        return true;
+      case 'error':
+        answerError(fault.status, fault.code, fault.message);
+        return true;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,184 @@
+// OSS emulator: path-style bucket operations (ali-oss with sldEnable), V1/V4 signatures, XML
+// responses and XML errors shaped like the real service. The region of a request is the one its
+// Host names (`<bucket>.oss-<region>.aliyuncs.com`, which ali-oss sends from its `region` option when
+// the endpoint is an IP); a Host that names no OSS region means the default region, cn-hangzhou.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
+import type { AccountState, OssBucket, SandboxAccount } from './account.ts';
+import { splitUrl } from './acs3.ts';
+import { findAccessKey } from './credentials.ts';
+import { applyFaults, type FaultPlan } from './faults.ts';
+import { found, newRequestId, readBody, type Handler } from './http.ts';
+import { verifyOssSignature, type OssRequestTarget } from './oss-sign.ts';
+
+export const OSS_DEFAULT_REGION = 'cn-hangzhou';
+const MAX_BUCKETS = 100;
+const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+const HOST_REGION = /^(?:([^.]*)\.)?oss-([a-z0-9-]+?)(-internal)?\.aliyuncs\.com(?::\d+)?$/;
+const STORAGE_CLASSES = ['Standard', 'IA', 'Archive', 'ColdArchive', 'DeepColdArchive'];
+const REDUNDANCY_TYPES = ['LRS', 'ZRS'];
+const ACLS = ['private', 'public-read', 'public-read-write'];
+
+type XmlValue = string | number | boolean | XmlValue[] | { [name: string]: XmlValue };
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** Renders `{ A: 'x', B: [{ C: 1 }, { C: 2 }] }` as <A>x</A><B><C>1</C></B><B><C>2</C></B>. */
+function toXml(name: string, value: XmlValue): string {
+  if (Array.isArray(value)) return value.map((item) => toXml(name, item)).join('');
+  if (typeof value === 'object') return `<${name}>${Object.entries(value).map(([k, v]) => toXml(k, v)).join('')}</${name}>`;
+  return `<${name}>${escapeXml(String(value))}</${name}>`;
+}
+
+class OssError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly extra: Record<string, string>;
+  constructor(status: number, code: string, message: string, extra: Record<string, string> = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.extra = extra;
+  }
+}
+
+const noSuchBucket = (name: string) => new OssError(404, 'NoSuchBucket', 'The specified bucket does not exist.', { BucketName: name });
+
+/** Parses the optional PutBucket body: <CreateBucketConfiguration> with simple child elements. */
+function createBucketConfiguration(body: Buffer): Record<string, string> {
+  const text = body.toString('utf8').trim();
+  if (text === '') return {};
+  const malformed = new OssError(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
+  const root = /^(?:<\?xml[^>]*\?>\s*)?<CreateBucketConfiguration>([\s\S]*)<\/CreateBucketConfiguration>$/.exec(text);
+  if (!root) throw malformed;
+  const fields: Record<string, string> = {};
+  const rest = (root[1] as string).replace(/<(\w+)>([^<]*)<\/\1>/g, (_, name: string, value: string) => {
+    fields[name] = value.trim();
+    return '';
+  });
+  if (rest.trim() !== '') throw malformed;
+  return fields;
+}
+
+export function ossHandler(account: SandboxAccount, faults?: FaultPlan): Handler {
+  const state = () => account.state;
+  const location = (region: string) => `oss-${region}`;
+  const endpoints = (region: string) => ({
+    ExtranetEndpoint: `oss-${region}.aliyuncs.com`,
+    IntranetEndpoint: `oss-${region}-internal.aliyuncs.com`,
+  });
+  const owner = (s: AccountState) => ({ ID: s.accountId, DisplayName: s.accountId });
+  const bucket = (s: AccountState, name: string): OssBucket => found(s.oss.buckets.find((b) => b.name === name), () => noSuchBucket(name));
+
+  const operations: Record<string, (t: OssRequestTarget, region: string, req: IncomingMessage, body: Buffer) => { status?: number; headers?: Record<string, string>; xml?: [string, XmlValue] }> = {
+    ListBuckets: ({ query }) => {
+      const s = state();
+      const prefix = query.prefix ?? '';
+      const marker = query.marker ?? '';
+      const maxKeys = query['max-keys'] === undefined ? 100 : Number(query['max-keys']);
+      if (!Number.isInteger(maxKeys) || maxKeys < 1 || maxKeys > 1000) {
+        throw new OssError(400, 'InvalidArgument', 'max-keys must be an integer from 1 to 1000.', { ArgumentName: 'max-keys', ArgumentValue: String(query['max-keys']) });
+      }
+      const matching = s.oss.buckets.filter((b) => b.name.startsWith(prefix) && b.name > marker).sort((a, b) => (a.name < b.name ? -1 : 1));
+      const page = matching.slice(0, maxKeys);
+      const truncated = matching.length > maxKeys;
+      const paging: Record<string, XmlValue> = ['prefix', 'marker', 'max-keys'].some((k) => k in query) ? { Prefix: prefix, Marker: marker, MaxKeys: maxKeys } : {};
+      const truncation: Record<string, XmlValue> = truncated ? { IsTruncated: true, NextMarker: page.at(-1)!.name } : {};
+      return {
+        xml: ['ListAllMyBucketsResult', {
+          ...paging,
+          ...truncation,
+          Owner: owner(s),
+          Buckets: { Bucket: page.map((b) => ({
+            CreationDate: b.createdAt, ...endpoints(b.region), Location: location(b.region), Name: b.name, Region: b.region, StorageClass: b.storageClass,
+          })) },
+        }],
+      };
+    },
+    PutBucket: ({ bucket: name }, region, req, body) => {
+      if (!BUCKET_NAME.test(name)) throw new OssError(400, 'InvalidBucketName', 'The specified bucket is not valid.', { BucketName: name });
+      const acl = String(req.headers['x-oss-acl'] ?? 'private');
+      if (!ACLS.includes(acl)) throw new OssError(400, 'InvalidArgument', 'no such bucket access control exists', { ArgumentName: 'x-oss-acl', ArgumentValue: acl });
+      const md5 = req.headers['content-md5'];
+      if (md5 !== undefined && md5 !== createHash('md5').update(body).digest('base64')) {
+        throw new OssError(400, 'InvalidDigest', 'The Content-MD5 you specified was invalid.');
+      }
+      const config = createBucketConfiguration(body);
+      const storageClass = config.StorageClass ?? 'Standard';
+      if (!STORAGE_CLASSES.includes(storageClass)) throw new OssError(400, 'InvalidArgument', `Unsupported storage class ${storageClass}.`, { ArgumentName: 'StorageClass', ArgumentValue: storageClass });
+      const redundancy = config.DataRedundancyType ?? 'LRS';
+      if (!REDUNDANCY_TYPES.includes(redundancy)) throw new OssError(400, 'InvalidArgument', `Unsupported data redundancy type ${redundancy}.`, { ArgumentName: 'DataRedundancyType', ArgumentValue: redundancy });
+      account.change((s) => {
+        if (s.oss.buckets.some((b) => b.name === name)) {
+          throw new OssError(409, 'BucketAlreadyExists', 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.', { BucketName: name });
+        }
+        if (s.oss.buckets.length >= MAX_BUCKETS) throw new OssError(400, 'TooManyBuckets', `You have attempted to create more buckets than allowed (${MAX_BUCKETS}).`, { BucketName: name });
+        s.oss.buckets.push({ name, region, createdAt: new Date().toISOString(), storageClass, acl, dataRedundancyType: redundancy });
+      });
+      return { headers: { location: `/${name}` } };
+    },
+    GetBucketInfo: ({ bucket: name }, region) => {
+      const s = state();
+      const info = bucket(s, name);
+      if (info.region !== region) {
+        throw new OssError(403, 'AccessDenied', 'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.', {
+          Bucket: name,
+          Endpoint: endpoints(info.region).ExtranetEndpoint,
+        });
+      }
+      return {
+        xml: ['BucketInfo', { Bucket: {
+          AccessMonitor: 'Disabled', CreationDate: info.createdAt, ...endpoints(info.region), Location: location(info.region),
+          StorageClass: info.storageClass, TransferAcceleration: 'Disabled', CrossRegionReplication: 'Disabled',
+          DataRedundancyType: info.dataRedundancyType ?? 'LRS', Name: info.name, Region: info.region, ResourceGroupId: 'rg-sandbox',
+          Owner: owner(s), AccessControlList: { Grant: info.acl }, Comment: '',
+          ServerSideEncryptionRule: { SSEAlgorithm: 'None' }, BucketPolicy: { LogBucket: '', LogPrefix: '' },
+        } }],
+      };
+    },
+    GetBucketLocation: ({ bucket: name }) => ({ xml: ['LocationConstraint', location(bucket(state(), name).region)] }),
+  };
+
+  const operationOf = (method: string | undefined, t: OssRequestTarget): string | null => {
+    if (!t.bucket) return method === 'GET' ? 'ListBuckets' : null;
+    if (t.object) return null;
+    if (method === 'PUT' && Object.keys(t.query).length === 0) return 'PutBucket';
+    if (method === 'GET' && 'bucketInfo' in t.query) return 'GetBucketInfo';
+    if (method === 'GET' && 'location' in t.query) return 'GetBucketLocation';
+    return null;
+  };
+
+  return async (req: IncomingMessage, res: ServerResponse) => {
+    const body = await readBody(req);
+    const requestId = newRequestId();
+    const { path, query } = splitUrl(req.url ?? '/');
+    const [, bucketName = '', ...objectParts] = path.split('/').map((p) => decodeURIComponent(p));
+    const target: OssRequestTarget = { bucket: bucketName, object: objectParts.join('/'), query };
+    const host = String(req.headers.host ?? '');
+    const region = HOST_REGION.exec(host)?.[2] ?? OSS_DEFAULT_REGION;
+    const send = (status: number, headers: Record<string, string>, text = '') => {
+      res.writeHead(status, { server: 'AliyunOSS', 'x-oss-request-id': requestId, 'content-length': String(Buffer.byteLength(text)), ...headers });
+      res.end(text);
+    };
+    const answerError = (status: number, code: string, message: string, extra: Record<string, string> = {}) =>
+      send(status, { 'content-type': 'application/xml' }, `<?xml version="1.0" encoding="UTF-8"?>\n${toXml('Error', {
+        Code: code, Message: message, RequestId: requestId, HostId: host, ...extra,
+      })}`);
+
+    const verified = verifyOssSignature(req, target, (id) => findAccessKey(state(), id));
+    if (!verified.ok) return answerError(verified.error.status, verified.error.code, verified.error.message, verified.error.extra);
+    const operation = operationOf(req.method, target);
+    if (!operation) return answerError(501, 'NotImplemented', `The sandbox OSS does not implement ${req.method} ${path}.`);
+    if (await applyFaults(faults, operation, req, res, answerError, 'SlowDown', 503)) return;
+    try {
+      const result = operations[operation]!(target, region, req, body);
+      const xml = result.xml ? `<?xml version="1.0" encoding="UTF-8"?>\n${toXml(...result.xml)}` : '';
+      send(result.status ?? 200, { ...(xml ? { 'content-type': 'application/xml' } : {}), ...result.headers }, xml);
+    } catch (error) {
+      if (!(error instanceof OssError)) throw error;
+      answerError(error.status, error.code, error.message, error.extra);
+    }
+  };
+}

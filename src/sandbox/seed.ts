@@ -1,0 +1,81 @@
+// The emulated account a fresh sandbox starts with: one cluster per case of DESIGN.md's Sandbox
+// contract, the existing backup bucket, and a random AccessKey for the account itself.
+import type { AccountState, AddonInstance, SandboxCluster } from './account.ts';
+import { newAccessKeyId, newAccessKeySecret } from './account.ts';
+import { randomDigits } from './http.ts';
+import { seedClusterObjects } from './kube/objects.ts';
+
+export const LATEST_MIGRATE_CONTROLLER = '1.8.7';
+export const SEED_BUCKET = 'cnfs-oss-sandbox-backups';
+const CSI_PLUGIN = 'v1.32.1-4ebd3a8-aliyun';
+
+const addon = (name: string, version: string): AddonInstance => ({ name, version, state: 'active' });
+
+interface ClusterCase {
+  id: string;
+  type: SandboxCluster['type'];
+  profile: string;
+  spec: string;
+  version: string;
+  region?: string;
+  addons: AddonInstance[];
+}
+
+const CASES: ClusterCase[] = [
+  { id: 'c-sandbox-managed', type: 'ManagedKubernetes', profile: 'Default', spec: 'ack.pro.small', version: '1.31.1-aliyun.1', addons: [addon('csi-plugin', CSI_PLUGIN)] },
+  { id: 'c-sandbox-serverless-pro', type: 'ManagedKubernetes', profile: 'Serverless', spec: 'ack.pro.small', version: '1.31.1-aliyun.1', addons: [] },
+  { id: 'c-sandbox-serverless-basic', type: 'ManagedKubernetes', profile: 'Serverless', spec: 'ack.standard', version: '1.31.1-aliyun.1', addons: [] },
+  {
+    id: 'c-sandbox-edge', type: 'ManagedKubernetes', profile: 'Edge', spec: 'ack.pro.small', version: '1.30.7-aliyun.1',
+    addons: [addon('csi-plugin', CSI_PLUGIN), addon('migrate-controller', '1.7.6')],
+  },
+  { id: 'c-sandbox-dedicated', type: 'Kubernetes', profile: 'Default', spec: '', version: '1.28.9-aliyun.1', addons: [addon('csi-plugin', CSI_PLUGIN)] },
+  { id: 'c-sandbox-registered', type: 'ExternalKubernetes', profile: 'Default', spec: '', version: '1.30.4', addons: [] },
+  {
+    id: 'c-sandbox-flexvolume', type: 'Kubernetes', profile: 'Default', spec: '', version: '1.26.15-aliyun.1',
+    addons: [addon('flexvolume', 'v1.14.8.109-649dc5a-aliyun')],
+  },
+  { id: 'c-sandbox-old', type: 'ManagedKubernetes', profile: 'Default', spec: 'ack.pro.small', version: '1.16.9-aliyun.1', addons: [addon('csi-plugin', 'v1.16.9.43-f36bb540-aliyun')] },
+  { id: 'c-sandbox-ulanqab', type: 'ManagedKubernetes', profile: 'Default', spec: 'ack.pro.small', version: '1.31.1-aliyun.1', region: 'cn-wulanchabu', addons: [addon('csi-plugin', CSI_PLUGIN)] },
+];
+
+/** Managed kinds have authorized AliyunCSManagedBackupRestoreRole, except the Ulanqab cluster (a case to guide). */
+const withoutRoleToken = new Set(['c-sandbox-ulanqab']);
+
+export function seedAccount(): AccountState {
+  const created = new Date().toISOString().replace(/\.\d{3}Z$/, '+08:00');
+  const clusters: Record<string, SandboxCluster> = {};
+  for (const c of CASES) {
+    const cluster: SandboxCluster = {
+      id: c.id,
+      name: c.id.replace(/^c-/, ''),
+      type: c.type,
+      profile: c.profile,
+      spec: c.spec,
+      region: c.region ?? 'cn-hangzhou',
+      version: c.version,
+      state: 'running',
+      vpcId: `vpc-${c.id.replace(/^c-/, '')}`,
+      created,
+      addons: c.addons,
+      objects: {},
+      resourceVersion: 1,
+    };
+    seedClusterObjects(cluster, { managedRoleToken: c.type === 'ManagedKubernetes' && !withoutRoleToken.has(c.id) });
+    clusters[c.id] = cluster;
+  }
+  return {
+    accountId: randomDigits(16),
+    rootKey: { id: newAccessKeyId(), secret: newAccessKeySecret() },
+    ram: { users: [], policies: [], attachments: [], accessKeys: [], roles: [] },
+    oss: { buckets: [{ name: SEED_BUCKET, region: 'cn-hangzhou', createdAt: new Date().toISOString(), storageClass: 'Standard', acl: 'private' }] },
+    clusters,
+    tasks: {},
+    latestAddonVersions: {
+      'migrate-controller': LATEST_MIGRATE_CONTROLLER,
+      'csi-plugin': 'v1.33.1-67e8986-aliyun',
+      'csi-provisioner': 'v1.33.1-67e8986-aliyun',
+      flexvolume: 'v1.14.8.109-649dc5a-aliyun',
+    },
+  };
+}

@@ -1,0 +1,35 @@
+// Approval rules from DESIGN.md, as pure functions: who may decide, and what an approval is bound to.
+import { createHash } from 'node:crypto';
+import type { StepRequest, UserId } from '../../flows/contract.ts';
+
+export interface ApprovalPolicy {
+  approvers: readonly string[];
+  allowSelfApproval: boolean;
+}
+
+/** Why this person may not decide this step, or null when they may. Said to that person only. */
+export function decisionRefusal(policy: ApprovalPolicy, actor: UserId, requester: UserId): string | null {
+  if (!policy.approvers.includes(actor)) {
+    return 'You are not an approver for backup-setup, so your click changed nothing. Ask one of the configured approvers.';
+  }
+  if (actor === requester && !policy.allowSelfApproval) {
+    return 'You requested this setup, so you cannot approve its steps yourself. Ask another approver.';
+  }
+  return null;
+}
+
+/** A stable hash of exactly what the approval message showed: the step and its parameters. */
+export function paramsHash(request: StepRequest): string {
+  return createHash('sha256').update(stableJson(request)).digest('hex');
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { HELP_TEXT, parseCommand } from '../../src/chat/grammar.ts';
+
+describe('command grammar (shared by Slack and DingTalk)', () => {
+  it.each([
+    ['c-sandbox-dedicated', { verb: 'setup', clusterIds: ['c-sandbox-dedicated'] }],
+    ['/backup-setup c-sandbox-dedicated', { verb: 'setup', clusterIds: ['c-sandbox-dedicated'] }],
+    ['backup-setup  c82e6987e2961451182edacd74faf2e30 ', { verb: 'setup', clusterIds: ['c82e6987e2961451182edacd74faf2e30'] }],
+    ['c-a1 c-b2 c-a1', { verb: 'setup', clusterIds: ['c-a1', 'c-b2'] }],
+    ['status', { verb: 'status' }],
+    ['status c-sandbox-edge', { verb: 'status', clusterId: 'c-sandbox-edge' }],
+    ['CANCEL c-sandbox-edge', { verb: 'cancel', clusterId: 'c-sandbox-edge' }],
+    ['cancel', { verb: 'cancel' }],
+    ['verify c-sandbox-old', { verb: 'verify', clusterId: 'c-sandbox-old' }],
+    ['audit c-sandbox-old', { verb: 'audit', clusterId: 'c-sandbox-old' }],
+    ['help', { verb: 'help' }],
+    ['--region cn-hangzhou --all', { verb: 'setup-region', region: 'cn-hangzhou' }],
+  ])('parses %j', (text, command) => {
+    expect(parseCommand(text)).toEqual({ ok: true, command });
+  });
+
+  it.each([
+    ['', 'Which cluster? Give its id: `/backup-setup <cluster-id>`.'],
+    ['/backup-setup', 'Which cluster? Give its id: `/backup-setup <cluster-id>`.'],
+    ['deploy c-sandbox-managed', 'Unknown word `deploy`. Use `/backup-setup <cluster-id>`, or one of: status, cancel, verify, audit, help.'],
+    [
+      'C-Sandbox-Managed',
+      'Unknown word `C-Sandbox-Managed`. Use `/backup-setup <cluster-id>`, or one of: status, cancel, verify, audit, help.',
+    ],
+    [
+      'c_bad_id',
+      '`c_bad_id` is not a cluster id: ACK cluster ids start with "c" followed by lowercase letters, digits and hyphens (for example c82e6987e2961451182edacd74faf2e30). Copy it from the Clusters page of the ACK console.',
+    ],
+    [
+      'status c-x-',
+      '`c-x-` is not a cluster id: ACK cluster ids start with "c" followed by lowercase letters, digits and hyphens (for example c82e6987e2961451182edacd74faf2e30). Copy it from the Clusters page of the ACK console.',
+    ],
+    ['verify', '`verify` needs a cluster id: `/backup-setup verify <cluster-id>`.'],
+    ['audit', '`audit` needs a cluster id: `/backup-setup audit <cluster-id>`.'],
+    ['verify c-a c-b', 'Unexpected `c-b` after `verify`. See `/backup-setup help`.'],
+    ['help me', 'Unexpected `me` after `help`. See `/backup-setup help`.'],
+    ['status c-a c-b', 'Unexpected `c-b` after `status`. See `/backup-setup help`.'],
+    ['--region', '`--region` needs a region id such as cn-hangzhou: `/backup-setup --region <region> --all`.'],
+    ['--region Hangzhou --all', '`--region` needs a region id such as cn-hangzhou, not `Hangzhou`: `/backup-setup --region <region> --all`.'],
+    ['--region cn-hangzhou', 'Add `--all` to set up every cluster of the region: `/backup-setup --region cn-hangzhou --all`.'],
+  ])('refuses %j with a specific message', (text, error) => {
+    expect(parseCommand(text)).toEqual({ ok: false, error });
+  });
+
+  it('caps a fleet command at 50 clusters', () => {
+    const ids = Array.from({ length: 51 }, (_, i) => `c-${i}`).join(' ');
+    expect(parseCommand(ids)).toEqual({ ok: false, error: 'At most 50 clusters per command (got 51); split the list.' });
+  });
+
+  it('has one help text naming every verb', () => {
+    for (const verb of ['status', 'cancel', 'verify', 'audit', 'help', '--region']) expect(HELP_TEXT).toContain(verb);
+  });
+});

@@ -1,0 +1,241 @@
+// One row per row of DESIGN.md "Cluster types", on the sandbox's clusters: the flow chosen, the questions
+// asked, the steps planned and approved, the requests' names and parameters, and the notices people see.
+import { createActor, fromPromise, waitFor } from 'xstate';
+import { describe, expect, test } from 'vitest';
+import type { ClusterFacts, ReadClusterInput, FlowNotice, Prompt, QuestionId, StepName, StepRequest } from '../../flows/contract.ts';
+import { flows, preflightMachine, type PreflightOutput } from '../../flows/index.ts';
+import { facts, inputFor, noticesOf, outputOf, runScript, world, type Point } from './harness.ts';
+
+async function preflight(clusterFacts: ClusterFacts): Promise<PreflightOutput> {
+  const actor = createActor(
+    preflightMachine.provide({ actors: { readCluster: fromPromise(async () => clusterFacts) } }),
+    { input: { clusterId: clusterFacts.clusterId } },
+  ).start();
+  const done = await waitFor(actor, (s) => s.status === 'done');
+  return done.output!;
+}
+
+interface Seen {
+  questions: QuestionId[];
+  approvals: StepRequest[];
+  plan: string[];
+  notices: string[];
+  point: Point;
+}
+
+async function setUp(clusterFacts: ClusterFacts, answers: Record<string, string> = {}, recheckReads?: ClusterFacts): Promise<Seen> {
+  const decided = await preflight(clusterFacts);
+  expect(decided.problem).toBeNull();
+  const w = world(clusterFacts);
+  if (recheckReads) w.facts = recheckReads;
+  const point = await runScript(flows[decided.flow!], inputFor(clusterFacts), w, { answers: { apiGateway: 'skip', ...answers } });
+  const prompts = point.log.flatMap((e) => (e.kind === 'event' && e.prompt ? [e.prompt] : [])) as Prompt[];
+  const notices = noticesOf(point);
+  return {
+    questions: prompts.flatMap((p) => (p.kind === 'question' ? [p.questionId] : [])),
+    approvals: prompts.flatMap((p) => (p.kind === 'approval' ? [p.request] : [])),
+    plan: notices.flatMap((n) => (n.type === 'plan' ? n.lines : [])),
+    notices: notices.flatMap((n: FlowNotice) => (n.type === 'notice' ? [`${n.level}: ${n.text}`] : [])),
+    point,
+  };
+}
+
+const steps = (seen: Seen): StepName[] => seen.approvals.map((r) => r.step);
+const request = <K extends StepName>(seen: Seen, step: K) =>
+  seen.approvals.find((r) => r.step === step) as Extract<StepRequest, { step: K }>;
+
+const managed = facts({ clusterId: 'c-sandbox-managed', name: 'sandbox-managed' });
+const cnfsBucket = { name: 'cnfs-oss-sandbox', region: 'cn-hangzhou' };
+const teamBucket = { name: 'team-data', region: 'cn-hangzhou' };
+const ACCESS_KEY_STEPS: StepName[] = ['createRamUser', 'ensurePolicy', 'attachPolicy', 'createNamespace', 'createAccessKeySecret'];
+
+describe('DESIGN "Cluster types"', () => {
+  test('ACK managed, cnfs-oss-* bucket: add-on and vault only, no OSS permission', async () => {
+    const seen = await setUp({ ...managed, buckets: [cnfsBucket, teamBucket] });
+    expect(seen.questions).toEqual(['region', 'bucket']);
+    expect(steps(seen)).toEqual(['installAddon', 'createBackupVault']);
+    expect(seen.plan).toEqual([
+      'Install add-on `migrate-controller` 1.8.7',
+      'Create backup vault `backupcsandboxma` (bucket `cnfs-oss-sandbox`, cn-hangzhou, internal network)',
+    ]);
+    expect(seen.notices).toContain(
+      'info: Bucket `cnfs-oss-sandbox` starts with cnfs-oss-, so the cluster\'s AliyunCSManagedBackupRestoreRole can use it: no RAM user, policy or Secret is needed.',
+    );
+    expect(outputOf(seen.point).message).toMatch(/^✅ Backup center setup complete for `sandbox-managed`/);
+  });
+
+  test('ACK managed, no bucket yet: the suggested cnfs-oss-* bucket is the default and is created', async () => {
+    const seen = await setUp(managed);
+    expect(steps(seen)).toEqual(['createBucket', 'installAddon', 'createBackupVault']);
+    expect(request(seen, 'createBucket').params).toEqual({ bucket: 'cnfs-oss-backup-csandboxma', region: 'cn-hangzhou' });
+  });
+
+  test('ACK managed, other bucket and an older add-on: dedicated-style OSS permission, upgrade, restart', async () => {
+    const seen = await setUp({ ...managed, buckets: [cnfsBucket, teamBucket], addon: { installedVersion: '1.7.6', latestVersion: '1.8.7' } }, { bucket: 'team-data' });
+    expect(steps(seen)).toEqual([...ACCESS_KEY_STEPS, 'installAddon', 'restartMigrateController', 'createBackupVault']);
+    expect(request(seen, 'createRamUser').params.userName).toBe('ack-backup-c-sandbox-managed');
+    const policy = request(seen, 'ensurePolicy').params;
+    expect(policy.policyName).toBe('ack-backup-c-sandbox-managed-migrate-controller');
+    expect(policy.document.Statement).toEqual([
+      expect.objectContaining({ Resource: ['acs:oss:*:*:team-data', 'acs:oss:*:*:team-data/*'] }),
+    ]);
+    expect(request(seen, 'installAddon').params).toEqual({
+      clusterId: 'c-sandbox-managed',
+      addon: 'migrate-controller',
+      version: '1.8.7',
+      installedVersion: '1.7.6',
+    });
+    expect(request(seen, 'restartMigrateController').params).toEqual({
+      clusterId: 'c-sandbox-managed',
+      namespace: 'kube-system',
+      deployment: 'migrate-controller',
+    });
+  });
+
+  test('ACK managed, add-on current: skipped with a notice', async () => {
+    const seen = await setUp({ ...managed, buckets: [cnfsBucket], addon: { installedVersion: '1.8.7', latestVersion: '1.8.7' } });
+    expect(steps(seen)).toEqual(['createBackupVault']);
+    expect(seen.notices).toContain('info: Add-on migrate-controller 1.8.7 is already installed and current — skipped.');
+  });
+
+  test('ACK managed without the AliyunCSManagedBackupRestoreRole authorization: guided, then checked again', async () => {
+    const missing = { ...managed, managedRoleAuthorized: false };
+    const seen = await setUp(missing, { managedRole: 'recheck' }, { ...missing, managedRoleAuthorized: true });
+    expect(seen.questions).toEqual(['managedRole', 'region', 'bucket']);
+    const question = seen.point.log.find((e) => e.kind === 'event' && e.prompt?.kind === 'question')!;
+    expect(question.kind === 'event' && question.prompt?.kind === 'question' && question.prompt.text).toContain(
+      'Authorize the RAM role AliyunCSManagedBackupRestoreRole once for this account with the quick authorization',
+    );
+    expect(seen.notices).toContain(
+      'info: Found the AliyunCSManagedBackupRestoreRole authorization (its token Secret is in kube-system). Continuing.',
+    );
+  });
+
+  test('ACK managed without the role, cancelled at the guidance: nothing changed', async () => {
+    const seen = await setUp({ ...managed, managedRoleAuthorized: false }, { managedRole: 'cancel' });
+    expect(steps(seen)).toEqual([]);
+    expect(outputOf(seen.point)).toMatchObject({ status: 'cancelled', message: '🛑 Cancelled by slack:UREQ.\nNothing was changed.' });
+  });
+
+  test('ACK Serverless Pro: as managed, and says volume backup is not supported', async () => {
+    const seen = await setUp(facts({ clusterId: 'c-sandbox-serverless-pro', profile: 'Serverless', clusterSpec: 'ack.pro.small', buckets: [cnfsBucket] }));
+    expect(steps(seen)).toEqual(['installAddon', 'createBackupVault']);
+    expect(seen.notices[0]).toBe(
+      'info: Volume backup is not supported on ACK Serverless Pro clusters: the backup center backs up and restores the applications (their resources and configuration), not the data in their volumes.',
+    );
+  });
+
+  test('ACK Serverless Basic: unsupported, with the way forward', async () => {
+    const decided = await preflight(facts({ clusterId: 'c-sandbox-serverless-basic', name: 'basic', profile: 'Serverless', clusterSpec: 'ack.standard' }));
+    expect(decided).toMatchObject({ kind: 'serverless-basic', flow: null });
+    expect(decided.problem).toBe(
+      '`basic` (c-sandbox-serverless-basic) is an ACK Serverless Basic cluster, and the backup center does not support ACK Serverless Basic clusters. ' +
+        'Nothing was changed. Way forward: create an ACK Serverless Pro cluster (the backup center supports it, without volume backup) and set up the backup center there.',
+    );
+  });
+
+  test('ACK Edge: cloud-side nodes reach OSS over the internal network; no volume backup', async () => {
+    const edge = facts({ clusterId: 'c-sandbox-edge', profile: 'Edge', buckets: [{ name: 'cnfs-oss-sh', region: 'cn-shanghai' }] });
+    const seen = await setUp(edge, { region: 'cn-shanghai' });
+    expect(seen.notices.slice(0, 2)).toEqual([
+      'info: Volume backup is not supported on ACK Edge clusters: the backup center backs up and restores the applications (their resources and configuration), not the data in their volumes.',
+      'info: On an ACK Edge cluster the migrate-controller add-on runs on cloud-side nodes and reaches OSS over the internal network, so the backup vault will use the internal network.',
+    ]);
+    expect(request(seen, 'createBackupVault').params).toMatchObject({ bucket: 'cnfs-oss-sh', region: 'cn-shanghai', network: 'internal' });
+  });
+
+  test('ACK dedicated: RAM user → policy → attach → namespace → AccessKey Secret → add-on', async () => {
+    const dedicated = facts({ clusterId: 'c-sandbox-dedicated', clusterType: 'Kubernetes', buckets: [teamBucket] });
+    const seen = await setUp(dedicated, { bucket: 'team-data', bucketScope: 'all' });
+    expect(seen.questions).toEqual(['region', 'bucket', 'bucketScope']);
+    expect(steps(seen)).toEqual([...ACCESS_KEY_STEPS, 'installAddon', 'createBackupVault']);
+    const policy = request(seen, 'ensurePolicy').params.document;
+    expect(policy.Statement.map((s) => s.Resource)).toEqual(['*', '*', 'acs:oss:*:*:*']);
+    expect(request(seen, 'createAccessKeySecret').params).toEqual({
+      clusterId: 'c-sandbox-dedicated',
+      userName: 'ack-backup-c-sandbox-dedicated',
+      namespace: 'csdr',
+      secretName: 'alibaba-addon-secret',
+    });
+    expect(request(seen, 'createBackupVault').params.network).toBe('internal');
+  });
+
+  test('ACK dedicated with the add-on already running: the Secret comes after it, so migrate-controller is restarted', async () => {
+    const dedicated = facts({ clusterId: 'c-sandbox-dedicated', clusterType: 'Kubernetes', addon: { installedVersion: '1.8.7', latestVersion: '1.8.7' } });
+    const seen = await setUp(dedicated);
+    expect(steps(seen)).toEqual(['createBucket', ...ACCESS_KEY_STEPS, 'restartMigrateController', 'createBackupVault']);
+    expect(request(seen, 'ensurePolicy').params.document.Statement[2]!.Resource).toEqual([
+      'acs:oss:*:*:cnfs-oss-backup-csandboxde',
+      'acs:oss:*:*:cnfs-oss-backup-csandboxde/*',
+    ]);
+  });
+
+  test('registered: onectl names, public network, and the optional OSS internal route', async () => {
+    const registered = facts({ clusterId: 'c-sandbox-registered', clusterType: 'ExternalKubernetes' });
+    const seen = await setUp(registered);
+    expect(seen.questions).toEqual(['region', 'bucket', 'bucketScope']);
+    expect(steps(seen)).toEqual(['createBucket', ...ACCESS_KEY_STEPS, 'installAddon', 'createBackupVault']);
+    expect(request(seen, 'createRamUser').params.userName).toBe('ack-one-user-csandboxre');
+    expect(request(seen, 'attachPolicy').params).toEqual({
+      policyName: 'ack-one-registered-cluster-policy-migrate-controller',
+      userName: 'ack-one-user-csandboxre',
+    });
+    expect(request(seen, 'createBackupVault').params.network).toBe('public');
+    expect(seen.notices).toContain(
+      'info: Optional: if this registered cluster is connected to an Alibaba Cloud VPC through CEN, Express Connect or VPN, the backup center reads OSS over the internal network when the cluster and the bucket are in the same region. ' +
+        'To use it, route all of these OSS VIP CIDR blocks of cn-hangzhou (oss-cn-hangzhou-internal.aliyuncs.com) to that VPC, because OSS moves between them: 100.118.28.0/24, 100.114.102.0/24, 100.98.170.0/24, 100.118.31.0/24. ' +
+        'Until then the backup vault uses the public network.',
+    );
+  });
+
+  test('any: Kubernetes older than 1.18 stops with the upgrade route', async () => {
+    const decided = await preflight(facts({ clusterId: 'c-sandbox-old', name: 'old', kubernetesVersion: '1.16.9-aliyun.1' }));
+    expect(decided.flow).toBeNull();
+    expect(decided.problem).toContain('runs Kubernetes 1.16.9-aliyun.1; the backup center needs Kubernetes 1.18 or later. Nothing was changed. Way forward: upgrade the cluster');
+  });
+
+  test('any: FlexVolume stops with the migration to CSI', async () => {
+    const decided = await preflight(facts({ clusterId: 'c-sandbox-flexvolume', name: 'flex', storagePlugin: 'flexvolume' }));
+    expect(decided.flow).toBeNull();
+    expect(decided.problem).toBe(
+      '`flex` (c-sandbox-flexvolume) uses the FlexVolume storage plug-in, and the backup center does not support clusters that use FlexVolume. ' +
+        'Nothing was changed. Way forward: migrate the storage plug-in to CSI (for a cluster without storage volumes, follow "Migrate FlexVolume to CSI for Clusters Without Storage"; ' +
+        'for other cases ask in the DingTalk user group 35532895), then start the setup again.',
+    );
+  });
+
+  test('any: migrate-controller ≥ 1.7.7 gets the ECS snapshot permissions (ecs:CopySnapshot)', async () => {
+    const seen = await setUp(facts({ clusterId: 'c-sandbox-dedicated', clusterType: 'Kubernetes' }));
+    expect(request(seen, 'ensurePolicy').params.document.Statement[1]!.Action).toContain('ecs:CopySnapshot');
+  });
+
+  test('any: in cn-wulanchabu the API Gateway authorization is guided; skipping it is reminded at the end', async () => {
+    const ulanqab = facts({ clusterId: 'c-sandbox-ulanqab', region: 'cn-wulanchabu', apiGatewayAuthorized: false, buckets: [] });
+    const seen = await setUp(ulanqab);
+    expect(seen.questions).toEqual(['region', 'bucket', 'apiGateway']);
+    const reminder =
+      'Grant Cloud Backup permission to use API Gateway in cn-wulanchabu (Cloud Backup console, once per account); until then backup and restore jobs there fail with MagpieBridgeSlrNotExist.';
+    expect(seen.notices).toContain(`warning: Skipped for now. ${reminder}`);
+    expect(outputOf(seen.point).message).toContain(`Still to do:\n• ${reminder}`);
+  });
+
+  test('a cluster that cannot be read: the reason is the problem', async () => {
+    const actor = createActor(
+      preflightMachine.provide({
+        actors: {
+          readCluster: fromPromise<ClusterFacts, ReadClusterInput>(async () => {
+            throw new Error('Cluster c-gone was not found (ErrorClusterNotFound). Check the id with /backup-setup status.');
+          }),
+        },
+      }),
+      { input: { clusterId: 'c-gone' } },
+    ).start();
+    const done = await waitFor(actor, (s) => s.status === 'done');
+    expect(done.output).toEqual({
+      kind: null,
+      flow: null,
+      facts: null,
+      problem: 'Cluster c-gone was not found (ErrorClusterNotFound). Check the id with /backup-setup status.',
+    });
+  });
+});

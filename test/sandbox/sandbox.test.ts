@@ -1,0 +1,95 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as $Ram from '@alicloud/ram20150501';
+import * as $Cs from '@alicloud/cs20151215';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { csClient, listBuckets, ossClient, ramClient } from './clients.ts';
+
+const started: Sandbox[] = [];
+const dirs: string[] = [];
+async function start(stateDir: string | null): Promise<Sandbox> {
+  const sandbox = await startSandbox({ stateDir });
+  started.push(sandbox);
+  return sandbox;
+}
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sandbox-state-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((s) => s.close()));
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('sandbox', () => {
+  it('starts with the seeded account of the Sandbox contract', async () => {
+    const sandbox = await start(null);
+    const state = sandbox.publicState();
+    expect(Object.keys(state.clusters).sort()).toEqual([
+      'c-sandbox-dedicated', 'c-sandbox-edge', 'c-sandbox-flexvolume', 'c-sandbox-managed', 'c-sandbox-old',
+      'c-sandbox-registered', 'c-sandbox-serverless-basic', 'c-sandbox-serverless-pro', 'c-sandbox-ulanqab',
+    ]);
+    expect(state.clusters['c-sandbox-ulanqab']).toMatchObject({ type: 'ManagedKubernetes', region: 'cn-wulanchabu' });
+    expect(state.clusters['c-sandbox-edge']!.addons).toContainEqual({ name: 'migrate-controller', version: '1.7.6' });
+    expect(state.clusters['c-sandbox-flexvolume']!.addons.map((a) => a.name)).toEqual(['flexvolume']);
+    expect(state.oss.buckets).toEqual([{ name: 'cnfs-oss-sandbox-backups', region: 'cn-hangzhou' }]);
+    expect(state.ram).toEqual({ users: [], policies: [], attachments: [], accessKeys: [] });
+    expect(sandbox.account.state.latestAddonVersions['migrate-controller']).toBe('1.8.7');
+    expect(sandbox.credentials.accessKeyId).toMatch(/^LTAI\w{20}$/);
+
+    const other = await start(null);
+    expect(other.credentials.accessKeyId).not.toBe(sandbox.credentials.accessKeyId);
+  });
+
+  it('gives the managed role token to managed clusters except Ulanqab', async () => {
+    const { clusters } = (await start(null)).publicState();
+    const hasToken = (id: string) => clusters[id]!.secrets.some((s) => s.startsWith('kube-system/') && s.includes('aliyuncsmanagedbackuprestorerole'));
+    expect(hasToken('c-sandbox-managed')).toBe(true);
+    expect(hasToken('c-sandbox-edge')).toBe(true);
+    expect(hasToken('c-sandbox-ulanqab')).toBe(false);
+    expect(hasToken('c-sandbox-dedicated')).toBe(false);
+  });
+
+  it('never shows a secret in the public state', async () => {
+    const sandbox = await start(null);
+    const ram = ramClient(sandbox);
+    await ram.createUser(new $Ram.CreateUserRequest({ userName: 'ack-one-user-secret' }));
+    const key = (await ram.createAccessKey(new $Ram.CreateAccessKeyRequest({ userName: 'ack-one-user-secret' }))).body!.accessKey!;
+    const json = JSON.stringify(sandbox.publicState());
+    expect(json).toContain(key.accessKeyId!);
+    expect(json).not.toContain(key.accessKeySecret!);
+    expect(json).not.toContain(sandbox.credentials.accessKeySecret);
+    const tokenData = Object.values(sandbox.account.state.clusters)
+      .flatMap((c) => Object.values(c.objects))
+      .filter((o) => o.kind === 'Secret')
+      .flatMap((o) => Object.values((o.data ?? {}) as Record<string, string>));
+    for (const value of tokenData) expect(json).not.toContain(value);
+  });
+
+  it('keeps users, keys, buckets and add-ons across a restart on the same state directory', async () => {
+    const dir = tempDir();
+    const first = await start(dir);
+    const ram = ramClient(first);
+    await ram.createUser(new $Ram.CreateUserRequest({ userName: 'ack-one-user-persist' }));
+    const key = (await ram.createAccessKey(new $Ram.CreateAccessKeyRequest({ userName: 'ack-one-user-persist' }))).body!.accessKey!;
+    await ossClient(first).putBucket('cnfs-oss-persist');
+    const cs = csClient(first);
+    const taskId = (await cs.installClusterAddons('c-sandbox-registered', new $Cs.InstallClusterAddonsRequest({
+      body: [new $Cs.InstallClusterAddonsRequestBody({ name: 'migrate-controller' })],
+    }))).body!.taskId!;
+    await first.close();
+    started.splice(started.indexOf(first), 1);
+
+    const second = await start(dir);
+    expect(second.credentials).toEqual(first.credentials);
+    const users = await ramClient(second).listUsers(new $Ram.ListUsersRequest({}));
+    expect(users.body?.users?.user?.map((u) => u.userName)).toEqual(['ack-one-user-persist']);
+    const asUser = ramClient(second, { accessKeyId: key.accessKeyId!, accessKeySecret: key.accessKeySecret! });
+    expect((await asUser.getUser(new $Ram.GetUserRequest({ userName: 'ack-one-user-persist' }))).body?.user?.userName).toBe('ack-one-user-persist');
+    expect((await listBuckets(ossClient(second))).buckets?.map((b) => b.name)).toContain('cnfs-oss-persist');
+    expect((await csClient(second).describeTaskInfo(taskId)).body?.taskId).toBe(taskId);
+  });
+});

@@ -1,0 +1,139 @@
+// The Slack Web API emulator is strict: bad tokens, missing arguments and malformed Block Kit are
+// refused with Slack's error codes, through the real WebClient.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { webApi } from '@slack/bolt';
+import { startSlackApi, type SlackApi } from '../../src/sandbox/slack/api.ts';
+import { slackUserGroupsOf } from '../../src/chat/slack/user-groups.ts';
+import { BOT_TOKEN, CHANNEL } from './harness.ts';
+
+let api: SlackApi;
+let client: webApi.WebClient;
+beforeAll(async () => {
+  api = await startSlackApi({ token: BOT_TOKEN, userGroups: [{ id: 'S0APPROVERS', handle: 'backup-approvers', users: ['U0BOB'] }] });
+  client = new webApi.WebClient(BOT_TOKEN, { slackApiUrl: api.url, retryConfig: { retries: 0 } });
+});
+afterAll(() => api.close());
+
+async function slackError(call: Promise<unknown>): Promise<{ error: string; messages: string[] }> {
+  try {
+    await call;
+  } catch (error) {
+    const data = (error as { data: { error: string; response_metadata?: { messages?: string[] } } }).data;
+    return { error: data.error, messages: data.response_metadata?.messages ?? [] };
+  }
+  throw new Error('the call succeeded');
+}
+
+const button = (action_id: string, text = 'OK', extra: Record<string, unknown> = {}) => ({
+  type: 'button',
+  action_id,
+  text: { type: 'plain_text', text },
+  ...extra,
+});
+const post = (blocks: unknown[]) => client.chat.postMessage({ channel: CHANNEL, text: 'fallback', blocks: blocks as never });
+
+describe('Slack Web API emulator', () => {
+  it('answers auth.test and chat.postMessage with Slack response shapes', async () => {
+    expect(await client.auth.test()).toMatchObject({ ok: true, user_id: api.botUserId, bot_id: api.botId, team_id: api.teamId });
+    const result = await client.chat.postMessage({ channel: CHANNEL, text: 'hello' });
+    expect(result).toMatchObject({ ok: true, channel: CHANNEL, message: { text: 'hello', bot_id: api.botId } });
+    expect(result.ts).toMatch(/^\d{10}\.\d{6}$/);
+  });
+
+  it('refuses a wrong or missing token', async () => {
+    const wrong = new webApi.WebClient('xoxb-wrong', { slackApiUrl: api.url, retryConfig: { retries: 0 } });
+    expect((await slackError(wrong.auth.test())).error).toBe('invalid_auth');
+    const none = new webApi.WebClient(undefined, { slackApiUrl: api.url, retryConfig: { retries: 0 } });
+    expect((await slackError(none.auth.test())).error).toBe('not_authed');
+  });
+
+  it('refuses missing text, unknown channels, unknown threads and unknown users', async () => {
+    expect((await slackError(client.chat.postMessage({ channel: CHANNEL } as never))).error).toBe('no_text');
+    expect((await slackError(client.chat.postMessage({ channel: 'C0NOPE', text: 'x' }))).error).toBe('channel_not_found');
+    expect((await slackError(client.chat.postMessage({ channel: CHANNEL, text: 'x', thread_ts: '1.000001' }))).error).toBe(
+      'thread_not_found',
+    );
+    expect((await slackError(client.chat.update({ channel: CHANNEL, ts: '1.000001', text: 'x' }))).error).toBe('message_not_found');
+    expect((await slackError(client.chat.postEphemeral({ channel: CHANNEL, user: 'U0NOBODY', text: 'x' }))).error).toBe(
+      'user_not_found',
+    );
+  });
+
+  it.each([
+    ['an unknown block type', [{ type: 'fancy', text: { type: 'mrkdwn', text: 'x' } }], 'unsupported type'],
+    ['an unknown element type', [{ type: 'actions', elements: [{ type: 'slider', action_id: 'a' }] }], 'unsupported type'],
+    ['duplicate action_ids', [{ type: 'actions', elements: [button('approve'), button('approve')] }], 'duplicate action_id'],
+    ['a section without text or fields', [{ type: 'section' }], 'must provide either text or fields'],
+    ['a button without text', [{ type: 'actions', elements: [{ type: 'button', action_id: 'a' }] }], 'missing required field: text'],
+    ['section text over 3000', [{ type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(3001) } }], 'less than 3001'],
+    ['button text over 75', [{ type: 'actions', elements: [button('a', 'x'.repeat(76))] }], 'less than 76'],
+    ['a header over 150', [{ type: 'header', text: { type: 'plain_text', text: 'x'.repeat(151) } }], 'less than 151'],
+    ['a mrkdwn header', [{ type: 'header', text: { type: 'mrkdwn', text: 'x' } }], 'must be one of "plain_text"'],
+    ['a button value over 2000', [{ type: 'actions', elements: [button('a', 'OK', { value: 'x'.repeat(2001) })] }], 'less than 2001'],
+    ['an action_id over 255', [{ type: 'actions', elements: [button('a'.repeat(256))] }], 'less than 256'],
+    ['a bad button style', [{ type: 'actions', elements: [button('a', 'OK', { style: 'green' })] }], '"primary", "danger"'],
+    ['51 blocks', Array.from({ length: 51 }, () => ({ type: 'divider' })), 'no more than 50 items'],
+    ['26 elements in actions', [{ type: 'actions', elements: Array.from({ length: 26 }, (_, i) => button(`a${i}`)) }], '1 to 25 elements'],
+    [
+      '101 select options',
+      [{ type: 'actions', elements: [{ type: 'static_select', action_id: 's', options: options(101) }] }],
+      '1 to 100 options',
+    ],
+    [
+      'select option text over 75',
+      [{ type: 'actions', elements: [{ type: 'static_select', action_id: 's', options: [{ text: { type: 'plain_text', text: 'x'.repeat(76) }, value: 'v' }] }] }],
+      'less than 76',
+    ],
+    [
+      'an initial option that is not an option',
+      [{ type: 'actions', elements: [{ type: 'static_select', action_id: 's', options: options(2), initial_option: options(3)[2] }] }],
+      'must match one of the provided options',
+    ],
+  ])('rejects %s with invalid_blocks', async (_name, blocks, reason) => {
+    const refused = await slackError(post(blocks));
+    expect(refused.error).toBe('invalid_blocks');
+    expect(refused.messages.join('\n')).toContain(reason);
+  });
+
+  it('accepts well-formed blocks, and chat.update validates them too', async () => {
+    const posted = await post([
+      { type: 'header', text: { type: 'plain_text', text: 'Approve' } },
+      { type: 'actions', elements: [button('approve', 'Approve', { style: 'primary', value: '{}' }), button('deny', 'Deny')] },
+    ]);
+    const bad = await slackError(
+      client.chat.update({ channel: CHANNEL, ts: posted.ts!, text: 'x', blocks: [{ type: 'section' }] as never }),
+    );
+    expect(bad.error).toBe('invalid_blocks');
+    await client.chat.update({ channel: CHANNEL, ts: posted.ts!, text: 'decided', blocks: [] });
+    expect(api.messages.find((m) => m.ts === posted.ts)).toMatchObject({ text: 'decided', edits: 1 });
+  });
+
+  it('answers 429 with Retry-After as many times as injected', async () => {
+    api.inject429('auth.test', 1, 7);
+    const response = await fetch(`${api.url}auth.test`, { method: 'POST', headers: { authorization: `Bearer ${BOT_TOKEN}` } });
+    expect(response.status).toBe(429);
+    expect(response.headers.get('retry-after')).toBe('7');
+    const next = await fetch(`${api.url}auth.test`, { method: 'POST', headers: { authorization: `Bearer ${BOT_TOKEN}` } });
+    expect(next.status).toBe(200);
+  });
+
+  it('lists user groups with their members, which makes group approvers', async () => {
+    const result = await client.usergroups.list({ include_users: true });
+    expect(result.usergroups).toEqual([expect.objectContaining({ id: 'S0APPROVERS', users: ['U0BOB'] })]);
+    expect(await slackUserGroupsOf(client, 'slack:U0BOB')).toEqual(['slack:S0APPROVERS']);
+    expect(await slackUserGroupsOf(client, 'slack:U0ALICE')).toEqual([]);
+    expect(await slackUserGroupsOf(client, 'dingtalk:manager1')).toEqual([]);
+  });
+
+  it('a response_url accepts five posts, then refuses', async () => {
+    const url = api.responseUrl('U0ALICE', CHANNEL);
+    const respond = () =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'hi', response_type: 'ephemeral' }) });
+    for (let i = 0; i < 5; i += 1) expect((await respond()).status).toBe(200);
+    expect((await respond()).status).toBe(404);
+  });
+});
+
+function options(n: number) {
+  return Array.from({ length: n }, (_, i) => ({ text: { type: 'plain_text', text: `option ${i}` }, value: `v${i}` }));
+}

@@ -1,0 +1,111 @@
+// Driving the sandbox chat page in Debian's Chromium through playwright-core: launching the browser and
+// the page's stable selectors and gestures, shared by every browser test of the page.
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/**
+ * Whether browser tests can run. Without Chromium they fail in CI (CI=true) and are skipped, loudly,
+ * elsewhere: `apt-get install -y chromium` (or set CHROMIUM_PATH) to run them.
+ */
+export function chromiumAvailable(): boolean {
+  if (existsSync(CHROMIUM_PATH)) return true;
+  const message = `Chromium not found at ${CHROMIUM_PATH}: install it with \`apt-get update && apt-get install -y chromium\` or set CHROMIUM_PATH.`;
+  if (process.env.CI === 'true') throw new Error(`${message} Browser tests cannot be skipped in CI.`);
+  console.warn(`\n⚠️  SKIPPING browser tests. ${message}\n`);
+  return false;
+}
+
+export interface Browser {
+  context: BrowserContext;
+  close(): Promise<void>;
+}
+
+/** Headless Chromium with a fresh profile, offline except for 127.0.0.1. */
+export async function launchChromium(): Promise<Browser> {
+  const userDataDir = await mkdtemp(join(tmpdir(), 'web-chat-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1200, height: 900 },
+  });
+  // The page must work offline: any request leaving the machine is a bug.
+  await context.route(/^(?!https?:\/\/127\.0\.0\.1[:/])/, (route) => route.abort('blockedbyclient'));
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      await rm(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const SELECTORS = {
+  identity: '[data-testid="identity"]',
+  connection: '[data-testid="connection"]',
+  composer: '[data-testid="composer"]',
+  composerSend: '[data-testid="composer-send"]',
+  thread: '[data-testid="thread"]',
+  message: '[data-testid="message"]',
+  note: '[data-testid="note"]',
+  choice: '[data-testid="choice"]',
+  choiceSelect: '[data-testid="choice-select"]',
+  choiceSubmit: '[data-testid="choice-submit"]',
+  approval: '[data-testid="approval"]',
+  approve: '[data-testid="approve"]',
+  deny: '[data-testid="deny"]',
+  policyDocument: '[data-testid="policy-document"]',
+  decided: '[data-testid="decided"]',
+  done: '[data-testid="done"]',
+  threadReply: '[data-testid="thread-reply"]',
+  threadReplySend: '[data-testid="thread-reply-send"]',
+} as const;
+
+/** Opens the chat page as one of its identities and waits until its event stream is connected. */
+export async function openChat(context: BrowserContext, baseUrl: string, userId: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(`${baseUrl}/?user=${encodeURIComponent(userId)}`);
+  await page.locator(`${SELECTORS.connection}[data-state="connected"]`).waitFor();
+  return page;
+}
+
+/** Switches identity the way a person does, with the header's select, and waits for the replayed history. */
+export async function switchIdentity(page: Page, userId: string): Promise<void> {
+  await page.locator(SELECTORS.identity).selectOption(userId);
+  await page.locator(`${SELECTORS.connection}[data-state="connected"]`).waitFor();
+}
+
+export async function sendCommand(page: Page, text: string): Promise<void> {
+  await page.locator(SELECTORS.composer).fill(text);
+  await page.locator(SELECTORS.composer).press('Enter');
+}
+
+/** The messages of one reply kind (text, question, approval, decided, done, …). */
+export function messagesOfKind(page: Page, kind: string): Locator {
+  return page.locator(`${SELECTORS.message}[data-kind="${kind}"]`);
+}
+
+export function messageById(page: Page, messageId: string): Locator {
+  return page.locator(`${SELECTORS.message}[data-message-id="${messageId}"]`);
+}
+
+/** Messages a person typed (thread replies); the bot's messages have author "bot". */
+export function messagesBy(page: Page, authorId: string): Locator {
+  return page.locator(`${SELECTORS.message}[data-author="${authorId}"]`);
+}

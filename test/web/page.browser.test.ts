@@ -1,0 +1,165 @@
+// The chat page in a real browser: a person types a command, answers the bot's question, switches to the
+// approver identity and approves; the bot receives the events and the page shows the updated message.
+import { mkdir } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChatEvent, Conversation, PostedMessage } from '../../src/chat/model.ts';
+import { WEB_CHANNEL } from '../../src/chat/web/index.ts';
+import { serveWebChat, type Served } from './harness.ts';
+import { APPROVAL_ID, POLICY_DOCUMENT, SESSION_ID, bucketScopeQuestion, policyApproval } from './fixtures.ts';
+import {
+  SELECTORS,
+  chromiumAvailable,
+  launchChromium,
+  messageById,
+  messagesBy,
+  messagesOfKind,
+  openChat,
+  sendCommand,
+  switchIdentity,
+  type Browser,
+} from './browser.ts';
+
+const SCREENSHOT = new URL('../../test-results/web-chat.png', import.meta.url);
+
+/** A stand-in for the session runtime: asks one question, then asks for one approval, then finishes. */
+function fakeBot(served: Served) {
+  const port = served.chat.port;
+  let thread: Conversation = WEB_CHANNEL;
+  served.recorder.reactWith(async (event: ChatEvent) => {
+    if (event.kind === 'command') {
+      const parent = await port.post(WEB_CHANNEL, {
+        kind: 'text',
+        text: `Backup center setup for \`c-sandbox-dedicated\`, requested by ${event.actor.name}.`,
+      });
+      thread = { ...WEB_CHANNEL, threadId: parent!.messageId };
+      await port.post(thread, bucketScopeQuestion());
+    } else if (event.kind === 'answer') {
+      await port.post(thread, { kind: 'result', outcome: { step: 'createRamUser', outcome: 'created', detail: 'RAM user `ack-backup`' } });
+      await port.post(thread, policyApproval('web:requester'));
+    } else if (event.kind === 'decision') {
+      const message: PostedMessage = { conversation: event.conversation, messageId: event.messageId };
+      await port.update(message, {
+        kind: 'decided',
+        approvalId: event.approvalId,
+        title: 'Create RAM policy `ack-backup-policy-c-sandbox-dedicated`',
+        decision: event.decision === 'approve' ? 'approved' : 'denied',
+        by: event.actor.name,
+        at: '2026-11-24T13:30:00.000Z',
+      });
+      await port.post(thread, { kind: 'done', ok: true, text: '✅ Backup center setup complete for `c-sandbox-dedicated`.' });
+    }
+  });
+}
+
+describe.skipIf(!chromiumAvailable())('the sandbox chat page in Chromium', () => {
+  let served: Served;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    served = await serveWebChat();
+    fakeBot(served);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await served?.close();
+  });
+
+  it('runs a setup conversation: command, choice, Approve as the approver, updated message', async () => {
+    const page = await openChat(browser.context, served.url, 'web:requester');
+    const pageErrors: Error[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error));
+
+    // A mistyped command is told to its author only.
+    await sendCommand(page, '/backup-setup launch-rockets');
+    await expect(page.locator(SELECTORS.note).textContent()).resolves.toContain('Only you can see this');
+    await expect(page.locator(SELECTORS.note).textContent()).resolves.toContain('Unknown word launch-rockets');
+
+    await sendCommand(page, '/backup-setup c-sandbox-dedicated');
+    expect(await served.recorder.next()).toMatchObject({
+      kind: 'command',
+      command: { verb: 'setup', clusterIds: ['c-sandbox-dedicated'] },
+      actor: { id: 'web:requester' },
+    });
+
+    const choices = page.locator(SELECTORS.choice);
+    await choices.first().waitFor();
+    expect(await choices.allTextContents()).toEqual(['Only cnfs-oss-backup (suggested)', 'All buckets']);
+    expect(await choices.first().getAttribute('class')).toBe('suggested');
+    await choices.first().click();
+    expect(await served.recorder.next()).toMatchObject({
+      kind: 'answer',
+      sessionId: SESSION_ID,
+      questionId: 'bucketScope',
+      value: 'bucket',
+      actor: { id: 'web:requester' },
+    });
+
+    const approval = page.locator(SELECTORS.approval);
+    await approval.waitFor();
+    expect(await approval.locator('h3').textContent()).toMatch(/^🔐 Approval needed: Create or update RAM policy ack-backup-policy-c-sandbox-dedicated/);
+    expect(JSON.parse((await page.locator(SELECTORS.policyDocument).textContent())!)).toEqual(POLICY_DOCUMENT);
+    expect(await approval.textContent()).toContain('ram:CreatePolicy');
+    expect(await messagesOfKind(page, 'result').textContent()).toContain('createdRAM user ack-backup');
+
+    // The bot echoes what people type: it must show as text, never run.
+    const thread = page.locator(SELECTORS.thread).last();
+    await thread.locator(SELECTORS.threadReply).fill('<img src=x onerror="window.pwned=1"> *bold* `code`');
+    await thread.locator(SELECTORS.threadReplySend).click();
+    expect(await served.recorder.next()).toMatchObject({ kind: 'threadText', text: '<img src=x onerror="window.pwned=1"> *bold* `code`' });
+    const echoed = messagesBy(page, 'web:requester');
+    await echoed.waitFor();
+    expect(await echoed.locator('.body').textContent()).toBe('<img src=x onerror="window.pwned=1"> bold code');
+    expect(await echoed.locator('img').count()).toBe(0);
+    expect(await echoed.locator('strong').textContent()).toBe('bold');
+
+    // The approver does not see the requester's private note.
+    await switchIdentity(page, 'web:approver');
+    await page.locator(SELECTORS.approve).waitFor();
+    expect(await page.locator(SELECTORS.note).count()).toBe(0);
+
+    const approvalId = await page.locator(SELECTORS.approve).evaluate((button) => button.closest('[data-message-id]')!.getAttribute('data-message-id'));
+    await page.locator(SELECTORS.approve).click();
+    expect(await served.recorder.next()).toMatchObject({
+      kind: 'decision',
+      sessionId: SESSION_ID,
+      approvalId: APPROVAL_ID,
+      decision: 'approve',
+      messageId: approvalId,
+      actor: { id: 'web:approver', name: 'Avery (approver)' },
+    });
+
+    const decided = messageById(page, approvalId!);
+    await page.locator(`${SELECTORS.message}[data-message-id="${approvalId}"][data-kind="decided"]`).waitFor();
+    expect(await decided.locator(SELECTORS.decided).textContent()).toBe('✅ Approved: Create RAM policy ack-backup-policy-c-sandbox-dedicated');
+    expect(await decided.textContent()).toContain('by Avery (approver)');
+    expect(await page.locator(SELECTORS.approve).count()).toBe(0);
+    expect(await page.locator(SELECTORS.done).textContent()).toBe('✅ Backup center setup complete for c-sandbox-dedicated.');
+
+    expect(await page.evaluate(() => (globalThis as { pwned?: number }).pwned)).toBeUndefined();
+    expect(pageErrors).toEqual([]);
+    await mkdir(new URL('.', SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT.pathname, fullPage: true });
+  });
+
+  it('offers more than five choices as a select, suggested default first, and answers with the chosen one', async () => {
+    const regions = ['cn-hangzhou', 'cn-shanghai', 'cn-beijing', 'cn-shenzhen', 'cn-wulanchabu', 'ap-southeast-1'];
+    const posted = await served.chat.port.post(WEB_CHANNEL, {
+      kind: 'question',
+      sessionId: 's-regions',
+      prompt: { kind: 'question', questionId: 'region', text: 'Which region?', choices: regions.map((r) => ({ label: r, value: r })), freeText: true },
+    });
+    const page = await openChat(browser.context, served.url, 'web:requester');
+    const question = messageById(page, posted!.messageId);
+    const select = question.locator(SELECTORS.choiceSelect);
+    expect(await select.locator('option').allTextContents()).toEqual(['cn-hangzhou (suggested)', ...regions.slice(1)]);
+    expect(await question.locator(SELECTORS.choice).count()).toBe(0);
+    expect(await question.locator('[data-testid="free-text-hint"]').count()).toBe(1);
+
+    await select.selectOption('cn-wulanchabu');
+    await question.locator(SELECTORS.choiceSubmit).click();
+    const answer = await served.recorder.next();
+    expect(answer).toMatchObject({ kind: 'answer', sessionId: 's-regions', questionId: 'region', value: 'cn-wulanchabu' });
+    expect(answer.conversation).toEqual({ ...WEB_CHANNEL, threadId: posted!.messageId });
+  });
+});
