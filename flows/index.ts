@@ -6,6 +6,7 @@ import { registeredMachine, version as registeredVersion } from './registered.ts
 
 export { preflightMachine, type PreflightOutput } from './preflight.ts';
 export { flowFor } from './domain/cluster.ts';
+export { unattendedAnswer } from './questions.ts';
 
 export const flows = {
   managed: managedMachine,

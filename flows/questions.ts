@@ -141,3 +141,18 @@ export function recheckNotice(questionId: 'managedRole' | 'apiGateway', met: boo
 export function apiGatewaySkippedReminder(region: string): string {
   return `Grant Cloud Backup permission to use API Gateway in ${region} (Cloud Backup console, once per account); until then backup and restore jobs there fail with MagpieBridgeSlrNotExist.`;
 }
+
+/**
+ * The answer given when nobody is at hand (a fleet setup): the suggested choice, except where the
+ * question asks a person to do something first — those skip what can be skipped or stop the cluster.
+ */
+export function unattendedAnswer(prompt: QuestionPrompt): string | null {
+  switch (prompt.questionId) {
+    case 'managedRole':
+      return CANCEL;
+    case 'apiGateway':
+      return SKIP;
+    default:
+      return prompt.choices[0]?.value ?? null;
+  }
+}

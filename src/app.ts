@@ -1,9 +1,7 @@
 // Wires the bot together: store, executor (real SDKs; in sandbox mode pointed at the emulators),
 // sessions, chat adapters and the one HTTP server.
 import { join } from 'node:path';
-import { hostname } from 'node:os';
 import type { Config } from './config/index.ts';
-import type { ChatEventHandler } from './chat/model.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { registerSecret } from './observability/secrets.ts';
@@ -11,10 +9,8 @@ import { openStore } from './store/index.ts';
 import { createExecutor } from './executor/index.ts';
 import { createCloudClients } from './executor/clients.ts';
 import { startSandbox, type Sandbox } from './sandbox/index.ts';
-import { Sessions } from './session/sessions.ts';
-import { Speaker } from './session/speaker.ts';
-import { createChatHandler } from './session/runtime.ts';
-import { startSweeper } from './session/sweeper.ts';
+import { createBot } from './bot.ts';
+import { instanceId } from './instance-id.ts';
 import { startServer, type RunningServer } from './server.ts';
 import { createSlackAdapter } from './chat/slack/index.ts';
 import { createDingTalkAdapter } from './chat/dingtalk/index.ts';
@@ -34,8 +30,6 @@ export interface AppOptions {
   host?: string;
   sweepEveryMs?: number;
 }
-
-const ABANDON_AFTER_MS = 7 * 24 * 3_600_000;
 
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -61,50 +55,37 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         }
       : { endpoints: { ram: config.cloud.ramEndpoint, cs: config.cloud.csEndpoint, oss: config.cloud.ossEndpoint } },
   );
-  const executor = createExecutor({ clients, ledger: store, logger, metrics });
-
-  const speaker = new Speaker(logger);
-  const sessions = new Sessions({
+  const executor = createExecutor({ clients, logger, metrics });
+  const bot = createBot({
     store,
     executor,
-    speaker,
     logger,
     metrics,
+    approvers: config.approvers,
+    allowSelfApproval: config.allowSelfApproval,
     approvalTtlMs: config.approvalTtlMs,
-    now,
-    owner: `${hostname()}:${process.pid}`,
-  });
-  const handler: ChatEventHandler = createChatHandler({
-    store,
-    executor,
-    sessions,
-    speaker,
-    logger,
-    metrics,
-    policy: { approvers: config.approvers, allowSelfApproval: config.allowSelfApproval },
     channelClusters: config.channelClusters,
     now,
+    owner: instanceId(config.stateDir),
   });
+  const { handler } = bot;
   if (!config.sandbox && config.channelClusters === null) {
     logger.warn('CHANNEL_CLUSTERS is not set: every channel may set up every cluster of the account');
   }
 
   const readiness: Record<string, () => Promise<boolean>> = { store: () => store.ping() };
   const web = config.sandbox ? createWebChat({ handler, logger }) : null;
-  if (web) {
-    speaker.attach(web.port);
-    stops.push(() => web.close());
-  }
+  if (web) bot.attach(web.port);
   const slack = config.slack ? createSlackAdapter({ ...config.slack, handler, logger }) : null;
   if (slack) {
-    speaker.attach(slack.port);
+    bot.attach(slack.port);
     await slack.start();
     stops.push(() => slack.stop());
     readiness.slack = async () => true;
   }
   const dingtalk = config.dingtalk ? createDingTalkAdapter({ ...config.dingtalk, handler, logger }) : null;
   if (dingtalk) {
-    speaker.attach(dingtalk.port);
+    bot.attach(dingtalk.port);
     await dingtalk.start();
     stops.push(() => dingtalk.stop());
     readiness.dingtalk = async () => dingtalk.connected();
@@ -124,13 +105,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   );
 
   // Sessions that were in the middle of a step when the process stopped continue now.
-  for (const row of await store.listActiveSessions()) {
-    void sessions.resume(row.id).catch((error: unknown) => logger.error({ err: error, sessionId: row.id }, 'resume failed'));
-  }
-  const stopSweeper = startSweeper(
-    { store, sessions, speaker, logger, now, abandonAfterMs: ABANDON_AFTER_MS },
-    options.sweepEveryMs,
-  );
+  void bot.resumeAll();
+  const stopSweeper = bot.startSweeper(options.sweepEveryMs);
 
   let stopped = false;
   return {
@@ -141,8 +117,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       if (stopped) return;
       stopped = true;
       stopSweeper();
+      // Live event streams (the sandbox chat page) would hold the server open: end them first.
+      web?.close();
       await server.close();
-      await sessions.drain();
+      await bot.sessions.drain();
       for (const stop of stops.reverse()) await stop();
     },
   };

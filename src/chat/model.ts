@@ -51,6 +51,8 @@ export type Reply =
       prompt: Extract<Prompt, { kind: 'approval' }>;
       /** The step's title from the executor's step metadata (e.g. "Create RAM user"). */
       title?: string;
+      /** A fleet approval: every cluster this one decision covers (the changes are listed per cluster). */
+      covers?: string[];
       /** From the executor's step metadata. */
       risk: 'low' | 'medium' | 'high';
       apis: string[];

@@ -48,4 +48,6 @@ export interface Executor {
   preview(request: StepRequest): Promise<StepPreview>;
   apply(request: StepRequest): Promise<StepOutcome>;
   verify(clusterId: string): Promise<VerifyReport>;
+  /** Ids of the account's clusters in a region (for `/backup-setup --region <r> --all`). */
+  listClusters(region: string): Promise<string[]>;
 }

@@ -31,15 +31,15 @@ export function createMetrics(activeSessions: () => Promise<Record<string, numbe
     }),
     stepDuration: new Histogram({
       name: 'backup_setup_step_duration_seconds',
-      help: 'Privileged step duration, by step and result',
-      labelNames: ['step', 'result'] as const,
+      help: 'Privileged step duration, by step, cluster flow and result',
+      labelNames: ['step', 'flow', 'result'] as const,
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers: [registry],
     }),
     stepFailures: new Counter({
       name: 'backup_setup_step_failures_total',
-      help: 'Privileged step failures, by step and error code',
-      labelNames: ['step', 'code'] as const,
+      help: 'Privileged step failures, by step, cluster flow and error code',
+      labelNames: ['step', 'flow', 'code'] as const,
       registers: [registry],
     }),
     cloudErrors: new Counter({

@@ -7,7 +7,9 @@ export type Fault =
   | { kind: 'error5xx'; status?: number }
   | { kind: 'drop' }
   /** A permanent, specific error (e.g. NoPermission) answered with the service's own shape. */
-  | { kind: 'error'; status: number; code: string; message: string };
+  | { kind: 'error'; status: number; code: string; message: string }
+  /** The service's flow control: calls beyond this rate are throttled (a token bucket of `burst`). */
+  | { kind: 'rateLimit'; perSecond: number; burst?: number };
 
 export interface FaultRule {
   /** The operation name the emulator assigns (RAM action, CS operation, OSS operation, "kube:<verb>"). */
@@ -21,7 +23,9 @@ export interface FaultRule {
 
 /** A per-emulator list of rules; tests add rules and read which calls happened. */
 export class FaultPlan {
-  private rules: (FaultRule & { seen: number; applied: number })[] = [];
+  private rules: (FaultRule & { seen: number; applied: number; bucket?: { tokens: number; at: number } })[] = [];
+  /** Calls refused by a rate limit, for benchmarks that must show none was needed. */
+  throttled = 0;
   readonly calls: string[] = [];
 
   add(rule: FaultRule): this {
@@ -32,6 +36,18 @@ export class FaultPlan {
   clear(): void {
     this.rules = [];
     this.calls.length = 0;
+    this.throttled = 0;
+  }
+
+  private admit(rule: { bucket?: { tokens: number; at: number } }, limit: { perSecond: number; burst?: number }): boolean {
+    const now = performance.now();
+    const burst = limit.burst ?? 1;
+    const bucket = (rule.bucket ??= { tokens: burst, at: now });
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * limit.perSecond);
+    bucket.at = now;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
   }
 
   /** Records the call and returns the faults that apply to it, in rule order. */
@@ -44,6 +60,12 @@ export class FaultPlan {
       if (rule.seen <= (rule.after ?? 0)) continue;
       if (rule.times !== undefined && rule.applied >= rule.times) continue;
       rule.applied += 1;
+      if (rule.fault.kind === 'rateLimit') {
+        if (this.admit(rule, rule.fault)) continue;
+        this.throttled += 1;
+        faults.push({ kind: 'throttle' });
+        continue;
+      }
       faults.push(rule.fault);
     }
     return faults;

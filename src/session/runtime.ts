@@ -1,8 +1,9 @@
 // The chat-facing side of the bot: turns neutral chat events into session actions, enforces who may
 // do what, and always answers (accepted, refused with the reason, or failed with a correlation id).
 import { randomUUID } from 'node:crypto';
-import type { UserId } from '../../flows/contract.ts';
-import type { ChatEvent, ChatEventHandler, Conversation, TellActor } from '../chat/model.ts';
+import type { StepName, UserId } from '../../flows/contract.ts';
+import type { Actor, ChatEvent, ChatEventHandler, Conversation, TellActor } from '../chat/model.ts';
+import { Fleets } from '../fleet/fleets.ts';
 import type { Command } from '../chat/grammar.ts';
 import { HELP_TEXT } from '../chat/grammar.ts';
 import type { ChannelBinding } from '../config/channel-clusters.ts';
@@ -26,6 +27,7 @@ export interface RuntimeDeps {
   metrics: Metrics;
   policy: ApprovalPolicy;
   channelClusters: ChannelBinding[] | null;
+  fleets: Fleets;
   now: () => Date;
 }
 
@@ -69,27 +71,26 @@ async function command(
   switch (command.verb) {
     case 'help':
       return tell(HELP_TEXT);
-    case 'setup':
-      for (const clusterId of command.clusterIds) {
-        const refusal = await channelRefusal(deps.channelClusters, conversation, clusterId, executor);
-        if (refusal) {
-          await tell(refusal);
-          continue;
-        }
-        const result = await sessions.start(clusterId, actor.id, actor.name, conversation);
-        if (!result.started) {
-          const existing = result.existing;
-          await tell(
-            `A setup of \`${clusterId}\` is already running: started by ${existing.requester} at ${new Date(existing.createdAt).toISOString()}. ` +
-              `See \`/backup-setup status ${clusterId}\`, or \`/backup-setup cancel ${clusterId}\` to stop it.`,
-          );
-        }
+    case 'setup': {
+      if (command.clusterIds.length > 1) return startFleet(deps, command.clusterIds, actor, conversation, tell);
+      const clusterId = command.clusterIds[0]!;
+      const refusal = await channelRefusal(deps.channelClusters, conversation, clusterId, executor);
+      if (refusal) return tell(refusal);
+      const result = await sessions.start(clusterId, actor.id, actor.name, conversation);
+      if (!result.started) {
+        const existing = result.existing;
+        await tell(
+          `A setup of \`${clusterId}\` is already running: started by ${existing.requester} at ${new Date(existing.createdAt).toISOString()}. ` +
+            `See \`/backup-setup status ${clusterId}\`, or \`/backup-setup cancel ${clusterId}\` to stop it.`,
+        );
       }
       return;
-    case 'setup-region':
-      return tell(
-        `Setting up every cluster of ${command.region} at once is not available yet. List the cluster ids instead: \`/backup-setup c-a c-b …\`.`,
-      );
+    }
+    case 'setup-region': {
+      const clusterIds = await executor.listClusters(command.region);
+      if (clusterIds.length === 0) return tell(`No clusters found in ${command.region}; nothing was started.`);
+      return startFleet(deps, clusterIds, actor, conversation, tell);
+    }
     case 'status': {
       const row = command.clusterId
         ? await store.findActiveSession(command.clusterId)
@@ -132,6 +133,18 @@ async function command(
   }
 }
 
+async function startFleet(deps: RuntimeDeps, clusterIds: string[], actor: Actor, conversation: Conversation, tell: TellActor) {
+  const refusals = new Map<string, string>();
+  for (const clusterId of clusterIds) {
+    const refusal = await channelRefusal(deps.channelClusters, conversation, clusterId, deps.executor).catch((error: unknown) =>
+      error instanceof Error ? scrub(error.message) : 'the cluster could not be read',
+    );
+    if (refusal) refusals.set(clusterId, refusal);
+  }
+  if (refusals.size === clusterIds.length) return tell([...refusals.values()][0]!);
+  await deps.fleets.start(clusterIds, actor, conversation, refusals);
+}
+
 async function answer(
   deps: RuntimeDeps,
   sessionId: string,
@@ -164,6 +177,9 @@ async function threadText(deps: RuntimeDeps, conversation: Conversation, text: s
 
 async function decision(deps: RuntimeDeps, event: Extract<ChatEvent, { kind: 'decision' }>, tell: TellActor) {
   const { store, sessions, speaker, metrics, now } = deps;
+  if (Fleets.isFleetApproval(event.approvalId)) {
+    return deps.fleets.decide(event.approvalId, event.decision, event.actor, event.messageId, tell);
+  }
   const approval = await store.getApproval(event.approvalId);
   const row = approval ? await store.getSession(approval.sessionId) : null;
   if (!approval || !row) {
@@ -205,7 +221,7 @@ async function decision(deps: RuntimeDeps, event: Extract<ChatEvent, { kind: 'de
     {
       kind: 'decided',
       approvalId: approval.id,
-      title: deps.executor.meta(approval.step).title,
+      title: deps.executor.meta(approval.step as StepName).title,
       decision: event.decision === 'approve' ? 'approved' : 'denied',
       by: event.actor.name,
       at: at.toISOString(),

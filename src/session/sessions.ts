@@ -14,7 +14,7 @@ import type {
   StepRequest,
   UserId,
 } from '../../flows/contract.ts';
-import { flows, flowVersions, preflightMachine } from '../../flows/index.ts';
+import { flows, flowVersions, preflightMachine, unattendedAnswer } from '../../flows/index.ts';
 import type { Conversation, Reply } from '../chat/model.ts';
 import type { Executor } from '../executor/contract.ts';
 import type { Store, SessionRow } from '../store/contract.ts';
@@ -47,10 +47,23 @@ export interface SessionDeps {
 
 const STEP_LEASE_MS = 10 * 60_000;
 
+/**
+ * A session that is part of a fleet setup speaks through its fleet instead of its own thread: questions
+ * take their suggested answer, approvals are gathered into one message per step, and the fleet posts
+ * one summary at the end.
+ */
+export interface FleetMember {
+  approvalWaiting(row: SessionRow, prompt: Extract<Prompt, { kind: 'approval' }>, expiresAt: Date): void;
+  noticed(clusterId: string, notice: FlowNotice): void;
+  closed(clusterId: string, output: FlowOutput): void;
+}
+
 export class Sessions {
   private readonly deps: SessionDeps;
   /** Events for one session are handled one at a time in this process. */
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Fleet membership lives in this process only; after a restart a member speaks in the thread itself. */
+  private readonly fleets = new Map<string, FleetMember>();
 
   constructor(deps: SessionDeps) {
     this.deps = deps;
@@ -62,6 +75,7 @@ export class Sessions {
     requester: UserId,
     requesterName: string,
     conversation: Conversation,
+    fleet?: FleetMember,
   ): Promise<{ started: true; sessionId: string } | { started: false; existing: SessionRow }> {
     const { store, speaker, now } = this.deps;
     const sessionId = randomUUID();
@@ -78,12 +92,19 @@ export class Sessions {
     if (!created.ok) return { started: false, existing: created.existing };
     this.deps.metrics.sessionsStarted.inc();
 
-    const parent = await speaker.post(conversation, {
-      kind: 'text',
-      text: `Backup center setup for \`${clusterId}\`, requested by ${requesterName} at ${now().toISOString()}. Reading the cluster…`,
-    });
-    const thread: Conversation = parent ? { ...conversation, threadId: parent.messageId } : conversation;
-    if (parent) await store.setSessionThread(sessionId, parent.messageId);
+    let thread = conversation;
+    if (fleet) {
+      this.fleets.set(sessionId, fleet);
+    } else {
+      const parent = await speaker.post(conversation, {
+        kind: 'text',
+        text: `Backup center setup for \`${clusterId}\`, requested by ${requesterName} at ${now().toISOString()}. Reading the cluster…`,
+      });
+      if (parent) {
+        thread = { ...conversation, threadId: parent.messageId };
+        await store.setSessionThread(sessionId, parent.messageId);
+      }
+    }
     await this.audit(sessionId, clusterId, requester, 'session.start', 'started');
 
     await this.enqueue(sessionId, () => this.preflight(sessionId, clusterId, requester, thread));
@@ -101,8 +122,28 @@ export class Sessions {
       const row = await this.deps.store.getSession(sessionId);
       if (!row || row.status !== 'active') return;
       if (row.snapshot === null) return this.preflight(row.id, row.clusterId, row.requester, this.threadOf(row));
-      return this.advance(sessionId, undefined);
+      const decided = await this.decisionNotYetApplied(row);
+      // A session that only waits for people needs nothing until they act: its buttons work from the store.
+      if (!decided && !hasRunningWork(row.snapshot as SessionSnapshot)) return;
+      return this.advance(sessionId, decided);
     });
+  }
+
+  /** A decision consumed in the store whose event the flow never received (the process died in between). */
+  private async decisionNotYetApplied(row: SessionRow): Promise<FlowEvent | undefined> {
+    const prompt = await this.currentPrompt(row);
+    if (prompt?.kind !== 'approval') return undefined;
+    const approval = await this.deps.store.getApproval(prompt.approvalId);
+    switch (approval?.decision) {
+      case 'approved':
+        return { type: 'APPROVE', approvalId: approval.id, by: approval.decidedBy ?? 'unknown' };
+      case 'denied':
+        return { type: 'DENY', approvalId: approval.id, by: approval.decidedBy ?? 'unknown' };
+      case 'expired':
+        return { type: 'EXPIRE', approvalId: approval.id };
+      default:
+        return undefined;
+    }
   }
 
   /** Waits for every event this process is handling (graceful shutdown). */
@@ -149,12 +190,16 @@ export class Sessions {
     const result = await driveFlow({
       machine,
       input: { clusterId },
-      onNotice: (notice) => void this.notice(thread, notice),
+      onNotice: (notice) => void this.notice(sessionId, clusterId, thread, notice),
       persist: async () => {},
     });
     const output = result.output as { flow: FlowName | null; facts: ClusterFacts | null; problem: string | null };
     if (!output.flow || !output.facts) {
-      await speaker.post(thread, { kind: 'done', ok: false, text: output.problem ?? 'The cluster could not be read.' });
+      const text = output.problem ?? 'The cluster could not be read.';
+      const fleet = this.fleets.get(sessionId);
+      if (fleet) fleet.closed(clusterId, { status: 'unsupported', message: text, completed: [] });
+      else await speaker.post(thread, { kind: 'done', ok: false, text });
+      this.fleets.delete(sessionId);
       await store.endSession(sessionId, 'unsupported');
       await this.audit(sessionId, clusterId, requester, 'session.end', 'unsupported', output.problem ?? undefined);
       return;
@@ -190,7 +235,7 @@ export class Sessions {
     const machine = flows[stored.flow].provide({
       actors: {
         previewStep: this.previewActor(),
-        applyStep: this.applyActor(row.id),
+        applyStep: this.applyActor(row.id, stored.flow),
         readCluster: this.readClusterActor(),
       },
     });
@@ -199,7 +244,7 @@ export class Sessions {
       snapshot: stored.xstate,
       input: how.input,
       event: how.event,
-      onNotice: (notice) => void this.notice(thread, notice),
+      onNotice: (notice) => void this.notice(row.id, row.clusterId, thread, notice),
       persist: async (persisted, current) => {
         const next: SessionSnapshot = { ...stored, xstate: persisted };
         revision = await store.saveSession(row.id, { snapshot: next, state: stateName(current) }, revision);
@@ -228,18 +273,28 @@ export class Sessions {
     const prompt = (snapshot.context as { prompt?: Prompt | null }).prompt ?? null;
     const key = prompt ? promptKey(prompt) : null;
     if (!prompt || key === stored.postedPrompt) return;
-    await this.postPrompt(row, prompt);
+    // A prompt handed to a fleet is not marked as posted: after a restart it is posted in the thread.
+    if (!(await this.postPrompt(row, prompt))) return;
     stored = { ...stored, postedPrompt: key };
     await this.deps.store.saveSession(row.id, { snapshot: stored, state: stateName(snapshot) }, row.revision);
   }
 
-  private async postPrompt(row: SessionRow, prompt: Prompt) {
+  /** Shows the prompt; false when a fleet took it instead of the thread. */
+  private async postPrompt(row: SessionRow, prompt: Prompt): Promise<boolean> {
     const { store, speaker, executor, now, approvalTtlMs } = this.deps;
     const thread = this.threadOf(row);
+    const fleet = this.fleets.get(row.id);
+    if (prompt.kind === 'question' && fleet) {
+      const value = unattendedAnswer(prompt);
+      if (value === null) return false;
+      await this.audit(row.id, row.clusterId, row.requester, 'answer', prompt.questionId, `${value} (fleet default)`);
+      setImmediate(() => void this.send(row.id, { type: 'ANSWER', questionId: prompt.questionId, value, by: row.requester }));
+      return false;
+    }
     if (prompt.kind === 'question') {
       await speaker.post(thread, { kind: 'question', sessionId: row.id, prompt });
       await this.audit(row.id, row.clusterId, 'bot', 'question', prompt.questionId, prompt.text);
-      return;
+      return true;
     }
     const existing = await store.getApproval(prompt.approvalId);
     const expiresAt = existing ? new Date(existing.expiresAt) : new Date(now().getTime() + approvalTtlMs);
@@ -253,11 +308,16 @@ export class Sessions {
         expiresAt,
       });
     }
+    if (fleet) {
+      fleet.approvalWaiting(row, prompt, expiresAt);
+      return false;
+    }
     const meta = executor.meta(prompt.request.step);
     const reply: Reply = {
       kind: 'approval',
       sessionId: row.id,
       prompt,
+      title: meta.title,
       risk: meta.risk,
       apis: meta.apis,
       expiresAt: expiresAt.toISOString(),
@@ -266,18 +326,24 @@ export class Sessions {
     const posted = await speaker.post(thread, reply);
     if (posted) await store.setApprovalMessage(prompt.approvalId, posted);
     await this.audit(row.id, row.clusterId, 'bot', 'approval.requested', prompt.request.step, paramsHash(prompt.request));
+    return true;
   }
 
   private async close(row: SessionRow, output: FlowOutput) {
     const { store, speaker, metrics } = this.deps;
-    await speaker.post(this.threadOf(row), { kind: 'done', ok: output.status === 'complete', text: output.message });
+    const fleet = this.fleets.get(row.id);
+    this.fleets.delete(row.id);
+    if (fleet) fleet.closed(row.clusterId, output);
+    else await speaker.post(this.threadOf(row), { kind: 'done', ok: output.status === 'complete', text: output.message });
     await store.endSession(row.id, output.status);
     metrics.sessionsEnded.inc({ status: output.status });
     await this.audit(row.id, row.clusterId, row.requester, 'session.end', output.status);
   }
 
-  private async notice(thread: Conversation, notice: FlowNotice) {
+  private async notice(sessionId: string, clusterId: string, thread: Conversation, notice: FlowNotice) {
     const { speaker } = this.deps;
+    const fleet = this.fleets.get(sessionId);
+    if (fleet) return fleet.noticed(clusterId, notice);
     switch (notice.type) {
       case 'notice':
         await speaker.post(thread, { kind: 'text', text: notice.level === 'warning' ? `⚠️ ${notice.text}` : notice.text });
@@ -302,7 +368,7 @@ export class Sessions {
   }
 
   /** Runs a privileged step exactly once across restarts and replicas: claimed in the store first. */
-  private applyActor(sessionId: string) {
+  private applyActor(sessionId: string, flow: FlowName) {
     return fromPromiseOf(async ({ input }: { input: StepRequest }): Promise<StepOutcome> => {
       const { store, executor, owner, metrics } = this.deps;
       const stepKey = `${input.step}:${paramsHash(input)}`;
@@ -312,7 +378,7 @@ export class Sessions {
         if (await store.claimStep(sessionId, stepKey, owner, STEP_LEASE_MS)) break;
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
-      const stopTimer = metrics.stepDuration.startTimer({ step: input.step });
+      const stopTimer = metrics.stepDuration.startTimer({ step: input.step, flow });
       try {
         const outcome = await executor.apply(input);
         await store.finishStep(sessionId, stepKey, outcome);
@@ -320,7 +386,7 @@ export class Sessions {
         return outcome;
       } catch (error) {
         stopTimer({ result: 'failed' });
-        metrics.stepFailures.inc({ step: input.step, code: (error as { code?: string }).code ?? 'unknown' });
+        metrics.stepFailures.inc({ step: input.step, flow, code: (error as { code?: string }).code ?? 'unknown' });
         await store.releaseStep(sessionId, stepKey, owner);
         throw error;
       }
@@ -353,6 +419,15 @@ export class Sessions {
 }
 
 const fromPromiseOf = <T, I>(run: (args: { input: I }) => Promise<T>) => fromPromise<T, I>(run);
+
+/** Whether the persisted flow was in the middle of something (an invoked read or step) or never posted its prompt. */
+function hasRunningWork(stored: SessionSnapshot): boolean {
+  const xstate = stored.xstate as { status?: string; children?: Record<string, unknown>; context?: { prompt?: Prompt | null } } | undefined;
+  if (!xstate || xstate.status !== 'active') return true; // not started, or finished but not yet closed
+  if (Object.keys(xstate.children ?? {}).length > 0) return true;
+  const prompt = xstate.context?.prompt ?? null;
+  return prompt !== null && promptKey(prompt) !== stored.postedPrompt;
+}
 
 function stateName(snapshot: AnyMachineSnapshot): string {
   return JSON.stringify(snapshot.value);

@@ -19,16 +19,12 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-/**
- * Whether browser tests can run. Without Chromium they fail in CI (CI=true) and are skipped, loudly,
- * elsewhere: `apt-get install -y chromium` (or set CHROMIUM_PATH) to run them.
- */
-export function chromiumAvailable(): boolean {
-  if (existsSync(CHROMIUM_PATH)) return true;
-  const message = `Chromium not found at ${CHROMIUM_PATH}: install it with \`apt-get update && apt-get install -y chromium\` or set CHROMIUM_PATH.`;
-  if (process.env.CI === 'true') throw new Error(`${message} Browser tests cannot be skipped in CI.`);
-  console.warn(`\n⚠️  SKIPPING browser tests. ${message}\n`);
-  return false;
+/** Browser tests need Chromium (`.ci/run` installs it); without it they fail with the way to get it. */
+export function requireChromium(): void {
+  if (existsSync(CHROMIUM_PATH)) return;
+  throw new Error(
+    `Chromium not found at ${CHROMIUM_PATH}: install it with \`apt-get update && apt-get install -y chromium\` or set CHROMIUM_PATH.`,
+  );
 }
 
 export interface Browser {

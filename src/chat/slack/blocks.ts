@@ -110,10 +110,13 @@ function renderApproval(reply: Approval): SlackMessage {
   const blocks: Block[] = [header(`Approval needed: ${title}`)];
   const changes = prompt.preview.changes.map((line) => `• ${line}`).join('\n');
   blocks.push(...sections(`*What will change*\n${escapeMrkdwn(changes)}`, { raw: true }));
-  const document = policyDocument(prompt.request);
+  // A fleet approval lists its changes per cluster; one cluster's resources would mislead.
+  const document = reply.covers ? null : policyDocument(prompt.request);
   if (document) blocks.push(...sections('*Policy document*', { raw: true }), ...codeBlocks(document));
   const fields = [
-    ...Object.entries(resources(prompt.request)).map(([name, value]) => `*${escapeMrkdwn(name)}*\n${escapeMrkdwn(value)}`),
+    ...(reply.covers
+      ? [`*Clusters*\n${escapeMrkdwn(reply.covers.join(', '))}`]
+      : Object.entries(resources(prompt.request)).map(([name, value]) => `*${escapeMrkdwn(name)}*\n${escapeMrkdwn(value)}`)),
     `*Risk*\n${reply.risk}`,
     `*APIs*\n${escapeMrkdwn(reply.apis.join(', ') || 'none')}`,
     `*Expires*\n${slackDate(reply.expiresAt)}`,

@@ -1,0 +1,184 @@
+// Read-only views of cloud and cluster state, shared by readCluster, the steps' previews and applies, and verify.
+import {
+  GetPolicyRequest, GetRoleRequest, GetUserRequest, ListAccessKeysRequest, ListPoliciesForUserRequest, ListPolicyVersionsRequest,
+} from '@alicloud/ram20150501';
+import { DescribeClustersV1Request } from '@alicloud/cs20151215';
+import type { Bucket } from '../../flows/contract.ts';
+import { runtime, type KubeClients } from './clients.ts';
+import { call, callOrNull, type ExecContext } from './context.ts';
+
+// ---- CS ----
+
+export interface ClusterDetail {
+  clusterId: string; name: string; region: string; clusterType: string; profile: string; clusterSpec: string; currentVersion: string;
+}
+
+/** DescribeClusterDetail; ErrorClusterNotFound becomes the StepError of ctx.step. */
+export async function clusterDetail(ctx: ExecContext, clusterId: string): Promise<ClusterDetail> {
+  const detail = await call(ctx, { service: 'cs', permission: 'cs:DescribeClusterDetail', resource: clusterId }, () =>
+    ctx.clients.cs.describeClusterDetailWithOptions(clusterId, {}, runtime()));
+  const b = detail.body;
+  return {
+    clusterId: b?.clusterId ?? clusterId,
+    name: b?.name ?? '',
+    region: b?.regionId ?? '',
+    clusterType: b?.clusterType ?? '',
+    profile: b?.profile ?? '',
+    clusterSpec: b?.clusterSpec ?? '',
+    currentVersion: b?.currentVersion ?? '',
+  };
+}
+
+export interface AddonVersions {
+  /** Installed add-ons by name. */
+  installed: Record<string, string>;
+  /** The newest version CS offers, by add-on name. */
+  latest: Record<string, string>;
+}
+
+/** DescribeClusterAddonsVersion: a free-form map of add-on name → { version, next_version, exist }. */
+export async function addonVersions(ctx: ExecContext, clusterId: string, region: string): Promise<AddonVersions> {
+  const response = await call(ctx, { service: 'cs', permission: 'cs:DescribeClusterAddonsVersion', resource: `cluster ${clusterId}` }, () =>
+    ctx.clients.csIn(region).describeClusterAddonsVersionWithOptions(clusterId, {}, runtime()));
+  const installed: Record<string, string> = {};
+  const latest: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(response.body ?? {})) {
+    const info = (raw ?? {}) as { version?: unknown; next_version?: unknown; exist?: unknown };
+    const version = typeof info.version === 'string' ? info.version : '';
+    if (info.exist === true || (info.exist === undefined && version)) installed[name] = version;
+    const next = typeof info.next_version === 'string' && info.next_version ? info.next_version : version;
+    if (next) latest[name] = next;
+  }
+  return { installed, latest };
+}
+
+export async function clusterIdsIn(ctx: ExecContext, region: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let page = 1; ; page++) {
+    const response = await call(ctx, { service: 'cs', permission: 'cs:DescribeClustersV1', resource: `region ${region}` }, () =>
+      ctx.clients.csIn(region).describeClustersV1WithOptions(new DescribeClustersV1Request({ regionId: region, pageNumber: page, pageSize: 100 }), {}, runtime()));
+    const clusters = response.body?.clusters ?? [];
+    for (const c of clusters) if (c.clusterId) ids.push(c.clusterId);
+    const total = response.body?.pageInfo?.totalCount ?? ids.length;
+    if (clusters.length === 0 || ids.length >= total) return ids;
+  }
+}
+
+// ---- RAM ----
+
+export async function userExists(ctx: ExecContext, userName: string): Promise<boolean> {
+  const found = await callOrNull(ctx, { service: 'ram', permission: 'ram:GetUser', resource: `RAM user ${userName}` }, () =>
+    ctx.clients.ram.getUserWithOptions(new GetUserRequest({ userName }), runtime()));
+  return found !== null;
+}
+
+export interface PolicyVersion { versionId: string; isDefault: boolean; document: string; createDate: string }
+
+/** The custom policy's versions, or null when the policy does not exist. */
+export async function policyVersions(ctx: ExecContext, policyName: string): Promise<PolicyVersion[] | null> {
+  const listed = await callOrNull(ctx, { service: 'ram', permission: 'ram:ListPolicyVersions', resource: `policy ${policyName}` }, () =>
+    ctx.clients.ram.listPolicyVersionsWithOptions(new ListPolicyVersionsRequest({ policyName, policyType: 'Custom' }), runtime()));
+  if (listed === null) return null;
+  return (listed.body?.policyVersions?.policyVersion ?? []).map((v) => ({
+    versionId: v.versionId ?? '',
+    isDefault: v.isDefaultVersion === true,
+    document: v.policyDocument ?? '',
+    createDate: v.createDate ?? '',
+  }));
+}
+
+/** The default version's document, or null when the policy does not exist. */
+export async function defaultPolicyDocument(ctx: ExecContext, policyName: string): Promise<string | null> {
+  const found = await callOrNull(ctx, { service: 'ram', permission: 'ram:GetPolicy', resource: `policy ${policyName}` }, () =>
+    ctx.clients.ram.getPolicyWithOptions(new GetPolicyRequest({ policyName, policyType: 'Custom' }), runtime()));
+  if (found === null) return null;
+  return found.body?.defaultPolicyVersion?.policyDocument ?? '';
+}
+
+export async function policyAttached(ctx: ExecContext, userName: string, policyName: string): Promise<boolean> {
+  const listed = await callOrNull(ctx, { service: 'ram', permission: 'ram:ListPoliciesForUser', resource: `RAM user ${userName}` }, () =>
+    ctx.clients.ram.listPoliciesForUserWithOptions(new ListPoliciesForUserRequest({ userName }), runtime()));
+  return (listed?.body?.policies?.policy ?? []).some((p) => p.policyName === policyName && p.policyType === 'Custom');
+}
+
+export interface AccessKeyInfo { accessKeyId: string; status: string }
+
+export async function accessKeys(ctx: ExecContext, userName: string): Promise<AccessKeyInfo[]> {
+  const listed = await callOrNull(ctx, { service: 'ram', permission: 'ram:ListAccessKeys', resource: `RAM user ${userName}` }, () =>
+    ctx.clients.ram.listAccessKeysWithOptions(new ListAccessKeysRequest({ userName }), runtime()));
+  return (listed?.body?.accessKeys?.accessKey ?? []).map((k) => ({ accessKeyId: k.accessKeyId ?? '', status: k.status ?? '' }));
+}
+
+export async function roleExists(ctx: ExecContext, roleName: string): Promise<boolean> {
+  const found = await callOrNull(ctx, { service: 'ram', permission: 'ram:GetRole', resource: `RAM role ${roleName}` }, () =>
+    ctx.clients.ram.getRoleWithOptions(new GetRoleRequest({ roleName }), runtime()));
+  return found !== null;
+}
+
+// ---- OSS ----
+
+interface OssListing { buckets: { name: string; region: string }[] | null; isTruncated?: boolean; nextMarker?: string | null }
+
+export async function listBuckets(ctx: ExecContext, region: string): Promise<Bucket[]> {
+  const oss = await ctx.clients.oss(region);
+  const buckets: Bucket[] = [];
+  let marker: string | null | undefined;
+  do {
+    const page = (await call(ctx, { service: 'oss', permission: 'oss:ListBuckets', resource: 'the account' }, () =>
+      oss.listBuckets({ ...(marker ? { marker } : {}), 'max-keys': 1000 } as never))) as unknown as OssListing;
+    // ali-oss reports regions as "oss-<region>".
+    for (const b of page.buckets ?? []) buckets.push({ name: b.name, region: b.region.replace(/^oss-/, '') });
+    marker = page.isTruncated ? page.nextMarker : null;
+  } while (marker);
+  return buckets;
+}
+
+// ---- Kubernetes ----
+
+export async function kubeOf(ctx: ExecContext, clusterId: string): Promise<KubeClients> {
+  return call(ctx, { service: 'cs', permission: 'cs:DescribeClusterUserKubeconfig', resource: `cluster ${clusterId}` }, () => ctx.clients.kube(clusterId));
+}
+
+export interface SecretView { keys: string[]; data: Record<string, string> }
+
+/** The Secret's keys and decoded values, or null when absent. Callers must not log `data`. */
+export async function readSecret(ctx: ExecContext, clusterId: string, namespace: string, name: string): Promise<SecretView | null> {
+  const kube = await kubeOf(ctx, clusterId);
+  const secret = await callOrNull(ctx, { service: 'kube', permission: 'get secrets', resource: `Secret ${namespace}/${name} in cluster ${clusterId}` }, () =>
+    kube.core.readNamespacedSecret({ name, namespace }));
+  if (secret === null) return null;
+  const data = Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  for (const [k, v] of Object.entries(secret.stringData ?? {})) data[k] = v;
+  return { keys: Object.keys(data).sort(), data };
+}
+
+export async function namespaceExists(ctx: ExecContext, clusterId: string, namespace: string): Promise<boolean> {
+  const kube = await kubeOf(ctx, clusterId);
+  const found = await callOrNull(ctx, { service: 'kube', permission: 'get namespaces', resource: `namespace ${namespace} in cluster ${clusterId}` }, () =>
+    kube.core.readNamespace({ name: namespace }));
+  return found !== null;
+}
+
+export async function readyReplicas(ctx: ExecContext, clusterId: string, namespace: string, name: string): Promise<number | null> {
+  const kube = await kubeOf(ctx, clusterId);
+  const found = await callOrNull(ctx, { service: 'kube', permission: 'get deployments', resource: `Deployment ${namespace}/${name} in cluster ${clusterId}` }, () =>
+    kube.apps.readNamespacedDeployment({ name, namespace }));
+  return found === null ? null : (found.status?.readyReplicas ?? 0);
+}
+
+export const BACKUP_LOCATION = { group: 'csdr.alibabacloud.com', version: 'v1beta1', plural: 'backuplocations', kind: 'BackupLocation' } as const;
+
+export interface CustomObject { metadata?: { name?: string; resourceVersion?: string }; spec?: unknown }
+
+export async function readBackupLocation(ctx: ExecContext, clusterId: string, namespace: string, name: string): Promise<CustomObject | null> {
+  const kube = await kubeOf(ctx, clusterId);
+  return callOrNull(ctx, { service: 'kube', permission: 'get backuplocations.csdr.alibabacloud.com', resource: `backup vault ${namespace}/${name} in cluster ${clusterId}` }, () =>
+    kube.custom.getNamespacedCustomObject({ group: BACKUP_LOCATION.group, version: BACKUP_LOCATION.version, namespace, plural: BACKUP_LOCATION.plural, name }) as Promise<CustomObject>);
+}
+
+export async function listBackupLocations(ctx: ExecContext, clusterId: string, namespace: string): Promise<CustomObject[]> {
+  const kube = await kubeOf(ctx, clusterId);
+  const listed = await callOrNull(ctx, { service: 'kube', permission: 'list backuplocations.csdr.alibabacloud.com', resource: `namespace ${namespace} in cluster ${clusterId}` }, () =>
+    kube.custom.listNamespacedCustomObject({ group: BACKUP_LOCATION.group, version: BACKUP_LOCATION.version, namespace, plural: BACKUP_LOCATION.plural }) as Promise<{ items?: CustomObject[] }>);
+  return listed?.items ?? [];
+}

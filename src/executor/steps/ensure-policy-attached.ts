@@ -1,0 +1,30 @@
+// attachPolicy: the custom policy attached to the RAM user.
+import { AttachPolicyToUserRequest } from '@alicloud/ram20150501';
+import type { StepOutcome, StepParamsByName, StepPreview } from '../../../flows/contract.ts';
+import { runtime } from '../clients.ts';
+import { createOrPresent, type ExecContext } from '../context.ts';
+import { policyAttached } from '../reads.ts';
+import type { StepModule } from './types.ts';
+
+type Params = StepParamsByName['attachPolicy'];
+
+export const meta = { step: 'attachPolicy', title: 'Attach RAM policy to user', risk: 'medium', apis: ['ram:ListPoliciesForUser', 'ram:AttachPolicyToUser'], timeoutMs: 60_000 } as const satisfies StepModule<'attachPolicy'>['meta'];
+
+export async function preview(params: Params, ctx: ExecContext): Promise<StepPreview> {
+  if (await policyAttached(ctx, params.userName, params.policyName)) {
+    return { step: 'attachPolicy', upToDate: true, changes: [`policy ${params.policyName} is already attached to RAM user ${params.userName}`] };
+  }
+  return { step: 'attachPolicy', upToDate: false, changes: [`attach custom policy ${params.policyName} to RAM user ${params.userName}`] };
+}
+
+export async function apply(params: Params, ctx: ExecContext): Promise<StepOutcome> {
+  const present: StepOutcome = { step: 'attachPolicy', outcome: 'already present', detail: `Policy ${params.policyName} is already attached to ${params.userName}` };
+  if (await policyAttached(ctx, params.userName, params.policyName)) return present;
+  const result = await createOrPresent(ctx, { service: 'ram', permission: 'ram:AttachPolicyToUser', resource: `user ${params.userName} (policy ${params.policyName})` }, () =>
+    ctx.clients.ram.attachPolicyToUserWithOptions(new AttachPolicyToUserRequest({ policyType: 'Custom', policyName: params.policyName, userName: params.userName }), runtime()));
+  if (result === 'present') return present;
+  ctx.logger.info({ userName: params.userName, policyName: params.policyName }, 'attached policy');
+  return { step: 'attachPolicy', outcome: 'created', detail: `Attached policy ${params.policyName} to ${params.userName}` };
+}
+
+export const step: StepModule<'attachPolicy'> = { meta, preview, apply };

@@ -1,0 +1,107 @@
+// A read-only checklist of every seed requirement for one cluster, each with what was seen and its fix.
+import type { ClusterKind } from '../../flows/contract.ts';
+import { classifyCluster, flowFor, KIND_LABEL, MINIMUM_KUBERNETES } from '../../flows/domain/cluster.ts';
+import {
+  ADDON_NAME, ADDON_SECRET_NAME, BACKUP_NAMESPACE, CONTROLLER_DEPLOYMENT, CONTROLLER_NAMESPACE, credentialNames, MANAGED_BACKUP_ROLE,
+} from '../../flows/domain/names.ts';
+import { needsEcsSnapshotPermissions } from '../../flows/domain/policy.ts';
+import { compareVersions } from '../../flows/domain/versions.ts';
+import type { VerifyCheck, VerifyReport } from './contract.ts';
+import type { ExecContext } from './context.ts';
+import { apiGatewayAuthorized, managedRoleAuthorized, readCluster } from './read-cluster.ts';
+import { defaultPolicyDocument, listBackupLocations, policyAttached, readyReplicas, userExists } from './reads.ts';
+import { readAccessKeySecret } from './steps/ensure-access-key-secret.ts';
+import { policyGrants } from './steps/ensure-policy.ts';
+
+const check = (requirement: string, ok: boolean, detail: string, fix: string): VerifyCheck =>
+  ok ? { requirement, status: 'pass', detail } : { requirement, status: 'fail', detail, fix };
+
+const notApplicable = (requirement: string, detail: string): VerifyCheck => ({ requirement, status: 'n/a', detail });
+
+/** Actions migrate-controller ≥ 1.7.7 needs for cross-region disk restore (reference §1c, §8). */
+const ECS_SNAPSHOT_MARKERS = ['ecs:CopySnapshot', 'ecs:CreateSnapshot', 'ecs:DescribeSnapshots'];
+
+export async function verify(ctx: ExecContext, clusterId: string): Promise<VerifyReport> {
+  const facts = await readCluster(ctx, clusterId);
+  const kind: ClusterKind = classifyCluster(facts);
+  const flow = flowFor(kind);
+  const checks: VerifyCheck[] = [];
+
+  checks.push(check('A cluster kind the backup center supports', flow !== null, KIND_LABEL[kind],
+    'ACK Serverless Basic does not support the backup center: upgrade the cluster to ACK Serverless Pro.'));
+  if (flow === null) return { clusterId, checks };
+
+  let versionOk = false;
+  try {
+    versionOk = compareVersions(facts.kubernetesVersion, MINIMUM_KUBERNETES) >= 0;
+  } catch { /* unreadable version: reported as failing */ }
+  checks.push(check(`Kubernetes ${MINIMUM_KUBERNETES} or later`, versionOk, `Kubernetes ${facts.kubernetesVersion || 'unknown'}`,
+    `Upgrade the cluster to Kubernetes ${MINIMUM_KUBERNETES} or later (ACK console → Cluster → Upgrade).`));
+
+  checks.push(facts.storagePlugin === 'none'
+    ? notApplicable('CSI storage plugin (not FlexVolume)', 'no volume plugin add-on is installed')
+    : check('CSI storage plugin (not FlexVolume)', facts.storagePlugin === 'csi', facts.storagePlugin === 'csi' ? 'csi-plugin installed' : 'FlexVolume installed',
+      'Migrate the cluster from FlexVolume to CSI (ACK docs: "Migrate from FlexVolume to CSI"), then run the setup again.'));
+
+  const installed = facts.addon.installedVersion;
+  const latest = facts.addon.latestVersion;
+  if (installed === null) {
+    checks.push(check(`${ADDON_NAME} installed and current`, false, 'not installed', `Run /backup-setup, or install ${ADDON_NAME} ${latest} from the cluster's add-on page.`));
+  } else {
+    const outdated = latest !== '' && compareVersions(installed, latest) < 0;
+    checks.push(outdated
+      ? { requirement: `${ADDON_NAME} installed and current`, status: 'warn', detail: `${installed} installed, ${latest} available`, fix: `Upgrade ${ADDON_NAME} to ${latest} (run /backup-setup or use the cluster's add-on page).` }
+      : { requirement: `${ADDON_NAME} installed and current`, status: 'pass', detail: `${installed}` });
+    const ready = await readyReplicas(ctx, clusterId, CONTROLLER_NAMESPACE, CONTROLLER_DEPLOYMENT);
+    checks.push(check(`${ADDON_NAME} running`, ready !== null && ready >= 1, ready === null ? 'Deployment not found' : `${ready} ready replica(s)`,
+      `Check the pods: kubectl -n ${CONTROLLER_NAMESPACE} get pods | grep ${CONTROLLER_DEPLOYMENT}; describe them for image or scheduling errors.`));
+  }
+
+  if (flow === 'managed') {
+    const authorized = facts.managedRoleAuthorized ?? (await managedRoleAuthorized(ctx, clusterId));
+    checks.push(check(`${MANAGED_BACKUP_ROLE} authorized`, authorized, authorized ? 'role token Secret present in kube-system' : 'role token Secret missing from kube-system',
+      `Authorize ${MANAGED_BACKUP_ROLE} for Container Service in the RAM console (quick authorization), then run /backup-setup again.`));
+  } else {
+    const names = credentialNames(flow, clusterId);
+    const user = await userExists(ctx, names.userName);
+    checks.push(check(`RAM user ${names.userName}`, user, user ? 'exists' : 'missing', 'Run /backup-setup to create it.'));
+    const attached = user && (await policyAttached(ctx, names.userName, names.policyName));
+    checks.push(check(`Policy ${names.policyName} attached to ${names.userName}`, attached, attached ? 'attached' : 'not attached', 'Run /backup-setup to create and attach it.'));
+    if (installed !== null && needsEcsSnapshotPermissions(installed)) {
+      const document = await defaultPolicyDocument(ctx, names.policyName);
+      const grants = document === null ? new Set<string>() : safeGrants(document);
+      const missing = ECS_SNAPSHOT_MARKERS.filter((action) => ![...grants].some((g) => g.startsWith(`Allow ${action} `)));
+      checks.push(check(`Policy grants ECS snapshot actions (${ADDON_NAME} ${installed} ≥ 1.7.7)`, missing.length === 0,
+        document === null ? 'policy missing' : missing.length ? `missing ${missing.join(', ')}` : 'granted',
+        'Run /backup-setup: it adds a new default policy version with the ECS snapshot statement.'));
+    }
+    const secret = await readAccessKeySecret(ctx, { clusterId, userName: names.userName, namespace: BACKUP_NAMESPACE, secretName: ADDON_SECRET_NAME });
+    checks.push(check(`Secret ${BACKUP_NAMESPACE}/${ADDON_SECRET_NAME} holds an Active AccessKey of ${names.userName}`, secret.problem === null,
+      secret.problem ?? `holds AccessKey ${secret.secretKeyId}`, 'Run /backup-setup: it creates a new AccessKey and writes the Secret.'));
+  }
+
+  const gateway = facts.apiGatewayAuthorized ?? (await apiGatewayAuthorized(ctx, facts.region));
+  checks.push(gateway === null
+    ? notApplicable('Cloud Backup authorized to use API Gateway', `not needed in ${facts.region}`)
+    : check('Cloud Backup authorized to use API Gateway', gateway, gateway ? 'service-linked role present' : 'service-linked role AliyunServiceRoleForHbrMagpieBridge missing',
+      'In the Cloud Backup console, authorize Cloud Backup to access API Gateway (install page, optional step 3).'));
+
+  const vaults = await listBackupLocations(ctx, clusterId, BACKUP_NAMESPACE);
+  const vaultBuckets = vaults.map((v) => (v.spec as { objectStorage?: { bucket?: string } } | undefined)?.objectStorage?.bucket).filter((b): b is string => !!b);
+  const bucketNames = new Set(facts.buckets.map((b) => b.name));
+  const usable = vaultBuckets.length ? vaultBuckets.filter((b) => bucketNames.has(b)) : [...bucketNames];
+  checks.push(check('An OSS bucket for backups', usable.length > 0, usable.length ? usable.join(', ') : vaultBuckets.length ? `vault bucket ${vaultBuckets.join(', ')} does not exist` : 'no bucket in the account',
+    'Run /backup-setup to create one (managed clusters: a name starting with cnfs-oss- needs no extra OSS grant).'));
+  checks.push(check('A backup vault', vaults.length > 0, vaults.length ? vaults.map((v) => v.metadata?.name).join(', ') : `no BackupLocation in namespace ${BACKUP_NAMESPACE}`,
+    'Run /backup-setup, or create a backup vault in the ACK console (Backup Center → Backup Vault).'));
+
+  return { clusterId, checks };
+}
+
+function safeGrants(document: string): Set<string> {
+  try {
+    return policyGrants(document);
+  } catch {
+    return new Set();
+  }
+}

@@ -1,0 +1,98 @@
+// Approval rules end to end (DESIGN.md "Approvals"): bound to the step, expiring, counted once, and
+// closed by the sweeper with a message in the thread.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Recorded } from '../support/recording-chat.ts';
+import { APPROVER, BYSTANDER, REQUESTER, startTestBot, type TestBot } from '../support/bot-harness.ts';
+
+let t: TestBot;
+afterEach(async () => {
+  await t.stop();
+});
+
+/** Answers every question with its suggestion until the first approval, and returns it. */
+async function firstApproval(t: TestBot): Promise<Recorded> {
+  const handled = new Set<string>();
+  for (;;) {
+    const next = await t.chat.until(() => t.chat.messages.find((m) => !handled.has(m.messageId) && (m.reply.kind === 'question' || m.reply.kind === 'approval' || m.reply.kind === 'done')));
+    handled.add(next.messageId);
+    if (next.reply.kind === 'approval') return next;
+    if (next.reply.kind === 'done') throw new Error(`closed before any approval: ${next.reply.text}`);
+    if (next.reply.kind === 'question') await t.answer(next, next.reply.prompt.choices[0]!.value);
+  }
+}
+
+describe('approvals', () => {
+  it('an expired approval cannot be used: the click is refused privately and nothing runs', async () => {
+    let clock = Date.now();
+    t = await startTestBot({ now: () => new Date(clock), approvalTtlMs: 60_000 });
+    await t.command('/backup-setup c-sandbox-dedicated');
+    const approval = await firstApproval(t);
+    clock += 61_000;
+    await t.decide(approval, 'approve');
+    expect(t.chat.told.at(-1)).toEqual({ userId: APPROVER.id, text: expect.stringMatching(/expired/) });
+    expect(t.sandbox.publicState().ram.users).toEqual([]);
+  });
+
+  it('the sweeper closes an expired approval: the message says so and the thread says what was not done', async () => {
+    let clock = Date.now();
+    t = await startTestBot({ now: () => new Date(clock), approvalTtlMs: 60_000 });
+    await t.command('/backup-setup c-sandbox-dedicated');
+    const approval = await firstApproval(t);
+    clock += 61_000;
+    await t.bot.sweep();
+    const done = await t.chat.until(() => t.chat.replies('done')[0]);
+    expect(done.ok).toBe(false);
+    expect(done.text).toMatch(/expired/);
+    expect(approval.updates).toContainEqual(expect.objectContaining({ kind: 'decided', decision: 'expired' }));
+    expect(t.sandbox.publicState().ram.users).toEqual([]);
+  });
+
+  it('self-approval and bystanders are refused; self-approval works when configured', async () => {
+    t = await startTestBot({ approvers: [APPROVER.id, REQUESTER.id], allowSelfApproval: false });
+    await t.command('/backup-setup c-sandbox-dedicated');
+    const approval = await firstApproval(t);
+    await t.decide(approval, 'approve', REQUESTER);
+    await t.decide(approval, 'approve', BYSTANDER);
+    expect(t.chat.told.map((n) => n.userId)).toEqual([REQUESTER.id, BYSTANDER.id]);
+    expect(t.chat.told[0]!.text).toMatch(/cannot approve its steps yourself/);
+    expect(t.chat.told[1]!.text).toMatch(/not an approver/);
+    expect(approval.updates).toEqual([]);
+    await t.stop();
+
+    t = await startTestBot({ approvers: [REQUESTER.id], allowSelfApproval: true });
+    await t.command('/backup-setup c-sandbox-dedicated');
+    const own = await firstApproval(t);
+    await t.decide(own, 'approve', REQUESTER);
+    expect(own.updates).toContainEqual(expect.objectContaining({ kind: 'decided', decision: 'approved' }));
+  });
+
+  it('deny ends the session and says what was and was not changed', async () => {
+    t = await startTestBot();
+    await t.command('/backup-setup c-sandbox-dedicated');
+    const approval = await firstApproval(t);
+    await t.decide(approval, 'deny');
+    const done = await t.chat.until(() => t.chat.replies('done')[0]);
+    expect(done.ok).toBe(false);
+    expect(done.text).toMatch(/denied/);
+    expect(done.text).toMatch(/Nothing was changed|Not done/);
+    expect(t.sandbox.publicState().ram.users).toEqual([]);
+  });
+
+  it('a second /backup-setup for the same cluster names who started the running one and offers its status', async () => {
+    t = await startTestBot();
+    await t.command('/backup-setup c-sandbox-dedicated');
+    await firstApproval(t);
+    await t.command('/backup-setup c-sandbox-dedicated', APPROVER);
+    expect(t.chat.told.at(-1)!.text).toMatch(new RegExp(`already running: started by ${REQUESTER.id} at .*status c-sandbox-dedicated`));
+  });
+
+  it('a restart keeps a waiting approval usable', async () => {
+    t = await startTestBot();
+    await t.command('/backup-setup c-sandbox-dedicated');
+    const approval = await firstApproval(t);
+    await t.restart();
+    await t.decide(approval, 'approve');
+    await t.chat.until(() => t.chat.replies('result')[0]);
+    expect(approval.updates).toContainEqual(expect.objectContaining({ kind: 'decided', decision: 'approved' }));
+  });
+});

@@ -1,0 +1,124 @@
+// Issue 7: two bot processes share one PostgreSQL; every approval click reaches both at the same
+// moment (twice each), and every privileged step still runs exactly once.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { startSlackApi, type SlackApi } from '../../src/sandbox/slack/api.ts';
+import { BotProcess, freePort, liveEnvFor } from '../support/bot-process.ts';
+import { postgresUrl, requirePostgres } from '../support/postgres.ts';
+import { isApproval, isClosing, isQuestion, SlackDriver } from '../support/slack-driver.ts';
+import { SIGNING_SECRET } from '../slack/slack-requests.ts';
+
+const BOT_TOKEN = 'xoxb-7070-7070-replicatoken';
+const REQUESTER = 'U0ALICE';
+const APPROVER = 'U0BOB';
+
+let sandbox: Sandbox;
+let api: SlackApi;
+let bots: BotProcess[] = [];
+let schema: string;
+const dirs: string[] = [];
+
+beforeAll(async () => {
+  await requirePostgres();
+  schema = `bot_replicas_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = new pg.Client({ connectionString: postgresUrl() });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.end();
+
+  sandbox = await startSandbox();
+  api = await startSlackApi({ token: BOT_TOKEN });
+  const databaseUrl = `${postgresUrl()}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  for (let i = 0; i < 2; i++) {
+    const stateDir = mkdtempSync(join(tmpdir(), `replica-${i}-`));
+    dirs.push(stateDir);
+    const bot = new BotProcess(
+      {
+        ...liveEnvFor(sandbox),
+        SLACK_BOT_TOKEN: BOT_TOKEN,
+        SLACK_SIGNING_SECRET: SIGNING_SECRET,
+        SLACK_API_URL: api.url,
+        APPROVERS: `slack:${APPROVER}`,
+        STATE_DIR: stateDir,
+        DATABASE_URL: databaseUrl,
+      },
+      await freePort(),
+    );
+    bots.push(bot);
+  }
+  await Promise.all(bots.map((b) => b.start()));
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(bots.map((b) => b.stop()));
+  await api?.close();
+  await sandbox?.close();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  if (schema) {
+    const admin = new pg.Client({ connectionString: postgresUrl() });
+    await admin.connect();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
+  }
+});
+
+const mutatingCalls = () => {
+  const { ram, cs, oss, kube } = sandbox.faults;
+  return [...ram.calls, ...cs.calls, ...oss.calls, ...kube.calls].filter((c) =>
+    /^(Create|Attach|Install|Upgrade|PutBucket|kube:create|kube:patch|kube:update)/.test(c),
+  );
+};
+
+async function raceThrough(clusterId: string) {
+  const [a, b] = bots as [BotProcess, BotProcess];
+  const slack = new SlackDriver(api, `${a.url}/slack/events`);
+  expect((await slack.command(clusterId, REQUESTER)).status).toBe(200);
+  const parent = await slack.parentOf(clusterId);
+  const handled = new Set<string>();
+  let races = 0;
+  for (;;) {
+    const next = await slack.nextPrompt(parent.ts, handled);
+    handled.add(next.ts);
+    if (isClosing(next)) return { closing: next, races };
+    if (isQuestion(next)) {
+      await slack.click(next, 'first', REQUESTER);
+      continue;
+    }
+    const clicks = [a, b, a, b].map((bot) => slack.click(next, 'approve', APPROVER, `${bot.url}/slack/events`));
+    const responses = await Promise.all(clicks);
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    races++;
+  }
+}
+
+describe('two replicas on one PostgreSQL', () => {
+  it.each([['c-sandbox-dedicated'], ['c-sandbox-registered'], ['c-sandbox-managed']])(
+    '%s: the same click on both replicas at once runs every step exactly once',
+    async (clusterId) => {
+      const before = mutatingCalls().length;
+      const { closing, races } = await raceThrough(clusterId);
+      expect(closing.text).toMatch(/^✅ Backup center setup complete/);
+      expect(races).toBeGreaterThan(0);
+      const calls = mutatingCalls().slice(before).filter((c) => !c.startsWith('kube:'));
+      expect(new Set(calls).size, `cloud writes: ${calls.join(', ')}`).toBe(calls.length);
+      // Three of every four clicks were refused, each to the clicker only.
+      const refusals = api.ephemerals.filter((e) => e.user === APPROVER && /already decided/.test(e.text ?? ''));
+      expect(refusals.length).toBeGreaterThanOrEqual(races * 3);
+      api.ephemerals.length = 0;
+    },
+  );
+
+  it('the account holds one of each resource for each cluster', () => {
+    const state = sandbox.publicState();
+    expect(state.ram.users.sort()).toEqual(['ack-backup-c-sandbox-dedicated', 'ack-one-user-csandboxre']);
+    expect(state.ram.attachments).toHaveLength(2);
+    expect(state.ram.accessKeys).toHaveLength(2);
+    for (const id of ['c-sandbox-dedicated', 'c-sandbox-registered']) {
+      expect(state.clusters[id]!.secrets.filter((s) => s === 'csdr/alibaba-addon-secret')).toHaveLength(1);
+    }
+  });
+});

@@ -1,0 +1,122 @@
+// Issue 5: the whole app (one HTTP server, real Bolt, sandbox cloud) driven from Slack by signed
+// requests and clicks, against the strict local Slack Web API.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startApp, type App } from '../../src/app.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { startSlackApi, type EmulatedMessage, type SlackApi } from '../../src/sandbox/slack/api.ts';
+import { actionsOf, CHANNEL, isApproval, isQuestion, SlackDriver } from '../support/slack-driver.ts';
+import { FORM, send, signed, slashCommand, SIGNING_SECRET } from '../slack/slack-requests.ts';
+
+const BOT_TOKEN = 'xoxb-4242-4242-e2etoken';
+const REQUESTER = 'U0ALICE';
+const APPROVER = 'U0BOB';
+
+let api: SlackApi;
+let app: App;
+let slack: SlackDriver;
+let stateDir: string;
+
+beforeEach(async () => {
+  api = await startSlackApi({ token: BOT_TOKEN });
+  stateDir = mkdtempSync(join(tmpdir(), 'slack-e2e-'));
+  const config = loadConfig({
+    BACKUP_SETUP_SANDBOX: '1',
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: api.url,
+    PORT: '0',
+    STATE_DIR: stateDir,
+    APPROVERS: `slack:${APPROVER}`,
+  });
+  app = await startApp(config, { logger: pino({ level: 'silent' }), host: '127.0.0.1' });
+  slack = new SlackDriver(api, `${app.url}/slack/events`);
+});
+
+afterEach(async () => {
+  await app.stop();
+  await api.close();
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+/** Answers questions until the first approval is posted, and returns it. */
+async function firstApproval(threadTs: string): Promise<EmulatedMessage> {
+  const handled = new Set<string>();
+  for (;;) {
+    const next = await slack.nextPrompt(threadTs, handled);
+    handled.add(next.ts);
+    if (isApproval(next)) return next;
+    if (!isQuestion(next)) throw new Error(`the setup closed before any approval: ${next.text}`);
+    await slack.click(next, 'first', REQUESTER);
+  }
+}
+
+const createCalls = () => {
+  const { ram, oss, cs } = app.sandbox!.faults;
+  return [...ram.calls, ...oss.calls, ...cs.calls].filter((c) => /^(Create|Put|Install|Attach)/.test(c));
+};
+
+describe('Slack end to end', () => {
+  it('sets up c-sandbox-dedicated from the slash command to the final result, by clicks', async () => {
+    const ack = await slack.command('c-sandbox-dedicated', REQUESTER);
+    expect(ack.status).toBe(200);
+    const parent = await slack.parentOf('c-sandbox-dedicated');
+    const closing = await slack.clickThrough(parent.ts, REQUESTER, APPROVER);
+    expect(closing.text).toMatch(/^✅ Backup center setup complete/);
+
+    const state = app.sandbox!.publicState();
+    expect(state.ram.users).toEqual(['ack-backup-c-sandbox-dedicated']);
+    expect(state.ram.accessKeys).toHaveLength(1);
+    expect(state.clusters['c-sandbox-dedicated']!.secrets).toContain('csdr/alibaba-addon-secret');
+
+    // Every approval message was updated after its decision (who, when) and has no buttons left.
+    const decided = api.messages.filter((m) => m.threadTs === parent.ts && m.edits > 0);
+    expect(decided.length).toBeGreaterThanOrEqual(5);
+    for (const m of decided) {
+      expect(m.text).toMatch(/approved/i);
+      expect(actionsOf(m)).toEqual([]);
+    }
+  });
+
+  it('a replayed approval click executes nothing twice and tells the clicker', async () => {
+    await slack.command('c-sandbox-dedicated', REQUESTER);
+    const parent = await slack.parentOf('c-sandbox-dedicated');
+    const approval = await firstApproval(parent.ts);
+    const copy = { ...approval };
+    await Promise.all([slack.click(copy, 'approve', APPROVER), slack.click(copy, 'approve', APPROVER), slack.click(copy, 'approve', APPROVER)]);
+
+    await slack.until('two refusals of the replays', () => api.ephemerals.filter((e) => e.user === APPROVER && /already decided/.test(e.text ?? '')).length === 2);
+    await slack.until('the next approval', () => api.messages.filter((m) => m.threadTs === parent.ts && isApproval(m)).length >= 2);
+    const creates = createCalls();
+    expect(creates.length).toBeGreaterThan(0);
+    expect(new Set(creates).size).toBe(creates.length);
+  });
+
+  it('refuses self-approval and non-approvers privately, and the approval still waits', async () => {
+    await slack.command('c-sandbox-dedicated', REQUESTER);
+    const parent = await slack.parentOf('c-sandbox-dedicated');
+    const approval = await firstApproval(parent.ts);
+    await slack.click(approval, 'approve', REQUESTER);
+    await slack.click(approval, 'approve', 'U0CAROL');
+    await slack.until('two refusals', () => api.ephemerals.filter((e) => /changed nothing|cannot approve/.test(e.text ?? '')).length >= 2);
+    expect(api.ephemerals.find((e) => e.user === REQUESTER)?.text).toMatch(/cannot approve its steps yourself/);
+    expect(api.ephemerals.find((e) => e.user === 'U0CAROL')?.text).toMatch(/not an approver/);
+    expect(approval.edits).toBe(0);
+    expect(createCalls()).toEqual([]);
+  });
+
+  it('forged, missing and 6-minute-old signatures get 401 and change nothing', async () => {
+    const body = slashCommand({ text: 'c-sandbox-dedicated', user: REQUESTER, channel: CHANNEL, responseUrl: api.responseUrl(REQUESTER, CHANNEL) });
+    const url = `${app.url}/slack/events`;
+    const forged = await send(url, signed(body, FORM, { secret: 'not-the-signing-secret' }));
+    const old = await send(url, signed(body, FORM, { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 }));
+    const missing = await send(url, { body, headers: { 'content-type': FORM } });
+    expect([forged.status, old.status, missing.status]).toEqual([401, 401, 401]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(api.messages).toEqual([]);
+    expect(createCalls()).toEqual([]);
+  });
+});

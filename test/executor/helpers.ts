@@ -1,0 +1,49 @@
+// An executor wired to a fresh in-memory sandbox through the real SDK clients, with fast retries and polls.
+import { Writable } from 'node:stream';
+import { createCloudClients, type CloudClients } from '../../src/executor/clients.ts';
+import type { Executor } from '../../src/executor/contract.ts';
+import { createExecutor } from '../../src/executor/index.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { createMetrics, type Metrics } from '../../src/observability/metrics.ts';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+
+export interface Harness {
+  sandbox: Sandbox;
+  clients: CloudClients;
+  executor: Executor;
+  metrics: Metrics;
+  /** Every log line written so far. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export const FAST_RETRY = { attempts: 4, baseMs: 2, capMs: 10 };
+
+export async function startHarness(): Promise<Harness> {
+  const sandbox = await startSandbox();
+  const logs: string[] = [];
+  const logger = createLogger('debug', new Writable({ write(chunk, _encoding, done) { logs.push(String(chunk)); done(); } }) as never);
+  const clients = createCloudClients({
+    credentials: sandbox.credentials,
+    endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
+    protocol: 'http',
+  });
+  const metrics = createMetrics();
+  const executor = createExecutor({ clients, logger, metrics, retry: FAST_RETRY, pollIntervalMs: 5, rateLimits: null });
+  return { sandbox, clients, executor, metrics, logs, close: () => sandbox.close() };
+}
+
+/** The error a call must fail with; a call that succeeds fails the test. */
+export async function failure<E = Error>(call: Promise<unknown>): Promise<E> {
+  try {
+    await call;
+  } catch (error) {
+    return error as E;
+  }
+  throw new Error('expected the call to fail, it succeeded');
+}
+
+export async function counterValue(metrics: Metrics, labels: { service: string; code: string }): Promise<number> {
+  const { values } = await metrics.cloudErrors.get();
+  return values.find((v) => v.labels.service === labels.service && v.labels.code === labels.code)?.value ?? 0;
+}

@@ -1,0 +1,194 @@
+// A whole bot for end-to-end tests: the emulated account, the real SDK clients and executor, a real
+// SQLite store, and a recording chat. Logs are captured raw (before the secret scrubber) so a leak is
+// caught where it starts.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import type { QuestionId } from '../../flows/contract.ts';
+import { createBot, type Bot } from '../../src/bot.ts';
+import type { Actor, Conversation, Reply } from '../../src/chat/model.ts';
+import { parseCommand } from '../../src/chat/grammar.ts';
+import { createCloudClients } from '../../src/executor/clients.ts';
+import { createExecutor } from '../../src/executor/index.ts';
+import { createMetrics } from '../../src/observability/metrics.ts';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import type { Store } from '../../src/store/contract.ts';
+import { openStore } from '../../src/store/index.ts';
+import { RecordingChat, type Recorded } from './recording-chat.ts';
+
+export const REQUESTER: Actor = { id: 'web:requester', name: 'Requester' };
+export const APPROVER: Actor = { id: 'web:approver', name: 'Approver' };
+export const BYSTANDER: Actor = { id: 'web:bystander', name: 'Bystander' };
+export const CHANNEL: Conversation = { platform: 'web', channelId: 'ops' };
+
+export interface TestBot {
+  sandbox: Sandbox;
+  store: Store;
+  bot: Bot;
+  chat: RecordingChat;
+  /** Every log line, raw. */
+  logs: string[];
+  command(text: string, actor?: Actor, conversation?: Conversation): Promise<void>;
+  /** Answers the question (or decides the approval) posted in `message`. */
+  answer(message: Recorded, value: string, actor?: Actor): Promise<void>;
+  decide(message: Recorded, decision: 'approve' | 'deny', actor?: Actor): Promise<void>;
+  /** Restarts the bot (not the emulators) on the same store file, as a new process would. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface TestBotOptions {
+  sandbox?: Sandbox;
+  approvers?: string[];
+  allowSelfApproval?: boolean;
+  approvalTtlMs?: number;
+  now?: () => Date;
+  retry?: { attempts: number; baseMs: number; capMs: number };
+}
+
+export async function startTestBot(options: TestBotOptions = {}): Promise<TestBot> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'bot-e2e-'));
+  const ownSandbox = !options.sandbox;
+  const sandbox = options.sandbox ?? (await startSandbox());
+  const logs: string[] = [];
+  const logger = pino(
+    { level: 'debug' },
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logs.push(chunk.toString());
+        done();
+      },
+    }),
+  );
+  const chat = new RecordingChat();
+  const clients = createCloudClients({
+    credentials: sandbox.credentials,
+    endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
+    protocol: 'http',
+  });
+  const retry = options.retry ?? { attempts: 5, baseMs: 5, capMs: 50 };
+
+  let store: Store;
+  let bot: Bot;
+  const build = async () => {
+    store = await openStore({ databaseUrl: null, stateDir });
+    const metrics = createMetrics(() => store.countActiveSessionsByState());
+    const executor = createExecutor({ clients, logger, metrics, retry });
+    bot = createBot({
+      store,
+      executor,
+      logger,
+      metrics,
+      approvers: options.approvers ?? [APPROVER.id],
+      allowSelfApproval: options.allowSelfApproval ?? false,
+      approvalTtlMs: options.approvalTtlMs ?? 15 * 60_000,
+      channelClusters: null,
+      now: options.now ?? (() => new Date()),
+      owner: `test:${Math.random().toString(36).slice(2)}`,
+    });
+    bot.attach(chat);
+  };
+  await build();
+
+  const threadOf = (message: Recorded): Conversation => message.conversation;
+  const harness: TestBot = {
+    sandbox,
+    get store() {
+      return store;
+    },
+    get bot() {
+      return bot;
+    },
+    chat,
+    logs,
+    async command(text, actor = REQUESTER, conversation = CHANNEL) {
+      const parsed = parseCommand(text);
+      if (!parsed.ok) throw new Error(`test sent an unparsable command: ${parsed.error}`);
+      await bot.handler({ kind: 'command', command: parsed.command, text, actor, conversation }, chat.tellerFor(actor.id));
+    },
+    async answer(message, value, actor = REQUESTER) {
+      const reply = message.reply;
+      if (reply.kind !== 'question') throw new Error(`message ${message.messageId} is a ${reply.kind}, not a question`);
+      await bot.handler(
+        { kind: 'answer', sessionId: reply.sessionId, questionId: reply.prompt.questionId, value, actor, conversation: threadOf(message) },
+        chat.tellerFor(actor.id),
+      );
+    },
+    async decide(message, decision, actor = APPROVER) {
+      const reply = message.reply;
+      if (reply.kind !== 'approval') throw new Error(`message ${message.messageId} is a ${reply.kind}, not an approval`);
+      await bot.handler(
+        {
+          kind: 'decision',
+          sessionId: reply.sessionId,
+          approvalId: reply.prompt.approvalId,
+          decision,
+          actor,
+          conversation: threadOf(message),
+          messageId: message.messageId,
+        },
+        chat.tellerFor(actor.id),
+      );
+    },
+    async restart() {
+      await bot.sessions.drain();
+      await store.close();
+      await build();
+      await bot.resumeAll();
+    },
+    async stop() {
+      await bot.sessions.drain();
+      await store.close();
+      if (ownSandbox) await sandbox.close();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+export interface DriveOptions {
+  /** Answer per question; a question without one gets its suggested default (first choice). */
+  answers?: Partial<Record<QuestionId, string>>;
+  /** Decision per approval, by step name; default approve. */
+  decisions?: Partial<Record<string, 'approve' | 'deny'>>;
+  approver?: Actor;
+}
+
+/**
+ * Plays the people of a setup: answers each question and decides each approval as it appears in the
+ * thread of the session on `clusterId`, until the closing message. Returns the closing reply.
+ */
+export async function driveToEnd(t: TestBot, clusterId: string, options: DriveOptions = {}): Promise<Extract<Reply, { kind: 'done' }>> {
+  const handled = new Set<string>();
+  const threadId = await t.chat.until(() => t.chat.messages.findLast((m) => !m.conversation.threadId && m.reply.kind === "text" && m.reply.text.startsWith(`Backup center setup for \`${clusterId}\``))?.messageId);
+  const inThread = () => t.chat.messages.filter((m) => m.conversation.threadId === threadId);
+  for (;;) {
+    const next = await t.chat.until(() =>
+      inThread().find((m) => !handled.has(m.messageId) && (m.reply.kind === 'question' || m.reply.kind === 'approval' || m.reply.kind === 'done')),
+    );
+    handled.add(next.messageId);
+    const reply = next.reply;
+    if (reply.kind === 'done') return reply;
+    if (reply.kind === 'question') {
+      const value = options.answers?.[reply.prompt.questionId] ?? reply.prompt.choices[0]?.value;
+      if (value === undefined) throw new Error(`question ${reply.prompt.questionId} has no default and no answer was given`);
+      await t.answer(next, value);
+    } else if (reply.kind === 'approval') {
+      await t.decide(next, options.decisions?.[reply.prompt.request.step] ?? 'approve', options.approver ?? APPROVER);
+    }
+  }
+}
+
+/** The privileged steps approved in a thread, in order. */
+export function approvedSteps(chat: RecordingChat): string[] {
+  return chat.messages
+    .filter((m) => m.reply.kind === 'approval' && m.updates.some((u) => u.kind === 'decided' && u.decision === 'approved'))
+    .map((m) => (m.reply as Extract<Reply, { kind: 'approval' }>).prompt.request.step);
+}
+
+/** The outcome reported for each step, in order ("created", "already present", …). */
+export function stepResults(chat: RecordingChat): { step: string; outcome: string }[] {
+  return chat.replies('result').map((r) => ({ step: r.outcome.step, outcome: r.outcome.outcome }));
+}
