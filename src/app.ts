@@ -7,7 +7,7 @@ import { createMetrics } from './observability/metrics.ts';
 import { registerSecret } from './observability/secrets.ts';
 import { openStore } from './store/index.ts';
 import { createExecutor } from './executor/index.ts';
-import { createCloudClients } from './executor/clients.ts';
+import { createCloudClients, type CloudClientOptions } from './executor/clients.ts';
 import { startSandbox, type Sandbox } from './sandbox/index.ts';
 import { createBot } from './bot.ts';
 import { instanceId } from './instance-id.ts';
@@ -53,7 +53,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
           endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
           protocol: 'http',
         }
-      : { endpoints: { ram: config.cloud.ramEndpoint, cs: config.cloud.csEndpoint, oss: config.cloud.ossEndpoint } },
+      : liveCloudOptions(config.cloud),
   );
   const executor = createExecutor({ clients, logger, metrics });
   const bot = createBot({
@@ -124,4 +124,21 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       for (const stop of stops.reverse()) await stop();
     },
   };
+}
+
+/**
+ * ALIBABA_CLOUD_*_ENDPOINT overrides: RAM and CS take `host[:port]`; a value written as a URL
+ * (`http://127.0.0.1:9000`, e.g. a private gateway or an emulator) also sets the protocol.
+ */
+function liveCloudOptions(cloud: Config['cloud']): CloudClientOptions {
+  let protocol: 'http' | 'https' = 'https';
+  const hostOf = (endpoint: string | undefined): string | null => {
+    if (!endpoint) return null;
+    const url = /^https?:\/\//.test(endpoint) ? new URL(endpoint) : null;
+    if (!url) return endpoint;
+    if (url.protocol === 'http:') protocol = 'http';
+    return url.host;
+  };
+  const endpoints = { ram: hostOf(cloud.ramEndpoint), cs: hostOf(cloud.csEndpoint), oss: cloud.ossEndpoint ?? null };
+  return { endpoints, protocol };
 }

@@ -1,0 +1,99 @@
+// Schema migrations, applied at start in order, each once. Times are epoch milliseconds and JSON is
+// text in both databases, so one query text serves both; only what differs is written twice.
+import type { Dialect, Sql } from './sql.ts';
+
+interface Migration {
+  version: number;
+  statements: (dialect: Dialect) => string[];
+}
+
+const appendOnly = (dialect: Dialect, table: string): string[] =>
+  dialect === 'sqlite'
+    ? [
+        `CREATE TRIGGER ${table}_no_update BEFORE UPDATE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END`,
+        `CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END`,
+      ]
+    : [
+        `CREATE FUNCTION ${table}_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '${table} is append-only'; END $$`,
+        `CREATE TRIGGER ${table}_no_change BEFORE UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${table}_append_only()`,
+      ];
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    statements: (dialect) => [
+      `CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        cluster_id TEXT NOT NULL,
+        flow TEXT NOT NULL,
+        flow_version INTEGER NOT NULL,
+        requester TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        channel_id TEXT NOT NULL,
+        conversation TEXT NOT NULL,
+        thread_id TEXT,
+        snapshot TEXT,
+        state TEXT NOT NULL,
+        status TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      )`,
+      // One active setup per cluster, enforced by the database so two replicas cannot both start one.
+      `CREATE UNIQUE INDEX sessions_one_active_per_cluster ON sessions (cluster_id) WHERE status = 'active'`,
+      `CREATE INDEX sessions_by_thread ON sessions (platform, channel_id, thread_id)`,
+      `CREATE INDEX sessions_by_status ON sessions (status, updated_at)`,
+      `CREATE TABLE approvals (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions (id),
+        step TEXT NOT NULL,
+        params_hash TEXT NOT NULL,
+        requester TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        decision TEXT,
+        decided_by TEXT,
+        decided_at BIGINT,
+        message_ref TEXT
+      )`,
+      `CREATE INDEX approvals_open ON approvals (expires_at) WHERE decision IS NULL`,
+      `CREATE TABLE steps (
+        session_id TEXT NOT NULL REFERENCES sessions (id),
+        step_key TEXT NOT NULL,
+        status TEXT NOT NULL,
+        owner TEXT,
+        lease_until BIGINT,
+        outcome TEXT,
+        PRIMARY KEY (session_id, step_key)
+      )`,
+      `CREATE TABLE audit (
+        id ${dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY'},
+        at BIGINT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        cluster_id TEXT NOT NULL,
+        session_id TEXT,
+        step TEXT,
+        params_hash TEXT,
+        outcome TEXT NOT NULL,
+        detail TEXT
+      )`,
+      `CREATE INDEX audit_by_cluster ON audit (cluster_id, id)`,
+      ...appendOnly(dialect, 'audit'),
+    ],
+  },
+];
+
+export async function migrate(sql: Sql): Promise<number[]> {
+  const applied: number[] = [];
+  await sql.migrate(async (tx) => {
+    await tx.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+    const done = new Set((await tx.query('SELECT version FROM schema_migrations')).map((row) => Number(row.version)));
+    for (const migration of MIGRATIONS) {
+      if (done.has(migration.version)) continue;
+      for (const statement of migration.statements(sql.dialect)) await tx.query(statement);
+      await tx.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [migration.version, Date.now()]);
+      applied.push(migration.version);
+    }
+  });
+  return applied;
+}

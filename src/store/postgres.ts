@@ -1,0 +1,38 @@
+// PostgreSQL through `pg`, for several replicas sharing one database. Each store operation is one
+// statement (atomic on its own); migrations run in a transaction under an advisory lock so replicas
+// starting together apply them once.
+import pg from 'pg';
+import type { Sql, SqlRow, SqlValue } from './sql.ts';
+
+const MIGRATION_LOCK = 72_616_001;
+
+export async function openPostgres(connectionString: string): Promise<Sql> {
+  const pool = new pg.Pool({ connectionString, max: 10, connectionTimeoutMillis: 10_000 });
+  // An idle client that loses its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  const probe = await pool.connect();
+  probe.release();
+  return {
+    dialect: 'postgres',
+    async query(text: string, params: SqlValue[] = []): Promise<SqlRow[]> {
+      return (await pool.query(text, params)).rows as SqlRow[];
+    },
+    async migrate(apply) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+        await apply({ query: async (text, params = []) => (await client.query(text, params)).rows as SqlRow[] });
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}

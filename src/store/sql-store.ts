@@ -1,0 +1,291 @@
+// The Store over either database. Every operation that must be atomic across replicas is a single
+// statement whose WHERE clause states the rule (one active session per cluster, one decision per
+// approval, one owner per step), so the database, not the process, decides who wins.
+import type { PostedMessage } from '../chat/model.ts';
+import { scrub } from '../observability/secrets.ts';
+import {
+  StaleRevisionError,
+  type ApprovalRow,
+  type AuditEntry,
+  type AuditRow,
+  type DecideResult,
+  type Decision,
+  type NewApproval,
+  type NewSession,
+  type SessionRow,
+  type SessionStatus,
+  type StepRow,
+  type Store,
+} from './contract.ts';
+import type { Sql, SqlRow } from './sql.ts';
+
+const json = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+const parse = (text: unknown): unknown => (typeof text === 'string' ? JSON.parse(text) : null);
+const ms = (value: unknown): number => Number(value);
+const date = (value: unknown): Date => new Date(ms(value));
+const optionalDate = (value: unknown): Date | null => (value === null || value === undefined ? null : date(value));
+const text = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+
+function sessionOf(row: SqlRow): SessionRow {
+  return {
+    id: String(row.id),
+    clusterId: String(row.cluster_id),
+    flow: String(row.flow),
+    flowVersion: Number(row.flow_version),
+    requester: String(row.requester),
+    conversation: parse(row.conversation) as SessionRow['conversation'],
+    threadId: text(row.thread_id),
+    snapshot: parse(row.snapshot),
+    state: String(row.state),
+    status: String(row.status) as SessionStatus,
+    revision: Number(row.revision),
+    createdAt: date(row.created_at),
+    updatedAt: date(row.updated_at),
+  };
+}
+
+function approvalOf(row: SqlRow): ApprovalRow {
+  return {
+    id: String(row.id),
+    sessionId: String(row.session_id),
+    step: String(row.step),
+    paramsHash: String(row.params_hash),
+    requester: String(row.requester),
+    expiresAt: date(row.expires_at),
+    decision: text(row.decision) as ApprovalRow['decision'],
+    decidedBy: text(row.decided_by),
+    decidedAt: optionalDate(row.decided_at),
+    messageRef: parse(row.message_ref) as PostedMessage | null,
+  };
+}
+
+function stepOf(row: SqlRow): StepRow {
+  return {
+    sessionId: String(row.session_id),
+    stepKey: String(row.step_key),
+    status: String(row.status) as StepRow['status'],
+    owner: text(row.owner),
+    leaseUntil: optionalDate(row.lease_until),
+    outcome: parse(row.outcome),
+  };
+}
+
+function auditOf(row: SqlRow): AuditRow {
+  const optional = (value: unknown) => text(value) ?? undefined;
+  return {
+    id: Number(row.id),
+    at: date(row.at),
+    actor: String(row.actor),
+    action: String(row.action),
+    clusterId: String(row.cluster_id),
+    sessionId: optional(row.session_id),
+    step: optional(row.step),
+    paramsHash: optional(row.params_hash),
+    outcome: String(row.outcome),
+    detail: optional(row.detail),
+  };
+}
+
+const EXPORT_PAGE = 500;
+
+export class SqlStore implements Store {
+  private readonly sql: Sql;
+
+  constructor(sql: Sql) {
+    this.sql = sql;
+  }
+
+  private async one(query: string, params: (string | number | null)[]): Promise<SqlRow | null> {
+    return (await this.sql.query(query, params))[0] ?? null;
+  }
+
+  async createSession(session: NewSession) {
+    const now = Date.now();
+    // Two tries: the active session that blocked the insert may end before we read it.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const inserted = await this.one(
+        `INSERT INTO sessions (id, cluster_id, flow, flow_version, requester, platform, channel_id, conversation, thread_id,
+           snapshot, state, status, revision, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', 0, $12, $12)
+         ON CONFLICT DO NOTHING RETURNING *`,
+        [
+          session.id, session.clusterId, session.flow, session.flowVersion, session.requester,
+          session.conversation.platform, session.conversation.channelId, JSON.stringify(session.conversation),
+          session.conversation.threadId ?? null, json(session.snapshot), session.state, now,
+        ],
+      );
+      if (inserted) return { ok: true as const, row: sessionOf(inserted) };
+      const existing = await this.findActiveSession(session.clusterId);
+      if (existing) return { ok: false as const, existing };
+    }
+    throw new Error(`could not create a session for cluster ${session.clusterId}: id ${session.id} is already taken`);
+  }
+
+  async getSession(id: string) {
+    const row = await this.one('SELECT * FROM sessions WHERE id = $1', [id]);
+    return row ? sessionOf(row) : null;
+  }
+
+  async findActiveSession(clusterId: string) {
+    const row = await this.one(`SELECT * FROM sessions WHERE cluster_id = $1 AND status = 'active'`, [clusterId]);
+    return row ? sessionOf(row) : null;
+  }
+
+  async findSessionByThread(platform: string, channelId: string, threadId: string) {
+    const row = await this.one(
+      'SELECT * FROM sessions WHERE platform = $1 AND channel_id = $2 AND thread_id = $3 ORDER BY created_at DESC LIMIT 1',
+      [platform, channelId, threadId],
+    );
+    return row ? sessionOf(row) : null;
+  }
+
+  async setSessionThread(id: string, threadId: string) {
+    await this.sql.query('UPDATE sessions SET thread_id = $2 WHERE id = $1', [id, threadId]);
+  }
+
+  async saveSession(id: string, change: { snapshot: unknown; state: string }, expectedRevision: number) {
+    const row = await this.one(
+      `UPDATE sessions SET snapshot = $2, state = $3, revision = revision + 1, updated_at = $4
+       WHERE id = $1 AND revision = $5 RETURNING revision`,
+      [id, json(change.snapshot), change.state, Date.now(), expectedRevision],
+    );
+    if (!row) throw new StaleRevisionError(id);
+    return Number(row.revision);
+  }
+
+  async endSession(id: string, status: Exclude<SessionStatus, 'active'>) {
+    const row = await this.one(
+      `UPDATE sessions SET status = $2, updated_at = $3 WHERE id = $1 AND status = 'active' RETURNING id`,
+      [id, status, Date.now()],
+    );
+    return row !== null;
+  }
+
+  async listActiveSessions() {
+    return (await this.sql.query(`SELECT * FROM sessions WHERE status = 'active' ORDER BY created_at`)).map(sessionOf);
+  }
+
+  async staleSessions(before: Date) {
+    return (
+      await this.sql.query(`SELECT * FROM sessions WHERE status = 'active' AND updated_at < $1 ORDER BY updated_at`, [before.getTime()])
+    ).map(sessionOf);
+  }
+
+  async countActiveSessionsByState() {
+    const rows = await this.sql.query(`SELECT state, COUNT(*) AS n FROM sessions WHERE status = 'active' GROUP BY state`);
+    return Object.fromEntries(rows.map((row) => [String(row.state), Number(row.n)]));
+  }
+
+  async createApproval(approval: NewApproval) {
+    await this.sql.query(
+      'INSERT INTO approvals (id, session_id, step, params_hash, requester, expires_at) VALUES ($1, $2, $3, $4, $5, $6)',
+      [approval.id, approval.sessionId, approval.step, approval.paramsHash, approval.requester, approval.expiresAt.getTime()],
+    );
+  }
+
+  async getApproval(id: string) {
+    const row = await this.one('SELECT * FROM approvals WHERE id = $1', [id]);
+    return row ? approvalOf(row) : null;
+  }
+
+  async setApprovalMessage(id: string, message: PostedMessage) {
+    await this.sql.query('UPDATE approvals SET message_ref = $2 WHERE id = $1', [id, JSON.stringify(message)]);
+  }
+
+  async decideApproval(id: string, decision: Decision): Promise<DecideResult> {
+    const at = decision.at.getTime();
+    const row = await this.one(
+      `UPDATE approvals SET decision = $2, decided_by = $3, decided_at = $4
+       WHERE id = $1 AND decision IS NULL AND params_hash = $5 AND ($2 = 'expired' OR expires_at > $4)
+       RETURNING *`,
+      [id, decision.decision, decision.by, at, decision.paramsHash],
+    );
+    if (row) return { ok: true, approval: approvalOf(row) };
+    const approval = await this.getApproval(id);
+    if (!approval) return { ok: false, reason: 'unknown' };
+    if (approval.decision !== null) return { ok: false, reason: 'already-decided', approval };
+    if (approval.paramsHash !== decision.paramsHash) return { ok: false, reason: 'mismatch', approval };
+    return { ok: false, reason: 'expired', approval };
+  }
+
+  async listExpiredApprovals(at: Date) {
+    const rows = await this.sql.query(
+      `SELECT approvals.* FROM approvals JOIN sessions ON sessions.id = approvals.session_id
+       WHERE approvals.decision IS NULL AND approvals.expires_at <= $1 AND sessions.status = 'active'
+       ORDER BY approvals.expires_at`,
+      [at.getTime()],
+    );
+    return rows.map(approvalOf);
+  }
+
+  async getStep(sessionId: string, stepKey: string) {
+    const row = await this.one('SELECT * FROM steps WHERE session_id = $1 AND step_key = $2', [sessionId, stepKey]);
+    return row ? stepOf(row) : null;
+  }
+
+  async claimStep(sessionId: string, stepKey: string, owner: string, leaseMs: number) {
+    const now = Date.now();
+    const row = await this.one(
+      `INSERT INTO steps (session_id, step_key, status, owner, lease_until) VALUES ($1, $2, 'running', $3, $4)
+       ON CONFLICT (session_id, step_key) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
+       WHERE steps.status = 'running' AND (steps.owner IS NULL OR steps.owner = excluded.owner OR steps.lease_until <= $5)
+       RETURNING step_key`,
+      [sessionId, stepKey, owner, now + leaseMs, now],
+    );
+    return row !== null;
+  }
+
+  async finishStep(sessionId: string, stepKey: string, outcome: unknown) {
+    await this.sql.query(
+      `INSERT INTO steps (session_id, step_key, status, outcome) VALUES ($1, $2, 'done', $3)
+       ON CONFLICT (session_id, step_key) DO UPDATE SET status = 'done', owner = NULL, lease_until = NULL, outcome = excluded.outcome`,
+      [sessionId, stepKey, json(outcome)],
+    );
+  }
+
+  async releaseStep(sessionId: string, stepKey: string, owner: string) {
+    await this.sql.query(
+      `UPDATE steps SET owner = NULL, lease_until = NULL WHERE session_id = $1 AND step_key = $2 AND owner = $3 AND status = 'running'`,
+      [sessionId, stepKey, owner],
+    );
+  }
+
+  async appendAudit(entry: AuditEntry) {
+    await this.sql.query(
+      `INSERT INTO audit (at, actor, action, cluster_id, session_id, step, params_hash, outcome, detail)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        entry.at.getTime(), entry.actor, entry.action, entry.clusterId, entry.sessionId ?? null, entry.step ?? null,
+        entry.paramsHash ?? null, scrub(entry.outcome), entry.detail === undefined ? null : scrub(entry.detail),
+      ],
+    );
+  }
+
+  async listAudit(clusterId: string, limit: number) {
+    const rows = await this.sql.query('SELECT * FROM audit WHERE cluster_id = $1 ORDER BY id DESC LIMIT $2', [clusterId, limit]);
+    return rows.map(auditOf);
+  }
+
+  async *exportAudit(): AsyncIterable<AuditRow> {
+    let after = 0;
+    for (;;) {
+      const rows = await this.sql.query('SELECT * FROM audit WHERE id > $1 ORDER BY id LIMIT $2', [after, EXPORT_PAGE]);
+      for (const row of rows) yield auditOf(row);
+      if (rows.length < EXPORT_PAGE) return;
+      after = Number(rows[rows.length - 1]!.id);
+    }
+  }
+
+  async ping() {
+    try {
+      await this.sql.query('SELECT 1 AS ok');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close() {
+    await this.sql.close();
+  }
+}

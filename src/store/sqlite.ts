@@ -1,0 +1,33 @@
+// SQLite through Node's built-in node:sqlite: embedded, no native build, one file under STATE_DIR.
+// Every store operation is a single statement, and node:sqlite runs each synchronously, so an
+// operation is atomic within the process; WAL and a busy timeout cover a second process on the file.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { Sql, SqlRow, SqlValue } from './sql.ts';
+
+export function openSqlite(file: string): Sql {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new DatabaseSync(file);
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+  const query = async (text: string, params: SqlValue[] = []): Promise<SqlRow[]> =>
+    // `$1` → `?1`: SQLite's numbered parameters bind the same values in the same places.
+    db.prepare(text.replace(/\$(\d+)/g, '?$1')).all(...params) as SqlRow[];
+  return {
+    dialect: 'sqlite',
+    query,
+    async migrate(apply) {
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        await apply({ query });
+        db.exec('COMMIT');
+      } catch (error) {
+        db.exec('ROLLBACK');
+        throw error;
+      }
+    },
+    async close() {
+      if (db.isOpen) db.close();
+    },
+  };
+}
