@@ -189,7 +189,7 @@ async function decision(deps: RuntimeDeps, event: Extract<ChatEvent, { kind: 'de
   const refusal = decisionRefusal(deps.policy, event.actor.id, row.requester);
   if (refusal) {
     metrics.approvals.inc({ result: 'refused' });
-    await sessions.audit(row.id, row.clusterId, event.actor.id, `approval.${event.decision}`, 'refused', refusal, approval.step);
+    await sessions.audit(row.id, row.clusterId, event.actor.id, `approval.${event.decision}`, 'refused', refusal, approval.step, approval.paramsHash);
     return tell(refusal);
   }
   const prompt = await sessions.currentPrompt(row);
@@ -203,7 +203,7 @@ async function decision(deps: RuntimeDeps, event: Extract<ChatEvent, { kind: 'de
   });
   if (!decided.ok) {
     metrics.approvals.inc({ result: decided.reason });
-    await sessions.audit(row.id, row.clusterId, event.actor.id, `approval.${event.decision}`, decided.reason, undefined, approval.step);
+    await sessions.audit(row.id, row.clusterId, event.actor.id, `approval.${event.decision}`, decided.reason, undefined, approval.step, approval.paramsHash);
     return tell(refusalFor(decided.reason, decided.approval));
   }
   metrics.approvals.inc({ result: event.decision === 'approve' ? 'approved' : 'denied' });
@@ -215,6 +215,7 @@ async function decision(deps: RuntimeDeps, event: Extract<ChatEvent, { kind: 'de
     event.decision === 'approve' ? 'approved' : 'denied',
     undefined,
     approval.step,
+    approval.paramsHash,
   );
   await speaker.update(
     { conversation: event.conversation, messageId: event.messageId },

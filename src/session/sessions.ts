@@ -235,7 +235,7 @@ export class Sessions {
     const machine = flows[stored.flow].provide({
       actors: {
         previewStep: this.previewActor(),
-        applyStep: this.applyActor(row.id, stored.flow),
+        applyStep: this.applyActor(row.id, row.clusterId, stored.flow),
         readCluster: this.readClusterActor(),
       },
     });
@@ -325,7 +325,7 @@ export class Sessions {
     };
     const posted = await speaker.post(thread, reply);
     if (posted) await store.setApprovalMessage(prompt.approvalId, posted);
-    await this.audit(row.id, row.clusterId, 'bot', 'approval.requested', prompt.request.step, paramsHash(prompt.request));
+    await this.audit(row.id, row.clusterId, 'bot', 'approval.requested', 'waiting', prompt.preview.changes.join('; '), prompt.request.step, paramsHash(prompt.request));
     return true;
   }
 
@@ -368,10 +368,11 @@ export class Sessions {
   }
 
   /** Runs a privileged step exactly once across restarts and replicas: claimed in the store first. */
-  private applyActor(sessionId: string, flow: FlowName) {
+  private applyActor(sessionId: string, clusterId: string, flow: FlowName) {
     return fromPromiseOf(async ({ input }: { input: StepRequest }): Promise<StepOutcome> => {
       const { store, executor, owner, metrics } = this.deps;
-      const stepKey = `${input.step}:${paramsHash(input)}`;
+      const hash = paramsHash(input);
+      const stepKey = `${input.step}:${hash}`;
       for (;;) {
         const state = await store.getStep(sessionId, stepKey);
         if (state?.status === 'done') return state.outcome as StepOutcome;
@@ -383,9 +384,11 @@ export class Sessions {
         const outcome = await executor.apply(input);
         await store.finishStep(sessionId, stepKey, outcome);
         stopTimer({ result: outcome.outcome });
+        await this.audit(sessionId, clusterId, 'bot', 'step', outcome.outcome, outcome.detail, input.step, hash);
         return outcome;
       } catch (error) {
         stopTimer({ result: 'failed' });
+        await this.audit(sessionId, clusterId, 'bot', 'step', 'failed', error instanceof Error ? error.message : String(error), input.step, hash);
         metrics.stepFailures.inc({ step: input.step, flow, code: (error as { code?: string }).code ?? 'unknown' });
         await store.releaseStep(sessionId, stepKey, owner);
         throw error;
@@ -404,7 +407,16 @@ export class Sessions {
     return row;
   }
 
-  audit(sessionId: string | undefined, clusterId: string, actor: string, action: string, outcome: string, detail?: string, step?: string) {
+  audit(
+    sessionId: string | undefined,
+    clusterId: string,
+    actor: string,
+    action: string,
+    outcome: string,
+    detail?: string,
+    step?: string,
+    stepParamsHash?: string,
+  ) {
     return this.deps.store.appendAudit({
       at: this.deps.now(),
       actor,
@@ -412,6 +424,7 @@ export class Sessions {
       clusterId,
       sessionId,
       step,
+      paramsHash: stepParamsHash,
       outcome,
       detail,
     });

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LATEST_MIGRATE_CONTROLLER } from '../../src/sandbox/seed.ts';
 import { secretData } from '../support/sandbox-state.ts';
-import { approvedSteps, driveToEnd, startTestBot, stepResults, type TestBot } from '../support/bot-harness.ts';
+import { approvedSteps, COMPLETE, driveToEnd, startTestBot, stepResults, type TestBot } from '../support/bot-harness.ts';
 
 let t: TestBot;
 beforeEach(async () => {
@@ -12,7 +12,6 @@ afterEach(async () => {
   await t.stop();
 });
 
-const COMPLETE = /^✅ Backup center setup complete/;
 
 function clusterState(id: string) {
   const cluster = t.sandbox.publicState().clusters[id];

@@ -21,6 +21,8 @@ import { RecordingChat, type Recorded } from './recording-chat.ts';
 export const REQUESTER: Actor = { id: 'web:requester', name: 'Requester' };
 export const APPROVER: Actor = { id: 'web:approver', name: 'Approver' };
 export const BYSTANDER: Actor = { id: 'web:bystander', name: 'Bystander' };
+/** DESIGN.md's completion message: a successful setup's closing message begins with this. */
+export const COMPLETE = /^✅ Backup center setup complete/;
 export const CHANNEL: Conversation = { platform: 'web', channelId: 'ops' };
 
 export interface TestBot {
@@ -46,6 +48,8 @@ export interface TestBotOptions {
   approvalTtlMs?: number;
   now?: () => Date;
   retry?: { attempts: number; baseMs: number; capMs: number };
+  /** How often add-on tasks and rollouts are polled (the product polls every 3 s). */
+  pollIntervalMs?: number;
 }
 
 export async function startTestBot(options: TestBotOptions = {}): Promise<TestBot> {
@@ -75,7 +79,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
   const build = async () => {
     store = await openStore({ databaseUrl: null, stateDir });
     const metrics = createMetrics(() => store.countActiveSessionsByState());
-    const executor = createExecutor({ clients, logger, metrics, retry });
+    const executor = createExecutor({ clients, logger, metrics, retry, pollIntervalMs: options.pollIntervalMs ?? 20 });
     bot = createBot({
       store,
       executor,
