@@ -119,5 +119,5 @@ describe('crash safety: SIGKILL in every privileged step of the dedicated flow',
     // The Secret holds the one key RAM has for the user (an orphan from the crash was replaced).
     const secret = secretData(sandbox!, 'c-sandbox-dedicated', 'csdr', 'alibaba-addon-secret')!;
     expect(secret['access-key-id']).toBe(state.ram.accessKeys.find((k) => k.user === USER)!.id);
-  });
+  }, 120_000);
 });

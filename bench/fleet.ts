@@ -1,0 +1,137 @@
+// Benchmark 4: a fleet of 50 managed clusters set up by one command, over emulators that answer every
+// call after 50 ms and a CS that throttles beyond R calls per second. The wall time is compared with what
+// the service allows at best: CS calls / R (or one cluster's chain of dependent calls, if longer).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { createBot } from '../src/bot.ts';
+import type { Reply } from '../src/chat/model.ts';
+import { parseCommand } from '../src/chat/grammar.ts';
+import { createCloudClients } from '../src/executor/clients.ts';
+import { createExecutor } from '../src/executor/index.ts';
+import { DEFAULT_RATE_LIMITS } from '../src/executor/rate-limit.ts';
+import { createMetrics } from '../src/observability/metrics.ts';
+import { startSandbox } from '../src/sandbox/index.ts';
+import { TASK_RUNNING_POLLS } from '../src/sandbox/cs.ts';
+import { openStore } from '../src/store/index.ts';
+import { APPROVER, CHANNEL, REQUESTER } from '../test/support/bot-harness.ts';
+import { RecordingChat } from '../test/support/recording-chat.ts';
+import { cloneClusters } from '../test/support/sandbox-state.ts';
+import { ratio, round, type BenchResult } from './stats.ts';
+
+const CLUSTERS = 50;
+const TEMPLATE = 'c-sandbox-managed';
+const LATENCY_MS = 50;
+/** The emulated CS flow control: R calls per second, a bucket of B. */
+const CS_RATE = 20;
+const CS_BURST = 5;
+const POLL_MS = 100;
+const GOAL = 1.3;
+/** CS answers these from inside DescribeTaskInfo (a task ending), not as requests of their own. */
+const TASK_PSEUDO_CALLS = /Task$/;
+
+/**
+ * The longest chain of dependent calls one managed cluster makes (read in src/executor): readCluster's
+ * DescribeClusterDetail, then in parallel the add-on versions and the role-token Secret (kubeconfig:
+ * DescribeClusterDetail, DescribeClusterUserKubeconfig, then the get) = 4; the add-on preview (detail,
+ * versions) = 2; its apply (detail, versions, install, DescribeTaskInfo × (polls + 1), get Deployment) and
+ * the polls between; the vault preview (get) = 1 and apply (get, create) = 2.
+ */
+const CHAIN_CALLS = 4 + 2 + (3 + (TASK_RUNNING_POLLS + 1) + 1) + 1 + 2;
+const CHAIN_POLLS = TASK_RUNNING_POLLS;
+
+type Approval = Extract<Reply, { kind: 'approval' }>;
+
+export async function fleet(): Promise<BenchResult> {
+  const sandbox = await startSandbox();
+  const ids = Array.from({ length: CLUSTERS }, (_, i) => `c-fleet-${String(i).padStart(2, '0')}`);
+  cloneClusters(sandbox, TEMPLATE, ids);
+  for (const plan of Object.values(sandbox.faults)) plan.add({ operation: '*', fault: { kind: 'latency', ms: LATENCY_MS } });
+  sandbox.faults.cs.add({ operation: '*', fault: { kind: 'rateLimit', perSecond: CS_RATE, burst: CS_BURST } });
+
+  // The product's executor (default retry and client-side rate limits), polls shortened to POLL_MS.
+  const stateDir = mkdtempSync(join(tmpdir(), 'bench-fleet-'));
+  const logger = pino({ level: 'silent' });
+  const store = await openStore({ databaseUrl: null, stateDir });
+  const metrics = createMetrics(() => store.countActiveSessionsByState());
+  const clients = createCloudClients({
+    credentials: sandbox.credentials,
+    endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
+    protocol: 'http',
+  });
+  const executor = createExecutor({ clients, logger, metrics, pollIntervalMs: POLL_MS });
+  const bot = createBot({
+    store, executor, logger, metrics, approvers: [APPROVER.id], allowSelfApproval: false, approvalTtlMs: 3_600_000,
+    channelClusters: null, now: () => new Date(), owner: 'bench',
+  });
+  const chat = new RecordingChat();
+  bot.attach(chat);
+
+  const text = `/backup-setup ${ids.join(' ')}`;
+  const parsed = parseCommand(text);
+  if (!parsed.ok) throw new Error(`the fleet command does not parse: ${parsed.error}`);
+
+  const started = performance.now();
+  await bot.handler({ kind: 'command', command: parsed.command, text, actor: REQUESTER, conversation: CHANNEL }, chat.tellerFor(REQUESTER.id));
+  const handled = new Set<string>();
+  const approvals: Approval[] = [];
+  let summary: Extract<Reply, { kind: 'done' }>;
+  for (;;) {
+    const next = await chat.until(
+      () => chat.messages.find((m) => !handled.has(m.messageId) && ['approval', 'done', 'question'].includes(m.reply.kind)),
+      120_000,
+    );
+    handled.add(next.messageId);
+    const reply = next.reply;
+    if (reply.kind === 'question') throw new Error(`the fleet asked a question: ${reply.prompt.text}`);
+    if (reply.kind === 'done') {
+      summary = reply;
+      break;
+    }
+    if (reply.kind !== 'approval') continue;
+    approvals.push(reply);
+    await bot.handler(
+      { kind: 'decision', sessionId: reply.sessionId, approvalId: reply.prompt.approvalId, decision: 'approve', actor: APPROVER, conversation: next.conversation, messageId: next.messageId },
+      chat.tellerFor(APPROVER.id),
+    );
+  }
+  const wallMs = performance.now() - started;
+
+  const rows = summary.text.split('\n').filter((line) => ids.some((id) => line.startsWith(`${id} `)));
+  const done = rows.filter((line) => /\bdone\b/.test(line)).length;
+  const cs = sandbox.faults.cs;
+  const csRequests = cs.calls.filter((op) => !TASK_PSEUDO_CALLS.test(op)).length;
+  const csAdmitted = cs.calls.length - cs.throttled;
+  const rateBoundMs = (Math.max(0, csAdmitted - CS_BURST) / CS_RATE) * 1000;
+  const latencyBoundMs = CHAIN_CALLS * LATENCY_MS + CHAIN_POLLS * POLL_MS;
+  const boundMs = Math.max(rateBoundMs, latencyBoundMs);
+  const overall = ratio(wallMs, boundMs);
+  const calls = (['ram', 'cs', 'oss', 'kube'] as const).map((s) => `${s} ${sandbox.faults[s].calls.length}`).join(', ');
+  const failures = rows.filter((line) => !/\bdone\b/.test(line));
+
+  await bot.sessions.drain();
+  await store.close();
+  await sandbox.close();
+  rmSync(stateDir, { recursive: true, force: true });
+
+  return {
+    name: `Fleet (${CLUSTERS} managed clusters, ${LATENCY_MS} ms per call, CS limited to ${CS_RATE}/s burst ${CS_BURST})`,
+    figures: [
+      { metric: 'command to summary', value: round(wallMs / 1000), unit: 's', baseline: round(boundMs / 1000), ratio: overall, goal: `≤ ${GOAL}× the bound`, met: overall <= GOAL },
+      { metric: 'clusters done', value: done, unit: `of ${CLUSTERS}`, goal: `${CLUSTERS}, no error surfaced`, met: done === CLUSTERS && summary.ok },
+      { metric: 'CS calls throttled (retried by the bot)', value: cs.throttled, unit: 'calls' },
+      { metric: 'fleet approvals', value: approvals.length, unit: 'messages' },
+    ],
+    notes: [
+      `bound = max(rate bound, latency bound). Rate bound: ${csAdmitted} CS calls admitted by the emulated flow control ` +
+        `(${csRequests} CS requests incl. ${cs.throttled} throttled, plus ${cs.calls.length - csRequests} task endings CS counts inside DescribeTaskInfo), ` +
+        `minus the burst of ${CS_BURST}, at ${CS_RATE}/s = ${round(rateBoundMs / 1000)} s. Latency bound: one cluster's chain of ${CHAIN_CALLS} dependent calls × ${LATENCY_MS} ms + ` +
+        `${CHAIN_POLLS} polls × ${POLL_MS} ms = ${round(latencyBoundMs / 1000)} s.`,
+      `calls by service: ${calls}. The bot's limiter paces CS at ${DEFAULT_RATE_LIMITS.perSecond.cs}/s with ${DEFAULT_RATE_LIMITS.concurrency} calls in flight ` +
+        '(DEFAULT_RATE_LIMITS); Kubernetes calls are paced too, and each step waits for every cluster before its one approval, so phases do not overlap.',
+      `approvals: ${approvals.map((a) => `${a.prompt.request.step} (${a.covers?.length ?? 1} clusters)`).join(', ')}.`,
+      ...(failures.length ? [`not done: ${failures.slice(0, 5).join(' | ')}`] : []),
+    ],
+  };
+}

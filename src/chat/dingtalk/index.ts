@@ -1,0 +1,288 @@
+// The DingTalk adapter: robot messages and card clicks arrive over the Stream mode WebSocket
+// (dingtalk-stream's DWClient); replies go out as interactive cards through the OpenAPI.
+import { randomUUID } from 'node:crypto';
+import { DWClient, GATEWAY_URL, TOPIC_CARD, TOPIC_ROBOT, type DWClientDownStream } from 'dingtalk-stream';
+import type { DingTalkConfig } from '../../config/index.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { HELP_TEXT } from '../grammar.ts';
+import type { ChatEvent, ChatEventHandler, ChatPort, Conversation, PostedMessage, Reply, TellActor } from '../model.ts';
+import { renderCard, renderDecidedCard } from './cards.ts';
+import { cardCallback, parseJson, robotMessage } from './inbound.ts';
+import { createDingTalkApi, DEFAULT_API_URL, DingTalkApiError, type DingTalkApi, type RetryOptions } from './openapi.ts';
+
+export type { RetryOptions };
+
+export type DingTalkAdapterOptions = DingTalkConfig & {
+  handler: ChatEventHandler;
+  logger: Logger;
+  /** Retries of failed OpenAPI calls (429, 5xx, network errors). */
+  retry?: RetryOptions;
+};
+
+export interface DingTalkAdapter {
+  port: ChatPort;
+  /** Checks the credentials (one clear error when DingTalk refuses them), then opens the stream. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The stream's WebSocket is open (it reconnects by itself when dropped). */
+  connected(): boolean;
+}
+
+/** Approval cards kept so their decided version can repeat what was approved. */
+const REMEMBERED_APPROVALS = 500;
+/** Stream message ids kept to drop DingTalk's redeliveries of a callback. */
+const REMEMBERED_DELIVERIES = 1000;
+const REMEMBERED_NAMES = 1000;
+const CONNECTIONS_OPEN_PATH = '/v1.0/gateway/connections/open';
+
+export function createDingTalkAdapter(options: DingTalkAdapterOptions): DingTalkAdapter {
+  const logger = options.logger.child({ component: 'dingtalk' });
+  const apiUrl = options.apiUrl ?? DEFAULT_API_URL;
+  const api = createDingTalkApi({
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    apiUrl,
+    retry: options.retry,
+    onRetry: (info) => logger.warn(info, 'DingTalk call failed; retrying'),
+  });
+  const port = createPort(api, options, logger);
+  const names = boundedMap<string, string>(REMEMBERED_NAMES);
+  const deliveries = boundedMap<string, true>(REMEMBERED_DELIVERIES);
+  const client = new StreamClient(options.clientId, options.clientSecret, gatewayEndpoint(options.gatewayUrl), logger);
+
+  const dispatch = (event: ChatEvent) => {
+    const tell: TellActor = (text) => port.tell(event.conversation, event.actor.id, text);
+    options.handler(event, tell).catch((error: unknown) => logger.error({ err: error, kind: event.kind }, 'chat handler failed'));
+  };
+
+  /** Acknowledges first, so DingTalk does not redeliver while the handler's work goes on. */
+  const listen = (topic: string, onData: (data: Record<string, unknown>) => void) => {
+    client.registerCallbackListener(topic, (message: DWClientDownStream) => {
+      const messageId = message.headers.messageId;
+      try {
+        client.socketCallBackResponse(messageId, {});
+      } catch (error) {
+        logger.warn({ err: error, topic }, 'could not acknowledge a DingTalk callback');
+      }
+      if (deliveries.get(messageId)) return;
+      deliveries.set(messageId, true);
+      const data = parseJson(message.data);
+      if (!data) return logger.warn({ topic }, 'ignored a DingTalk callback whose data is not a JSON object');
+      onData(data);
+    });
+  };
+
+  listen(TOPIC_ROBOT, (data) => {
+    const translated = robotMessage(data);
+    switch (translated.kind) {
+      case 'event':
+        names.set(translated.event.actor.id.slice('dingtalk:'.length), translated.event.actor.name);
+        return dispatch(translated.event);
+      case 'notCommand': {
+        names.set(translated.actor.id.slice('dingtalk:'.length), translated.actor.name);
+        const help: Reply = { kind: 'help', text: `${translated.error}\n\n${HELP_TEXT}` };
+        void port.post(translated.conversation, help);
+        return;
+      }
+      case 'private':
+        void port.tell(
+          { platform: 'dingtalk', channelId: '' },
+          translated.actor.id,
+          'Send backup-setup commands in a group with this robot, so the team can follow the setup: @bot backup-setup <cluster-id>',
+        );
+        return;
+      case 'ignored':
+        return logger.debug({ reason: translated.reason }, 'ignored a robot message');
+    }
+  });
+
+  listen(TOPIC_CARD, (data) => {
+    const event = cardCallback(data, (staffId) => names.get(staffId));
+    if (!event) return logger.warn({ outTrackId: data.outTrackId }, 'ignored a card callback that is not ours');
+    dispatch(event);
+  });
+
+  return {
+    port,
+    async start() {
+      try {
+        await api.accessToken();
+      } catch (error) {
+        throw startError(error, apiUrl);
+      }
+      await client.open();
+    },
+    async stop() {
+      await client.close();
+    },
+    connected: () => client.connected,
+  };
+}
+
+/** DingTalk's answer to the token request, in one line that names the settings and never the secret. */
+function startError(error: unknown, apiUrl: string): Error {
+  if (error instanceof DingTalkApiError && error.status !== null && error.status < 500) {
+    return new Error(`DingTalk refused DINGTALK_CLIENT_ID/DINGTALK_CLIENT_SECRET: ${error.code}`);
+  }
+  const code = error instanceof DingTalkApiError ? error.code : 'unexpected error';
+  return new Error(`DingTalk OpenAPI at ${apiUrl} did not issue an access token (check DINGTALK_API_URL): ${code}`);
+}
+
+/** DINGTALK_GATEWAY_URL may be the service's base URL or the full connections/open URL. */
+function gatewayEndpoint(gatewayUrl: string | undefined): string {
+  if (!gatewayUrl) return GATEWAY_URL;
+  const url = gatewayUrl.replace(/\/+$/, '');
+  return url.endsWith(CONNECTIONS_OPEN_PATH) ? url : `${url}${CONNECTIONS_OPEN_PATH}`;
+}
+
+/**
+ * DWClient with the gateway URL made configurable: dingtalk-stream 2.1 has no option for it (its
+ * `endpoint` option is overwritten by the gateway's answer, and GATEWAY_URL is a constant), so the
+ * endpoint request is made here. The first connection is made with errors surfacing; after it the
+ * SDK's own reconnection (1 s after every close) takes over until close().
+ */
+class StreamClient extends DWClient {
+  readonly #gatewayUrl: string;
+  readonly #logger: Logger;
+  #stopped = false;
+
+  constructor(clientId: string, clientSecret: string, gatewayUrl: string, logger: Logger) {
+    super({ clientId, clientSecret, keepAlive: false, debug: false, ua: 'backup-setup-bot' });
+    this.#gatewayUrl = gatewayUrl;
+    this.#logger = logger;
+    // A fresh list (the SDK's default one is shared between clients) with only our callback topics.
+    this.config.subscriptions = [];
+    this.config.autoReconnect = false;
+  }
+
+  async open(): Promise<void> {
+    this.#stopped = false;
+    try {
+      await this.getEndpoint();
+      await this._connect();
+    } catch (error) {
+      this.disconnect();
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`DingTalk stream gateway ${this.#gatewayUrl} did not connect: ${reason}`);
+    }
+    this.config.autoReconnect = true;
+    this.#logger.info('DingTalk stream connected');
+  }
+
+  async close(): Promise<void> {
+    this.#stopped = true;
+    this.config.autoReconnect = false;
+    const socket = (this as unknown as { socket?: { readyState: number; once(event: 'close', listener: () => void): void } }).socket;
+    const closed = socket && socket.readyState !== 3 ? new Promise<void>((resolve) => socket.once('close', resolve)) : null;
+    this.disconnect();
+    if (closed) await closed;
+  }
+
+  override async connect(): Promise<void> {
+    if (this.#stopped) return;
+    this.#logger.info('DingTalk stream reconnecting');
+    await super.connect();
+    if (this.connected) this.#logger.info('DingTalk stream reconnected');
+    else if (!this.#stopped) this.#logger.warn('DingTalk stream reconnection failed; retrying');
+  }
+
+  /** A reconnection already under way when close() was called must not open a socket. */
+  override async _connect(): Promise<void> {
+    if (this.#stopped) throw new Error('the adapter is stopped');
+    return super._connect();
+  }
+
+  override async getEndpoint(): Promise<this> {
+    if (this.#stopped) throw new Error('the adapter is stopped');
+    const response = await fetch(this.#gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({
+        clientId: this.config.clientId,
+        clientSecret: this.config.clientSecret,
+        ua: this.config.ua,
+        subscriptions: this.config.subscriptions,
+      }),
+    });
+    const text = await response.text();
+    const body = parseJson(text) ?? {};
+    const { endpoint, ticket } = body;
+    if (!response.ok || typeof endpoint !== 'string' || typeof ticket !== 'string') {
+      const code = typeof body.code === 'string' ? body.code : `HTTP ${response.status}`;
+      throw new Error(`the gateway answered ${code}`);
+    }
+    (this as unknown as { dw_url: string }).dw_url = `${endpoint}?ticket=${encodeURIComponent(ticket)}`;
+    return this;
+  }
+}
+
+function createPort(api: DingTalkApi, options: DingTalkAdapterOptions, logger: Logger): ChatPort {
+  const approvals = boundedMap<string, string>(REMEMBERED_APPROVALS);
+
+  return {
+    platform: 'dingtalk',
+
+    async post(conversation: Conversation, reply: Reply): Promise<PostedMessage | null> {
+      const outTrackId = randomUUID();
+      const threadId = conversation.threadId ?? outTrackId;
+      const cardParamMap = renderCard(reply, { conversationId: conversation.channelId, threadId });
+      try {
+        await api.createAndDeliverCard({
+          cardTemplateId: options.cardTemplateId,
+          outTrackId,
+          openConversationId: conversation.channelId,
+          robotCode: options.robotCode,
+          cardParamMap,
+        });
+        if (reply.kind === 'approval') approvals.set(outTrackId, cardParamMap.markdown!);
+        return { conversation: { ...conversation, threadId }, messageId: outTrackId };
+      } catch (error) {
+        logger.warn({ err: error, kind: reply.kind, code: apiCode(error) }, 'DingTalk card post failed');
+        return null;
+      }
+    },
+
+    async update(message, reply) {
+      const cardParamMap =
+        reply.kind === 'decided'
+          ? renderDecidedCard(reply, approvals.get(message.messageId))
+          : renderCard(reply, {
+              conversationId: message.conversation.channelId,
+              threadId: message.conversation.threadId ?? message.messageId,
+            });
+      try {
+        await api.updateCard(message.messageId, cardParamMap);
+        if (reply.kind === 'decided') approvals.delete(message.messageId);
+      } catch (error) {
+        logger.warn({ err: error, kind: reply.kind, code: apiCode(error) }, 'DingTalk card update failed');
+      }
+    },
+
+    async tell(_conversation, userId, text) {
+      const staffId = /^dingtalk:(.+)$/.exec(userId)?.[1];
+      if (!staffId) return logger.warn({ userId }, 'cannot tell a non-DingTalk user in DingTalk');
+      try {
+        await api.sendPrivateText(options.robotCode, [staffId], text);
+      } catch (error) {
+        logger.warn({ err: error, code: apiCode(error) }, 'DingTalk private message failed');
+      }
+    },
+  };
+}
+
+function apiCode(error: unknown): string | undefined {
+  return error instanceof DingTalkApiError ? error.code : undefined;
+}
+
+/** A Map that forgets its oldest entries beyond `size`. */
+function boundedMap<K, V>(size: number): Map<K, V> {
+  const map = new Map<K, V>();
+  const set = map.set.bind(map);
+  map.set = (key, value) => {
+    map.delete(key);
+    set(key, value);
+    if (map.size > size) map.delete(map.keys().next().value!);
+    return map;
+  };
+  return map;
+}

@@ -1,0 +1,442 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { buttonsOf, renderCard, toMarkdown, type CardButton } from '../../src/chat/dingtalk/cards.ts';
+import { createDingTalkAdapter, type DingTalkAdapter } from '../../src/chat/dingtalk/index.ts';
+import type { ChatEvent, Conversation, Reply, TellActor } from '../../src/chat/model.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { startDingTalkEmulator, type DingTalkEmulator } from '../../src/sandbox/dingtalk/server.ts';
+
+const APP = {
+  clientId: 'dingsandboxclient',
+  clientSecret: 'sandbox-client-secret-0123456789',
+  robotCode: 'dingsandboxrobot',
+  cardTemplateId: 'backup-setup-card.schema',
+};
+const GROUP = 'cidSandboxOpsGroup==';
+const CONVERSATION: Conversation = { platform: 'dingtalk', channelId: GROUP };
+const SESSION_ID = '5b1f0c8e-2d7a-4c55-9a5e-0c1d2e3f4a5b';
+const FAST_RETRY = { attempts: 3, minDelayMs: 5, maxDelayMs: 20 };
+
+const question: Reply = {
+  kind: 'question',
+  sessionId: SESSION_ID,
+  prompt: {
+    kind: 'question',
+    questionId: 'region',
+    text: 'Which region does the cluster run in?',
+    choices: [
+      { label: 'cn-hangzhou', value: 'cn-hangzhou' },
+      { label: 'cn-beijing', value: 'cn-beijing' },
+    ],
+    freeText: false,
+  },
+};
+
+const approval: Extract<Reply, { kind: 'approval' }> = {
+  kind: 'approval',
+  sessionId: SESSION_ID,
+  title: 'Create RAM user',
+  prompt: {
+    kind: 'approval',
+    approvalId: 'ap-1',
+    request: { step: 'createRamUser', params: { userName: 'ack-backup-c-sandbox-dedicated' } },
+    preview: { step: 'createRamUser', upToDate: false, changes: ['create RAM user ack-backup-c-sandbox-dedicated'] },
+  },
+  risk: 'medium',
+  apis: ['ram:CreateUser'],
+  expiresAt: '2026-11-24T14:15:00.000Z',
+  requester: 'dingtalk:manager123',
+};
+
+interface Harness {
+  emulator: DingTalkEmulator;
+  adapter: DingTalkAdapter;
+  events: ChatEvent[];
+  nextEvent(): Promise<ChatEvent>;
+  /** What the handler does with each event (default: nothing). */
+  behave(fn: (event: ChatEvent, tell: TellActor) => Promise<void>): void;
+}
+
+async function startHarness(options: { secret?: string; apiUrl?: (emulator: DingTalkEmulator) => Promise<string> } = {}): Promise<Harness> {
+  const emulator = await startDingTalkEmulator(APP);
+  const apiUrl = options.apiUrl ? await options.apiUrl(emulator) : emulator.apiUrl;
+  const events: ChatEvent[] = [];
+  const waiting: ((event: ChatEvent) => void)[] = [];
+  let behaviour: (event: ChatEvent, tell: TellActor) => Promise<void> = async () => undefined;
+  const adapter = createDingTalkAdapter({
+    ...APP,
+    clientSecret: options.secret ?? APP.clientSecret,
+    apiUrl,
+    gatewayUrl: emulator.gatewayUrl,
+    logger: createLogger('silent'),
+    retry: FAST_RETRY,
+    handler: async (event, tell) => {
+      events.push(event);
+      waiting.shift()?.(event);
+      await behaviour(event, tell);
+    },
+  });
+  return {
+    emulator,
+    adapter,
+    events,
+    nextEvent: () => {
+      const seen = events.length;
+      return new Promise((resolve) => {
+        if (events.length > seen) resolve(events[seen]!);
+        else waiting.push(resolve);
+      });
+    },
+    behave: (fn) => {
+      behaviour = fn;
+    },
+  };
+}
+
+const cardOf = (emulator: DingTalkEmulator, outTrackId: string) => emulator.cards().find((c) => c.outTrackId === outTrackId)!;
+const buttons = (emulator: DingTalkEmulator, outTrackId: string): CardButton[] => buttonsOf(cardOf(emulator, outTrackId).cardParamMap);
+
+describe('DingTalk adapter against the emulator', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+    await h.adapter.start();
+  });
+  afterEach(async () => {
+    await h.adapter.stop();
+    await h.emulator.close();
+  });
+
+  it('acknowledges a group command before the handler finishes, and the handler gets the parsed command', async () => {
+    let release!: () => void;
+    const busy = new Promise<void>((resolve) => (release = resolve));
+    h.behave(() => busy);
+    const next = h.nextEvent();
+
+    const ack = await h.emulator.sendGroupMessage({ conversationId: GROUP, userId: 'manager123', nick: 'Mei', text: '@bot backup-setup c-sandbox-managed' });
+    expect(ack).toEqual({ acked: true });
+    const event = await next;
+    release();
+    expect(event).toEqual({
+      kind: 'command',
+      command: { verb: 'setup', clusterIds: ['c-sandbox-managed'] },
+      text: 'c-sandbox-managed',
+      actor: { id: 'dingtalk:manager123', name: 'Mei' },
+      conversation: { platform: 'dingtalk', channelId: GROUP },
+    });
+    expect(h.adapter.connected()).toBe(true);
+  });
+
+  it('accepts the slash form and other verbs', async () => {
+    const next = h.nextEvent();
+    await h.emulator.sendGroupMessage({ conversationId: GROUP, userId: 'u2', text: '/backup-setup status c-sandbox-edge' });
+    expect(await next).toMatchObject({ kind: 'command', command: { verb: 'status', clusterId: 'c-sandbox-edge' }, actor: { id: 'dingtalk:u2', name: 'u2' } });
+  });
+
+  it('answers words that are not a command with the reason and the help text, without calling the handler', async () => {
+    const ack = await h.emulator.sendGroupMessage({ conversationId: GROUP, userId: 'manager123', text: 'backup-setup frobnicate' });
+    expect(ack.acked).toBe(true);
+    await vi.waitFor(() => expect(h.emulator.cards()).toHaveLength(1));
+    const [card] = h.emulator.cards();
+    expect(card!.conversationId).toBe(GROUP);
+    expect(card!.cardParamMap.kind).toBe('help');
+    expect(card!.cardParamMap.markdown).toContain('Unknown word `frobnicate`');
+    expect(card!.cardParamMap.markdown).toContain('**backup-setup** turns on the ACK backup center');
+    expect(card!.cardParamMap.markdown).toContain('@bot backup-setup c-xxx');
+    expect(buttonsOf(card!.cardParamMap)).toEqual([]);
+    expect(h.events).toEqual([]);
+  });
+
+  it('posts a question as a card with one button per choice, and a click becomes an answer in the thread', async () => {
+    const posted = await h.adapter.port.post(CONVERSATION, question);
+    expect(posted).not.toBeNull();
+    expect(posted!.conversation).toEqual({ ...CONVERSATION, threadId: posted!.messageId });
+    const card = cardOf(h.emulator, posted!.messageId);
+    expect(card.conversationId).toBe(GROUP);
+    expect(card.cardParamMap.markdown).toContain('Which region does the cluster run in?');
+    const choices = buttons(h.emulator, posted!.messageId);
+    expect(choices.map((b) => b.text)).toEqual(['cn-hangzhou (suggested)', 'cn-beijing']);
+
+    const next = h.nextEvent();
+    const clicked = choices[1]!;
+    const ack = await h.emulator.clickCard({ outTrackId: posted!.messageId, userId: 'manager123', actionId: clicked.id, params: clicked.params });
+    expect(ack.acked).toBe(true);
+    expect(await next).toEqual({
+      kind: 'answer',
+      sessionId: SESSION_ID,
+      questionId: 'region',
+      value: 'cn-beijing',
+      actor: { id: 'dingtalk:manager123', name: 'manager123' },
+      conversation: { platform: 'dingtalk', channelId: GROUP, threadId: posted!.messageId },
+    });
+  });
+
+  it('posts an approval with everything to check and Approve/Deny; a click is a decision; the update shows who and removes the buttons', async () => {
+    const first = await h.adapter.port.post(CONVERSATION, { kind: 'text', text: 'Setup of `c-sandbox-dedicated` started.' });
+    const thread = first!.conversation;
+    const posted = await h.adapter.port.post(thread, approval);
+    expect(posted!.conversation.threadId).toBe(first!.messageId);
+
+    const card = cardOf(h.emulator, posted!.messageId).cardParamMap;
+    expect(card.title).toBe('Approval needed: Create RAM user');
+    for (const fact of ['create RAM user ack-backup-c-sandbox-dedicated', '**userName**: ack-backup-c-sandbox-dedicated', '**Risk**: medium', 'ram:CreateUser', '2026-11-24T14:15:00.000Z', 'manager123']) {
+      expect(card.markdown).toContain(fact);
+    }
+    const [approve, deny] = buttons(h.emulator, posted!.messageId);
+    expect(approve).toMatchObject({ id: 'approve', text: 'Approve', params: { kind: 'decision', sessionId: SESSION_ID, approvalId: 'ap-1', decision: 'approve' } });
+    expect(deny).toMatchObject({ id: 'deny', text: 'Deny', params: { kind: 'decision', decision: 'deny' } });
+
+    // The name the approver wrote with is remembered for the click.
+    const command = h.nextEvent();
+    await h.emulator.sendGroupMessage({ conversationId: GROUP, userId: 'boss42', nick: 'Boss', text: 'backup-setup help' });
+    await command;
+
+    const next = h.nextEvent();
+    await h.emulator.clickCard({ outTrackId: posted!.messageId, userId: 'boss42', actionId: 'approve', params: approve!.params });
+    expect(await next).toEqual({
+      kind: 'decision',
+      sessionId: SESSION_ID,
+      approvalId: 'ap-1',
+      decision: 'approve',
+      actor: { id: 'dingtalk:boss42', name: 'Boss' },
+      conversation: { platform: 'dingtalk', channelId: GROUP, threadId: first!.messageId },
+      messageId: posted!.messageId,
+    });
+
+    await h.adapter.port.update(posted!, {
+      kind: 'decided',
+      approvalId: 'ap-1',
+      title: 'Create RAM user',
+      decision: 'approved',
+      by: 'dingtalk:boss42',
+      at: '2026-11-24T14:05:00.000Z',
+    });
+    const updated = cardOf(h.emulator, posted!.messageId);
+    expect(updated.updates).toBe(1);
+    expect(updated.cardParamMap.title).toBe('Create RAM user');
+    expect(updated.cardParamMap.status).toBe('✅ Approved by boss42 at 2026-11-24T14:05:00.000Z');
+    expect(updated.cardParamMap.markdown).toContain('create RAM user ack-backup-c-sandbox-dedicated');
+    expect(updated.cardParamMap.markdown).toContain('✅ Approved by boss42');
+    expect(buttonsOf(updated.cardParamMap)).toEqual([]);
+  });
+
+  it('tells one person privately, from the port and from the handler', async () => {
+    await h.adapter.port.tell(CONVERSATION, 'dingtalk:manager123', 'Only approvers can approve.');
+    h.behave(async (_event, tell) => tell('You asked for help.'));
+    await h.emulator.sendGroupMessage({ conversationId: GROUP, userId: 'u7', text: 'backup-setup help' });
+    await vi.waitFor(() => expect(h.emulator.messages()).toHaveLength(2));
+    expect(h.emulator.messages()).toEqual([
+      { userIds: ['manager123'], msgKey: 'sampleText', msgParam: { content: 'Only approvers can approve.' }, via: 'oto' },
+      { userIds: ['u7'], msgKey: 'sampleText', msgParam: { content: 'You asked for help.' }, via: 'oto' },
+    ]);
+  });
+
+  it('fetches the access token once and sends it with every call', async () => {
+    await h.adapter.port.post(CONVERSATION, { kind: 'progress', text: 'Installing migrate-controller' });
+    await h.adapter.port.post(CONVERSATION, { kind: 'done', ok: true, text: '✅ Backup center setup complete' });
+    await h.adapter.port.tell(CONVERSATION, 'dingtalk:manager123', 'hi');
+    const calls = h.emulator.calls().filter((c) => c.path !== '/connect');
+    expect(calls.filter((c) => c.path === '/v1.0/oauth2/accessToken')).toHaveLength(1);
+    expect(calls.every((c) => c.status === 200)).toBe(true);
+  });
+
+  it('never throws when DingTalk refuses or is gone: post returns null, update and tell log', async () => {
+    const gone = { conversation: { ...CONVERSATION, threadId: 'nope' }, messageId: 'no-such-card' };
+    await expect(h.adapter.port.update(gone, { kind: 'text', text: 'x' })).resolves.toBeUndefined();
+    await expect(h.adapter.port.tell(CONVERSATION, 'slack:U0ALICE', 'not ours')).resolves.toBeUndefined();
+    await h.emulator.close();
+    await expect(h.adapter.port.post(CONVERSATION, { kind: 'text', text: 'x' })).resolves.toBeNull();
+    await expect(h.adapter.port.tell(CONVERSATION, 'dingtalk:manager123', 'x')).resolves.toBeUndefined();
+  });
+
+  it('reconnects after the connection drops, and the next message arrives', async () => {
+    expect(h.emulator.connectionCount()).toBe(1);
+    h.emulator.dropConnections();
+    await h.emulator.waitForConnection();
+    const next = h.nextEvent();
+    const ack = await h.emulator.sendGroupMessage({ conversationId: GROUP, userId: 'manager123', text: 'backup-setup verify c-sandbox-dedicated' });
+    expect(ack.acked).toBe(true);
+    expect(await next).toMatchObject({ kind: 'command', command: { verb: 'verify', clusterId: 'c-sandbox-dedicated' } });
+    expect(h.adapter.connected()).toBe(true);
+  });
+});
+
+describe('DingTalk adapter start-up', () => {
+  it('rejects bad credentials with one line that names the settings and not the secret, before opening the stream', async () => {
+    const secret = 'wrong-secret-that-must-not-leak';
+    const h = await startHarness({ secret });
+    try {
+      const error = await h.adapter.start().then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(error?.message).toBe('DingTalk refused DINGTALK_CLIENT_ID/DINGTALK_CLIENT_SECRET: invalidClientIdOrSecret');
+      expect(error?.message).not.toContain(secret);
+      expect(h.emulator.connectionCount()).toBe(0);
+      expect(h.emulator.calls().map((c) => c.path)).toEqual(['/v1.0/oauth2/accessToken']);
+      expect(h.adapter.connected()).toBe(false);
+    } finally {
+      await h.adapter.stop();
+      await h.emulator.close();
+    }
+  });
+
+  it('stops without reconnecting', async () => {
+    const h = await startHarness();
+    await h.adapter.start();
+    expect(h.emulator.connectionCount()).toBe(1);
+    await h.adapter.stop();
+    expect(h.adapter.connected()).toBe(false);
+    await vi.waitFor(() => expect(h.emulator.connectionCount()).toBe(0));
+    await h.emulator.close();
+  });
+});
+
+describe('DingTalk cards', () => {
+  const place = { conversationId: GROUP, threadId: 'root' };
+
+  it('renders results, errors with their correlation id, plans and done as string params without buttons', () => {
+    const result = renderCard({ kind: 'result', outcome: { step: 'createRamUser', outcome: 'created', detail: 'RAM user ack-backup created.' } }, place);
+    expect(result.markdown).toBe('✅ **createRamUser**: created. RAM user ack-backup created.');
+    const error = renderCard({ kind: 'error', text: 'CS refused the add-on', correlationId: 'corr-123' }, place);
+    expect(error.markdown).toBe('❌ CS refused the add-on\n\nCorrelation id: `corr-123`');
+    const plan = renderCard({ kind: 'plan', title: 'Plan for c-sandbox-dedicated', lines: ['create RAM user', 'attach policy'] }, place);
+    expect(plan).toMatchObject({ title: 'Plan for c-sandbox-dedicated', markdown: '- create RAM user\n- attach policy' });
+    const done = renderCard({ kind: 'done', ok: true, text: '✅ Backup center setup complete for *c-1*' }, place);
+    expect(done.markdown).toBe('✅ Backup center setup complete for **c-1**');
+    for (const card of [result, error, plan, done]) {
+      expect(Object.values(card).every((v) => typeof v === 'string')).toBe(true);
+      expect(buttonsOf(card)).toEqual([]);
+    }
+  });
+
+  it("turns the bot's Slack mrkdwn into DingTalk markdown without touching wildcards", () => {
+    expect(toMarkdown('*backup-setup* for acs:oss:*:*:cnfs-oss-* in <https://cs.console.aliyun.com|the console>, A &amp; B')).toBe(
+      '**backup-setup** for acs:oss:*:*:cnfs-oss-* in [the console](https://cs.console.aliyun.com), A & B',
+    );
+  });
+
+  it('shows a policy document, fleet clusters, and at most ten choice buttons with the rest listed', () => {
+    const policy = renderCard(
+      {
+        ...approval,
+        prompt: {
+          ...approval.prompt,
+          request: { step: 'ensurePolicy', params: { policyName: 'p', document: { Version: '1', Statement: [{ Effect: 'Allow', Action: ['oss:GetObject'], Resource: '*' }] } } },
+        },
+      },
+      place,
+    );
+    expect(policy.markdown).toContain('**Policy document**\n```json\n{\n  "Version": "1"');
+    const fleet = renderCard({ ...approval, covers: ['c-1', 'c-2'] }, place);
+    expect(fleet.markdown).toContain('**Clusters**: c-1, c-2');
+    expect(fleet.markdown).not.toContain('**userName**');
+    const many = renderCard(
+      {
+        kind: 'question',
+        sessionId: SESSION_ID,
+        prompt: { kind: 'question', questionId: 'bucket', text: 'Which bucket?', choices: Array.from({ length: 12 }, (_, i) => ({ label: `b-${i}`, value: `b-${i}` })), freeText: false },
+      },
+      place,
+    );
+    expect(buttonsOf(many)).toHaveLength(10);
+    expect(many.markdown).toContain('- b-11');
+  });
+});
+
+/** What the proxy does with one OpenAPI request: pass it on, or answer `status` (after passing it on when `forward`). */
+type Fault = { status: number; forward: boolean } | null;
+
+/** An HTTP proxy in front of the emulator's OpenAPI that injects failures. */
+async function startFaultyProxy(target: string, decide: (method: string, path: string) => Fault): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    void (async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const fault = decide(req.method ?? 'GET', req.url ?? '/');
+      const forward = () =>
+        fetch(`${target}${req.url}`, {
+          method: req.method ?? 'GET',
+          headers: Object.fromEntries(
+            ['content-type', 'accept', 'x-acs-dingtalk-access-token'].flatMap((name) => {
+              const value = req.headers[name];
+              return typeof value === 'string' ? [[name, value]] : [];
+            }),
+          ),
+          ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}),
+        });
+      if (fault) {
+        if (fault.forward) await forward();
+        res.writeHead(fault.status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ code: fault.status === 429 ? 'Forbidden.AccessDenied.QpsLimitForApi' : 'ServiceUnavailable', message: 'injected' }));
+        return;
+      }
+      const upstream = await forward();
+      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+      res.end(Buffer.from(await upstream.arrayBuffer()));
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+describe('DingTalk adapter retries', () => {
+  let h: Harness;
+  let proxy: Server;
+  const proxied: { method: string; path: string }[] = [];
+  let decide: (method: string, path: string, seen: number) => Fault = () => null;
+
+  beforeEach(async () => {
+    proxied.length = 0;
+    decide = () => null;
+    h = await startHarness({
+      apiUrl: async (emulator) => {
+        const started = await startFaultyProxy(emulator.apiUrl, (method, path) => {
+          proxied.push({ method, path });
+          return decide(method, path, proxied.filter((p) => p.path === path).length);
+        });
+        proxy = started.server;
+        return started.url;
+      },
+    });
+    await h.adapter.start();
+  });
+  afterEach(async () => {
+    await h.adapter.stop();
+    await h.emulator.close();
+    proxy.closeAllConnections();
+    await new Promise<void>((resolve) => proxy.close(() => resolve()));
+  });
+
+  const CREATE = '/v1.0/card/instances/createAndDeliver';
+
+  it('posts a card once when the answer to a delivery was lost and the retry finds it delivered', async () => {
+    decide = (_method, path, seen) => (path === CREATE && seen === 1 ? { status: 502, forward: true } : null);
+    const posted = await h.adapter.port.post(CONVERSATION, question);
+    expect(posted).not.toBeNull();
+    expect(h.emulator.cards().map((c) => c.outTrackId)).toEqual([posted!.messageId]);
+    expect(proxied.filter((p) => p.path === CREATE)).toHaveLength(2);
+  });
+
+  it('waits out a 429 and delivers the private message', async () => {
+    decide = (_method, path, seen) => (path === '/v1.0/robot/oToMessages/batchSend' && seen === 1 ? { status: 429, forward: false } : null);
+    await h.adapter.port.tell(CONVERSATION, 'dingtalk:manager123', 'Only approvers can approve.');
+    expect(h.emulator.messages()).toEqual([
+      { userIds: ['manager123'], msgKey: 'sampleText', msgParam: { content: 'Only approvers can approve.' }, via: 'oto' },
+    ]);
+  });
+
+  it('gives up after the configured attempts and returns null instead of throwing', async () => {
+    decide = (_method, path) => (path === CREATE ? { status: 503, forward: false } : null);
+    await expect(h.adapter.port.post(CONVERSATION, question)).resolves.toBeNull();
+    expect(proxied.filter((p) => p.path === CREATE)).toHaveLength(FAST_RETRY.attempts);
+    expect(h.emulator.cards()).toEqual([]);
+  });
+
+  it('does not retry what DingTalk refuses (4xx)', async () => {
+    const gone = { conversation: CONVERSATION, messageId: 'no-such-card' };
+    await h.adapter.port.update(gone, { kind: 'text', text: 'x' });
+    expect(proxied.filter((p) => p.path === '/v1.0/card/instances')).toHaveLength(1);
+  });
+});
