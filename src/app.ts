@@ -33,12 +33,22 @@ export interface AppOptions {
 
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const now = options.now ?? (() => new Date());
   for (const secret of [config.slack?.botToken, config.slack?.appToken, config.slack?.signingSecret, config.dingtalk?.clientSecret]) {
     registerSecret(secret);
   }
 
   const stops: (() => Promise<void> | void)[] = [];
+  try {
+    return await assemble(config, options, logger, stops);
+  } catch (error) {
+    // A start that fails half-way (bad chat credentials, say) closes what it had opened.
+    for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function assemble(config: Config, options: AppOptions, logger: Logger, stops: (() => Promise<void> | void)[]): Promise<App> {
+  const now = options.now ?? (() => new Date());
   const sandbox = config.sandbox ? await startSandbox({ stateDir: join(config.stateDir, 'sandbox') }) : null;
   if (sandbox) stops.push(() => sandbox.close());
 

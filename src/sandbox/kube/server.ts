@@ -1,5 +1,5 @@
-// Kubernetes API server emulator: one HTTP server for every sandbox cluster, each under
-// /clusters/<clusterId>, speaking the apiserver's JSON (Status errors, Lists, discovery) for the
+// Kubernetes API server emulator: one HTTPS server (self-signed, see kubeconfig.ts) for every sandbox
+// cluster, each under /clusters/<clusterId>, speaking the apiserver's JSON (Status errors, Lists, discovery) for the
 // resources the setup touches. Every change goes through account.change, so it persists.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
@@ -318,7 +318,7 @@ export async function startKubeServer({ account, faults }: { account: SandboxAcc
     try {
       const match = /^\/clusters\/([^/]+)(\/.*)?$/.exec(url.pathname);
       if (!match) throw unknownResource();
-      const clusterId = decodeURIComponent(match[1]!);
+      const clusterId = match[1]!;
       const path = (match[2] ?? '/').replace(/\/+$/, '') || '/';
       const cluster = account.state.clusters[clusterId];
       if (!cluster) throw unknownResource();
