@@ -46,17 +46,18 @@ const CHAIN_POLLS = TASK_RUNNING_POLLS;
 
 type Approval = Extract<Reply, { kind: 'approval' }>;
 
-/** Which operations the flow control refused, by name (FaultPlan counts only the total). */
-function countThrottles(plan: FaultPlan): Map<string, number> {
-  const byOperation = new Map<string, number>();
+/** Which operations the flow control refused, by name (FaultPlan counts only the total), and when the last call came. */
+function watchCalls(plan: FaultPlan): { throttledBy: Map<string, number>; lastCallAt: number } {
+  const watch = { throttledBy: new Map<string, number>(), lastCallAt: 0 };
   const take = plan.take.bind(plan);
   plan.take = (operation: string) => {
     const before = plan.throttled;
     const faults = take(operation);
-    if (plan.throttled > before) byOperation.set(operation, (byOperation.get(operation) ?? 0) + 1);
+    watch.lastCallAt = performance.now();
+    if (plan.throttled > before) watch.throttledBy.set(operation, (watch.throttledBy.get(operation) ?? 0) + 1);
     return faults;
   };
-  return byOperation;
+  return watch;
 }
 
 export async function fleet(): Promise<BenchResult> {
@@ -65,7 +66,8 @@ export async function fleet(): Promise<BenchResult> {
   cloneClusters(sandbox, TEMPLATE, ids);
   for (const plan of Object.values(sandbox.faults)) plan.add({ operation: '*', fault: { kind: 'latency', ms: LATENCY_MS } });
   sandbox.faults.cs.add({ operation: '*', fault: { kind: 'rateLimit', perSecond: CS_RATE, burst: CS_BURST } });
-  const throttledBy = countThrottles(sandbox.faults.cs);
+  const csWatch = watchCalls(sandbox.faults.cs);
+  const throttledBy = csWatch.throttledBy;
 
   // The product's executor (default retry and client-side rate limits), polls shortened to POLL_MS.
   const stateDir = mkdtempSync(join(tmpdir(), 'bench-fleet-'));
@@ -114,7 +116,9 @@ export async function fleet(): Promise<BenchResult> {
       chat.tellerFor(APPROVER.id),
     );
   }
-  const wallMs = performance.now() - started;
+  const finished = performance.now();
+  const wallMs = finished - started;
+  const afterCsMs = finished - csWatch.lastCallAt;
 
   const rows = summary.text.split('\n').filter((line) => ids.some((id) => line.startsWith(`${id} `)));
   const done = rows.filter((line) => /\bdone\b/.test(line)).length;
@@ -152,7 +156,9 @@ export async function fleet(): Promise<BenchResult> {
       `throttled by operation: ${[...throttledBy].map(([op, n]) => `${op} ${n}`).join(', ') || 'none'}. ` +
         'A task ending (InstallClusterAddonsTask) is counted by the emulated flow control without being a request: an admitted one takes a token like a request, a refused one fails nothing.',
       `calls by service: ${calls}. The bot's limiter paces CS at ${BOT_CS_RATE}/s with ${DEFAULT_RATE_LIMITS.concurrency} calls in flight ` +
-        '(other limits as DEFAULT_RATE_LIMITS); Kubernetes calls are paced too, and each step waits for every cluster before its one approval, so phases do not overlap.',
+        '(other limits as DEFAULT_RATE_LIMITS). Each step waits for every cluster before its one approval, so phases do not overlap: ' +
+        `the last CS call came ${round(afterCsMs / 1000)} s before the summary (the backup-vault phase: Kubernetes calls only, paced by the bot at ` +
+        `${DEFAULT_RATE_LIMITS.perSecond.kube}/s), time the CS bound does not cover.`,
       `approvals: ${approvals.map((a) => `${a.prompt.request.step} (${a.covers?.length ?? 1} clusters)`).join(', ')}.`,
       ...(failures.length ? [`not done: ${failures.slice(0, 5).join(' | ')}`] : []),
     ],

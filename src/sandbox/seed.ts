@@ -57,7 +57,7 @@ export function seedAccount(): AccountState {
       state: 'running',
       vpcId: `vpc-${c.id.replace(/^c-/, '')}`,
       created,
-      addons: c.addons,
+      addons: c.addons.map((a) => ({ ...a })),
       objects: {},
       resourceVersion: 1,
     };

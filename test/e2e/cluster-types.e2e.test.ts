@@ -2,6 +2,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LATEST_MIGRATE_CONTROLLER } from '../../src/sandbox/seed.ts';
 import { secretData } from '../support/sandbox-state.ts';
+import type { Recorded } from '../support/recording-chat.ts';
+import { authorizeManagedRole } from '../../src/sandbox/kube/objects.ts';
 import { approvedSteps, COMPLETE, driveToEnd, startTestBot, stepResults, type TestBot } from '../support/bot-harness.ts';
 
 let t: TestBot;
@@ -91,10 +93,31 @@ describe('managed kinds', () => {
   });
 
   it('Ulanqab (cn-wulanchabu) guides the API Gateway authorization', async () => {
+    t.sandbox.account.change((state) => authorizeManagedRole(state.clusters['c-sandbox-ulanqab']!));
     await t.command('/backup-setup c-sandbox-ulanqab');
-    const done = await driveToEnd(t, 'c-sandbox-ulanqab');
-    expect(t.chat.allText()).toMatch(/API Gateway/);
-    expect(done.text).toMatch(/API Gateway|complete/);
+    const apiGateway = async (question: Recorded) => {
+      expect(JSON.stringify(question.reply)).toMatch(/Cloud Backup console .*China \(Ulanqab\)/);
+      await t.answer(question, 'recheck');
+      await t.chat.until(() => t.chat.replies('text').find((r) => r.text.includes('API Gateway authorization is still missing')));
+      // The console's authorization creates the service-linked role; "check again" then goes on.
+      t.sandbox.account.change((state) => state.ram.roles.push({ name: 'AliyunServiceRoleForHbrMagpieBridge', createDate: new Date().toISOString() }));
+      return 'recheck';
+    };
+    expect((await driveToEnd(t, 'c-sandbox-ulanqab', { answers: { apiGateway } })).text).toMatch(COMPLETE);
+  });
+
+  it('a missing AliyunCSManagedBackupRestoreRole authorization is explained, and "check again" goes on once it is granted', async () => {
+    await t.command('/backup-setup c-sandbox-ulanqab');
+    const question = await t.chat.until(() => t.chat.messages.find((m) => m.reply.kind === 'question' && m.reply.prompt.questionId === 'managedRole'));
+    expect(JSON.stringify(question.reply)).toMatch(/quick authorization/);
+    await t.answer(question, 'recheck');
+    await t.chat.until(() => t.chat.replies('text').find((r) => r.text.includes('authorization is still missing')));
+
+    t.sandbox.account.change((state) => authorizeManagedRole(state.clusters['c-sandbox-ulanqab']!));
+    await t.answer(question, 'recheck');
+    const done = await driveToEnd(t, 'c-sandbox-ulanqab', { answers: { apiGateway: 'skip' } });
+    expect(done.text).toMatch(COMPLETE);
+    expect(done.text).toMatch(/API Gateway/);
   });
 });
 

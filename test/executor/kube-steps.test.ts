@@ -117,7 +117,8 @@ describe('createBackupVault', () => {
   const vault = (prefix: string) => ({ step: 'createBackupVault' as const, params: { clusterId, name: 'backupcsandboxde', bucket: 'cnfs-oss-sandbox-backups', prefix, region: 'cn-hangzhou', network: 'internal' as const } });
 
   it('creates, is already present, and updates a changed spec', async () => {
-    await h.executor.apply({ step: 'createNamespace', params: { clusterId, namespace: 'csdr' } });
+    // The BackupLocation kind exists once migrate-controller is installed.
+    await h.executor.apply({ step: 'installAddon', params: { clusterId, addon: 'migrate-controller', version: '1.8.7', installedVersion: null } });
     expect((await h.executor.preview(vault(''))).upToDate).toBe(false);
     expect(await h.executor.apply(vault(''))).toMatchObject({ outcome: 'created' });
     expect(h.sandbox.publicState().clusters[clusterId]!.backupVaults).toEqual(['backupcsandboxde']);

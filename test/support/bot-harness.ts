@@ -153,8 +153,11 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
 }
 
 export interface DriveOptions {
-  /** Answer per question; a question without one gets its suggested default (first choice). */
-  answers?: Partial<Record<QuestionId, string>>;
+  /**
+   * Answer per question, or a function that plays that moment (it may answer itself first) and
+   * returns the answer to give; a question without one gets its suggested default (first choice).
+   */
+  answers?: Partial<Record<QuestionId, string | ((question: Recorded) => Promise<string>)>>;
   /** Decision per approval, by step name; default approve. */
   decisions?: Partial<Record<string, 'approve' | 'deny'>>;
   approver?: Actor;
@@ -176,7 +179,8 @@ export async function driveToEnd(t: TestBot, clusterId: string, options: DriveOp
     const reply = next.reply;
     if (reply.kind === 'done') return reply;
     if (reply.kind === 'question') {
-      const value = options.answers?.[reply.prompt.questionId] ?? reply.prompt.choices[0]?.value;
+      const given = options.answers?.[reply.prompt.questionId];
+      const value = typeof given === 'function' ? await given(next) : (given ?? reply.prompt.choices[0]?.value);
       if (value === undefined) throw new Error(`question ${reply.prompt.questionId} has no default and no answer was given`);
       await t.answer(next, value);
     } else if (reply.kind === 'approval') {

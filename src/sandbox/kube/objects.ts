@@ -58,9 +58,6 @@ export function adminTokenOf(cluster: SandboxCluster): string | null {
 }
 
 export function seedClusterObjects(cluster: SandboxCluster, options: { managedRoleToken: boolean }): void {
-  // seed.ts hands every fresh account the same module-level add-on list; a copy keeps one sandbox's
-  // installs out of the next sandbox's seed.
-  cluster.addons = structuredClone(cluster.addons);
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) ensureNamespace(cluster, name);
   addObject(cluster, {
     apiVersion: 'v1',
@@ -69,19 +66,22 @@ export function seedClusterObjects(cluster: SandboxCluster, options: { managedRo
     type: 'kubernetes.io/service-account-token',
     data: { token: base64(randomBytes(32).toString('hex')), namespace: base64('kube-system') },
   });
-  if (options.managedRoleToken) {
-    // What ACK writes once AliyunCSManagedBackupRestoreRole is authorized; a placeholder, not a credential.
-    const token = { roleName: 'AliyunCSManagedBackupRestoreRole', accessKeyId: 'STS.sandbox-placeholder', expiration: '2099-01-01T00:00:00Z' };
-    addObject(cluster, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: MANAGED_ROLE_TOKEN_SECRET, namespace: 'kube-system' },
-      type: 'Opaque',
-      data: { 'addon.token.config': base64(JSON.stringify(token)) },
-    });
-  }
+  if (options.managedRoleToken) authorizeManagedRole(cluster);
   const controller = cluster.addons.find((a) => a.name === 'migrate-controller');
   if (controller) applyAddonInstalled(cluster, controller.name, controller.version);
+}
+
+/** What ACK writes in a managed cluster once AliyunCSManagedBackupRestoreRole is authorized (the quick authorization). */
+export function authorizeManagedRole(cluster: SandboxCluster): void {
+  // A placeholder, not a credential.
+  const token = { roleName: 'AliyunCSManagedBackupRestoreRole', accessKeyId: 'STS.sandbox-placeholder', expiration: '2099-01-01T00:00:00Z' };
+  addObject(cluster, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: MANAGED_ROLE_TOKEN_SECRET, namespace: 'kube-system' },
+    type: 'Opaque',
+    data: { 'addon.token.config': base64(JSON.stringify(token)) },
+  });
 }
 
 function deploymentStatus(generation: number, replicas: number) {
