@@ -67,7 +67,7 @@ describe('faults', () => {
     // Fixed permission: the next run completes, reusing what exists.
     await t.command('/backup-setup c-sandbox-registered');
     expect((await driveToEnd(t, 'c-sandbox-registered')).text).toMatch(COMPLETE);
-    expect(sandbox.publicState().ram.accessKeys.filter((k) => k.user === after.ram.users.find((u) => u.includes('registered')))).toHaveLength(1);
+    expect(sandbox.publicState().ram.accessKeys.filter((k) => k.user === after.ram.users.find((u) => u.startsWith('ack-one-user-')))).toHaveLength(1);
   });
 });
 
