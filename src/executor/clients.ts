@@ -31,8 +31,12 @@ export interface CloudClients {
   cs: CsClient;
   csIn(region: string): CsClient;
   oss(region: string): Promise<OSS>;
-  kube(clusterId: string): Promise<KubeClients>;
+  /** `paceCs` paces each CS request made to (re)fetch the kubeconfig; a cached one makes none. */
+  kube(clusterId: string, paceCs?: Pace): Promise<KubeClients>;
 }
+
+export type Pace = <T>(request: () => Promise<T>) => Promise<T>;
+const unpaced: Pace = (request) => request();
 
 export interface CloudClientOptions {
   credentials?: { accessKeyId: string; accessKeySecret: string };
@@ -113,25 +117,27 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
   };
 
   const clusterRegions = new Map<string, string>();
-  const regionOf = async (clusterId: string): Promise<string> => {
+  const regionOf = async (clusterId: string, pace: Pace): Promise<string> => {
     const known = clusterRegions.get(clusterId);
     if (known) return known;
-    const detail = await csIn(defaultRegion).describeClusterDetailWithOptions(clusterId, {}, runtime());
+    const detail = await pace(() => csIn(defaultRegion).describeClusterDetailWithOptions(clusterId, {}, runtime()));
     const region = (detail.body as DescribeClusterDetailResponseBody | undefined)?.regionId ?? defaultRegion;
     clusterRegions.set(clusterId, region);
     return region;
   };
 
   const kubeClients = new Map<string, { clients: KubeClients; expiresAt: number }>();
-  const kube = async (clusterId: string): Promise<KubeClients> => {
+  const kube = async (clusterId: string, pace: Pace = unpaced): Promise<KubeClients> => {
     const cached = kubeClients.get(clusterId);
     if (cached && cached.expiresAt - RENEW_MARGIN_MS > Date.now()) return cached.clients;
-    const region = await regionOf(clusterId);
-    const response = await csIn(region).describeClusterUserKubeconfigWithOptions(
-      clusterId,
-      new DescribeClusterUserKubeconfigRequest({ privateIpAddress: false, temporaryDurationMinutes: KUBECONFIG_MINUTES }),
-      {},
-      runtime(),
+    const region = await regionOf(clusterId, pace);
+    const response = await pace(() =>
+      csIn(region).describeClusterUserKubeconfigWithOptions(
+        clusterId,
+        new DescribeClusterUserKubeconfigRequest({ privateIpAddress: false, temporaryDurationMinutes: KUBECONFIG_MINUTES }),
+        {},
+        runtime(),
+      ),
     );
     const config = new KubeConfig();
     config.loadFromString(response.body?.config ?? '');

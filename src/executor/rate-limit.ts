@@ -4,6 +4,8 @@
 export interface RateLimits {
   /** Calls per second per API. */
   perSecond: Partial<Record<CloudApi, number>>;
+  /** Calls an idle API may take at once before the rate applies (default: one second's worth). */
+  burst?: Partial<Record<CloudApi, number>>;
   /** Calls in flight across every API. */
   concurrency: number;
 }
@@ -15,32 +17,40 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   concurrency: 16,
 };
 
-/** Spaces calls evenly at `perSecond`: each caller gets the next free slot. */
-class Pacer {
-  private next = 0;
-  private readonly interval: number;
+/**
+ * A token bucket: `burst` calls at once, then `perSecond`. A caller that finds it empty reserves the
+ * next token (the balance goes negative) and waits for it, so waiting callers keep their order.
+ */
+class TokenBucket {
+  private tokens: number;
+  private at = performance.now();
+  private readonly perSecond: number;
+  private readonly burst: number;
 
-  constructor(perSecond: number) {
-    this.interval = 1000 / perSecond;
+  constructor(perSecond: number, burst: number) {
+    this.perSecond = perSecond;
+    this.burst = burst;
+    this.tokens = burst;
   }
 
   async wait(): Promise<void> {
     const now = performance.now();
-    const slot = Math.max(now, this.next);
-    this.next = slot + this.interval;
-    if (slot > now) await new Promise((resolve) => setTimeout(resolve, slot - now));
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.perSecond);
+    this.at = now;
+    this.tokens -= 1;
+    if (this.tokens < 0) await new Promise((resolve) => setTimeout(resolve, (-this.tokens * 1000) / this.perSecond));
   }
 }
 
 export class CallLimiter {
-  private readonly pacers = new Map<CloudApi, Pacer>();
+  private readonly pacers = new Map<CloudApi, TokenBucket>();
   private readonly concurrency: number;
   private inFlight = 0;
   private readonly queue: (() => void)[] = [];
 
   constructor(limits: RateLimits = DEFAULT_RATE_LIMITS) {
     for (const [api, perSecond] of Object.entries(limits.perSecond) as [CloudApi, number][]) {
-      if (perSecond > 0) this.pacers.set(api, new Pacer(perSecond));
+      if (perSecond > 0) this.pacers.set(api, new TokenBucket(perSecond, limits.burst?.[api] ?? perSecond));
     }
     this.concurrency = limits.concurrency;
   }

@@ -136,7 +136,11 @@ export async function listBuckets(ctx: ExecContext, region: string): Promise<Buc
 // ---- Kubernetes ----
 
 export async function kubeOf(ctx: ExecContext, clusterId: string): Promise<KubeClients> {
-  return call(ctx, { service: 'cs', permission: 'cs:DescribeClusterUserKubeconfig', resource: `cluster ${clusterId}` }, () => ctx.clients.kube(clusterId));
+  // Only the CS requests behind a kubeconfig (re)fetch use the CS rate; a cached kubeconfig costs nothing.
+  const { limiter, ...unpacedCtx } = ctx;
+  const pace = limiter ? <T>(request: () => Promise<T>) => limiter.run('cs', request) : undefined;
+  return call(unpacedCtx, { service: 'cs', permission: 'cs:DescribeClusterUserKubeconfig', resource: `cluster ${clusterId}` }, () =>
+    ctx.clients.kube(clusterId, pace));
 }
 
 export interface SecretView { keys: string[]; data: Record<string, string> }

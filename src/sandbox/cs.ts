@@ -141,7 +141,7 @@ export function csHandler({ account, faults, kubeServerUrl }: CsEmulatorOptions)
   const finishTask = (s: AccountState, task: CsTask) => {
     const c = cluster(s, task.clusterId);
     const operation = task.addon.action === 'install' ? 'InstallClusterAddonsTask' : 'UpgradeClusterAddonsTask';
-    const failure = faults?.take(operation).find((f) => f.kind === 'error');
+    const failure = faults?.takeEvent(operation).find((f) => f.kind === 'error');
     task.updated = isoSeconds();
     for (const addon of task.addons ?? [task.addon]) {
       const current = c.addons.find((a) => a.name === addon.name);

@@ -50,6 +50,23 @@ export class FaultPlan {
     return true;
   }
 
+  /**
+   * The faults planned for something the emulator does on its own (a task ending), which is not a
+   * request: only rules that name it count, it is not recorded as a call and no rate limit applies.
+   */
+  takeEvent(event: string): Fault[] {
+    const faults: Fault[] = [];
+    for (const rule of this.rules) {
+      if (rule.operation !== event || rule.fault.kind === 'rateLimit') continue;
+      rule.seen += 1;
+      if (rule.seen <= (rule.after ?? 0)) continue;
+      if (rule.times !== undefined && rule.applied >= rule.times) continue;
+      rule.applied += 1;
+      faults.push(rule.fault);
+    }
+    return faults;
+  }
+
   /** Records the call and returns the faults that apply to it, in rule order. */
   take(operation: string): Fault[] {
     this.calls.push(operation);

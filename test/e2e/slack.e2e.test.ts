@@ -43,14 +43,14 @@ afterEach(async () => {
 });
 
 /** Answers questions until the first approval is posted, and returns it. */
-async function firstApproval(threadTs: string): Promise<EmulatedMessage> {
+async function firstApproval(threadTs: string, requester = REQUESTER): Promise<EmulatedMessage> {
   const handled = new Set<string>();
   for (;;) {
     const next = await slack.nextPrompt(threadTs, handled);
     handled.add(next.ts);
     if (isApproval(next)) return next;
     if (!isQuestion(next)) throw new Error(`the setup closed before any approval: ${next.text}`);
-    await slack.click(next, 'first', REQUESTER);
+    await slack.click(next, 'first', requester);
   }
 }
 
@@ -96,13 +96,14 @@ describe('Slack end to end', () => {
   });
 
   it('refuses self-approval and non-approvers privately, and the approval still waits', async () => {
-    await slack.command('c-sandbox-dedicated', REQUESTER);
+    // An approver who starts a setup may not approve it alone.
+    await slack.command('c-sandbox-dedicated', APPROVER);
     const parent = await slack.parentOf('c-sandbox-dedicated');
-    const approval = await firstApproval(parent.ts);
-    await slack.click(approval, 'approve', REQUESTER);
+    const approval = await firstApproval(parent.ts, APPROVER);
+    await slack.click(approval, 'approve', APPROVER);
     await slack.click(approval, 'approve', 'U0CAROL');
     await slack.until('two refusals', () => api.ephemerals.filter((e) => /changed nothing|cannot approve/.test(e.text ?? '')).length >= 2);
-    expect(api.ephemerals.find((e) => e.user === REQUESTER)?.text).toMatch(/cannot approve its steps yourself/);
+    expect(api.ephemerals.find((e) => e.user === APPROVER)?.text).toMatch(/cannot approve its steps yourself/);
     expect(api.ephemerals.find((e) => e.user === 'U0CAROL')?.text).toMatch(/not an approver/);
     expect(approval.edits).toBe(0);
     expect(createCalls()).toEqual([]);

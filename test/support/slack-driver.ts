@@ -11,7 +11,8 @@ type Block = { type: string; block_id?: string; elements?: Element[] };
 export const actionsOf = (m: EmulatedMessage) => ((m.blocks ?? []) as Block[]).filter((b) => b.type === 'actions');
 export const isApproval = (m: EmulatedMessage) => actionsOf(m).some((b) => b.block_id?.startsWith('approval:'));
 export const isQuestion = (m: EmulatedMessage) => actionsOf(m).some((b) => b.block_id?.startsWith('answer:'));
-export const isClosing = (m: EmulatedMessage) => /^(✅|❌|🛑|⌛)/.test(m.text ?? '');
+/** The session's closing message (step results also start with ✅, so the completion is matched in full). */
+export const isClosing = (m: EmulatedMessage) => /^(✅ Backup center setup complete|❌|🛑|⌛)/.test(m.text ?? '');
 
 export class SlackDriver {
   readonly api: SlackApi;
@@ -30,7 +31,8 @@ export class SlackDriver {
 
   /** Clicks a button (or picks the suggested option of a select) on a message, as `user`. */
   click(m: EmulatedMessage, actionId: 'approve' | 'deny' | 'first', user: string, url = this.eventsUrl) {
-    const elements = actionsOf(m).flatMap((b) => b.elements ?? []);
+    // Slack puts the block's block_id on every action of a block_actions payload.
+    const elements = actionsOf(m).flatMap((b) => (b.elements ?? []).map((e) => ({ ...e, block_id: b.block_id })));
     const element = actionId === 'first' ? elements[0] : elements.find((e) => e.action_id === actionId);
     if (!element) throw new Error(`message ${m.ts} has no ${actionId} action`);
     const action = element.type === 'static_select' ? { ...element, selected_option: element.initial_option ?? element.options![0] } : element;
