@@ -89,7 +89,7 @@ describe('Slack end to end', () => {
     await Promise.all([slack.click(copy, 'approve', APPROVER), slack.click(copy, 'approve', APPROVER), slack.click(copy, 'approve', APPROVER)]);
 
     await slack.until('two refusals of the replays', () => api.ephemerals.filter((e) => e.user === APPROVER && /already decided/.test(e.text ?? '')).length === 2);
-    await slack.until('the next approval', () => api.messages.filter((m) => m.threadTs === parent.ts && isApproval(m)).length >= 2);
+    await slack.until('the next approval', () => api.messages.some((m) => m.threadTs === parent.ts && m.ts !== approval.ts && isApproval(m)));
     const creates = createCalls();
     expect(creates.length).toBeGreaterThan(0);
     expect(new Set(creates).size).toBe(creates.length);
