@@ -11,6 +11,8 @@ import { kubeconfigFor } from './kube/kubeconfig.ts';
 import { applyAddonInstalled } from './kube/objects.ts';
 
 const VERSION = '2015-12-15';
+/** A task nobody polls (its caller crashed) still ends on its own this long after it started, as real ones do. */
+export const TASK_DURATION_MS = 3_000;
 /** DescribeTaskInfo answers `running` this many times before the task ends. */
 export const TASK_RUNNING_POLLS = 2;
 const CERT_LIFETIME_MS = 3 * 365 * 24 * 3600 * 1000;
@@ -136,6 +138,13 @@ export function csHandler({ account, faults, kubeServerUrl }: CsEmulatorOptions)
     };
     s.tasks[task.taskId] = task;
     return task;
+  };
+  const settleOverdueTasks = () => {
+    const overdue = (t: CsTask) => t.state === 'running' && Date.now() - Date.parse(t.created) >= TASK_DURATION_MS;
+    if (!Object.values(state().tasks).some(overdue)) return;
+    account.change((s) => {
+      for (const task of Object.values(s.tasks)) if (overdue(task)) finishTask(s, task);
+    });
   };
   /** Ends a task: an `error` fault on "<operation>Task" fails it, otherwise the add-ons become active. */
   const finishTask = (s: AccountState, task: CsTask) => {
@@ -314,6 +323,7 @@ export function csHandler({ account, faults, kubeServerUrl }: CsEmulatorOptions)
     if (!route) return answerError(404, 'InvalidAction.NotFound', `Specified api ${req.method} ${path} is not found, please check your url and method.`);
     if (await applyFaults(faults, route.action, req, res, answerError)) return;
     const params = (route.path.exec(path) ?? []).slice(1).map((p) => decodeURIComponent(p));
+    settleOverdueTasks();
     try {
       const result = route.run({ params, query: verified.query, body }) as Record<string, unknown>;
       const withRequestId = route.action === 'InstallClusterAddons' || route.action === 'UpgradeClusterAddons' ? { ...result, request_id: requestId } : result;

@@ -1,3 +1,4 @@
+import { InstallClusterAddonsRequest, InstallClusterAddonsRequestBody } from '@alicloud/cs20151215';
 import { CreateAccessKeyRequest } from '@alicloud/ram20150501';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { policyDocument } from '../../flows/domain/policy.ts';
@@ -92,6 +93,15 @@ describe('installAddon', () => {
     const request = { step: 'installAddon' as const, params: { clusterId, addon: 'migrate-controller', version: '1.8.7', installedVersion: null } };
     expect(await h.executor.apply(request)).toMatchObject({ outcome: 'created' });
     expect(h.sandbox.publicState().clusters[clusterId]!.addons).toContainEqual({ name: 'migrate-controller', version: '1.8.7' });
+  });
+
+  it('waits for an install task already running (started before a crash) instead of starting another', async () => {
+    await h.clients.cs.installClusterAddonsWithOptions(
+      clusterId, new InstallClusterAddonsRequest({ body: [new InstallClusterAddonsRequestBody({ name: 'migrate-controller', version: '1.8.7' })] }), {}, runtime());
+    const request = { step: 'installAddon' as const, params: { clusterId, addon: 'migrate-controller', version: '1.8.7', installedVersion: null } };
+    expect(await h.executor.apply(request)).toMatchObject({ step: 'installAddon' });
+    expect(h.sandbox.publicState().clusters[clusterId]!.addons.filter((a) => a.name === 'migrate-controller')).toEqual([{ name: 'migrate-controller', version: '1.8.7' }]);
+    expect(Object.values(h.sandbox.account.state.tasks).filter((t) => t.clusterId === clusterId)).toHaveLength(1);
   });
 
   it('reports a failed CS task with what to do', async () => {

@@ -58,6 +58,17 @@ async function waitForTask(ctx: ExecContext, params: Params, region: string, tas
   }
 }
 
+async function waitForVersion(ctx: ExecContext, params: Params, deadline: number): Promise<void> {
+  for (;;) {
+    const { version } = await installed(ctx, params);
+    if (current(version, params.version)) return;
+    if (Date.now() > deadline) {
+      throw new StepError('installAddon', 'Timeout', `A CS task for ${params.addon} in cluster ${params.clusterId} is still running and ${params.addon} is ${version ?? 'not installed'}: check the add-on page of the cluster in the ACK console, then retry.`, true);
+    }
+    await sleep(ctx.pollMs);
+  }
+}
+
 async function waitForDeployment(ctx: ExecContext, params: Params, deadline: number): Promise<void> {
   for (;;) {
     const ready = await readyReplicas(ctx, params.clusterId, CONTROLLER_NAMESPACE, CONTROLLER_DEPLOYMENT);
@@ -79,13 +90,20 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
   }
   const cs = ctx.clients.csIn(region);
   const context = { service: 'cs' as const, permission: version === null ? 'cs:InstallClusterAddons' : 'cs:UpgradeClusterAddons', resource: `cluster ${params.clusterId}` };
-  const started = await call(ctx, context, () => version === null
-    ? cs.installClusterAddonsWithOptions(params.clusterId, new InstallClusterAddonsRequest({ body: [new InstallClusterAddonsRequestBody({ name: params.addon, version: params.version })] }), {}, runtime())
-    : cs.upgradeClusterAddonsWithOptions(params.clusterId, new UpgradeClusterAddonsRequest({ body: [new UpgradeClusterAddonsRequestBody({ componentName: params.addon, version, nextVersion: params.version })] }), {}, runtime()));
-  const taskId = started.body?.taskId;
-  if (!taskId) throw new StepError('installAddon', 'NoTask', `CS accepted the ${params.addon} request for cluster ${params.clusterId} but returned no task id: check the add-on page in the ACK console.`);
-  ctx.logger.info({ clusterId: params.clusterId, addon: params.addon, version: params.version, taskId }, version === null ? 'installing add-on' : 'upgrading add-on');
-  await waitForTask(ctx, params, region, taskId, deadline);
+  try {
+    const started = await call(ctx, context, () => version === null
+      ? cs.installClusterAddonsWithOptions(params.clusterId, new InstallClusterAddonsRequest({ body: [new InstallClusterAddonsRequestBody({ name: params.addon, version: params.version })] }), {}, runtime())
+      : cs.upgradeClusterAddonsWithOptions(params.clusterId, new UpgradeClusterAddonsRequest({ body: [new UpgradeClusterAddonsRequestBody({ componentName: params.addon, version, nextVersion: params.version })] }), {}, runtime()));
+    const taskId = started.body?.taskId;
+    if (!taskId) throw new StepError('installAddon', 'NoTask', `CS accepted the ${params.addon} request for cluster ${params.clusterId} but returned no task id: check the add-on page in the ACK console.`);
+    ctx.logger.info({ clusterId: params.clusterId, addon: params.addon, version: params.version, taskId }, version === null ? 'installing add-on' : 'upgrading add-on');
+    await waitForTask(ctx, params, region, taskId, deadline);
+  } catch (error) {
+    // A task for the add-on is already running: ours, started before a crash or by another replica. Wait for it.
+    if (!(error instanceof StepError && error.code === 'ErrorClusterState')) throw error;
+    ctx.logger.info({ clusterId: params.clusterId, addon: params.addon }, 'an add-on task is already running; waiting for it');
+    await waitForVersion(ctx, params, deadline);
+  }
   await waitForDeployment(ctx, params, deadline);
   return version === null
     ? { step: 'installAddon', outcome: 'created', detail: `Installed ${params.addon} ${params.version}` }
