@@ -1,8 +1,7 @@
 // Approval rules end to end (DESIGN.md "Approvals"): bound to the step, expiring, counted once, and
 // closed by the sweeper with a message in the thread.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Recorded } from '../support/recording-chat.ts';
-import { APPROVER, BYSTANDER, REQUESTER, startTestBot, type TestBot } from '../support/bot-harness.ts';
+import { APPROVER, BYSTANDER, firstApproval, REQUESTER, startTestBot, type TestBot } from '../support/bot-harness.ts';
 
 let t: TestBot;
 afterEach(async () => {
@@ -10,17 +9,6 @@ afterEach(async () => {
 });
 
 /** Answers every question with its suggestion until the first approval, and returns it. */
-async function firstApproval(t: TestBot): Promise<Recorded> {
-  const handled = new Set<string>();
-  for (;;) {
-    const next = await t.chat.until(() => t.chat.messages.find((m) => !handled.has(m.messageId) && (m.reply.kind === 'question' || m.reply.kind === 'approval' || m.reply.kind === 'done')));
-    handled.add(next.messageId);
-    if (next.reply.kind === 'approval') return next;
-    if (next.reply.kind === 'done') throw new Error(`closed before any approval: ${next.reply.text}`);
-    if (next.reply.kind === 'question') await t.answer(next, next.reply.prompt.choices[0]!.value);
-  }
-}
-
 describe('approvals', () => {
   it('an expired approval cannot be used: the click is refused privately and nothing runs', async () => {
     let clock = Date.now();

@@ -1,23 +1,12 @@
 // What the bot remembers: the audit command, sessions from an older flow version, and sessions left
 // waiting so long that the sweeper abandons them.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Recorded } from '../support/recording-chat.ts';
-import { APPROVER, COMPLETE, driveToEnd, startTestBot, type TestBot } from '../support/bot-harness.ts';
+import { APPROVER, COMPLETE, driveToEnd, firstApproval, startTestBot, type TestBot } from '../support/bot-harness.ts';
 
 let t: TestBot;
 afterEach(async () => {
   await t.stop();
 });
-
-async function firstApproval(t: TestBot): Promise<Recorded> {
-  const handled = new Set<string>();
-  for (;;) {
-    const next = await t.chat.until(() => t.chat.messages.find((m) => !handled.has(m.messageId) && (m.reply.kind === 'question' || m.reply.kind === 'approval')));
-    handled.add(next.messageId);
-    if (next.reply.kind === 'approval') return next;
-    if (next.reply.kind === 'question') await t.answer(next, next.reply.prompt.choices[0]!.value);
-  }
-}
 
 describe('durability', () => {
   it('`/backup-setup audit <cluster>` lists who approved and what each step did, newest first', async () => {

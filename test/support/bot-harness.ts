@@ -200,3 +200,17 @@ export function approvedSteps(chat: RecordingChat): string[] {
 export function stepResults(chat: RecordingChat): { step: string; outcome: string }[] {
   return chat.replies('result').map((r) => ({ step: r.outcome.step, outcome: r.outcome.outcome }));
 }
+
+/** Answers every question with its suggestion until the first approval, and returns that approval. */
+export async function firstApproval(t: TestBot): Promise<Recorded> {
+  const handled = new Set<string>();
+  for (;;) {
+    const next = await t.chat.until(() =>
+      t.chat.messages.find((m) => !handled.has(m.messageId) && (m.reply.kind === 'question' || m.reply.kind === 'approval' || m.reply.kind === 'done')),
+    );
+    handled.add(next.messageId);
+    if (next.reply.kind === 'approval') return next;
+    if (next.reply.kind === 'done') throw new Error(`closed before any approval: ${next.reply.text}`);
+    if (next.reply.kind === 'question') await t.answer(next, next.reply.prompt.choices[0]!.value);
+  }
+}

@@ -2,9 +2,9 @@
 // cardParamMap is a string: `title`, `markdown` (the body), `status` (the decision line of an approval,
 // else empty), `kind` (the reply kind) and `buttons` (a JSON array of {id, text, params}); a click sends
 // the button's params back in the card callback, so they carry everything the event needs.
-import type { StepRequest } from '../../../flows/contract.ts';
 import type { Reply } from '../model.ts';
 import type { CardParams } from './openapi.ts';
+import { policyDocument, resources, stepTitle } from '../approval-details.ts';
 
 type Approval = Extract<Reply, { kind: 'approval' }>;
 type Question = Extract<Reply, { kind: 'question' }>;
@@ -169,26 +169,6 @@ export function toMarkdown(text: string): string {
 /** `dingtalk:manager123` as `manager123`; other platforms' ids as they are. */
 function person(user: string): string {
   return user.startsWith('dingtalk:') ? user.slice('dingtalk:'.length) : user;
-}
-
-/** The parameters a person checks before approving (the policy document is shown on its own). */
-function resources(request: StepRequest): Record<string, string> {
-  const shown: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.params)) {
-    if (name === 'document' || value === null || typeof value === 'object') continue;
-    shown[name] = String(value);
-  }
-  return shown;
-}
-
-function policyDocument(request: StepRequest): string | null {
-  return request.step === 'ensurePolicy' ? JSON.stringify(request.params.document, null, 2) : null;
-}
-
-/** "createRamUser" → "Create ram user", used when the reply carries no title. */
-function stepTitle(step: string): string {
-  const words = step.replace(/([A-Z])/g, ' $1').toLowerCase();
-  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 function card(kind: Reply['kind'], title: string, markdown: string, buttons: CardButton[] = [], status = ''): CardParams {

@@ -1,8 +1,8 @@
 // Renders neutral replies as Block Kit messages that stay within Slack's limits.
 import type { types } from '@slack/bolt';
-import type { StepRequest } from '../../../flows/contract.ts';
 import type { Reply } from '../model.ts';
 import { chunk, escapeMrkdwn, mention, slackDate, truncate } from './mrkdwn.ts';
+import { policyDocument, resources, stepTitle } from '../approval-details.ts';
 
 type Block = types.KnownBlock;
 type Approval = Extract<Reply, { kind: 'approval' }>;
@@ -171,26 +171,6 @@ function decisionLine(decided: Decided, markup: boolean): string {
 
 function decisionBlocks(decided: Decided): Block[] {
   return [{ type: 'section', text: { type: 'mrkdwn', text: truncate(decisionLine(decided, true), LIMIT.section) } }];
-}
-
-/** The parameters a person checks before approving (the policy document is shown on its own). */
-function resources(request: StepRequest): Record<string, string> {
-  const shown: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.params)) {
-    if (name === 'document' || value === null || typeof value === 'object') continue;
-    shown[name] = String(value);
-  }
-  return shown;
-}
-
-function policyDocument(request: StepRequest): string | null {
-  return request.step === 'ensurePolicy' ? JSON.stringify(request.params.document, null, 2) : null;
-}
-
-/** "createRamUser" → "Create ram user", used when the reply carries no title. */
-function stepTitle(step: string): string {
-  const words = step.replace(/([A-Z])/g, ' $1').toLowerCase();
-  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 function header(text: string): Block {
