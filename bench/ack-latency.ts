@@ -3,14 +3,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import bolt from '@slack/bolt';
-import { pino } from 'pino';
-import { startApp } from '../src/app.ts';
-import { loadConfig } from '../src/config/index.ts';
 import { startSlackApi } from '../src/sandbox/slack/api.ts';
 import { blockActions, FORM, signed, slashCommand, SIGNING_SECRET } from '../test/slack/slack-requests.ts';
 import { isApproval, SlackDriver, CHANNEL } from '../test/support/slack-driver.ts';
-import { freePort } from '../test/support/bot-process.ts';
+import { BotProcess, freePort } from '../test/support/bot-process.ts';
 import { percentile, ratio, round, type BenchResult } from './stats.ts';
 
 const BOT_TOKEN = 'xoxb-9090-9090-benchtoken';
@@ -31,17 +27,13 @@ export async function ackLatency(): Promise<BenchResult> {
   const api = await startSlackApi({ token: BOT_TOKEN });
   const stateDir = mkdtempSync(join(tmpdir(), 'bench-ack-'));
 
-  const barePort = await freePort();
-  const bare = new bolt.App({ token: BOT_TOKEN, signingSecret: SIGNING_SECRET, clientOptions: { slackApiUrl: api.url }, logLevel: bolt.LogLevel.ERROR });
-  bare.command('/backup-setup', async ({ ack }) => ack());
-  bare.action({ type: 'block_actions' }, async ({ ack }) => ack());
-  await bare.start(barePort);
-  const bareUrl = `http://127.0.0.1:${barePort}/slack/events`;
-
-  const app = await startApp(
-    loadConfig({ BACKUP_SETUP_SANDBOX: '1', SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: api.url, PORT: '0', STATE_DIR: stateDir, APPROVERS: 'slack:U0BOB', LOG_LEVEL: 'error' }),
-    { logger: pino({ level: 'silent' }), host: '127.0.0.1' },
-  );
+  // Both apps run as processes of their own, as in production: the measuring client and the Slack API
+  // emulator here share no event loop with either.
+  const slackEnv = { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: api.url };
+  const bare = new BotProcess(slackEnv, await freePort(), 'bench/bare-bolt.ts');
+  const app = new BotProcess({ ...slackEnv, BACKUP_SETUP_SANDBOX: '1', STATE_DIR: stateDir, APPROVERS: 'slack:U0BOB', LOG_LEVEL: 'error' }, await freePort());
+  await Promise.all([bare.start(), app.start()]);
+  const bareUrl = `${bare.url}/slack/events`;
   const botUrl = `${app.url}/slack/events`;
 
   // A real approval message to click: the first step of a dedicated setup.
@@ -78,8 +70,7 @@ export async function ackLatency(): Promise<BenchResult> {
     samples.botClick.push(ok);
   }
 
-  await app.stop();
-  await bare.stop();
+  await Promise.all([app.stop(), bare.stop()]);
   await api.close();
   rmSync(stateDir, { recursive: true, force: true });
 
@@ -104,6 +95,9 @@ export async function ackLatency(): Promise<BenchResult> {
       { metric: 'p50 /backup-setup', value: round(percentile(samples.botCommand, 50)), unit: 'ms', baseline: round(percentile(samples.bareCommand, 50)) },
       { metric: 'p50 click', value: round(percentile(samples.botClick, 50)), unit: 'ms', baseline: round(percentile(samples.bareClick, 50)) },
     ],
-    notes: [`${REQUESTS} requests of each kind per app after ${WARMUP} warm-up rounds, interleaved.`],
+    notes: [
+      `${REQUESTS} requests of each kind per app after ${WARMUP} warm-up rounds, interleaved; each app is its own process ` +
+        '(the bot: `node src/main.ts` in sandbox mode with Slack), the client and the Slack API emulator are in the bench process.',
+    ],
   };
 }

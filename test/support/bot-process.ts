@@ -17,11 +17,14 @@ export class BotProcess {
   readonly env: Record<string, string>;
   readonly port: number;
   readonly output: string[] = [];
+  /** The entry point; another script (a benchmark's baseline app) must also answer GET /readyz. */
+  readonly script: string;
   private child: ChildProcess | null = null;
 
-  constructor(env: Record<string, string>, port: number) {
+  constructor(env: Record<string, string>, port: number, script = 'src/main.ts') {
     this.env = env;
     this.port = port;
+    this.script = script;
   }
 
   get url(): string {
@@ -30,7 +33,7 @@ export class BotProcess {
 
   /** Starts the process and waits until /readyz answers 200. */
   async start(): Promise<void> {
-    const child = spawn(process.execPath, ['src/main.ts'], {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', this.script], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...this.env, PORT: String(this.port) },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -81,8 +81,11 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   });
   const client = app.client;
   const port = createPort(client, logger);
+  // The handler starts on the next turn of the event loop, so the acknowledgement is on the wire first.
   const dispatch = (event: ChatEvent, tell: TellActor) => {
-    options.handler(event, tell).catch((error: unknown) => logger.error({ err: error, kind: event.kind }, 'chat handler failed'));
+    setImmediate(() => {
+      options.handler(event, tell).catch((error: unknown) => logger.error({ err: error, kind: event.kind }, 'chat handler failed'));
+    });
   };
 
   // Everything below acknowledges first: the handler's work continues after Slack has its answer.
@@ -216,9 +219,10 @@ function slackErrorCode(error: unknown): string | undefined {
 
 function toBoltLogger(logger: Logger): BoltLogger {
   const line = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : String(m))).join(' ');
+  // Bolt logs on every request; its messages are only formatted when the level is on.
   return {
-    debug: (...msg) => logger.debug(line(msg)),
-    info: (...msg) => logger.info(line(msg)),
+    debug: (...msg) => logger.isLevelEnabled('debug') && logger.debug(line(msg)),
+    info: (...msg) => logger.isLevelEnabled('info') && logger.info(line(msg)),
     warn: (...msg) => logger.warn(line(msg)),
     error: (...msg) => logger.error(line(msg)),
     setLevel: () => undefined,
