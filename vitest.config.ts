@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // node:sqlite still prints an ExperimentalWarning on Node 24; it says nothing about the tests.
+    execArgv: ['--disable-warning=ExperimentalWarning'],
   },
 });
