@@ -33,6 +33,8 @@ export interface CloudClients {
   oss(region: string): Promise<OSS>;
   /** `paceCs` paces each CS request made to (re)fetch the kubeconfig; a cached one makes none. */
   kube(clusterId: string, paceCs?: Pace): Promise<KubeClients>;
+  /** The cluster's region (it never changes), read once per cluster. */
+  regionOf(clusterId: string, paceCs?: Pace): Promise<string>;
 }
 
 export type Pace = <T>(request: () => Promise<T>) => Promise<T>;
@@ -117,7 +119,7 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
   };
 
   const clusterRegions = new Map<string, string>();
-  const regionOf = async (clusterId: string, pace: Pace): Promise<string> => {
+  const regionOf = async (clusterId: string, pace: Pace = unpaced): Promise<string> => {
     const known = clusterRegions.get(clusterId);
     if (known) return known;
     const detail = await pace(() => csIn(defaultRegion).describeClusterDetailWithOptions(clusterId, {}, runtime()));
@@ -151,5 +153,5 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
     return clients;
   };
 
-  return { ram, cs: csIn(defaultRegion), csIn, oss, kube };
+  return { ram, cs: csIn(defaultRegion), csIn, oss, kube, regionOf };
 }

@@ -4,8 +4,9 @@ import {
 } from '@alicloud/ram20150501';
 import { DescribeClustersV1Request } from '@alicloud/cs20151215';
 import type { Bucket } from '../../flows/contract.ts';
-import { runtime, type KubeClients } from './clients.ts';
+import { runtime, type KubeClients, type Pace } from './clients.ts';
 import { call, callOrNull, type ExecContext } from './context.ts';
+import type { CallContext } from './errors.ts';
 
 // ---- CS ----
 
@@ -135,12 +136,20 @@ export async function listBuckets(ctx: ExecContext, region: string): Promise<Buc
 
 // ---- Kubernetes ----
 
-export async function kubeOf(ctx: ExecContext, clusterId: string): Promise<KubeClients> {
-  // Only the CS requests behind a kubeconfig (re)fetch use the CS rate; a cached kubeconfig costs nothing.
+/** Calls whose CS requests happen only on a cache miss: each request takes the CS rate, a hit costs nothing. */
+function cachedCsCall<T>(ctx: ExecContext, context: CallContext, fetch: (pace: Pace | undefined) => Promise<T>): Promise<T> {
   const { limiter, ...unpacedCtx } = ctx;
-  const pace = limiter ? <T>(request: () => Promise<T>) => limiter.run('cs', request) : undefined;
-  return call(unpacedCtx, { service: 'cs', permission: 'cs:DescribeClusterUserKubeconfig', resource: `cluster ${clusterId}` }, () =>
+  const pace = limiter ? <R>(request: () => Promise<R>) => limiter.run('cs', request) : undefined;
+  return call(unpacedCtx, context, () => fetch(pace));
+}
+
+export function kubeOf(ctx: ExecContext, clusterId: string): Promise<KubeClients> {
+  return cachedCsCall(ctx, { service: 'cs', permission: 'cs:DescribeClusterUserKubeconfig', resource: `cluster ${clusterId}` }, (pace) =>
     ctx.clients.kube(clusterId, pace));
+}
+
+export function regionOf(ctx: ExecContext, clusterId: string): Promise<string> {
+  return cachedCsCall(ctx, { service: 'cs', permission: 'cs:DescribeClusterDetail', resource: clusterId }, (pace) => ctx.clients.regionOf(clusterId, pace));
 }
 
 export interface SecretView { keys: string[]; data: Record<string, string> }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { request } from 'node:https';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { promisify } from 'node:util';
 import * as $Cs from '@alicloud/cs20151215';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { selfSignedCertificate } from '../../src/sandbox/kube/kubeconfig.ts';
 import { applyAddonInstalled } from '../../src/sandbox/kube/objects.ts';
 import { csClient } from './clients.ts';
 
@@ -217,5 +219,14 @@ describe('Kubernetes emulator with kubectl', () => {
     const deployment = sandbox.account.state.clusters[clusterId]!.objects['apps/v1|Deployment|kube-system|migrate-controller']!;
     expect((deployment.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations['kubectl.kubernetes.io/restartedAt']).toBeTruthy();
     expect((await kubectl('get', 'secret', '-n', 'kube-system', '-o', 'name')).split('\n')).toContain('secret/sandbox-cluster-admin-token');
+  });
+});
+
+describe('the serving certificate', () => {
+  it('is valid DER for 127.0.0.1 every time (random serials included)', () => {
+    for (let i = 0; i < 600; i++) {
+      const certificate = new X509Certificate(selfSignedCertificate().certificatePem);
+      expect(certificate.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    }
   });
 });

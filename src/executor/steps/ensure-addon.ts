@@ -6,7 +6,7 @@ import { compareVersions } from '../../../flows/domain/versions.ts';
 import { runtime } from '../clients.ts';
 import { StepError } from '../contract.ts';
 import { call, type ExecContext } from '../context.ts';
-import { addonVersions, clusterDetail, readyReplicas } from '../reads.ts';
+import { addonVersions, readyReplicas, regionOf } from '../reads.ts';
 import type { StepModule } from './types.ts';
 
 type Params = StepParamsByName['installAddon'];
@@ -20,7 +20,7 @@ export const meta = {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function installed(ctx: ExecContext, params: Params): Promise<{ region: string; version: string | null }> {
-  const { region } = await clusterDetail(ctx, params.clusterId);
+  const region = await regionOf(ctx, params.clusterId);
   const versions = await addonVersions(ctx, params.clusterId, region);
   return { region, version: versions.installed[params.addon] ?? null };
 }

@@ -66,7 +66,12 @@ function oid(dotted: string): Buffer {
   }
   return tlv(0x06, Buffer.from(bytes));
 }
-const positiveInteger = (bytes: Buffer) => tlv(0x02, bytes[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+/** A random positive serial number whose first byte is 0x01–0x7f: DER forbids a leading zero byte and a high bit would make it negative. */
+function serialNumber(): Buffer {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0]! & 0x7f) | 0x01;
+  return tlv(0x02, bytes);
+}
 const utcTime = (date: Date) => tlv(0x17, Buffer.from(date.toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z'));
 const name = (commonName: string) => seq(tlv(0x31, seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(commonName)))));
 const extension = (id: string, critical: boolean, value: Buffer) =>
@@ -80,7 +85,7 @@ export function selfSignedCertificate(): { certificatePem: string; keyPem: strin
   const subject = name('sandbox-kube-apiserver');
   const tbs = seq(
     tlv(0xa0, tlv(0x02, Buffer.from([2]))),
-    positiveInteger(randomBytes(16)),
+    serialNumber(),
     ecdsaWithSha256,
     subject,
     seq(utcTime(new Date(now - 3600_000)), utcTime(new Date(now + 365 * 24 * 3600_000))),
