@@ -48,19 +48,27 @@ describe('dedicated cluster', () => {
     expect(approvedSteps(t.chat)).toEqual(changed);
   });
 
-  it('a second run changes nothing and reports every step as already present', async () => {
-    await t.command('/backup-setup c-sandbox-dedicated');
-    expect((await driveToEnd(t, 'c-sandbox-dedicated')).text).toMatch(COMPLETE);
-    const first = t.sandbox.publicState();
-    const resultsBefore = stepResults(t.chat).length;
+});
 
-    await t.command('/backup-setup c-sandbox-dedicated');
-    expect((await driveToEnd(t, 'c-sandbox-dedicated')).text).toMatch(COMPLETE);
-    const second = stepResults(t.chat).slice(resultsBefore);
-    expect(second.length).toBeGreaterThan(0);
-    expect(second.every((r) => r.outcome === 'already present')).toBe(true);
-    expect(t.sandbox.publicState()).toEqual(first);
-  });
+describe('running a setup twice', () => {
+  it.each([['c-sandbox-dedicated'], ['c-sandbox-registered'], ['c-sandbox-managed'], ['c-sandbox-edge'], ['c-sandbox-serverless-pro']])(
+    '%s: the second run changes nothing, asks no approval and reports every step as already present',
+    async (id) => {
+      await t.command(`/backup-setup ${id}`);
+      expect((await driveToEnd(t, id)).text).toMatch(COMPLETE);
+      const first = t.sandbox.publicState();
+      const resultsBefore = stepResults(t.chat).length;
+      const approvalsBefore = t.chat.replies('approval').length;
+
+      await t.command(`/backup-setup ${id}`);
+      expect((await driveToEnd(t, id)).text).toMatch(COMPLETE);
+      const second = stepResults(t.chat).slice(resultsBefore);
+      expect(second.length).toBeGreaterThan(0);
+      expect(second.every((r) => r.outcome === 'already present')).toBe(true);
+      expect(t.chat.replies('approval').length).toBe(approvalsBefore);
+      expect(t.sandbox.publicState()).toEqual(first);
+    },
+  );
 });
 
 describe('managed kinds', () => {
