@@ -7,7 +7,7 @@ import { NonceCache, verifyAcs3 } from './acs3.ts';
 import { findAccessKey } from './credentials.ts';
 import { applyFaults, type FaultPlan } from './faults.ts';
 import { isoSeconds, newRequestId, readBody, sendJson, type Handler } from './http.ts';
-import { kubeconfigFor } from './kube/kubeconfig.ts';
+import { kubeconfigFor, type KubeServerAddress } from './kube/kubeconfig.ts';
 import { applyAddonInstalled } from './kube/objects.ts';
 
 const VERSION = '2015-12-15';
@@ -44,9 +44,9 @@ export function compareVersions(a: string, b: string): number {
 }
 const VERSION_FORMAT = /^v?\d+\.\d+\.\d+([.-][A-Za-z0-9.]+)*$/;
 
-export interface CsEmulatorOptions { account: SandboxAccount; faults?: FaultPlan; kubeServerUrl: string }
+export interface CsEmulatorOptions { account: SandboxAccount; faults?: FaultPlan; kubeServer: KubeServerAddress }
 
-export function csHandler({ account, faults, kubeServerUrl }: CsEmulatorOptions): Handler {
+export function csHandler({ account, faults, kubeServer }: CsEmulatorOptions): Handler {
   const nonces = new NonceCache();
   const state = () => account.state;
 
@@ -306,7 +306,7 @@ export function csHandler({ account, faults, kubeServerUrl }: CsEmulatorOptions)
       }
       if (query.PrivateIpAddress !== undefined && !['true', 'false'].includes(query.PrivateIpAddress)) throw invalid('PrivateIpAddress must be true or false');
       const lifetime = minutes === undefined ? CERT_LIFETIME_MS : Number(minutes) * 60_000;
-      return { config: kubeconfigFor(c, kubeServerUrl), expiration: isoSeconds(new Date(Date.now() + lifetime)) };
+      return { config: kubeconfigFor(c, kubeServer), expiration: isoSeconds(new Date(Date.now() + lifetime)) };
     } },
   ];
 

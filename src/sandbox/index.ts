@@ -33,7 +33,7 @@ export async function startSandbox(options: { stateDir?: string | null } = {}): 
   const faults = { ram: new FaultPlan(), cs: new FaultPlan(), oss: new FaultPlan(), kube: new FaultPlan() };
   const kube = await startKubeServer({ account, faults: faults.kube });
   const ram = await listen(ramHandler(account, faults.ram));
-  const cs = await listen(csHandler({ account, faults: faults.cs, kubeServerUrl: kube.url }));
+  const cs = await listen(csHandler({ account, faults: faults.cs, kubeServer: kube }));
   const oss = await listen(ossHandler(account, faults.oss));
   return {
     account,
@@ -42,7 +42,7 @@ export async function startSandbox(options: { stateDir?: string | null } = {}): 
     faults,
     publicState: () => publicStateOf(account.state),
     close: async () => {
-      await Promise.all([ram.close(), cs.close(), oss.close(), Promise.resolve(kube.close())]);
+      await Promise.all([ram.close(), cs.close(), oss.close(), kube.close()]);
     },
   };
 }

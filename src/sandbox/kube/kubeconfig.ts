@@ -6,19 +6,17 @@ import type { SandboxCluster } from '../account.ts';
 import { ADMIN_TOKEN_SECRET, adminTokenOf } from './objects.ts';
 
 /** The CA (PEM) of every running emulator, by its base URL, for kubeconfigs to trust. */
-const authorities = new Map<string, string>();
-
-export function registerAuthority(url: string, certificatePem: string): () => void {
-  authorities.set(url, certificatePem);
-  return () => authorities.delete(url);
+/** Where the Kubernetes emulator listens, and the certificate clients must trust to reach it. */
+export interface KubeServerAddress {
+  url: string;
+  certificatePem: string;
 }
 
-/** `url` is the Kubernetes emulator's base URL; every cluster is served under /clusters/<id>. */
-export function kubeconfigFor(cluster: SandboxCluster, url: string): string {
+/** Every cluster is served under `<server url>/clusters/<id>`. */
+export function kubeconfigFor(cluster: SandboxCluster, server: KubeServerAddress): string {
   const token = adminTokenOf(cluster);
   if (!token) throw new Error(`cluster ${cluster.id} has no admin token Secret kube-system/${ADMIN_TOKEN_SECRET}`);
-  const authority = authorities.get(url);
-  if (!authority) throw new Error(`no Kubernetes emulator is serving ${url}`);
+  const { url, certificatePem: authority } = server;
   // JSON strings are valid YAML scalars, so every value is quoted safely.
   const q = JSON.stringify;
   return [

@@ -8,7 +8,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AccountState, KubeObject, SandboxAccount, SandboxCluster } from '../account.ts';
 import { applyFaults, type FaultPlan } from '../faults.ts';
 import { readBody, sendJson, type Handler } from '../http.ts';
-import { registerAuthority, selfSignedCertificate } from './kubeconfig.ts';
+import { selfSignedCertificate, type KubeServerAddress } from './kubeconfig.ts';
 import { addObject, adminTokenOf, namespaceObject, nextResourceVersion, objectKey, settleDeployment } from './objects.ts';
 import {
   KubeError, PATCH_TYPES, alreadyExists, apiVersionOf, applyPatch, badRequest, checkBody, conflict, foldStringData, invalid,
@@ -308,7 +308,7 @@ async function listenTls(handler: Handler, tls: { key: string; cert: string }): 
   };
 }
 
-export async function startKubeServer({ account, faults }: { account: SandboxAccount; faults?: FaultPlan }): Promise<{ url: string; close(): Promise<void> }> {
+export async function startKubeServer({ account, faults }: { account: SandboxAccount; faults?: FaultPlan }): Promise<KubeServerAddress & { close(): Promise<void> }> {
   const answer = (res: ServerResponse, error: KubeError) =>
     sendJson(res, error.code, error.status(), error.code === 429 ? { 'retry-after': '1' } : {});
 
@@ -341,14 +341,6 @@ export async function startKubeServer({ account, faults }: { account: SandboxAcc
       answer(res, error);
     }
   }, { key: keyPem, cert: certificatePem });
-  const url = `https://127.0.0.1:${server.port}`;
-  const unregister = registerAuthority(url, certificatePem);
-  return {
-    url,
-    close: async () => {
-      unregister();
-      await server.close();
-    },
-  };
+  return { url: `https://127.0.0.1:${server.port}`, certificatePem, close: () => server.close() };
 }
 
