@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSlackApi } from '../src/sandbox/slack/api.ts';
 import { blockActions, FORM, signed, slashCommand, SIGNING_SECRET } from '../test/slack/slack-requests.ts';
-import { isApproval, SlackDriver, CHANNEL } from '../test/support/slack-driver.ts';
+import { actionsOf, CHANNEL, isApproval, SlackDriver } from '../test/support/slack-driver.ts';
 import { BotProcess, freePort } from '../test/support/bot-process.ts';
 import { percentile, ratio, round, type BenchResult } from './stats.ts';
 
@@ -47,22 +47,27 @@ export async function ackLatency(): Promise<BenchResult> {
     await slack.click(approval, 'first', 'U0ALICE');
     approval = await slack.nextPrompt(parent.ts, handled);
   }
-  const clickBody = blockActions({
-    user: 'U0BOB',
-    channel: CHANNEL,
-    message: { ts: approval.ts, threadTs: approval.threadTs, blocks: approval.blocks, text: approval.text },
-    action: (approval.blocks as { type: string; elements?: { action_id: string }[] }[]).flatMap((b) => b.elements ?? []).find((e) => e.action_id === 'approve')!,
-    responseUrl: api.responseUrl('U0BOB', CHANNEL),
-  });
-  const commandBody = slashCommand({ text: 'c-sandbox-dedicated', user: 'U0ALICE', channel: CHANNEL, responseUrl: api.responseUrl('U0ALICE', CHANNEL) });
+  const approve = actionsOf(approval)
+    .flatMap((b) => (b.elements ?? []).map((e) => ({ ...e, block_id: b.block_id })))
+    .find((e) => e.action_id === 'approve')!;
+  // As Slack does, every request carries a response_url of its own.
+  const clickBody = () =>
+    blockActions({
+      user: 'U0BOB',
+      channel: CHANNEL,
+      message: { ts: approval.ts, threadTs: approval.threadTs, blocks: approval.blocks, text: approval.text },
+      action: approve,
+      responseUrl: api.responseUrl('U0BOB', CHANNEL),
+    });
+  const commandBody = () => slashCommand({ text: 'c-sandbox-dedicated', user: 'U0ALICE', channel: CHANNEL, responseUrl: api.responseUrl('U0ALICE', CHANNEL) });
 
   const samples = { bareCommand: [] as number[], botCommand: [] as number[], bareClick: [] as number[], botClick: [] as number[] };
   for (let i = 0; i < WARMUP + REQUESTS; i++) {
     // Interleaved, so both see the same machine at the same moment.
-    const bc = await timed(bareUrl, commandBody, FORM);
-    const oc = await timed(botUrl, commandBody, FORM);
-    const bk = await timed(bareUrl, clickBody, FORM);
-    const ok = await timed(botUrl, clickBody, FORM);
+    const bc = await timed(bareUrl, commandBody(), FORM);
+    const oc = await timed(botUrl, commandBody(), FORM);
+    const bk = await timed(bareUrl, clickBody(), FORM);
+    const ok = await timed(botUrl, clickBody(), FORM);
     if (i < WARMUP) continue;
     samples.bareCommand.push(bc);
     samples.botCommand.push(oc);

@@ -3,16 +3,25 @@
 // operation is atomic within the process; WAL and a busy timeout cover a second process on the file.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { Sql, SqlRow, SqlValue } from './sql.ts';
 
 export function openSqlite(file: string): Sql {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new DatabaseSync(file);
   db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
-  const query = async (text: string, params: SqlValue[] = []): Promise<SqlRow[]> =>
-    // `$1` → `?1`: SQLite's numbered parameters bind the same values in the same places.
-    db.prepare(text.replace(/\$(\d+)/g, '?$1')).all(...params) as SqlRow[];
+  // The store runs a few dozen distinct statements: each is prepared once and reused.
+  const statements = new Map<string, StatementSync>();
+  const prepared = (text: string): StatementSync => {
+    let statement = statements.get(text);
+    if (!statement) {
+      // `$1` → `?1`: SQLite's numbered parameters bind the same values in the same places.
+      statement = db.prepare(text.replace(/\$(\d+)/g, '?$1'));
+      statements.set(text, statement);
+    }
+    return statement;
+  };
+  const query = async (text: string, params: SqlValue[] = []): Promise<SqlRow[]> => prepared(text).all(...params) as SqlRow[];
   return {
     dialect: 'sqlite',
     query,

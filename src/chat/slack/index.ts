@@ -78,6 +78,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     logger: boltLogger,
     clientOptions,
     deferInitialization: true,
+    // Sessions live in the store; Bolt's per-conversation state store would only cost time on every request.
+    convoStore: false,
   });
   const client = app.client;
   const port = createPort(client, logger);
