@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StaleRevisionError, type NewSession, type Store } from '../../src/store/contract.ts';
+import { writeAuditLines } from '../../src/store/audit-export.ts';
 import { openStore, SQLITE_FILE } from '../../src/store/index.ts';
 import { openPostgres } from '../../src/store/postgres.ts';
 import type { Sql } from '../../src/store/sql.ts';
@@ -214,6 +215,14 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
         for await (const row of store.exportAudit()) exported.push(row);
         expect(exported.map((r) => r.clusterId)).toEqual(['c-audit', 'c-audit', 'c-audit', 'c-audit-other']);
         expect(exported.map((r) => r.id)).toEqual([...exported.map((r) => r.id)].sort((a, b) => a - b));
+
+        // `npm run audit-export`: the same rows as JSON lines.
+        const lines: string[] = [];
+        expect(await writeAuditLines(store, (line) => void lines.push(line))).toBe(4);
+        const parsed = lines.map((line) => JSON.parse(line) as { clusterId: string; at: string });
+        expect(parsed.map((r) => r.clusterId)).toEqual(exported.map((r) => r.clusterId));
+        expect(parsed[0]!.at).toMatch(/^\d{4}-\d\d-\d\dT/);
+        expect(lines.every((line) => line.endsWith('\n') && !line.slice(0, -1).includes('\n'))).toBe(true);
       });
     });
 
