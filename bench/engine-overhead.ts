@@ -37,9 +37,8 @@ async function latentSandbox(): Promise<Sandbox> {
 const callsOf = (sandbox: Sandbox) => Object.fromEntries(SERVICES.map((s) => [s, sandbox.faults[s].calls.length])) as Record<Service, number>;
 const total = (calls: Record<Service, number>) => SERVICES.reduce((n, s) => n + calls[s], 0);
 
-/** CS records a task's ending ("…Task") from inside DescribeTaskInfo: not a request, no latency of its own. */
 function waitOf(sandbox: Sandbox): number {
-  const requests = SERVICES.flatMap((s) => sandbox.faults[s].calls).filter((op) => !/Task$/.test(op)).length;
+  const requests = total(callsOf(sandbox));
   const polls = sandbox.faults.cs.calls.filter((op) => op === 'DescribeTaskInfo').length - 1;
   return requests * LATENCY_MS + polls * POLL_MS;
 }
