@@ -19,7 +19,7 @@ export async function preview(params: Params, ctx: ExecContext): Promise<StepPre
 
 export async function apply(params: Params, ctx: ExecContext): Promise<StepOutcome> {
   const present: StepOutcome = { step: 'attachPolicy', outcome: 'already present', detail: `Policy ${params.policyName} is already attached to ${params.userName}` };
-  if (await policyAttached(ctx, params.userName, params.policyName)) return present;
+  // No read first: RAM answers EntityAlreadyExists.User.Policy for an attachment that is there.
   const result = await createOrPresent(ctx, { service: 'ram', permission: 'ram:AttachPolicyToUser', resource: `user ${params.userName} (policy ${params.policyName})` }, () =>
     ctx.clients.ram.attachPolicyToUserWithOptions(new AttachPolicyToUserRequest({ policyType: 'Custom', policyName: params.policyName, userName: params.userName }), runtime()));
   if (result === 'present') return present;

@@ -16,7 +16,7 @@ export async function preview(params: Params, ctx: ExecContext): Promise<StepPre
 }
 
 export async function apply(params: Params, ctx: ExecContext): Promise<StepOutcome> {
-  if (await userExists(ctx, params.userName)) return { step: 'createRamUser', outcome: 'already present', detail: `RAM user ${params.userName} already exists` };
+  // No read first: CreateUser answers EntityAlreadyExists for a user that is there (made before a crash, or by hand).
   const result = await createOrPresent(ctx, { service: 'ram', permission: 'ram:CreateUser', resource: `user ${params.userName}` }, () =>
     ctx.clients.ram.createUserWithOptions(new CreateUserRequest({ userName: params.userName, comments: 'migrate-controller (ACK backup center), created by the backup-setup bot' }), runtime()));
   if (result === 'present') return { step: 'createRamUser', outcome: 'already present', detail: `RAM user ${params.userName} already exists` };
