@@ -20,8 +20,7 @@ export async function preview(params: Params, ctx: ExecContext): Promise<StepPre
 }
 
 export async function apply(params: Params, ctx: ExecContext): Promise<StepOutcome> {
-  const before = await existing(ctx, params);
-  if (before) return { step: 'createBucket', outcome: 'already present', detail: `OSS bucket ${params.bucket} already exists in ${before.region}` };
+  // No read first: PutBucket answers BucketAlreadyExists for a name that is taken, ours or not (read below).
   const oss = await ctx.clients.oss(params.region);
   const result = await createOrPresent(ctx, { service: 'oss', permission: 'oss:PutBucket', resource: `bucket ${params.bucket}` }, () =>
     oss.putBucket(params.bucket, { acl: 'private', storageClass: 'Standard' } as never));
