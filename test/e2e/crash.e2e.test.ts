@@ -1,17 +1,12 @@
 // Issue 7: the bot is killed with SIGKILL in the middle of each privileged step of the dedicated flow
 // in turn (the cloud call has been received but not answered: the change happens after the process
 // died), restarted on the same store, and the setup still completes with exactly one of each resource.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import type { FaultPlan } from '../../src/sandbox/faults.ts';
-import { startSlackApi, type SlackApi } from '../../src/sandbox/slack/api.ts';
 import { secretData } from '../support/sandbox-state.ts';
-import { BotProcess, freePort, liveEnvFor } from '../support/bot-process.ts';
+import type { BotProcess } from '../support/bot-process.ts';
+import { startLiveWorld, type LiveWorld } from '../support/live-world.ts';
 import { isApproval, isClosing, isQuestion, SlackDriver } from '../support/slack-driver.ts';
-import { SIGNING_SECRET } from '../slack/slack-requests.ts';
 
 const BOT_TOKEN = 'xoxb-5150-5150-crashtoken';
 const REQUESTER = 'U0ALICE';
@@ -39,39 +34,23 @@ const KILL_POINTS: KillPoint[] = [
   { step: 'createBackupVault', service: 'kube', operation: 'kube:create', after: 2 },
 ];
 
-let sandbox: Sandbox | undefined;
-let api: SlackApi | undefined;
+let world: LiveWorld | undefined;
 let bot: BotProcess | undefined;
-let stateDir: string | undefined;
 
 afterEach(async () => {
-  await bot?.stop();
-  await api?.close();
-  await sandbox?.close();
-  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  await world?.close();
 });
 
 const count = (plan: FaultPlan, operation: string) => plan.calls.filter((c) => c === operation).length;
 
 async function runWithKill(point: KillPoint) {
-  sandbox = await startSandbox();
-  api = await startSlackApi({ token: BOT_TOKEN });
-  stateDir = mkdtempSync(join(tmpdir(), 'crash-'));
+  world = await startLiveWorld({ botToken: BOT_TOKEN, approvers: `slack:${APPROVER}` });
+  const { sandbox, api } = world;
   const plan = sandbox.faults[point.service];
   // Hold the call long enough to kill the bot while the emulator still carries it out.
   plan.add({ operation: point.operation, fault: { kind: 'latency', ms: 1_500 }, after: point.after ?? 0, times: 1 });
 
-  bot = new BotProcess(
-    {
-      ...liveEnvFor(sandbox),
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: api.url,
-      APPROVERS: `slack:${APPROVER}`,
-      STATE_DIR: stateDir,
-    },
-    await freePort(),
-  );
+  bot = await world.newBot();
   await bot.start();
   const slack = new SlackDriver(api, `${bot.url}/slack/events`);
   expect((await slack.command('c-sandbox-dedicated', REQUESTER)).status).toBe(200);
@@ -82,7 +61,7 @@ async function runWithKill(point: KillPoint) {
   for (;;) {
     const next = await slack.until('the next prompt, or the call to cut off', () => {
       if (!killed && count(plan, point.operation) > (point.after ?? 0)) return 'kill' as const;
-      return api!.messages.find((m) => m.threadTs === parent.ts && !handled.has(m.ts) && (isApproval(m) || isQuestion(m) || isClosing(m)));
+      return api.messages.find((m) => m.threadTs === parent.ts && !handled.has(m.ts) && (isApproval(m) || isQuestion(m) || isClosing(m)));
     });
     if (next === 'kill') {
       await bot.kill();
@@ -106,7 +85,7 @@ describe('crash safety: SIGKILL in every privileged step of the dedicated flow',
     const closing = await runWithKill(point);
     expect(closing.text, bot!.output.join('')).toMatch(/^✅ Backup center setup complete/);
 
-    const state = sandbox!.publicState();
+    const state = world!.sandbox.publicState();
     expect(state.ram.users).toEqual([USER]);
     expect(state.ram.policies.map((p) => p.name)).toEqual([`${USER}-migrate-controller`]);
     expect(state.ram.attachments).toEqual([{ user: USER, policy: `${USER}-migrate-controller` }]);
@@ -117,7 +96,7 @@ describe('crash safety: SIGKILL in every privileged step of the dedicated flow',
     expect(cluster.backupVaults).toHaveLength(1);
 
     // The Secret holds the one key RAM has for the user (an orphan from the crash was replaced).
-    const secret = secretData(sandbox!, 'c-sandbox-dedicated', 'csdr', 'alibaba-addon-secret')!;
+    const secret = secretData(world!.sandbox, 'c-sandbox-dedicated', 'csdr', 'alibaba-addon-secret')!;
     expect(secret['access-key-id']).toBe(state.ram.accessKeys.find((k) => k.user === USER)!.id);
   }, 120_000);
 });

@@ -1,39 +1,28 @@
 // Operating the bot (issue 8): what /metrics and /readyz say after a real setup, and SIGTERM in the middle
 // of a privileged step: the step finishes, the process exits cleanly, and a restart goes on from there.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
-import { startSlackApi, type SlackApi } from '../../src/sandbox/slack/api.ts';
-import { SIGNING_SECRET } from '../slack/slack-requests.ts';
-import { BotProcess, freePort, liveEnvFor } from '../support/bot-process.ts';
+import type { Sandbox } from '../../src/sandbox/index.ts';
+import type { SlackApi } from '../../src/sandbox/slack/api.ts';
+import type { BotProcess } from '../support/bot-process.ts';
+import { startLiveWorld, type LiveWorld } from '../support/live-world.ts';
 import { isApproval, isClosing, isQuestion, SlackDriver } from '../support/slack-driver.ts';
 
 const BOT_TOKEN = 'xoxb-7070-7070-operatetoken';
 const REQUESTER = 'U0ALICE';
 const APPROVER = 'U0BOB';
 
+let world: LiveWorld | undefined;
 let sandbox: Sandbox | undefined;
 let api: SlackApi | undefined;
-let bot: BotProcess | undefined;
-let stateDir: string | undefined;
 
 afterEach(async () => {
-  await bot?.stop();
-  await api?.close();
-  await sandbox?.close();
-  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  await world?.close();
 });
 
 async function startBot(): Promise<{ slack: SlackDriver; bot: BotProcess }> {
-  sandbox = await startSandbox();
-  api = await startSlackApi({ token: BOT_TOKEN });
-  stateDir = mkdtempSync(join(tmpdir(), 'operate-'));
-  bot = new BotProcess(
-    { ...liveEnvFor(sandbox), SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: api.url, APPROVERS: `slack:${APPROVER}`, STATE_DIR: stateDir },
-    await freePort(),
-  );
+  world = await startLiveWorld({ botToken: BOT_TOKEN, approvers: `slack:${APPROVER}` });
+  ({ sandbox, api } = world);
+  const bot = await world.newBot();
   await bot.start();
   return { slack: new SlackDriver(api, `${bot.url}/slack/events`), bot };
 }

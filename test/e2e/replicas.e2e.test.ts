@@ -1,26 +1,23 @@
 // Issue 7: two bot processes share one PostgreSQL; every approval click reaches both at the same
 // moment (twice each), and every privileged step still runs exactly once.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
-import { startSlackApi, type SlackApi } from '../../src/sandbox/slack/api.ts';
-import { BotProcess, freePort, liveEnvFor } from '../support/bot-process.ts';
+import type { Sandbox } from '../../src/sandbox/index.ts';
+import type { SlackApi } from '../../src/sandbox/slack/api.ts';
+import type { BotProcess } from '../support/bot-process.ts';
+import { startLiveWorld, type LiveWorld } from '../support/live-world.ts';
 import { postgresUrl, requirePostgres } from '../support/postgres.ts';
 import { isApproval, isClosing, isQuestion, SlackDriver } from '../support/slack-driver.ts';
-import { SIGNING_SECRET } from '../slack/slack-requests.ts';
 
 const BOT_TOKEN = 'xoxb-7070-7070-replicatoken';
 const REQUESTER = 'U0ALICE';
 const APPROVER = 'U0BOB';
 
+let world: LiveWorld | undefined;
 let sandbox: Sandbox;
 let api: SlackApi;
-let bots: BotProcess[] = [];
+const bots: BotProcess[] = [];
 let schema: string;
-const dirs: string[] = [];
 
 beforeAll(async () => {
   await requirePostgres();
@@ -30,34 +27,15 @@ beforeAll(async () => {
   await admin.query(`CREATE SCHEMA ${schema}`);
   await admin.end();
 
-  sandbox = await startSandbox();
-  api = await startSlackApi({ token: BOT_TOKEN });
+  world = await startLiveWorld({ botToken: BOT_TOKEN, approvers: `slack:${APPROVER}` });
+  ({ sandbox, api } = world);
   const databaseUrl = `${postgresUrl()}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-  for (let i = 0; i < 2; i++) {
-    const stateDir = mkdtempSync(join(tmpdir(), `replica-${i}-`));
-    dirs.push(stateDir);
-    const bot = new BotProcess(
-      {
-        ...liveEnvFor(sandbox),
-        SLACK_BOT_TOKEN: BOT_TOKEN,
-        SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        SLACK_API_URL: api.url,
-        APPROVERS: `slack:${APPROVER}`,
-        STATE_DIR: stateDir,
-        DATABASE_URL: databaseUrl,
-      },
-      await freePort(),
-    );
-    bots.push(bot);
-  }
+  for (let i = 0; i < 2; i++) bots.push(await world.newBot({ DATABASE_URL: databaseUrl }));
   await Promise.all(bots.map((b) => b.start()));
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(bots.map((b) => b.stop()));
-  await api?.close();
-  await sandbox?.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  await world?.close();
   if (schema) {
     const admin = new pg.Client({ connectionString: postgresUrl() });
     await admin.connect();
