@@ -7,7 +7,7 @@ import { STEP_ORDER } from '../../flows/steps.ts';
 import type { Actor, Conversation, TellActor } from '../chat/model.ts';
 import type { Executor } from '../executor/contract.ts';
 import type { Logger } from '../observability/logger.ts';
-import { decisionRefusal, paramsHash, type ApprovalPolicy } from '../session/approvals.ts';
+import { decisionRefusal, paramsHash, refusalFor, type ApprovalPolicy } from '../session/approvals.ts';
 import type { FleetMember, Sessions } from '../session/sessions.ts';
 import type { Speaker } from '../session/speaker.ts';
 import type { SessionRow, Store } from '../store/contract.ts';
@@ -122,9 +122,7 @@ export class FleetRun {
     const at = now();
     const outcome = decision === 'approve' ? 'approved' : 'denied';
     const decided = await store.decideApproval(approval.id, { by: actor.id, decision: outcome, at, paramsHash: approval.hash });
-    if (!decided.ok) {
-      return tell(decided.reason === 'expired' ? 'This approval has expired; your click changed nothing.' : 'This approval was already decided; your click changed nothing.');
-    }
+    if (!decided.ok) return tell(refusalFor(decided.reason, decided.approval));
     this.approval = null;
     await speaker.update(
       { conversation: approval.message?.conversation ?? this.thread, messageId },
@@ -132,11 +130,12 @@ export class FleetRun {
     );
     for (const waiting of approval.covered) {
       const member = this.members.get(waiting.row.clusterId)!;
-      const own = await store.decideApproval(waiting.prompt.approvalId, { by: actor.id, decision: outcome, at, paramsHash: paramsHash(waiting.prompt.request) });
+      const hash = paramsHash(waiting.prompt.request);
+      const own = await store.decideApproval(waiting.prompt.approvalId, { by: actor.id, decision: outcome, at, paramsHash: hash });
       if (!own.ok) continue; // expired on its own, or decided elsewhere: that session goes its own way
       member.state = 'running';
       member.waiting = null;
-      await sessions.audit(waiting.row.id, waiting.row.clusterId, actor.id, `approval.${decision}`, outcome, `fleet ${this.id}`, approval.step);
+      await sessions.audit(waiting.row.id, waiting.row.clusterId, actor.id, `approval.${decision}`, outcome, `fleet ${this.id}`, approval.step, hash);
       void sessions.send(waiting.row.id, {
         type: decision === 'approve' ? 'APPROVE' : 'DENY',
         approvalId: waiting.prompt.approvalId,

@@ -33,3 +33,17 @@ function stableJson(value: unknown): string {
   }
   return JSON.stringify(value);
 }
+
+/** Why a click on an approval that could not be consumed changed nothing (the store said `reason`). */
+export function refusalFor(reason: string, approval: { decidedBy?: string | null; decidedAt?: Date | string | null } | undefined) {
+  switch (reason) {
+    case 'already-decided':
+      return `This step was already decided${approval?.decidedBy ? ` by ${approval.decidedBy}` : ''}; your click changed nothing.`;
+    case 'expired':
+      return 'This approval has expired; your click changed nothing. Start the setup again to get a fresh approval.';
+    case 'mismatch':
+      return 'This approval no longer matches what the setup is about to do; your click changed nothing.';
+    default:
+      return 'This approval is unknown; your click changed nothing.';
+  }
+}

@@ -12,7 +12,7 @@ import type { Store } from '../store/contract.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { scrub } from '../observability/secrets.ts';
-import { decisionRefusal, paramsHash, type ApprovalPolicy } from './approvals.ts';
+import { decisionRefusal, paramsHash, refusalFor, type ApprovalPolicy } from './approvals.ts';
 import { channelRefusal } from './channel-binding.ts';
 import { renderAudit, renderStatus, renderVerify } from './render.ts';
 import type { Sessions } from './sessions.ts';
@@ -233,17 +233,4 @@ async function decision(deps: RuntimeDeps, event: Extract<ChatEvent, { kind: 'de
     approvalId: approval.id,
     by: event.actor.id,
   });
-}
-
-function refusalFor(reason: string, approval: { decidedBy?: string | null; decidedAt?: Date | string | null } | undefined) {
-  switch (reason) {
-    case 'already-decided':
-      return `This step was already decided${approval?.decidedBy ? ` by ${approval.decidedBy}` : ''}; your click changed nothing.`;
-    case 'expired':
-      return 'This approval has expired; your click changed nothing. Start the setup again to get a fresh approval.';
-    case 'mismatch':
-      return 'This approval no longer matches what the setup is about to do; your click changed nothing.';
-    default:
-      return 'This approval is unknown; your click changed nothing.';
-  }
 }
