@@ -1,6 +1,7 @@
 // Benchmark 4: a fleet of 50 managed clusters set up by one command, over emulators that answer every
 // call after 50 ms and a CS that throttles beyond R calls per second. The wall time is compared with what
 // the service allows at best: CS calls / R (or one cluster's chain of dependent calls, if longer).
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,8 @@ import { APPROVER, CHANNEL, REQUESTER } from '../test/support/bot-harness.ts';
 import { RecordingChat } from '../test/support/recording-chat.ts';
 import { cloneClusters } from '../test/support/sandbox-state.ts';
 import { ratio, round, type BenchResult } from './stats.ts';
+
+const benchEventId = () => `bench:${randomUUID()}`;
 
 const CLUSTERS = 50;
 const TEMPLATE = 'c-sandbox-managed';
@@ -91,7 +94,7 @@ export async function fleet(): Promise<BenchResult> {
   if (!parsed.ok) throw new Error(`the fleet command does not parse: ${parsed.error}`);
 
   const started = performance.now();
-  await bot.handler({ kind: 'command', command: parsed.command, text, actor: REQUESTER, conversation: CHANNEL }, chat.tellerFor(REQUESTER.id));
+  await bot.handler({ kind: 'command', eventId: benchEventId(), command: parsed.command, text, actor: REQUESTER, conversation: CHANNEL }, chat.tellerFor(REQUESTER.id));
   const handled = new Set<string>();
   const approvals: Approval[] = [];
   let summary: Extract<Reply, { kind: 'done' }>;
@@ -110,9 +113,10 @@ export async function fleet(): Promise<BenchResult> {
     if (reply.kind !== 'approval') continue;
     approvals.push(reply);
     await bot.handler(
-      { kind: 'decision', sessionId: reply.sessionId, approvalId: reply.prompt.approvalId, decision: 'approve', actor: APPROVER, conversation: next.conversation, messageId: next.messageId },
+      { kind: 'decision', eventId: benchEventId(), sessionId: reply.sessionId, approvalId: reply.prompt.approvalId, decision: 'approve', actor: APPROVER, conversation: next.conversation, messageId: next.messageId },
       chat.tellerFor(APPROVER.id),
     );
+    await bot.idle();
   }
   const finished = performance.now();
   const wallMs = finished - started;

@@ -1,5 +1,6 @@
 // Benchmark 3: sessions at scale. Memory per in-flight session with 1,000 sessions waiting for an
 // approval, and the time to restore them all after a restart.
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,8 @@ import type { Store } from '../src/store/contract.ts';
 import { openStore } from '../src/store/index.ts';
 import { cloneClusters } from '../test/support/sandbox-state.ts';
 import { round, type BenchResult } from './stats.ts';
+
+const benchEventId = () => `bench:${randomUUID()}`;
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 1000);
 const REQUESTER = { id: 'web:requester', name: 'Requester' };
@@ -68,10 +71,11 @@ export async function scale(): Promise<BenchResult> {
   const queue = [...ids];
   const worker = async () => {
     for (let id = queue.shift(); id; id = queue.shift()) {
-      await bot.handler({ kind: 'command', command: { verb: 'setup', clusterIds: [id] }, text: id, actor: REQUESTER, conversation }, async () => {});
+      await bot.handler({ kind: 'command', eventId: benchEventId(), command: { verb: 'setup', clusterIds: [id] }, text: id, actor: REQUESTER, conversation }, async () => {});
     }
   };
   await Promise.all(Array.from({ length: 20 }, worker));
+  await bot.idle();
   for (;;) {
     const questions = [...chat.waiting.values()].filter((r): r is Extract<Reply, { kind: 'question' }> => r.kind === 'question');
     if (questions.length === 0) break;
@@ -79,11 +83,12 @@ export async function scale(): Promise<BenchResult> {
       questions.map((q) => {
         chat.waiting.delete(q.sessionId);
         return bot.handler(
-          { kind: 'answer', sessionId: q.sessionId, questionId: q.prompt.questionId, value: q.prompt.choices[0]!.value, actor: REQUESTER, conversation },
+          { kind: 'answer', eventId: benchEventId(), sessionId: q.sessionId, questionId: q.prompt.questionId, value: q.prompt.choices[0]!.value, actor: REQUESTER, conversation },
           async () => {},
         );
       }),
     );
+    await bot.idle();
   }
   const approvals = [...chat.waiting.values()].filter((r) => r.kind === 'approval').length;
   if (approvals !== SESSIONS) throw new Error(`expected ${SESSIONS} sessions waiting for approval, got ${approvals}`);

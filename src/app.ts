@@ -131,6 +131,7 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
       // Live event streams (the sandbox chat page) would hold the server open: end them first.
       web?.close();
       await server.close();
+      await bot.idle();
       await bot.sessions.drain();
       for (const stop of stops.reverse()) await stop();
     },

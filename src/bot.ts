@@ -6,6 +6,7 @@ import type { Executor } from './executor/contract.ts';
 import type { Logger } from './observability/logger.ts';
 import type { Metrics } from './observability/metrics.ts';
 import { Fleets } from './fleet/fleets.ts';
+import { Inbox } from './session/inbox.ts';
 import { createChatHandler } from './session/runtime.ts';
 import { Sessions } from './session/sessions.ts';
 import { Speaker } from './session/speaker.ts';
@@ -31,7 +32,10 @@ export interface BotOptions {
 }
 
 export interface Bot {
+  /** What the chat adapters call: resolves once the event is accepted, before it is handled. */
   handler: ChatEventHandler;
+  /** Resolves when every accepted event has been handled. */
+  idle(): Promise<void>;
   sessions: Sessions;
   speaker: Speaker;
   attach(port: ChatPort): void;
@@ -67,7 +71,7 @@ export function createBot(options: BotOptions): Bot {
     now,
     startConcurrency: options.fleetStartConcurrency ?? 10,
   });
-  const handler = createChatHandler({
+  const work = createChatHandler({
     store,
     executor,
     sessions,
@@ -79,9 +83,11 @@ export function createBot(options: BotOptions): Bot {
     fleets,
     now,
   });
+  const inbox = new Inbox(work, logger);
   const sweeperDeps = { store, sessions, speaker, logger, now, abandonAfterMs: options.abandonAfterMs ?? ABANDON_AFTER_MS };
   return {
-    handler,
+    handler: inbox.accept,
+    idle: () => inbox.idle(),
     sessions,
     speaker,
     attach: (port) => speaker.attach(port),

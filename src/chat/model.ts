@@ -1,16 +1,9 @@
 // The neutral chat model: what every platform adapter turns its input into, and what it renders.
 import type { Prompt, StepOutcome, UserId } from '../../flows/contract.ts';
+import type { Conversation, Platform, PostedMessage } from '../conversation.ts';
 import type { Command } from './grammar.ts';
 
-export type Platform = 'slack' | 'dingtalk' | 'web';
-
-/** Where a conversation lives: a channel (or group) and, once started, the thread under its first message. */
-export interface Conversation {
-  platform: Platform;
-  channelId: string;
-  /** Slack thread ts / DingTalk card instance id. Absent for a top-level command. */
-  threadId?: string;
-}
+export type { Conversation, Platform, PostedMessage };
 
 export interface Actor {
   /** Platform-qualified, e.g. "slack:U012AB". */
@@ -18,22 +11,40 @@ export interface Actor {
   name: string;
 }
 
+/** What every inbound event carries. */
+interface Inbound {
+  /**
+   * The platform's own id of this delivery (a Slack trigger_id, a DingTalk msgId, …), prefixed with
+   * the platform. A redelivery repeats it, so the inbox keeps the event once.
+   */
+  eventId: string;
+  actor: Actor;
+  conversation: Conversation;
+}
+
 /** Inbound, platform-neutral. */
-export type ChatEvent =
-  | { kind: 'command'; command: Command; text: string; actor: Actor; conversation: Conversation }
-  | { kind: 'answer'; sessionId: string; questionId: string; value: string; actor: Actor; conversation: Conversation }
-  | {
-      kind: 'decision';
-      sessionId: string;
-      approvalId: string;
-      decision: 'approve' | 'deny';
-      actor: Actor;
-      conversation: Conversation;
-      /** The message carrying the buttons, so it can be updated after the decision. */
-      messageId: string;
-    }
-  /** Free text typed in a session's thread (a typed answer); the runtime finds the session by thread. */
-  | { kind: 'threadText'; text: string; actor: Actor; conversation: Conversation };
+export type ChatEvent = Inbound &
+  (
+    | { kind: 'command'; command: Command; text: string }
+    | {
+        kind: 'answer';
+        sessionId: string;
+        questionId: string;
+        value: string;
+        /** The question's message, when the answer is a click on it. */
+        messageId?: string;
+      }
+    | {
+        kind: 'decision';
+        sessionId: string;
+        approvalId: string;
+        decision: 'approve' | 'deny';
+        /** The message carrying the buttons: the decision is bound to it, and it is updated afterwards. */
+        messageId: string;
+      }
+    /** Free text typed in a session's thread (a typed answer); the runtime finds the session by thread. */
+    | { kind: 'threadText'; text: string }
+  );
 
 /** Outbound, platform-neutral. Adapters render each kind as Block Kit or a DingTalk card. */
 export type Reply =
@@ -72,11 +83,6 @@ export type Reply =
   | { kind: 'done'; ok: boolean; text: string }
   | { kind: 'error'; text: string; correlationId?: string };
 
-export interface PostedMessage {
-  conversation: Conversation;
-  messageId: string;
-}
-
 /** What the session runtime needs from a platform adapter. Best effort: adapters retry, never throw on post. */
 export interface ChatPort {
   readonly platform: Platform;
@@ -92,7 +98,9 @@ export interface ChatPort {
 export type TellActor = (text: string) => Promise<void>;
 
 /**
- * The session runtime's entry point, called by every adapter after it has acknowledged the platform.
- * It never throws: failures become a reply with a correlation id.
+ * The session runtime's entry point, called by every adapter for every inbound event. It resolves
+ * once the event is durably accepted (stored in the inbox), before any of its work is done, so the
+ * adapter acknowledges the platform only then: an acknowledged event is never lost. It never throws
+ * for a failure of the work itself: those become a reply with a correlation id.
  */
 export type ChatEventHandler = (event: ChatEvent, tellActor: TellActor) => Promise<void>;

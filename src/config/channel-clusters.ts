@@ -1,7 +1,7 @@
 // CHANNEL_CLUSTERS: which chat channel may set up which clusters or regions.
 // Format: comma-separated `<platform>:<channel>=<target>|<target>…`, a target being a cluster id,
 // a region id or `*`. Example: `slack:C0123=c-sandbox-dedicated|cn-hangzhou,dingtalk:cidAbC==*`.
-import type { Platform } from '../chat/model.ts';
+import type { Platform } from '../conversation.ts';
 import { CLUSTER_ID, REGION_ID } from '../chat/grammar.ts';
 
 export interface ChannelBinding {

@@ -2,7 +2,7 @@
 // do what, and always answers (accepted, refused with the reason, or failed with a correlation id).
 import { randomUUID } from 'node:crypto';
 import type { StepName, UserId } from '../../flows/contract.ts';
-import type { Actor, ChatEvent, ChatEventHandler, Conversation, TellActor } from '../chat/model.ts';
+import type { Actor, ChatEvent, Conversation, TellActor } from '../chat/model.ts';
 import { Fleets } from '../fleet/fleets.ts';
 import type { Command } from '../chat/grammar.ts';
 import { HELP_TEXT } from '../chat/grammar.ts';
@@ -31,7 +31,7 @@ export interface RuntimeDeps {
   now: () => Date;
 }
 
-export function createChatHandler(deps: RuntimeDeps): ChatEventHandler {
+export function createChatHandler(deps: RuntimeDeps): (event: ChatEvent, tell: TellActor) => Promise<void> {
   const { logger } = deps;
   return async (event, tellActor) => {
     try {

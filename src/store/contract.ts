@@ -1,6 +1,6 @@
 // The store: what the bot remembers between messages, restarts and replicas. One interface, two
 // implementations (SQLite embedded, PostgreSQL shared) held to the same contract tests.
-import type { Conversation, PostedMessage } from '../chat/model.ts';
+import type { Conversation, PostedMessage } from '../conversation.ts';
 
 export type SessionStatus = 'active' | 'complete' | 'denied' | 'cancelled' | 'unsupported' | 'failed' | 'abandoned' | 'expired';
 

@@ -1,7 +1,7 @@
 // The Store over either database. Every operation that must be atomic across replicas is a single
 // statement whose WHERE clause states the rule (one active session per cluster, one decision per
 // approval, one owner per step), so the database, not the process, decides who wins.
-import type { PostedMessage } from '../chat/model.ts';
+import type { PostedMessage } from '../conversation.ts';
 import { scrub } from '../observability/secrets.ts';
 import {
   StaleRevisionError,

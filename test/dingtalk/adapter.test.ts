@@ -108,18 +108,25 @@ describe('DingTalk adapter against the emulator', () => {
     await h.emulator.close();
   });
 
-  it('acknowledges a group command before the handler finishes, and the handler gets the parsed command', async () => {
+  it('acknowledges a group command only once the handler has accepted it, and the handler gets the parsed command', async () => {
     let release!: () => void;
-    const busy = new Promise<void>((resolve) => (release = resolve));
-    h.behave(() => busy);
+    const accepting = new Promise<void>((resolve) => (release = resolve));
+    h.behave(() => accepting);
     const next = h.nextEvent();
 
-    const ack = await h.emulator.sendGroupMessage({ conversationId: GROUP, userId: 'manager123', nick: 'Mei', text: '@bot backup-setup c-sandbox-managed' });
-    expect(ack).toEqual({ acked: true });
+    let acked = false;
+    const ack = h.emulator
+      .sendGroupMessage({ conversationId: GROUP, userId: 'manager123', nick: 'Mei', text: '@bot backup-setup c-sandbox-managed' })
+      .finally(() => (acked = true));
     const event = await next;
+    // DingTalk redelivers what was never acknowledged; an ack before the event is stored could lose it.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(acked).toBe(false);
     release();
+    expect(await ack).toEqual({ acked: true });
     expect(event).toEqual({
       kind: 'command',
+      eventId: expect.stringMatching(/^dingtalk:msg:/) as string,
       command: { verb: 'setup', clusterIds: ['c-sandbox-managed'] },
       text: 'c-sandbox-managed',
       actor: { id: 'dingtalk:manager123', name: 'Mei' },
@@ -164,9 +171,11 @@ describe('DingTalk adapter against the emulator', () => {
     expect(ack.acked).toBe(true);
     expect(await next).toEqual({
       kind: 'answer',
+      eventId: expect.stringMatching(/^dingtalk:callback:/) as string,
       sessionId: SESSION_ID,
       questionId: 'region',
       value: 'cn-beijing',
+      messageId: posted!.messageId,
       actor: { id: 'dingtalk:manager123', name: 'manager123' },
       conversation: { platform: 'dingtalk', channelId: GROUP, threadId: posted!.messageId },
     });
@@ -196,6 +205,7 @@ describe('DingTalk adapter against the emulator', () => {
     await h.emulator.clickCard({ outTrackId: posted!.messageId, userId: 'boss42', actionId: 'approve', params: approve!.params });
     expect(await next).toEqual({
       kind: 'decision',
+      eventId: expect.stringMatching(/^dingtalk:callback:/) as string,
       sessionId: SESSION_ID,
       approvalId: 'ap-1',
       decision: 'approve',

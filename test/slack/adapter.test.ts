@@ -37,17 +37,22 @@ const click = (posted: PostedMessage, actionId: string, user: string, select?: s
 };
 
 describe('slash command /backup-setup', () => {
-  it('is acknowledged before the handler finishes, and the handler gets the parsed command', async () => {
+  it('is acknowledged only once the handler has accepted it, and the handler gets the parsed command', async () => {
     let release!: () => void;
-    const handlerBusy = new Promise<void>((resolve) => (release = resolve));
-    h.behave(() => handlerBusy);
+    const accepting = new Promise<void>((resolve) => (release = resolve));
+    h.behave(() => accepting);
 
-    const response = await send(h.eventsUrl, command('c-sandbox-dedicated'));
-    expect(response).toEqual({ status: 200, body: '' });
+    let answered = false;
+    const responded = send(h.eventsUrl, command('c-sandbox-dedicated')).finally(() => (answered = true));
     const event = await h.nextEvent();
+    // Slack sends nothing twice: an ack before the event is stored could lose it in a crash.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(answered).toBe(false);
     release();
+    expect(await responded).toEqual({ status: 200, body: '' });
     expect(event).toEqual({
       kind: 'command',
+      eventId: expect.stringMatching(/^slack:trigger:/) as string,
       command: { verb: 'setup', clusterIds: ['c-sandbox-dedicated'] },
       text: 'c-sandbox-dedicated',
       actor: { id: 'slack:U0ALICE', name: '<@U0ALICE>' },
@@ -123,6 +128,7 @@ describe('clicks', () => {
     expect(response).toEqual({ status: 200, body: '' });
     expect(await h.nextEvent()).toEqual({
       kind: 'decision',
+      eventId: expect.stringMatching(/^slack:trigger:\d+\.[0-9a-f]{8}$/) as string,
       sessionId: approval().sessionId,
       approvalId: 'ap-7',
       decision: 'approve',
@@ -145,16 +151,18 @@ describe('clicks', () => {
 
     await send(h.eventsUrl, click(buttons, 'answer:bucket:1', 'U0ALICE'));
     await send(h.eventsUrl, click(select, 'answer:bucket:0', 'U0ALICE', 'bucket-7'));
-    const expected = (value: string) => ({
+    const expected = (value: string, messageId: string) => ({
       kind: 'answer',
+      eventId: expect.stringMatching(/^slack:trigger:/) as string,
       sessionId: question(1).sessionId,
       questionId: 'bucket',
       value,
+      messageId,
       actor: { id: 'slack:U0ALICE', name: '<@U0ALICE>' },
       conversation: { platform: 'slack', channelId: CHANNEL, threadId: parent.messageId },
     });
-    expect(await h.nextEvent()).toEqual(expected('bucket-1'));
-    expect(await h.nextEvent()).toEqual(expected('bucket-7'));
+    expect(await h.nextEvent()).toEqual(expected('bucket-1', buttons.messageId));
+    expect(await h.nextEvent()).toEqual(expected('bucket-7', select.messageId));
   });
 
   it('a refusal goes to the clicker only', async () => {
@@ -184,6 +192,7 @@ describe('thread messages', () => {
 
     expect(await h.nextEvent()).toEqual({
       kind: 'threadText',
+      eventId: `slack:message:${CHANNEL}:${ts(3)}`,
       text: 'my-backups-bucket',
       actor: { id: 'slack:U0ALICE', name: '<@U0ALICE>' },
       conversation: { platform: 'slack', channelId: CHANNEL, threadId: parent.messageId },

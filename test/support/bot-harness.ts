@@ -1,6 +1,7 @@
 // A whole bot for end-to-end tests: the emulated account, the real SDK clients and executor, a real
 // SQLite store, and a recording chat. Logs are captured raw (before the secret scrubber) so a leak is
 // caught where it starts.
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,9 @@ export const BYSTANDER: Actor = { id: 'web:bystander', name: 'Bystander' };
 /** DESIGN.md's completion message: a successful setup's closing message begins with this. */
 export const COMPLETE = /^✅ Backup center setup complete/;
 export const CHANNEL: Conversation = { platform: 'web', channelId: 'ops' };
+
+/** Each test event is a new delivery. */
+export const testEventId = () => `test:${randomUUID()}`;
 
 export interface TestBot {
   sandbox: Sandbox;
@@ -110,15 +114,17 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     async command(text, actor = REQUESTER, conversation = CHANNEL) {
       const parsed = parseCommand(text);
       if (!parsed.ok) throw new Error(`test sent an unparsable command: ${parsed.error}`);
-      await bot.handler({ kind: 'command', command: parsed.command, text, actor, conversation }, chat.tellerFor(actor.id));
+      await bot.handler({ kind: 'command', eventId: testEventId(), command: parsed.command, text, actor, conversation }, chat.tellerFor(actor.id));
+      await bot.idle();
     },
     async answer(message, value, actor = REQUESTER) {
       const reply = message.reply;
       if (reply.kind !== 'question') throw new Error(`message ${message.messageId} is a ${reply.kind}, not a question`);
       await bot.handler(
-        { kind: 'answer', sessionId: reply.sessionId, questionId: reply.prompt.questionId, value, actor, conversation: threadOf(message) },
+        { kind: 'answer', eventId: testEventId(), sessionId: reply.sessionId, questionId: reply.prompt.questionId, value, actor, conversation: threadOf(message) },
         chat.tellerFor(actor.id),
       );
+      await bot.idle();
     },
     async decide(message, decision, actor = APPROVER) {
       const reply = message.reply;
@@ -126,6 +132,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       await bot.handler(
         {
           kind: 'decision',
+          eventId: testEventId(),
           sessionId: reply.sessionId,
           approvalId: reply.prompt.approvalId,
           decision,
@@ -135,6 +142,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
         },
         chat.tellerFor(actor.id),
       );
+      await bot.idle();
     },
     async restart() {
       await bot.sessions.drain();

@@ -37,23 +37,26 @@ const data = (event: SseEvent) => event.data as Record<string, unknown>;
 const errorOf = async (response: Response) => ((await response.json()) as { error: string }).error;
 
 describe('commands', () => {
-  it('turns a typed command into a parsed command event in the sandbox channel, answered 202 at once', async () => {
+  it('turns a typed command into a parsed command event in the sandbox channel, answered 202 once it is accepted', async () => {
     let release!: () => void;
     served.recorder.reactWith(() => new Promise<void>((resolve) => (release = resolve)));
 
-    const response = await post('/chat/command', { user: 'web:requester', text: '/backup-setup c-sandbox-dedicated' });
-
-    // The handler is still busy (it has not been released): the page was answered without waiting for it.
-    expect(response.status).toBe(202);
+    let answered = false;
+    const responded = post('/chat/command', { user: 'web:requester', text: '/backup-setup c-sandbox-dedicated' }).finally(() => (answered = true));
     const event = await served.recorder.next();
+    // The page hears back only once the handler has accepted (stored) the event.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(answered).toBe(false);
+    release();
+    expect((await responded).status).toBe(202);
     expect(event).toEqual({
       kind: 'command',
+      eventId: expect.stringMatching(/^web:[0-9a-f-]{36}$/) as string,
       command: { verb: 'setup', clusterIds: ['c-sandbox-dedicated'] },
       text: '/backup-setup c-sandbox-dedicated',
       actor: { id: 'web:requester', name: 'Riley (requester)' },
       conversation: { platform: 'web', channelId: 'sandbox' },
     });
-    release();
   });
 
   it('tells a parse error to the person who typed it only, and calls no handler', async () => {
@@ -110,6 +113,7 @@ describe('clicks and thread replies', () => {
     expect((await post('/chat/click', { user: 'web:approver', messageId: approval, action: 'approve' })).status).toBe(202);
     expect(await served.recorder.next()).toEqual<ChatEvent>({
       kind: 'decision',
+      eventId: expect.stringMatching(/^web:[0-9a-f-]{36}$/) as string,
       sessionId: SESSION_ID,
       approvalId: APPROVAL_ID,
       decision: 'approve',
@@ -132,9 +136,11 @@ describe('clicks and thread replies', () => {
     expect((await post('/chat/click', { user: 'web:requester', messageId: question, action: 'answer', value: 'all' })).status).toBe(202);
     expect(await served.recorder.next()).toEqual<ChatEvent>({
       kind: 'answer',
+      eventId: expect.stringMatching(/^web:[0-9a-f-]{36}$/) as string,
       sessionId: SESSION_ID,
       questionId: 'bucketScope',
       value: 'all',
+      messageId: question,
       actor: { id: 'web:requester', name: 'Riley (requester)' },
       conversation: thread,
     });
@@ -161,6 +167,7 @@ describe('clicks and thread replies', () => {
     });
     expect(await served.recorder.next()).toEqual<ChatEvent>({
       kind: 'threadText',
+      eventId: expect.stringMatching(/^web:message:/) as string,
       text: 'my-bucket',
       actor: { id: 'web:requester', name: 'Riley (requester)' },
       conversation: thread,

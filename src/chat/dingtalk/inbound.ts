@@ -18,7 +18,7 @@ export function dingtalkActor(staffId: string, name?: string): Actor {
 }
 
 /** A message to the robot: `@bot backup-setup c-xxx` (DingTalk usually removes the @mention itself). */
-export function robotMessage(data: Record<string, unknown>): RobotTranslation {
+export function robotMessage(data: Record<string, unknown>, deliveryId: string): RobotTranslation {
   const sender = str(data.senderStaffId) ?? str(data.senderId);
   const conversationId = str(data.conversationId);
   if (!sender || !conversationId) return { kind: 'ignored', reason: 'robot message without sender or conversation' };
@@ -31,7 +31,9 @@ export function robotMessage(data: Record<string, unknown>): RobotTranslation {
   const text = commandText(content);
   const parsed = parseCommand(text);
   if (!parsed.ok) return { kind: 'notCommand', error: parsed.error, conversation, actor };
-  return { kind: 'event', event: { kind: 'command', command: parsed.command, text, actor, conversation } };
+  // msgId is the message's own id; a redelivery of the stream frame repeats it.
+  const eventId = `dingtalk:msg:${str(data.msgId) ?? deliveryId}`;
+  return { kind: 'event', event: { kind: 'command', eventId, command: parsed.command, text, actor, conversation } };
 }
 
 /** The words after the command name, without leading @mentions. */
@@ -47,7 +49,11 @@ export function commandText(content: string): string {
  * `names` gives the display name of a staff id when the adapter has seen the person write.
  * Null when the click is not one of ours.
  */
-export function cardCallback(data: Record<string, unknown>, names: (staffId: string) => string | undefined): ChatEvent | null {
+export function cardCallback(
+  data: Record<string, unknown>,
+  deliveryId: string,
+  names: (staffId: string) => string | undefined,
+): ChatEvent | null {
   const outTrackId = str(data.outTrackId);
   const userId = str(data.userId);
   if (!outTrackId || !userId) return null;
@@ -63,18 +69,20 @@ export function cardCallback(data: Record<string, unknown>, names: (staffId: str
     threadId: str(params.threadId) ?? outTrackId,
   };
   const actor = dingtalkActor(userId, names(userId));
+  // A callback has no id of its own: the stream frame's messageId, which a redelivery repeats.
+  const eventId = `dingtalk:callback:${deliveryId}`;
 
   if (params.kind === 'decision') {
     const approvalId = str(params.approvalId);
     const decision = params.decision;
     if (!approvalId || (decision !== 'approve' && decision !== 'deny')) return null;
-    return { kind: 'decision', sessionId, approvalId, decision, actor, conversation, messageId: outTrackId };
+    return { kind: 'decision', eventId, sessionId, approvalId, decision, actor, conversation, messageId: outTrackId };
   }
   if (params.kind === 'answer') {
     const questionId = str(params.questionId);
     const value = typeof params.value === 'string' ? params.value : undefined;
     if (!questionId || value === undefined) return null;
-    return { kind: 'answer', sessionId, questionId, value, actor, conversation };
+    return { kind: 'answer', eventId, sessionId, questionId, value, messageId: outTrackId, actor, conversation };
   }
   return null;
 }

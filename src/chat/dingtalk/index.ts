@@ -30,8 +30,6 @@ export interface DingTalkAdapter {
 
 /** Approval cards kept so their decided version can repeat what was approved. */
 const REMEMBERED_APPROVALS = 500;
-/** Stream message ids kept to drop DingTalk's redeliveries of a callback. */
-const REMEMBERED_DELIVERIES = 1000;
 const REMEMBERED_NAMES = 1000;
 const CONNECTIONS_OPEN_PATH = '/v1.0/gateway/connections/open';
 
@@ -47,37 +45,41 @@ export function createDingTalkAdapter(options: DingTalkAdapterOptions): DingTalk
   });
   const port = createPort(api, options, logger);
   const names = boundedMap<string, string>(REMEMBERED_NAMES);
-  const deliveries = boundedMap<string, true>(REMEMBERED_DELIVERIES);
   const client = new StreamClient(options.clientId, options.clientSecret, gatewayEndpoint(options.gatewayUrl), logger);
 
-  const dispatch = (event: ChatEvent) => {
-    const tell: TellActor = (text) => port.tell(event.conversation, event.actor.id, text);
-    options.handler(event, tell).catch((error: unknown) => logger.error({ err: error, kind: event.kind }, 'chat handler failed'));
-  };
+  const tellOf = (event: ChatEvent): TellActor => (text) => port.tell(event.conversation, event.actor.id, text);
 
-  /** Acknowledges first, so DingTalk does not redeliver while the handler's work goes on. */
-  const listen = (topic: string, onData: (data: Record<string, unknown>) => void) => {
+  /**
+   * Acknowledges only what was handled: an event is stored (the handler resolves) before its ack, so
+   * DingTalk redelivers one that never reached the store. Repeated deliveries are stored once.
+   */
+  const listen = (topic: string, onData: (data: Record<string, unknown>, messageId: string) => Promise<void>) => {
     client.registerCallbackListener(topic, (message: DWClientDownStream) => {
       const messageId = message.headers.messageId;
-      try {
-        client.socketCallBackResponse(messageId, {});
-      } catch (error) {
-        logger.warn({ err: error, topic }, 'could not acknowledge a DingTalk callback');
-      }
-      if (deliveries.get(messageId)) return;
-      deliveries.set(messageId, true);
+      const ack = () => {
+        try {
+          client.socketCallBackResponse(messageId, {});
+        } catch (error) {
+          logger.warn({ err: error, topic }, 'could not acknowledge a DingTalk callback');
+        }
+      };
       const data = parseJson(message.data);
-      if (!data) return logger.warn({ topic }, 'ignored a DingTalk callback whose data is not a JSON object');
-      onData(data);
+      if (!data) {
+        ack();
+        return logger.warn({ topic }, 'ignored a DingTalk callback whose data is not a JSON object');
+      }
+      onData(data, messageId).then(ack, (error: unknown) =>
+        logger.error({ err: error, topic }, 'a DingTalk callback was not stored; it is left unacknowledged for redelivery'),
+      );
     });
   };
 
-  listen(TOPIC_ROBOT, (data) => {
-    const translated = robotMessage(data);
+  listen(TOPIC_ROBOT, async (data, messageId) => {
+    const translated = robotMessage(data, messageId);
     switch (translated.kind) {
       case 'event':
         names.set(translated.event.actor.id.slice('dingtalk:'.length), translated.event.actor.name);
-        return dispatch(translated.event);
+        return options.handler(translated.event, tellOf(translated.event));
       case 'notCommand': {
         names.set(translated.actor.id.slice('dingtalk:'.length), translated.actor.name);
         const help: Reply = { kind: 'help', text: `${translated.error}\n\n${HELP_TEXT}` };
@@ -96,10 +98,10 @@ export function createDingTalkAdapter(options: DingTalkAdapterOptions): DingTalk
     }
   });
 
-  listen(TOPIC_CARD, (data) => {
-    const event = cardCallback(data, (staffId) => names.get(staffId));
+  listen(TOPIC_CARD, async (data, messageId) => {
+    const event = cardCallback(data, messageId, (staffId) => names.get(staffId));
     if (!event) return logger.warn({ outTrackId: data.outTrackId }, 'ignored a card callback that is not ours');
-    dispatch(event);
+    return options.handler(event, tellOf(event));
   });
 
   return {

@@ -52,9 +52,11 @@ export class SlackEventsReceiver implements Receiver {
     }
     if (body.type === 'url_verification') return http.buildUrlVerificationResponse(res, body);
 
+    // The answer is held until the listener is done: listeners store the event before they ack, and
+    // Bolt acks Events API deliveries before the listener runs, so only this keeps both in order.
     const ack = new HTTPResponseAck({
       logger: this.logger,
-      processBeforeResponse: false,
+      processBeforeResponse: true,
       httpRequest: request,
       httpRequestBody: body,
       httpResponse: res,
@@ -66,6 +68,7 @@ export class SlackEventsReceiver implements Receiver {
         retryNum: http.extractRetryNumFromHTTPRequest(req),
         retryReason: http.extractRetryReasonFromHTTPRequest(req),
       });
+      if (ack.storedResponse !== undefined && !res.headersSent) http.buildContentResponse(res, ack.storedResponse);
     } catch (error) {
       this.logger.error(`Slack event failed: ${(error as Error).message}`);
       if (!res.headersSent) http.buildNoBodyResponse(res, 500);

@@ -23,6 +23,7 @@ export function commandEvent(command: SlashCommand): CommandTranslation {
     ok: true,
     event: {
       kind: 'command',
+      eventId: `slack:trigger:${command.trigger_id}`,
       command: parsed.command,
       text: command.text,
       actor: slackActor(command.user_id),
@@ -49,6 +50,7 @@ export function actionEvent(body: BlockAction, action: BlockElementAction): Chat
     if (typeof value?.sessionId !== 'string' || typeof value.approvalId !== 'string') return null;
     return {
       kind: 'decision',
+      eventId: `slack:trigger:${body.trigger_id}`,
       sessionId: value.sessionId,
       approvalId: value.approvalId,
       decision: action.action_id,
@@ -63,7 +65,7 @@ export function actionEvent(body: BlockAction, action: BlockElementAction): Chat
     const value =
       action.type === 'button' ? action.value : action.type === 'static_select' ? action.selected_option?.value : undefined;
     if (!sessionId || !questionId || value === undefined) return null;
-    return { kind: 'answer', sessionId, questionId, value, actor, conversation };
+    return { kind: 'answer', eventId: `slack:trigger:${body.trigger_id}`, sessionId, questionId, value, messageId: message.ts, actor, conversation };
   }
   return null;
 }
@@ -74,6 +76,8 @@ export function threadTextEvent(message: types.GenericMessageEvent): ChatEvent |
   if (!message.thread_ts || message.thread_ts === message.ts || !message.text) return null;
   return {
     kind: 'threadText',
+    // A message is identified by its channel and ts; Slack's redeliveries of the event repeat both.
+    eventId: `slack:message:${message.channel}:${message.ts}`,
     text: message.text,
     actor: slackActor(message.user),
     conversation: { platform: 'slack', channelId: message.channel, threadId: message.thread_ts },

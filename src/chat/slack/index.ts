@@ -83,35 +83,36 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   });
   const client = app.client;
   const port = createPort(client, logger);
-  // The handler starts on the next turn of the event loop, so the acknowledgement is on the wire first.
-  const dispatch = (event: ChatEvent, tell: TellActor) => {
-    setImmediate(() => {
-      options.handler(event, tell).catch((error: unknown) => logger.error({ err: error, kind: event.kind }, 'chat handler failed'));
-    });
-  };
+  // Every event is stored (the handler resolves once it is) before Slack gets its acknowledgement, so
+  // an acknowledged command or click survives a crash; the work goes on after the ack.
+  const accept = (event: ChatEvent, tell: TellActor) => options.handler(event, tell);
 
-  // Everything below acknowledges first: the handler's work continues after Slack has its answer.
   app.command(SLASH_COMMAND, async ({ command, ack, respond }) => {
     const translated = commandEvent(command);
     if (!translated.ok) return ack({ response_type: 'ephemeral', text: escapeMrkdwn(translated.error) });
+    await accept(translated.event, teller(port, logger, translated.event.conversation, command.user_id, respond));
     await ack();
-    dispatch(translated.event, teller(port, logger, translated.event.conversation, command.user_id, respond));
   });
 
   const onAction = async ({ ack, body, action, respond }: SlackActionMiddlewareArgs<BlockAction>) => {
-    await ack();
     const event = actionEvent(body, action);
-    if (!event) return logger.warn({ actionId: action.action_id }, 'ignored a click on an action that is not ours');
-    dispatch(event, teller(port, logger, event.conversation, body.user.id, respond));
+    if (!event) {
+      await ack();
+      return logger.warn({ actionId: action.action_id }, 'ignored a click on an action that is not ours');
+    }
+    await accept(event, teller(port, logger, event.conversation, body.user.id, respond));
+    await ack();
   };
   app.action({ type: 'block_actions', action_id: new RegExp(`^(${ACTION.approve}|${ACTION.deny})$`) }, onAction);
   app.action({ type: 'block_actions', block_id: new RegExp(`^${ANSWER_BLOCK_PREFIX}`) }, onAction);
 
+  // Bolt acknowledges Events API deliveries before the listener runs; the HTTP receiver holds the
+  // response until the listener is done (processBeforeResponse), so the message is stored first.
   app.event('message', async ({ event }) => {
     if (event.subtype !== undefined) return;
     const translated = threadTextEvent(event);
     if (!translated) return;
-    dispatch(translated, teller(port, logger, translated.conversation, event.user, undefined));
+    await accept(translated, teller(port, logger, translated.conversation, event.user, undefined));
   });
 
   app.error(async (error) => {

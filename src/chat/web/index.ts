@@ -1,6 +1,7 @@
 // The sandbox's local chat page: a third chat platform, "web", served by the bot's one HTTP server.
 // GET / is the page, GET /chat/events streams the channel (Server-Sent Events), and POST /chat/command,
 // /chat/click and /chat/reply turn what people do on the page into neutral chat events.
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../observability/logger.ts';
 import { parseCommand } from '../grammar.ts';
@@ -52,21 +53,22 @@ export function createWebChat(options: WebChatOptions): WebChat {
     return user ? { id: user.id, name: user.name } : null;
   }
 
-  /** Hands the event to the runtime after the HTTP answer: the page never waits for the bot. */
-  function dispatch(event: ChatEvent) {
+  /** Hands the event to the runtime and answers the page once it is stored: the page never waits for the work. */
+  async function accept(event: ChatEvent, res: ServerResponse) {
     const tellActor = (text: string) => channel.tell(event.conversation, event.actor.id, text);
-    void handler(event, tellActor).catch((error: unknown) =>
-      logger.error({ err: error, kind: event.kind }, 'web chat event handler failed'),
-    );
+    await handler(event, tellActor);
+    accepted(res);
   }
 
   async function command(body: Record<string, unknown>, actor: Actor, res: ServerResponse) {
     const text = requiredString(body, 'text', res);
     if (text === null) return;
-    accepted(res);
     const parsed = parseCommand(text);
-    if (!parsed.ok) return void channel.tell(WEB_CHANNEL, actor.id, parsed.error);
-    dispatch({ kind: 'command', command: parsed.command, text, actor, conversation: WEB_CHANNEL });
+    if (!parsed.ok) {
+      accepted(res);
+      return void channel.tell(WEB_CHANNEL, actor.id, parsed.error);
+    }
+    await accept({ kind: 'command', eventId: newEventId(), command: parsed.command, text, actor, conversation: WEB_CHANNEL }, res);
   }
 
   async function click(body: Record<string, unknown>, actor: Actor, res: ServerResponse) {
@@ -78,16 +80,14 @@ export function createWebChat(options: WebChatOptions): WebChat {
     const conversation: Conversation = { ...WEB_CHANNEL, threadId: message.threadId ?? message.id };
     const action = body.action;
     if ((action === 'approve' || action === 'deny') && target.kind === 'approval') {
-      accepted(res);
       const { sessionId, approvalId } = target;
-      return dispatch({ kind: 'decision', sessionId, approvalId, decision: action, actor, conversation, messageId });
+      return accept({ kind: 'decision', eventId: newEventId(), sessionId, approvalId, decision: action, actor, conversation, messageId }, res);
     }
     if (action === 'answer' && target.kind === 'question') {
       const value = requiredString(body, 'value', res);
       if (value === null) return;
-      accepted(res);
       const { sessionId, questionId } = target;
-      return dispatch({ kind: 'answer', sessionId, questionId, value, actor, conversation });
+      return accept({ kind: 'answer', eventId: newEventId(), sessionId, questionId, value, messageId, actor, conversation }, res);
     }
     fail(res, 400, `"action" must be ${target.kind === 'approval' ? '"approve" or "deny"' : '"answer"'} for message ${messageId}.`);
   }
@@ -99,8 +99,7 @@ export function createWebChat(options: WebChatOptions): WebChat {
     if (text === null) return;
     if (!channel.message(threadId)) return fail(res, 404, `There is no thread ${threadId}.`);
     const posted = channel.addThreadText(threadId, actor, text);
-    accepted(res);
-    dispatch({ kind: 'threadText', text, actor, conversation: { ...WEB_CHANNEL, threadId: posted.threadId ?? threadId } });
+    await accept({ kind: 'threadText', eventId: `web:message:${posted.id}`, text, actor, conversation: { ...WEB_CHANNEL, threadId: posted.threadId ?? threadId } }, res);
   }
 
   const actions = { '/chat/command': command, '/chat/click': click, '/chat/reply': reply } as const;
@@ -168,6 +167,11 @@ function requiredString(body: Record<string, unknown>, field: string, res: Serve
 
 function unknownUser(value: unknown, users: WebUser[]): string {
   return `Unknown user ${JSON.stringify(value ?? null)}: use one of ${users.map((u) => u.id).join(', ')}.`;
+}
+
+/** The page sends each action once (no redelivery), so every POST is a new event. */
+function newEventId(): string {
+  return `web:${randomUUID()}`;
 }
 
 function accepted(res: ServerResponse) {
