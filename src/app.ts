@@ -29,6 +29,9 @@ export interface AppOptions {
   /** Listen address; tests use 127.0.0.1. */
   host?: string;
   sweepEveryMs?: number;
+  resumeEveryMs?: number;
+  /** Test hook: store inbound events without handling them (a crash test kills the process next). */
+  holdInbox?: boolean;
 }
 
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -56,6 +59,7 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
   stops.push(() => store.close());
 
   const metrics = createMetrics(() => store.countActiveSessionsByState());
+  const owner = instanceId(config.stateDir);
   const clients = createCloudClients(
     sandbox
       ? {
@@ -77,14 +81,16 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
     approvalTtlMs: config.approvalTtlMs,
     channelClusters: config.channelClusters,
     now,
-    owner: instanceId(config.stateDir),
+    owner,
+    holdInbox: options.holdInbox ?? false,
   });
   const { handler } = bot;
   if (!config.sandbox && config.channelClusters === null) {
     logger.warn('CHANNEL_CLUSTERS is not set: every channel may set up every cluster of the account');
   }
 
-  const readiness: Record<string, () => Promise<boolean>> = { store: () => store.ping() };
+  // Ready means able to take events: the inbox needs the store to write, not only to answer.
+  const readiness: Record<string, () => Promise<boolean>> = { store: () => store.probeWrite(now()).then(() => true) };
   const web = config.sandbox ? createWebChat({ handler, logger }) : null;
   if (web) bot.attach(web.port);
   const slack = config.slack ? createSlackAdapter({ ...config.slack, handler, logger }) : null;
@@ -115,9 +121,12 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
     options.host,
   );
 
-  // Sessions that were in the middle of a step when the process stopped continue now.
-  void bot.resumeAll();
-  const stopSweeper = bot.startSweeper(options.sweepEveryMs);
+  // What this process (or a crashed one) left unfinished continues now, and whenever it is found later.
+  void bot.resume().catch((error: unknown) => logger.warn({ err: error }, 'resume at start-up failed'));
+  const stopHousekeeping = bot.startHousekeeping({
+    ...(options.sweepEveryMs ? { sweepEveryMs: options.sweepEveryMs } : {}),
+    ...(options.resumeEveryMs ? { resumeEveryMs: options.resumeEveryMs } : {}),
+  });
 
   let stopped = false;
   return {
@@ -127,7 +136,7 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
     async stop() {
       if (stopped) return;
       stopped = true;
-      stopSweeper();
+      stopHousekeeping();
       // Live event streams (the sandbox chat page) would hold the server open: end them first.
       web?.close();
       await server.close();

@@ -46,6 +46,8 @@ export type ChatEvent = Inbound &
     | { kind: 'threadText'; text: string }
   );
 
+export type QuestionPrompt = Extract<Prompt, { kind: 'question' }>;
+
 /** Outbound, platform-neutral. Adapters render each kind as Block Kit or a DingTalk card. */
 export type Reply =
   | { kind: 'text'; text: string }
@@ -54,7 +56,7 @@ export type Reply =
   | {
       kind: 'question';
       sessionId: string;
-      prompt: Extract<Prompt, { kind: 'question' }>;
+      prompt: QuestionPrompt;
     }
   | {
       kind: 'approval';
@@ -74,9 +76,22 @@ export type Reply =
       kind: 'decided';
       approvalId: string;
       title: string;
-      decision: 'approved' | 'denied' | 'expired';
+      /** `closed`: the setup ended (cancelled, failed, replaced) before anybody decided. */
+      decision: 'approved' | 'denied' | 'expired' | 'closed';
       by: string;
       at: string;
+      /** The approval exactly as it was shown (kept in the store), so the decided message repeats what was decided. */
+      shown?: ApprovalReply;
+      /** Why it was denied, or why it closed. */
+      reason?: string;
+    }
+  /** A question after its answer (who chose what), or after the setup ended without one: no buttons. */
+  | {
+      kind: 'answered';
+      prompt: QuestionPrompt;
+      answer: { value: string; label: string; by: string } | null;
+      /** Why it closed unanswered. */
+      reason?: string;
     }
   | { kind: 'progress'; text: string }
   | { kind: 'result'; outcome: StepOutcome }
@@ -104,3 +119,5 @@ export type TellActor = (text: string) => Promise<void>;
  * for a failure of the work itself: those become a reply with a correlation id.
  */
 export type ChatEventHandler = (event: ChatEvent, tellActor: TellActor) => Promise<void>;
+
+export type ApprovalReply = Extract<Reply, { kind: 'approval' }>;

@@ -18,12 +18,42 @@ export interface ExecContext {
   pollMs: number;
   /** Which step (or read) the calls belong to, for errors. */
   step: StepError['step'];
+  /** The session's hooks around cloud writes (a privileged step's apply). */
+  writes?: WriteHooks;
 }
 
-/** Each attempt waits for its slot in the limiter, so retries are paced too. */
+/** What the session runtime does around each cloud write of a step. */
+export interface WriteHooks {
+  /** Right before the write (each attempt); throws to stop the step there (a cancel, a lost claim). */
+  before(write: CallContext): Promise<void>;
+  /** After the write succeeded. */
+  after(write: CallContext): void;
+}
+
+/** Writes, by the RAM action or Kubernetes verb they need; everything else the executor calls reads. */
+export function isWrite(context: CallContext): boolean {
+  return context.service === 'kube'
+    ? /^(create|update|replace|patch|delete)\b/.test(context.permission)
+    : /^[a-z]+:(Create|Delete|Attach|Detach|Put|Install|Upgrade|Update|Set|Modify|Open|Remove|Add)/.test(context.permission);
+}
+
+/** Each attempt waits for its slot in the limiter, so retries are paced too; a write passes the session's guard first. */
 function attempt<T>(ctx: ExecContext, context: CallContext, fn: () => Promise<T>): () => Promise<T> {
   const limiter = ctx.limiter;
-  return limiter ? () => limiter.run(context.service, fn) : fn;
+  const paced = limiter ? () => limiter.run(context.service, fn) : fn;
+  const hooks = ctx.writes;
+  if (!hooks || !isWrite(context)) return paced;
+  return async () => {
+    await hooks.before(context);
+    const result = await paced();
+    hooks.after(context);
+    return result;
+  };
+}
+
+/** A write the step does outside `call` (it handles the answer itself): guarded and paced like one. */
+export function guarded<T>(ctx: ExecContext, context: CallContext, fn: () => Promise<T>): Promise<T> {
+  return withRetry(attempt(ctx, context, fn), ctx.retry);
 }
 
 export function call<T>(ctx: ExecContext, context: CallContext, fn: () => Promise<T>): Promise<T> {

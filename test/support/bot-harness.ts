@@ -148,7 +148,8 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       await bot.sessions.drain();
       await store.close();
       await build();
-      await bot.resumeAll();
+      await bot.resume();
+      await bot.idle();
     },
     async stop() {
       await bot.sessions.drain();

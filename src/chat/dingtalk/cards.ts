@@ -52,7 +52,15 @@ export function renderCard(reply: Reply, place: CardPlace): CardParams {
     case 'approval':
       return renderApproval(reply, place);
     case 'decided':
-      return card(reply.kind, reply.title, decisionLine(reply), [], decisionLine(reply));
+      return reply.shown
+        ? renderDecidedCard(reply, renderApproval(reply.shown, place).markdown)
+        : card(reply.kind, reply.title, decisionLine(reply), [], decisionLine(reply));
+    case 'answered': {
+      const line = reply.answer
+        ? `✔️ ${person(reply.answer.by)} chose **${reply.answer.label}**`
+        : `🔒 Closed without an answer${reply.reason ? `: ${reply.reason}` : ''}`;
+      return card(reply.kind, '', `${toMarkdown(reply.prompt.text)}\n\n${line}`, [], line);
+    }
     case 'progress':
       return card(reply.kind, '', `⏳ ${toMarkdown(reply.text)}`);
     case 'result': {
@@ -147,9 +155,11 @@ export function decisionLine(decided: Decided): string {
     case 'approved':
       return `✅ Approved by ${person(decided.by)} at ${decided.at}`;
     case 'denied':
-      return `🚫 Denied by ${person(decided.by)} at ${decided.at}`;
+      return `🚫 Denied by ${person(decided.by)} at ${decided.at}${decided.reason ? ` (${decided.reason})` : ''}`;
     case 'expired':
       return `⌛ Expired at ${decided.at}; nothing was changed`;
+    case 'closed':
+      return `🔒 Closed at ${decided.at}${decided.reason ? `: ${decided.reason}` : ''}; nothing was decided or changed`;
   }
 }
 

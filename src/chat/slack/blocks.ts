@@ -39,7 +39,15 @@ export function renderReply(reply: Reply): SlackMessage {
     case 'approval':
       return renderApproval(reply);
     case 'decided':
-      return message(decisionLine(reply, false), [header(reply.title), ...decisionBlocks(reply)]);
+      return reply.shown
+        ? renderDecidedApproval(renderApproval(reply.shown), reply)
+        : message(decisionLine(reply, false), [header(reply.title), ...decisionBlocks(reply)]);
+    case 'answered': {
+      const line = reply.answer
+        ? `✔️ ${mention(reply.answer.by)} chose *${escapeMrkdwn(reply.answer.label)}*`
+        : `🔒 Closed without an answer${reply.reason ? `: ${escapeMrkdwn(reply.reason)}` : ''}`;
+      return message(reply.prompt.text, [...sections(reply.prompt.text), ...sections(line, { raw: true })]);
+    }
     case 'progress':
       return message(reply.text, sections(`⏳ ${reply.text}`));
     case 'result': {
@@ -163,9 +171,11 @@ function decisionLine(decided: Decided, markup: boolean): string {
     case 'approved':
       return `✅ Approved by ${by} at ${at}`;
     case 'denied':
-      return `🚫 Denied by ${by} at ${at}`;
+      return `🚫 Denied by ${by} at ${at}${decided.reason ? ` (${markup ? escapeMrkdwn(decided.reason) : decided.reason})` : ''}`;
     case 'expired':
       return `⌛ Expired at ${at}; nothing was changed`;
+    case 'closed':
+      return `🔒 Closed at ${at}${decided.reason ? `: ${markup ? escapeMrkdwn(decided.reason) : decided.reason}` : ''}; nothing was decided or changed`;
   }
 }
 

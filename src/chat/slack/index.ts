@@ -48,6 +48,7 @@ export interface SlackAdapter {
 
 /** About a minute of backoff (1 s, 2 s, 4 s, 8 s, 16 s, 30 s) before a post is given up. */
 const DEFAULT_RETRY: webApi.RetryOptions = { retries: 6, factor: 2, minTimeout: 1_000, maxTimeout: 30_000, randomize: true };
+const NOT_TAKEN = "The bot could not take this right now (its database is unavailable), so nothing changed. Please try again in a minute.";
 /** Approval messages kept so their decided version can repeat what was approved. */
 const REMEMBERED_APPROVALS = 500;
 
@@ -85,12 +86,23 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const port = createPort(client, logger);
   // Every event is stored (the handler resolves once it is) before Slack gets its acknowledgement, so
   // an acknowledged command or click survives a crash; the work goes on after the ack.
-  const accept = (event: ChatEvent, tell: TellActor) => options.handler(event, tell);
+  // A command or click that cannot be stored is answered as not taken (Slack sends neither again).
+  const accept = async (event: ChatEvent, tell: TellActor): Promise<boolean> => {
+    try {
+      await options.handler(event, tell);
+      return true;
+    } catch (error) {
+      logger.error({ err: error, kind: event.kind }, 'a Slack event could not be stored');
+      return false;
+    }
+  };
 
   app.command(SLASH_COMMAND, async ({ command, ack, respond }) => {
     const translated = commandEvent(command);
     if (!translated.ok) return ack({ response_type: 'ephemeral', text: escapeMrkdwn(translated.error) });
-    await accept(translated.event, teller(port, logger, translated.event.conversation, command.user_id, respond));
+    if (!(await accept(translated.event, teller(port, logger, translated.event.conversation, command.user_id, respond)))) {
+      return ack({ response_type: 'ephemeral', text: NOT_TAKEN });
+    }
     await ack();
   });
 
@@ -100,8 +112,9 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       await ack();
       return logger.warn({ actionId: action.action_id }, 'ignored a click on an action that is not ours');
     }
-    await accept(event, teller(port, logger, event.conversation, body.user.id, respond));
+    const taken = await accept(event, teller(port, logger, event.conversation, body.user.id, respond));
     await ack();
+    if (!taken) await respond({ response_type: 'ephemeral', replace_original: false, text: NOT_TAKEN }).catch(() => undefined);
   };
   app.action({ type: 'block_actions', action_id: new RegExp(`^(${ACTION.approve}|${ACTION.deny})$`) }, onAction);
   app.action({ type: 'block_actions', block_id: new RegExp(`^${ANSWER_BLOCK_PREFIX}`) }, onAction);
@@ -112,7 +125,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     if (event.subtype !== undefined) return;
     const translated = threadTextEvent(event);
     if (!translated) return;
-    await accept(translated, teller(port, logger, translated.conversation, event.user, undefined));
+    // Not caught: the Events API answer is then an error, and Slack delivers the message again.
+    await options.handler(translated, teller(port, logger, translated.conversation, event.user, undefined));
   });
 
   app.error(async (error) => {

@@ -1,10 +1,9 @@
 // createBackupVault: the BackupLocation custom resource (reference §2 and §8) pointing at the bucket.
 import type { StepOutcome, StepParamsByName, StepPreview } from '../../../flows/contract.ts';
 import { BACKUP_NAMESPACE } from '../../../flows/domain/names.ts';
-import { alreadyExists, call, type ExecContext } from '../context.ts';
+import { alreadyExists, call, guarded, type ExecContext } from '../context.ts';
 import { toStepError } from '../errors.ts';
 import { BACKUP_LOCATION, kubeOf, readBackupLocation, type CustomObject } from '../reads.ts';
-import { withRetry } from '../retry.ts';
 import type { StepModule } from './types.ts';
 
 type Params = StepParamsByName['createBackupVault'];
@@ -55,7 +54,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
   if (!existing) {
     const body = { apiVersion: `${BACKUP_LOCATION.group}/${BACKUP_LOCATION.version}`, kind: BACKUP_LOCATION.kind, metadata: { name: params.name, namespace: BACKUP_NAMESPACE }, spec: backupLocationSpec(params) };
     try {
-      await withRetry(() => kube.custom.createNamespacedCustomObject({ ...coordinates, body }), ctx.retry);
+      await guarded(ctx, context, () => kube.custom.createNamespacedCustomObject({ ...coordinates, body }));
       ctx.logger.info({ clusterId: params.clusterId, vault: params.name }, 'created backup vault');
       return { step: 'createBackupVault', outcome: 'created', detail: `Created backup vault ${params.name} (${describe(params)})` };
     } catch (error) {
