@@ -122,7 +122,7 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
   );
 
   // What this process (or a crashed one) left unfinished continues now, and whenever it is found later.
-  void bot.resume().catch((error: unknown) => logger.warn({ err: error }, 'resume at start-up failed'));
+  void bot.resume({ startUp: true }).catch((error: unknown) => logger.warn({ err: error }, 'resume at start-up failed'));
   const stopHousekeeping = bot.startHousekeeping({
     ...(options.sweepEveryMs ? { sweepEveryMs: options.sweepEveryMs } : {}),
     ...(options.resumeEveryMs ? { resumeEveryMs: options.resumeEveryMs } : {}),

@@ -43,7 +43,7 @@ export interface Bot {
   speaker: Speaker;
   attach(port: ChatPort): void;
   /** One pass of the resumer: unfinished inbox events, sessions nobody drives, decisions never applied. */
-  resume(): Promise<void>;
+  resume(options?: { startUp?: boolean }): Promise<void>;
   /** One pass of the sweeper (expired approvals, abandoned sessions). */
   sweep(): Promise<void>;
   /** Runs the resumer and the sweeper periodically; returns the stop function. */
@@ -61,7 +61,7 @@ export function createBot(options: BotOptions): Bot {
   const fleets = new Fleets({ store, sessions, speaker, executor, logger, policy, now, startConcurrency: options.fleetStartConcurrency ?? 10 });
   const work = createChatHandler({ store, executor, sessions, speaker, logger, metrics, policy, channelClusters: options.channelClusters, fleets, now });
   const inbox = new Inbox({ store, work, speaker, logger, now, owner, hold: options.holdInbox ?? false });
-  const resume = () => resumePass({ store, sessions, inbox, logger, owner });
+  const resume = (o: { startUp?: boolean } = {}) => resumePass({ store, sessions, inbox, logger, owner }, o.startUp ?? false);
   const sweepOnce = () => sweep({ store, sessions, now, abandonAfterMs: options.abandonAfterMs ?? ABANDON_AFTER_MS });
   return {
     handler: inbox.accept,
@@ -73,7 +73,7 @@ export function createBot(options: BotOptions): Bot {
     sweep: sweepOnce,
     startHousekeeping({ resumeEveryMs = 5_000, sweepEveryMs = 15_000 } = {}) {
       const stops = [
-        every(resumeEveryMs, resume, logger, 'resume pass'),
+        every(resumeEveryMs, () => resume(), logger, 'resume pass'),
         every(sweepEveryMs, sweepOnce, logger, 'sweep'),
         every(PRUNE_EVERY_MS, () => inbox.prune(), logger, 'inbox prune'),
       ];

@@ -48,10 +48,13 @@ export class Inbox {
     void this.handle(event.eventId, event, true);
   };
 
-  /** Handles stored events nobody finished: their process died, or the store failed while they ran. */
-  async recover(limit = 100): Promise<number> {
+  /**
+   * Handles stored events nobody finished: their process died, or the store failed while they ran.
+   * `unclaimedForMs` leaves a fresh event to the process that accepted it (at start-up, none is fresh).
+   */
+  async recover(unclaimedForMs = UNCLAIMED_AFTER_MS, limit = 100): Promise<number> {
     if (this.deps.hold) return 0;
-    const before = new Date(this.deps.now().getTime() - UNCLAIMED_AFTER_MS);
+    const before = new Date(this.deps.now().getTime() - unclaimedForMs);
     const rows = await this.deps.store.unfinishedEvents(before, limit);
     const fresh = rows.filter((row) => !this.running.has(row.eventId));
     await Promise.all(fresh.map((row) => this.handle(row.eventId, row.event as ChatEvent)));

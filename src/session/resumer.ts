@@ -15,9 +15,10 @@ export interface ResumerDeps {
   owner: string;
 }
 
-export async function resumePass(deps: ResumerDeps): Promise<void> {
+/** `startUp`: this process has just started, so every unclaimed event is one nobody will handle otherwise. */
+export async function resumePass(deps: ResumerDeps, startUp = false): Promise<void> {
   const { store, sessions, inbox, logger, owner } = deps;
-  await inbox.recover();
+  await inbox.recover(startUp ? 0 : undefined);
   const rows = [...(await store.stalledSessions(owner)), ...(await store.sessionsWithUnappliedDecisions())];
   const ids = [...new Set(rows.map((row) => row.id))].filter((id) => !sessions.isHere(id));
   await Promise.all(ids.map((id) => sessions.resume(id).catch((error: unknown) => logger.error({ err: error, sessionId: id }, 'resume failed'))));

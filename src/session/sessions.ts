@@ -73,6 +73,8 @@ export type StartResult = { started: true; sessionId: string } | { started: fals
 /** A session's driver holds it this long after each save; a session whose driver is gone is resumed. */
 export const SESSION_LEASE_MS = 2 * 60_000;
 const APPLIED_EVENTS = 50;
+/** Saves that lose to another process's save are retried on the state it saved, this many times in all. */
+const STALE_RETRIES = 3;
 /** How long a close waits for a step that another process is still running (its lease bounds it). */
 const INTERRUPTED_STEP_WAIT_MS = STEP_LEASE_MS + 5_000;
 
@@ -311,12 +313,14 @@ export class Sessions {
     );
   }
 
-  private async advance(sessionId: string, event: FlowEvent | undefined, eventId?: string) {
+  private async advance(sessionId: string, event: FlowEvent | undefined, eventId?: string, attempt = 1): Promise<void> {
     const row = await this.deps.store.getSession(sessionId);
     if (!row || row.status !== 'active') return;
     const stored = snapshotOf(row);
     if (!stored) return; // still in preflight in another process
     if (eventId !== undefined && stored.applied.includes(eventId)) return;
+    // A cancel is a stored fact: whatever the event, a cancelled session goes to its end.
+    if (row.cancelRequested) event = { type: 'CANCEL', by: row.cancelRequested.by };
     if (stored.version !== flowVersions[stored.flow]) {
       await this.close(row, {
         status: 'failed',
@@ -328,10 +332,12 @@ export class Sessions {
       return;
     }
     const applied = eventId === undefined ? stored.applied : [...stored.applied, eventId].slice(-APPLIED_EVENTS);
-    await this.drive(row, { ...stored, applied }, { event });
+    const result = await this.drive(row, { ...stored, applied }, { event });
+    // Another process saved the session meanwhile: the event applies to what it saved.
+    if (result === 'stale' && attempt < STALE_RETRIES) return this.advance(sessionId, event, eventId, attempt + 1);
   }
 
-  private async drive(row: SessionRow, stored: SessionSnapshot, how: { input?: unknown; event?: FlowEvent | undefined }) {
+  private async drive(row: SessionRow, stored: SessionSnapshot, how: { input?: unknown; event?: FlowEvent | undefined }): Promise<'done' | 'stale'> {
     const { store, owner } = this.deps;
     const thread = threadOf(row);
     const suspension: { value: Suspension | null } = { value: null };
@@ -377,14 +383,19 @@ export class Sessions {
         stored = next;
       },
     }).finally(() => this.live.delete(row.id));
-    if (result.kind === 'suspended') return this.suspended(row, suspension.value, result.error);
+    if (result.kind === 'suspended') {
+      if (result.error instanceof StaleRevisionError && !suspension.value) return 'stale';
+      await this.suspended(row, suspension.value, result.error);
+      return 'done';
+    }
     await this.afterSettle({ ...row, revision }, stored, result.snapshot);
+    return 'done';
   }
 
   /** The drive stopped without an answer: say what really happened, and leave the session to the resumer. */
   private async suspended(row: SessionRow, suspension: Suspension | null, error: unknown) {
     const { logger, speaker } = this.deps;
-    if (error instanceof StaleRevisionError || suspension?.reason === 'claim lost') {
+    if (suspension?.reason === 'claim lost') {
       // Another process moved the session on (a cancel, a click on another replica): it speaks for it.
       logger.info({ sessionId: row.id, reason: suspension?.reason ?? 'stale revision' }, 'session continued elsewhere');
       return;
@@ -424,14 +435,22 @@ export class Sessions {
     if (!prompt) return;
     const key = promptKey(prompt);
     if (key === stored.posted?.key && !this.hasRunningWork(row.id, stored)) return;
+    // Cancelled while it worked (on another replica, say): no new prompt, the cancel goes first.
+    if ((await this.deps.store.getSession(row.id))?.cancelRequested) return this.advance(row.id, undefined);
     const posted = await this.postPrompt(row, prompt);
     if (!posted) return;
     const next: SessionSnapshot = { ...stored, posted };
-    await this.deps.store.saveSession(
-      row.id,
-      { snapshot: next, state: stateName(snapshot), waiting: true, promptKey: key, driver: this.deps.owner, driverLeaseMs: SESSION_LEASE_MS },
-      row.revision,
-    );
+    try {
+      await this.deps.store.saveSession(
+        row.id,
+        { snapshot: next, state: stateName(snapshot), waiting: true, promptKey: key, driver: this.deps.owner, driverLeaseMs: SESSION_LEASE_MS },
+        row.revision,
+      );
+    } catch (error) {
+      if (!(error instanceof StaleRevisionError)) throw error;
+      // Another process moved the session on while the prompt was posted; it speaks from here.
+      this.deps.logger.info({ sessionId: row.id }, 'session continued elsewhere after its prompt was posted');
+    }
   }
 
   /** Shows the prompt where people can answer it; null when nobody can (yet). */

@@ -7,14 +7,15 @@ import type { Sql, SqlRow, SqlValue } from './sql.ts';
 
 /**
  * Errors that say the database is out of reach rather than that the statement is wrong: SQLSTATE
- * classes 08 (connection exception), 53 (insufficient resources, e.g. disk full 53100) and 57P
- * (operator intervention: shutdown, restart) — https://www.postgresql.org/docs/current/errcodes-appendix.html —
- * and the network errors and timeouts of `pg` itself.
+ * classes 08 (connection exception), 53 (insufficient resources, e.g. disk full 53100), 57P
+ * (operator intervention: shutdown, restart) and 25006 (read-only transaction: a standby after a
+ * failover) — https://www.postgresql.org/docs/current/errcodes-appendix.html — and the network
+ * errors and timeouts of `pg` itself.
  */
 function unavailable(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown };
   const code = typeof e.code === 'string' ? e.code : '';
-  if (/^(08|53|57P)/.test(code)) return true;
+  if (/^(08|53|57P)/.test(code) || code === '25006') return true;
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code)) return true;
   return typeof e.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message);
 }

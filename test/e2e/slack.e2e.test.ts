@@ -74,7 +74,7 @@ describe('Slack end to end', () => {
 
     // Every approval and question was updated after its decision or answer (who, when, what) and has no buttons left.
     const edited = api.messages.filter((m) => m.threadTs === parent.ts && m.edits > 0);
-    const decided = edited.filter((m) => /approved/i.test(m.text));
+    const decided = edited.filter((m) => /approved/i.test(m.text ?? ""));
     const answered = edited.filter((m) => JSON.stringify(m.blocks).includes(' chose '));
     expect(decided.length).toBeGreaterThanOrEqual(5);
     expect(answered).toHaveLength(3); // region, bucket, bucket scope
