@@ -7,6 +7,9 @@ import type { Store } from '../store/contract.ts';
 import type { Inbox } from './inbox.ts';
 import type { Sessions } from './sessions.ts';
 
+/** A decision is its decider's to apply for this long; then any replica takes it (its decider died). */
+const DECISION_GRACE_MS = 30_000;
+
 export interface ResumerDeps {
   store: Store;
   sessions: Sessions;
@@ -19,7 +22,11 @@ export interface ResumerDeps {
 export async function resumePass(deps: ResumerDeps, startUp = false): Promise<void> {
   const { store, sessions, inbox, logger, owner } = deps;
   await inbox.recover(startUp ? 0 : undefined);
-  const rows = [...(await store.stalledSessions(owner)), ...(await store.sessionsWithUnappliedDecisions())];
+  const decidedBefore = new Date(Date.now() - DECISION_GRACE_MS);
+  const rows = [
+    ...(await store.stalledSessions(owner)),
+    ...(await store.sessionsWithUnappliedDecisions(decidedBefore, startUp ? owner : undefined)),
+  ];
   const ids = [...new Set(rows.map((row) => row.id))].filter((id) => !sessions.isHere(id));
   await Promise.all(ids.map((id) => sessions.resume(id).catch((error: unknown) => logger.error({ err: error, sessionId: id }, 'resume failed'))));
 }

@@ -171,8 +171,11 @@ export interface Store {
    * restart), or a driver whose lease ran out; and no step held by another owner's live lease.
    */
   stalledSessions(owner: string): Promise<SessionRow[]>;
-  /** Active sessions still waiting on an approval that was decided: the decision never reached the flow. */
-  sessionsWithUnappliedDecisions(): Promise<SessionRow[]>;
+  /**
+   * Active sessions still waiting on an approval decided before `before` (or driven last by `owner`,
+   * given at start-up): the decision never reached the flow. A fresh decision is its decider's to apply.
+   */
+  sessionsWithUnappliedDecisions(before: Date, owner?: string): Promise<SessionRow[]>;
   /** Marks an active session ended; returns false if it was not active. */
   endSession(id: string, status: Exclude<SessionStatus, 'active'>): Promise<boolean>;
   listActiveSessions(): Promise<SessionRow[]>;

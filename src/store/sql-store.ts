@@ -219,10 +219,12 @@ export class SqlStore implements Store {
     return rows.map(sessionOf);
   }
 
-  async sessionsWithUnappliedDecisions() {
+  async sessionsWithUnappliedDecisions(before: Date, owner?: string) {
     const rows = await this.sql.query(
       `SELECT sessions.* FROM sessions JOIN approvals ON sessions.prompt_key = 'approval:' || approvals.id
-       WHERE sessions.status = 'active' AND approvals.decision IS NOT NULL ORDER BY sessions.updated_at`,
+       WHERE sessions.status = 'active' AND approvals.decision IS NOT NULL
+         AND (approvals.decided_at < $1 OR sessions.driver = $2) ORDER BY sessions.updated_at`,
+      [before.getTime(), owner ?? null],
     );
     return rows.map(sessionOf);
   }
@@ -252,7 +254,9 @@ export class SqlStore implements Store {
 
   async createApproval(approval: NewApproval) {
     await this.sql.query(
-      'INSERT INTO approvals (id, session_id, step, params_hash, requester, expires_at, shown) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      // A second process showing the same prompt keeps the first row (what was shown first).
+      `INSERT INTO approvals (id, session_id, step, params_hash, requester, expires_at, shown) VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (id) DO NOTHING`,
       [approval.id, approval.sessionId, approval.step, approval.paramsHash, approval.requester, approval.expiresAt.getTime(), json(approval.shown)],
     );
   }
