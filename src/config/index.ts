@@ -27,6 +27,13 @@ export interface DingTalkConfig {
 export interface Config {
   /** Emulated Alibaba Cloud account (and, without chat credentials, the local chat page). */
   sandbox: boolean;
+  /**
+   * The sandbox's web chat (its identity switch lets anyone act as an approver): on when no real chat is
+   * configured; beside Slack or DingTalk only when BACKUP_SETUP_WEB_CHAT=1, and then for loopback clients only.
+   */
+  webChat: 'off' | 'open' | 'loopback';
+  /** SANDBOX_FLEET: how many extra managed clusters (c-sandbox-fleet-001 …) the sandbox seeds. */
+  sandboxFleet: number;
   port: number;
   slack: SlackConfig | null;
   dingtalk: DingTalkConfig | null;
@@ -65,6 +72,14 @@ const APPROVER = /^(slack|dingtalk|web):[A-Za-z0-9_.@$-]+$/;
 
 const schema = z.object({
   BACKUP_SETUP_SANDBOX: flag,
+  BACKUP_SETUP_WEB_CHAT: flag,
+  SANDBOX_FLEET: optional.transform((value, ctx) => {
+    if (value === undefined) return 0;
+    const n = Number(value);
+    if (Number.isInteger(n) && n >= 0 && n <= 999) return n;
+    ctx.addIssue({ code: 'custom', message: `"${value.slice(0, 40)}" is not a cluster count; use a whole number from 0 to 999` });
+    return z.NEVER;
+  }),
   PORT: optional.transform((value, ctx) => {
     if (value === undefined) return 3000;
     const port = Number(value);
@@ -154,8 +169,13 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('APPROVERS is empty: name at least one approver, e.g. APPROVERS=slack:U012AB,dingtalk:manager123');
   }
 
+  const realChat = slack !== null || dingtalk !== null;
+  const webChat = !sandbox ? 'off' : !realChat ? 'open' : e.BACKUP_SETUP_WEB_CHAT ? 'loopback' : 'off';
+
   return {
     sandbox,
+    webChat,
+    sandboxFleet: e.SANDBOX_FLEET,
     port: e.PORT,
     slack,
     dingtalk,

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webApi } from '@slack/bolt';
 import { startSlackApi, type SlackApi } from '../../src/sandbox/slack/api.ts';
-import { slackUserGroupsOf } from '../../src/chat/slack/user-groups.ts';
+import { pino } from 'pino';
+import { UserGroupDirectory } from '../../src/chat/slack/user-groups.ts';
 import { BOT_TOKEN, CHANNEL } from './harness.ts';
 
 let api: SlackApi;
@@ -120,9 +121,22 @@ describe('Slack Web API emulator', () => {
   it('lists user groups with their members, which makes group approvers', async () => {
     const result = await client.usergroups.list({ include_users: true });
     expect(result.usergroups).toEqual([expect.objectContaining({ id: 'S0APPROVERS', users: ['U0BOB'] })]);
-    expect(await slackUserGroupsOf(client, 'slack:U0BOB')).toEqual(['slack:S0APPROVERS']);
-    expect(await slackUserGroupsOf(client, 'slack:U0ALICE')).toEqual([]);
-    expect(await slackUserGroupsOf(client, 'dingtalk:manager1')).toEqual([]);
+    expect((await client.usergroups.users.list({ usergroup: 'S0APPROVERS' })).users).toEqual(['U0BOB']);
+    expect((await slackError(client.usergroups.users.list({ usergroup: 'S0NOSUCH' }))).error).toBe('no_such_subteam');
+  });
+
+  it('a group approver is found with usergroups.users.list, and the members are cached briefly', async () => {
+    let now = 1_000_000;
+    const groups = new UserGroupDirectory({ client, groups: ['slack:S0APPROVERS', 'slack:U0BOB'], logger: pino({ level: 'silent' }), ttlMs: 60_000, now: () => now });
+    const lookups = () => api.calls.filter((c) => c.method === 'usergroups.users.list' && c.args.usergroup === 'S0APPROVERS').length;
+    const before = lookups();
+    expect(await groups.groupsOf('slack:U0BOB')).toEqual(['slack:S0APPROVERS']);
+    expect(await groups.groupsOf('slack:U0ALICE')).toEqual([]);
+    expect(await groups.groupsOf('dingtalk:manager1')).toEqual([]);
+    expect(lookups() - before).toBe(1);
+    now += 61_000;
+    expect(await groups.groupsOf('slack:U0BOB')).toEqual(['slack:S0APPROVERS']);
+    expect(lookups() - before).toBe(2);
   });
 
   it('a response_url accepts five posts, then refuses', async () => {
