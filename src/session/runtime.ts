@@ -77,6 +77,7 @@ async function command(
       const refusal = await channelRefusal(deps.channelClusters, conversation, clusterId, executor);
       if (refusal) return tell(refusal);
       const result = await sessions.start(clusterId, actor.id, actor.name, conversation);
+      if (!result.started && 'reason' in result) return tell(result.reason);
       if (!result.started) {
         const existing = result.existing;
         await tell(

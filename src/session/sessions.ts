@@ -76,7 +76,7 @@ export class Sessions {
     requesterName: string,
     conversation: Conversation,
     fleet?: FleetMember,
-  ): Promise<{ started: true; sessionId: string } | { started: false; existing: SessionRow }> {
+  ): Promise<{ started: true; sessionId: string } | { started: false; existing: SessionRow } | { started: false; reason: string }> {
     const { store, speaker, now } = this.deps;
     const sessionId = randomUUID();
     const created = await store.createSession({
@@ -100,10 +100,14 @@ export class Sessions {
         kind: 'text',
         text: `Backup center setup for \`${clusterId}\`, requested by ${requesterName} at ${now().toISOString()}. Reading the cluster…`,
       });
-      if (parent) {
-        thread = { ...conversation, threadId: parent.messageId };
-        await store.setSessionThread(sessionId, parent.messageId);
+      if (!parent) {
+        // Nothing can be seen where nothing could be posted: the setup does not start.
+        await store.endSession(sessionId, 'failed');
+        await this.audit(sessionId, clusterId, requester, 'session.start', 'refused', 'the thread could not be posted');
+        return { started: false, reason: `The setup of \`${clusterId}\` did not start: the bot could not post in this channel (is it a member? \`/invite @backup-setup\`). Nothing was changed.` };
       }
+      thread = { ...conversation, threadId: parent.messageId };
+      await store.setSessionThread(sessionId, parent.messageId);
     }
     await this.audit(sessionId, clusterId, requester, 'session.start', 'started');
 

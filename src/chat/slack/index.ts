@@ -134,8 +134,11 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     await accept(translated, teller(port, logger, translated.conversation, event.user, undefined));
   });
 
+  // A listener that failed did not store its event: rethrown, so the receiver leaves it unacknowledged
+  // (HTTP 500 / no envelope ack) and Slack delivers it again.
   app.error(async (error) => {
-    logger.error({ err: error }, 'slack listener failed');
+    logger.error({ err: error }, 'slack listener failed; the event is left for Slack to deliver again');
+    throw error;
   });
 
   return {
