@@ -98,7 +98,7 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
     stops.push(() => slack.stop());
     readiness.slack = async () => slack.connected();
   }
-  const dingtalk = config.dingtalk ? createDingTalkAdapter({ ...config.dingtalk, handler, logger }) : null;
+  const dingtalk = config.dingtalk ? createDingTalkAdapter({ ...config.dingtalk, approvers: config.approvers, handler, logger }) : null;
   if (dingtalk) {
     bot.attach(dingtalk.port);
     await dingtalk.start();

@@ -19,7 +19,10 @@ export interface DingTalkConfig {
   clientId: string;
   clientSecret: string;
   robotCode: string;
-  cardTemplateId: string;
+  /** Unset: DingTalk's public MarkdownButton template (no template to build by hand). */
+  cardTemplateId: string | undefined;
+  /** IANA zone the group reads times in; unset: Asia/Shanghai. */
+  timeZone: string | undefined;
   apiUrl: string | undefined;
   gatewayUrl: string | undefined;
 }
@@ -101,6 +104,9 @@ const schema = z.object({
   DINGTALK_CLIENT_SECRET: optional,
   DINGTALK_ROBOT_CODE: optional,
   DINGTALK_CARD_TEMPLATE_ID: optional,
+  DINGTALK_TIME_ZONE: optional.refine((v) => v === undefined || validTimeZone(v), {
+    message: 'must be an IANA time zone such as Asia/Shanghai or Europe/Berlin',
+  }),
   DINGTALK_API_URL: url('DINGTALK_API_URL'),
   DINGTALK_GATEWAY_URL: url('DINGTALK_GATEWAY_URL'),
   ALIBABA_CLOUD_RAM_ENDPOINT: optional,
@@ -150,6 +156,15 @@ const schema = z.object({
 });
 
 type Env = Record<string, string | undefined>;
+
+function validTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Loads and validates the configuration; throws ConfigError with one line naming the variable. */
 export function loadConfig(env: Env = process.env): Config {
@@ -221,10 +236,14 @@ function dingtalkConfig(e: Parsed): DingTalkConfig | null {
     DINGTALK_CLIENT_ID: e.DINGTALK_CLIENT_ID,
     DINGTALK_CLIENT_SECRET: e.DINGTALK_CLIENT_SECRET,
     DINGTALK_ROBOT_CODE: e.DINGTALK_ROBOT_CODE,
-    DINGTALK_CARD_TEMPLATE_ID: e.DINGTALK_CARD_TEMPLATE_ID,
   };
   const set = Object.entries(required).filter(([, v]) => v !== undefined);
-  if (set.length === 0) return null;
+  if (set.length === 0) {
+    if (e.DINGTALK_CARD_TEMPLATE_ID !== undefined) {
+      throw new ConfigError(`DINGTALK_CLIENT_ID is missing: DingTalk needs ${Object.keys(required).join(', ')} together`);
+    }
+    return null;
+  }
   const missing = Object.entries(required).find(([, v]) => v === undefined);
   if (missing) {
     throw new ConfigError(`${missing[0]} is missing: DingTalk needs ${Object.keys(required).join(', ')} together`);
@@ -233,7 +252,8 @@ function dingtalkConfig(e: Parsed): DingTalkConfig | null {
     clientId: e.DINGTALK_CLIENT_ID!,
     clientSecret: e.DINGTALK_CLIENT_SECRET!,
     robotCode: e.DINGTALK_ROBOT_CODE!,
-    cardTemplateId: e.DINGTALK_CARD_TEMPLATE_ID!,
+    cardTemplateId: e.DINGTALK_CARD_TEMPLATE_ID,
+    timeZone: e.DINGTALK_TIME_ZONE,
     apiUrl: e.DINGTALK_API_URL,
     gatewayUrl: e.DINGTALK_GATEWAY_URL,
   };

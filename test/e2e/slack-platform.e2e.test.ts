@@ -122,6 +122,22 @@ describe('Slack as it really behaves', () => {
     expect(app.sandbox!.faults.cs.calls.filter((c) => c.startsWith('Install'))).toEqual([]);
   });
 
+  it('beside Slack the sandbox web chat is off unless asked for, and then answers local clients only', async () => {
+    await start('http');
+    expect((await fetch(`${app.url}/`)).status).toBe(404);
+    expect((await fetch(`${app.url}/chat/command`, { method: 'POST', body: '{}' })).status).toBe(404);
+    // The emulated cloud stays available.
+    expect((await fetch(`${app.url}/sandbox/state`)).status).toBe(200);
+    await app.stop();
+    await api.close();
+    rmSync(stateDir, { recursive: true, force: true });
+
+    await start('http', { BACKUP_SETUP_WEB_CHAT: '1' });
+    expect((await fetch(`${app.url}/`)).status).toBe(200);
+    // Through a proxy (anyone who can reach it) the identity switch is not served.
+    expect((await fetch(`${app.url}/`, { headers: { 'x-forwarded-for': '203.0.113.7' } })).status).toBe(404);
+  });
+
   it('a 60-cluster fleet: every message within the limits, every approval arrives and is decided', async () => {
     await start('http', { SANDBOX_FLEET: '60' });
     expect((await slack.command('--region cn-hangzhou --all', REQUESTER)).status).toBe(200);
