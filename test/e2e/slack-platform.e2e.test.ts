@@ -122,6 +122,23 @@ describe('Slack as it really behaves', () => {
     expect(app.sandbox!.faults.cs.calls.filter((c) => c.startsWith('Install'))).toEqual([]);
   });
 
+  it('removed from the channel after the check: the setup does not start, and the requester is told why', async () => {
+    await start('http');
+    // The membership check passed a moment ago (and is remembered briefly); then someone removes the bot.
+    expect((await slack.command('verify c-sandbox-managed', REQUESTER)).status).toBe(200);
+    await slack.until('the verify answer', () => api.messages.length > 0);
+    api.setMembership(CHANNEL, false);
+    expect((await slack.command('c-sandbox-dedicated', REQUESTER)).status).toBe(200);
+    const told = await slack.until('the requester to be told', () =>
+      api.ephemerals.find((e) => e.user === REQUESTER && /did not start/.test(e.text ?? '')),
+    );
+    expect(told.text).toContain('/invite @backup-setup');
+    api.setMembership(CHANNEL, true);
+    expect((await slack.command('status c-sandbox-dedicated', REQUESTER)).status).toBe(200);
+    await slack.until('the status answer', () => api.ephemerals.some((e) => /No setup of `c-sandbox-dedicated` is running/.test(e.text ?? '')));
+    expect(app.sandbox!.faults.ram.calls.filter((c) => c.startsWith('Create'))).toEqual([]);
+  });
+
   it('beside Slack the sandbox web chat is off unless asked for, and then answers local clients only', async () => {
     await start('http');
     expect((await fetch(`${app.url}/`)).status).toBe(404);
