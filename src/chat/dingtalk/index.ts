@@ -48,6 +48,8 @@ const CONNECTIONS_OPEN_PATH = '/v1.0/gateway/connections/open';
  */
 export const DEFAULT_TIME_ZONE = 'Asia/Shanghai';
 const KEEP_ALIVE_MS = 10_000;
+/** How long a card callback waits for the clicker's name before it is stored with the staff id. */
+const NAME_LOOKUP_WAIT_MS = 1_500;
 const RECONNECT_MS = 1_000;
 
 export function createDingTalkAdapter(options: DingTalkAdapterOptions): DingTalkAdapter {
@@ -116,8 +118,9 @@ export function createDingTalkAdapter(options: DingTalkAdapterOptions): DingTalk
   });
 
   listen(TOPIC_CARD, async (data, messageId) => {
+    // The clicker's name goes into the decision ("Approved by …"); a slow lookup must not hold the ack.
     const clicker = typeof data.userId === 'string' ? data.userId : '';
-    if (clicker) await people.resolve([`dingtalk:${clicker}`]);
+    if (clicker) await people.resolve([`dingtalk:${clicker}`], NAME_LOOKUP_WAIT_MS);
     const event = cardCallback(data, messageId, (staffId) => people.known(staffId));
     if (!event) return logger.warn({ outTrackId: data.outTrackId }, 'ignored a card callback that is not ours');
     return options.handler(event, tellOf(event));
@@ -307,7 +310,10 @@ function createPort(api: DingTalkApi, options: DingTalkAdapterOptions, people: P
   const approvers = (options.approvers ?? []).filter((a) => a.startsWith('dingtalk:'));
   const style = (extra: Partial<CardStyle> = {}): CardStyle => ({ nameOf: (user) => people.nameOf(user), timeZone, ...extra });
 
-  /** Delivers one card; its outTrackId is fresh, so a retried delivery is never shown twice. */
+  /**
+   * Delivers one card under a fresh outTrackId (so a retried delivery is never shown twice). A card that
+   * opens a conversation is its own "thread": its buttons name its id, filled in once chosen.
+   */
   const deliver = async (conversation: Conversation, c: Card, atUserIds?: Record<string, string>): Promise<string> => {
     const outTrackId = randomUUID();
     await api.createAndDeliverCard({
@@ -315,7 +321,7 @@ function createPort(api: DingTalkApi, options: DingTalkAdapterOptions, people: P
       outTrackId,
       openConversationId: conversation.channelId,
       robotCode: options.robotCode,
-      cardParamMap: cardParams(c),
+      cardParamMap: cardParams(withThread(c, conversation.threadId ?? outTrackId)),
       ...(atUserIds ? { atUserIds } : {}),
     });
     return outTrackId;
@@ -325,20 +331,15 @@ function createPort(api: DingTalkApi, options: DingTalkAdapterOptions, people: P
     platform: 'dingtalk',
 
     async post(conversation: Conversation, reply: Reply): Promise<PostedMessage | null> {
-      const people_ = [
-        ...(reply.kind === 'approval' ? [reply.requester, ...approvers] : []),
-        ...(reply.kind === 'decided' ? [reply.by] : []),
-      ];
-      await people.resolve(people_);
-      // The reply's own card id is chosen first: a card that opens a conversation is its "thread".
-      const rendered = renderCards(reply, { conversationId: conversation.channelId, threadId: conversation.threadId ?? PENDING }, style(reply.kind === 'approval' ? { approvers } : {}));
+      if (reply.kind === 'approval') await people.resolve([reply.requester, ...approvers]);
+      const place = { conversationId: conversation.channelId, threadId: conversation.threadId ?? PENDING };
+      const rendered = renderCards(reply, place, style(reply.kind === 'approval' ? { approvers } : {}));
       try {
         for (const detail of rendered.before) await deliver(conversation, detail);
         const mentions = reply.kind === 'approval' ? people.mentions(approvers) : undefined;
-        const card = withThread(rendered.card, conversation.threadId);
-        const outTrackId = await deliverOwn(conversation, card, mentions);
+        const outTrackId = await deliver(conversation, rendered.card, mentions);
         const threadId = conversation.threadId ?? outTrackId;
-        for (const more of rendered.after) await deliver({ ...conversation, threadId }, withThread(more, threadId));
+        for (const more of rendered.after) await deliver({ ...conversation, threadId }, more);
         if (reply.kind === 'approval') approvals.set(outTrackId, rendered.card.markdown);
         return { conversation: { ...conversation, threadId }, messageId: outTrackId };
       } catch (error) {
@@ -348,7 +349,6 @@ function createPort(api: DingTalkApi, options: DingTalkAdapterOptions, people: P
     },
 
     async update(message, reply) {
-      await people.resolve(reply.kind === 'decided' ? [reply.by] : []);
       const cardParamMap =
         reply.kind === 'decided'
           ? renderDecidedCard(reply, approvals.get(message.messageId), style())
@@ -371,31 +371,12 @@ function createPort(api: DingTalkApi, options: DingTalkAdapterOptions, people: P
       }
     },
   };
-
-  /**
-   * The reply's own card. When it opens a conversation, its buttons must name the card itself as the
-   * thread, which is known only once its id is chosen: the id is chosen here and the buttons filled in.
-   */
-  async function deliverOwn(conversation: Conversation, c: Card, atUserIds?: Record<string, string>): Promise<string> {
-    if (conversation.threadId) return deliver(conversation, c, atUserIds);
-    const outTrackId = randomUUID();
-    await api.createAndDeliverCard({
-      cardTemplateId: templateId,
-      outTrackId,
-      openConversationId: conversation.channelId,
-      robotCode: options.robotCode,
-      cardParamMap: cardParams(withThread(c, outTrackId)),
-      ...(atUserIds ? { atUserIds } : {}),
-    });
-    return outTrackId;
-  }
 }
 
 /** Placeholder thread of a card that opens its conversation, filled in by withThread once known. */
 const PENDING = '';
 
-function withThread(c: Card, threadId: string | undefined): Card {
-  if (!threadId) return c;
+function withThread(c: Card, threadId: string): Card {
   return { ...c, buttons: c.buttons.map((b) => (b.params.threadId === PENDING ? { ...b, params: { ...b.params, threadId } } : b)) };
 }
 

@@ -47,8 +47,19 @@ export class People {
     }));
   }
 
-  /** Learns the names of people not seen yet, from the user details API. Never throws. */
-  async resolve(users: readonly UserId[]): Promise<void> {
+  /**
+   * Learns the names of people not seen yet, from the user details API. Never throws. With `withinMs`
+   * it returns after that long at the latest; the lookup goes on and fills the cache for next time.
+   */
+  async resolve(users: readonly UserId[], withinMs?: number): Promise<void> {
+    const lookup = this.lookUp(users);
+    if (withinMs === undefined) return lookup;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([lookup, new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs)))]);
+    clearTimeout(timer);
+  }
+
+  private async lookUp(users: readonly UserId[]): Promise<void> {
     const now = Date.now();
     const wanted = [...new Set(users.map(staffIdOf).filter((id): id is string => id !== null))].filter(
       (id) => !this.names.has(id) && now - (this.unknown.get(id) ?? -Infinity) > RETRY_UNKNOWN_MS,

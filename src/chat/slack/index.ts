@@ -10,7 +10,6 @@ import {
   type SlackActionMiddlewareArgs,
   type webApi,
 } from '@slack/bolt';
-import type { UserId } from '../../../flows/contract.ts';
 import type { Command } from '../grammar.ts';
 import type { ChatEvent, ChatEventHandler, ChatPort, Conversation, PostCheck, PostedMessage, Reply, TellActor } from '../model.ts';
 import type { Logger } from '../../observability/logger.ts';
@@ -219,7 +218,7 @@ function createPort(client: webApi.WebClient, logger: Logger, groups: UserGroupD
     return last;
   };
 
-  return {
+  const port: ChatPort = {
     platform: 'slack',
 
     async post(conversation, reply): Promise<PostedMessage | null> {
@@ -295,6 +294,7 @@ function createPort(client: webApi.WebClient, logger: Logger, groups: UserGroupD
 
     groupsOf: (userId) => groups.groupsOf(userId),
   };
+  return port;
 
   /**
    * The reply could not be posted even in plain text. A short notice in its place says so (and is
@@ -308,17 +308,9 @@ function createPort(client: webApi.WebClient, logger: Logger, groups: UserGroupD
     const text = `⚠️ The bot could not post ${what} here (Slack answered ${code ?? 'nothing'}). The bot's logs have the details.`;
     const args: PostArgs = { channel: conversation.channelId, thread_ts: conversation.threadId, unfurl_links: false, unfurl_media: false };
     const sent = await postOne(args, { text: truncate(text, 3000) });
-    if (reply.kind === 'approval') await tellQuietly(client, logger, conversation, reply.requester, text);
+    if (reply.kind === 'approval') await port.tell({ ...conversation, threadId: undefined }, reply.requester, text);
     return sent.ok ? { conversation: { ...conversation, threadId: conversation.threadId ?? sent.ts }, messageId: sent.ts } : null;
   }
-}
-
-async function tellQuietly(client: webApi.WebClient, logger: Logger, conversation: Conversation, userId: UserId, text: string) {
-  const user = /^slack:(.+)$/.exec(userId)?.[1];
-  if (!user) return;
-  await client.chat
-    .postEphemeral({ channel: conversation.channelId, user, text: escapeMrkdwn(text) })
-    .catch((error: unknown) => logger.warn({ err: error, code: slackErrorCode(error) }, 'Slack ephemeral message failed'));
 }
 
 function notMemberReason(privateOrDirect: boolean): string {
