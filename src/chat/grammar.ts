@@ -32,7 +32,7 @@ export const CLUSTER_ID = /^c[a-z0-9-]{0,62}[a-z0-9]$/;
 export const REGION_ID = /^[a-z]{2,3}-[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const MAX_CLUSTERS = 50;
 /** 50 cluster ids of 33 characters and their spaces fit; anything longer is refused unread. */
-export const MAX_COMMAND_LENGTH = 4_000;
+const MAX_COMMAND_LENGTH = 4_000;
 /** Words echoed in an error are cut to this length. */
 const ECHO = 60;
 

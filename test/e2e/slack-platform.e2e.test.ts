@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.ts';
-import { textLength } from '../../src/chat/slack/blocks.ts';
 import { loadConfig } from '../../src/config/index.ts';
-import { LIMITS } from '../../src/sandbox/slack/block-kit.ts';
+import { blocksTextLength, LIMITS } from '../../src/sandbox/slack/block-kit.ts';
 import { startSlackApi, type SlackApi } from '../../src/sandbox/slack/api.ts';
 import { SIGNING_SECRET } from '../slack/slack-requests.ts';
 import { actionsOf, CHANNEL, isApproval, SlackDriver, type Transport } from '../support/slack-driver.ts';
@@ -190,7 +189,7 @@ describe('Slack as it really behaves', () => {
     // The per-cluster changes did not fit one message: they follow the approvals in the thread.
     expect(api.messages.some((m) => JSON.stringify(m.blocks ?? []).includes('Every change of this approval'))).toBe(true);
     for (const m of api.messages) {
-      expect(textLength(m.blocks ?? [])).toBeLessThanOrEqual(LIMITS.messageText);
+      expect(blocksTextLength(m.blocks ?? [])).toBeLessThanOrEqual(LIMITS.messageText);
       expect((m.blocks ?? []).length).toBeLessThanOrEqual(LIMITS.blocks);
     }
     // The summary's table is a code block in every section it spans.

@@ -71,9 +71,9 @@ export interface CardStyle {
 }
 
 /** Buttons per card: the template shows them in a row that stays readable up to about ten. */
-export const MAX_BUTTONS = 10;
+const MAX_BUTTONS = 10;
 /** DingTalk cuts card markdown at 5,000 characters; this leaves room for the continuation notes. */
-export const MARKDOWN_BUDGET = 4_500;
+const MARKDOWN_BUDGET = 4_500;
 const MAX_TITLE = 100;
 
 export function renderCards(reply: Reply, place: CardPlace, style: CardStyle): CardSet {
@@ -227,7 +227,7 @@ export function decisionLine(decided: Decided, style: CardStyle): string {
 }
 
 /** "2026-11-24 22:15 (GMT+8)": the group's local time, with its offset so nobody has to guess. */
-export function localTime(iso: string, timeZone: string): string {
+function localTime(iso: string, timeZone: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
   const parts = Object.fromEntries(
@@ -261,7 +261,7 @@ export function toMarkdown(text: string): string {
 }
 
 /** "Pick one or type a region id." → "Pick one.": typing an answer does not work on DingTalk. */
-export function clicksOnly(text: string): string {
+function clicksOnly(text: string): string {
   return text.replace(/\s+or type (?:a|an|the|your) [^.;,\n]*/gi, '');
 }
 
@@ -269,7 +269,7 @@ export function clicksOnly(text: string): string {
  * Markdown cut into pieces of at most `max` characters at line ends; a code fence cut by a piece
  * boundary is closed at the end of one piece and opened again (with its language) in the next.
  */
-export function splitMarkdown(text: string, max: number): string[] {
+function splitMarkdown(text: string, max: number): string[] {
   const pieces: string[] = [];
   let current: string[] = [];
   let size = 0;

@@ -46,7 +46,7 @@ const CONNECTIONS_OPEN_PATH = '/v1.0/gateway/connections/open';
  * DingTalk's robot messages and card callbacks carry no time zone (createAt is epoch milliseconds), and
  * DingTalk is run on China Standard Time; a group elsewhere sets DINGTALK_TIME_ZONE.
  */
-export const DEFAULT_TIME_ZONE = 'Asia/Shanghai';
+const DEFAULT_TIME_ZONE = 'Asia/Shanghai';
 const KEEP_ALIVE_MS = 10_000;
 /** How long a card callback waits for the clicker's name before it is stored with the staff id. */
 const NAME_LOOKUP_WAIT_MS = 1_500;

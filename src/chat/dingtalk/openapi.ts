@@ -12,7 +12,7 @@ export const DEFAULT_OAPI_URL = 'https://oapi.dingtalk.com';
  * QpsLimitForAppkeyAndApi, …QpsLimitForApi, …QpsLimitForAppkey). A throttled call is retried after at
  * least a second, the window the limit counts in.
  */
-export const THROTTLED = /^Forbidden\.AccessDenied\.QpsLimitFor/;
+const THROTTLED = /^Forbidden\.AccessDenied\.QpsLimitFor/;
 
 export interface RetryOptions {
   /** Attempts in all, the first included. */

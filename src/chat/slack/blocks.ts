@@ -36,7 +36,7 @@ const LIMIT = { section: 3000, field: 2000, header: 150, button: 75, option: 75,
  * The text one message carries at most. Slack refuses about 12,000 characters (11,341 was seen refused,
  * bolt-js #2867); this leaves room for the block containers Slack also counts.
  */
-export const MESSAGE_TEXT_BUDGET = 9_000;
+const MESSAGE_TEXT_BUDGET = 9_000;
 const MAX_BUTTONS = 5;
 const CODE_FENCE = '```';
 /** Changes shown in an approval message itself; the rest follow in its thread. */
@@ -78,7 +78,7 @@ export function renderReply(reply: Reply): RenderedReply {
 }
 
 /** The characters of every `text` string of the blocks (what msg_blocks_too_long counts). */
-export function textLength(value: unknown): number {
+function textLength(value: unknown): number {
   if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + textLength(item), 0);
   if (typeof value !== 'object' || value === null) return 0;
   let sum = 0;

@@ -8,7 +8,7 @@ import type { UserId } from '../../../flows/contract.ts';
 import type { Logger } from '../../observability/logger.ts';
 
 /** How long a group's member list is trusted. */
-export const GROUP_MEMBERS_TTL_MS = 60_000;
+const GROUP_MEMBERS_TTL_MS = 60_000;
 
 export class UserGroupDirectory {
   private readonly client: webApi.WebClient;

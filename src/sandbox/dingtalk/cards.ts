@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 export const MARKDOWN_BUTTON_TEMPLATE_ID = '1366a1eb-bc54-4859-ac88-517c56a9acb1.schema';
 const TEMPLATE_VARIABLES = new Set(['markdown', 'title', 'tips', 'logo', 'sys_full_json_obj']);
 /** DingTalk cuts card markdown at 5,000 characters (issue 14, measured); the stricter reading refuses it. */
-export const MAX_CARD_MARKDOWN = 5_000;
+const MAX_CARD_MARKDOWN = 5_000;
 
 /** A msgButtons entry as the template renders it. */
 export interface RenderedButton {

@@ -29,7 +29,7 @@ export interface EnvelopeAck {
   deliveries: number;
 }
 
-export const MAX_CONNECTIONS = 10;
+const MAX_CONNECTIONS = 10;
 /** "Your app must respond within 3 seconds" — then Slack retries the envelope. */
 const ACK_TIMEOUT_MS = 3_000;
 const MAX_RETRIES = 3;
