@@ -98,6 +98,9 @@ export type Reply =
   | { kind: 'done'; ok: boolean; text: string }
   | { kind: 'error'; text: string; correlationId?: string };
 
+/** Whether the bot can post in a conversation; when not, `reason` says why and how to fix it. */
+export type PostCheck = { ok: true } | { ok: false; reason: string };
+
 /** What the session runtime needs from a platform adapter. Best effort: adapters retry, never throw on post. */
 export interface ChatPort {
   readonly platform: Platform;
@@ -107,6 +110,16 @@ export interface ChatPort {
   update(message: PostedMessage, reply: Reply): Promise<void>;
   /** Tells one person only (Slack ephemeral / response URL; DingTalk private message). */
   tell(conversation: Conversation, userId: UserId, text: string): Promise<void>;
+  /**
+   * Whether a post in the conversation can be seen (Slack: the bot is a member). Absent means always.
+   * Post failures stay best effort: post() returns null when nothing at all could be posted.
+   */
+  canPost?(conversation: Conversation): Promise<PostCheck>;
+  /**
+   * The approver groups (e.g. `slack:S…` user groups named in APPROVERS) the person belongs to, looked
+   * up by the platform with a short cache. Absent means the platform has no groups.
+   */
+  groupsOf?(userId: UserId): Promise<UserId[]>;
 }
 
 /** Lets a handler answer the one person who acted (Slack ephemeral / response_url; DingTalk private). */

@@ -51,6 +51,13 @@ interface FleetApproval {
 }
 
 export const FLEET_APPROVAL_PREFIX = 'fleet:';
+/** The fleet's first message names this many clusters; each approval and the summary list them all. */
+const NAMED_IN_PARENT = 10;
+
+function compactList(ids: string[]): string {
+  const named = ids.slice(0, NAMED_IN_PARENT).map((id) => `\`${id}\``).join(', ');
+  return ids.length <= NAMED_IN_PARENT ? named : `${named} and ${ids.length - NAMED_IN_PARENT} more (each approval and the closing summary list every one)`;
+}
 
 export class FleetRun {
   readonly id = randomUUID();
@@ -83,7 +90,7 @@ export class FleetRun {
       kind: 'text',
       text:
         `Backup center setup of ${ids.length} clusters, requested by ${this.requester.name} at ${now().toISOString()}: ` +
-        `${ids.map((id) => `\`${id}\``).join(', ')}. Questions take their suggested answers; each step is approved once for every cluster it covers.`,
+        `${compactList(ids)}. Questions take their suggested answers; each step is approved once for every cluster it covers.`,
     });
     if (parent) this.thread = { ...this.thread, threadId: parent.messageId };
 

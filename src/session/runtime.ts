@@ -83,6 +83,7 @@ async function command(deps: RuntimeDeps, command: Command, actor: Actor, conver
       const refusal = await channelRefusal(deps.channelClusters, conversation, clusterId, executor);
       if (refusal) return tell(refusal);
       const result = await sessions.start({ clusterId, requester: actor.id, requesterName: actor.name, conversation, eventId });
+      if (!result.started && 'reason' in result) return tell(result.reason);
       if (!result.started) {
         const existing = result.existing;
         await tell(

@@ -68,7 +68,11 @@ export interface StartRequest {
   eventId: string;
 }
 
-export type StartResult = { started: true; sessionId: string } | { started: false; existing: SessionRow };
+export type StartResult =
+  | { started: true; sessionId: string }
+  | { started: false; existing: SessionRow }
+  /** Nothing was started: the thread could not be posted (the bot is not in the channel). */
+  | { started: false; reason: string };
 
 /** A session's driver holds it this long after each save; a session whose driver is gone is resumed. */
 export const SESSION_LEASE_MS = 2 * 60_000;
@@ -156,7 +160,13 @@ export class Sessions {
         kind: 'text',
         text: `Backup center setup for \`${clusterId}\`, requested by ${request.requesterName} at ${now().toISOString()}. Reading the cluster…`,
       });
-      if (parent) await store.setSessionThread(sessionId, parent.messageId);
+      if (!parent) {
+        // Nothing can be seen where nothing could be posted: the setup does not start.
+        if (await store.endSession(sessionId, 'failed')) this.deps.metrics.sessionsEnded.inc({ status: 'failed' });
+        await this.audit(sessionId, clusterId, requester, 'session.start', 'refused', 'the thread could not be posted');
+        return { started: false, reason: `The setup of \`${clusterId}\` did not start: the bot could not post in this channel (is it a member? \`/invite @backup-setup\`). Nothing was changed.` };
+      }
+      await store.setSessionThread(sessionId, parent.messageId);
     }
     await this.audit(sessionId, clusterId, requester, 'session.start', 'started');
     await this.enqueue(sessionId, () => this.preflight(sessionId));
