@@ -59,6 +59,19 @@ function rawGet(url: string, token?: string): Promise<{ status: number; headers:
     req.end();
   });
 }
+/** A bare HTTPS request with a JSON body and no Content-Type header (what Debian's kubectl 1.20 sends on create). */
+function rawSendWithoutContentType(method: string, url: string, token: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const ca = Buffer.from(/certificate-authority-data: "([^"]+)"/.exec(kubeconfig)![1]!, 'base64').toString('utf8');
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, ca, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
 const serverOf = (config: string) => /server: "([^"]+)"/.exec(config)![1]!;
 const tokenOf = (config: string) => /token: "([^"]+)"/.exec(config)![1]!;
 
@@ -192,6 +205,16 @@ describe('Kubernetes emulator with @kubernetes/client-node', () => {
     const response = await rawGet(`${serverOf(kubeconfig)}/api/v1/namespaces`, tokenOf(kubeconfig));
     expect(response).toMatchObject({ status: 429, headers: { 'retry-after': '1' }, body: { kind: 'Status', reason: 'TooManyRequests', code: 429 } });
     expect((await clients().core.listNamespace()).items.length).toBeGreaterThan(0);
+  });
+});
+
+describe('Kubernetes emulator: request bodies without Content-Type', () => {
+  it('reads a create as JSON, as the apiserver does, and refuses a patch with 415', async () => {
+    const created = await rawSendWithoutContentType('POST', `${serverOf(kubeconfig)}/api/v1/namespaces`, tokenOf(kubeconfig), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'no-content-type' } });
+    expect(created).toMatchObject({ status: 201, body: { kind: 'Namespace', metadata: { name: 'no-content-type' } } });
+    expect(sandbox.publicState().clusters[clusterId]!.namespaces).toContain('no-content-type');
+    const patched = await rawSendWithoutContentType('PATCH', `${serverOf(kubeconfig)}/api/v1/namespaces/no-content-type`, tokenOf(kubeconfig), { metadata: { labels: { a: 'b' } } });
+    expect(patched).toMatchObject({ status: 415, body: { kind: 'Status', reason: 'UnsupportedMediaType', code: 415 } });
   });
 });
 
