@@ -229,6 +229,8 @@ async function main() {
     const before = await (await fetch(`${url}/sandbox/state`)).text();
     check(before !== initial, 'the setup changed the emulated account (the add-on is installed)');
     await stopWithSigterm(containers, 'bot-1');
+    const logs = await containers.podmanResult('logs', 'bot-1');
+    check(!/Warning/.test(logs.stdout + logs.stderr), 'Node printed no warning (node:sqlite needs no flag on Node 24.21)', logs.stderr);
     await containers.podman('rm', 'bot-1');
 
     // 4. A new container on the same volume.
