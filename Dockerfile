@@ -1,8 +1,9 @@
 # backup-setup bot. Node 24 runs the TypeScript sources directly (type stripping): nothing is compiled.
 # One base image, the official Node image of the project's Node version (package.json
-# devDependencies.node), pinned by digest. It installs the production dependencies and provides the
-# runtime's files; the final image holds only node, the C libraries it links, and the app: no shell,
-# npm or Node headers.
+# devDependencies.node; test/deploy/deploy.test.ts holds them together), pinned by the digest of its
+# multi-arch index (`docker buildx imagetools inspect node:<version>-bookworm-slim`). It installs the
+# production dependencies and provides the runtime's files; the final image holds only node, the C
+# libraries it links, and the app: no shell, npm or Node headers.
 ARG NODE_IMAGE=node:24.21.0-bookworm-slim@sha256:d6aa754f16b3197301076f047b5def2f02ea1dbbc2ca920407d46d7ec7f87b20
 
 FROM ${NODE_IMAGE} AS deps
