@@ -10,13 +10,13 @@
 // buildah, runc and debootstrap with apt when they are missing.
 import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { connect, rootCertificates } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
+import { freePort } from '../test/support/bot-process.ts';
 import { SseReader } from '../test/web/sse.ts';
 import { aptInstall, aptUnavailable, onPath } from './apt.ts';
 import { Containers, RUN_LIMITS, exec } from './image/containers.ts';
@@ -47,14 +47,6 @@ async function ensureTools() {
   if (why) throw new Error(`npm run image:test needs ${missing.join(', ')}, and ${why}: install them with \`sudo apt-get install ${missing.join(' ')}\`.`);
   say(`Installing ${missing.join(', ')} with apt-get for the image test…`);
   await aptInstall(missing);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /**
