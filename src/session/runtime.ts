@@ -12,7 +12,7 @@ import { StoreUnavailableError, type SessionRow, type Store } from '../store/con
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { scrub } from '../observability/secrets.ts';
-import type { ApprovalPolicy } from './approvals.ts';
+import { isApprover, type ApprovalPolicy } from './approvals.ts';
 import { channelRefusal } from './channel-binding.ts';
 import { answer, decision, threadText } from './clicks.ts';
 import { renderAudit, renderStatus, renderVerify } from './render.ts';
@@ -145,7 +145,7 @@ function inChannel(deps: RuntimeDeps, conversation: Conversation): Promise<Sessi
 }
 
 async function cancel(deps: RuntimeDeps, row: SessionRow, actor: UserId, eventId: string, tell: TellActor): Promise<void> {
-  if (actor !== row.requester && !deps.policy.approvers.includes(actor)) {
+  if (actor !== row.requester && !(await isApprover(deps.policy, actor))) {
     return tell('Only the person who started this setup or an approver can cancel it.');
   }
   if (!(await deps.sessions.cancel(row, actor, eventId))) return tell(`The setup of \`${row.clusterId}\` has already ended.`);

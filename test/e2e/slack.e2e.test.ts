@@ -122,3 +122,34 @@ describe('Slack end to end', () => {
     expect(createCalls()).toEqual([]);
   });
 });
+
+describe('a Slack user group as approvers', () => {
+  it('lets a member of the group named in APPROVERS approve, and refuses someone outside it', async () => {
+    await app.stop();
+    await api.close();
+    api = await startSlackApi({ token: BOT_TOKEN, userGroups: [{ id: 'S0OPS', handle: 'platform-oncall', users: ['U0CAROL'] }] });
+    const config = loadConfig({
+      BACKUP_SETUP_SANDBOX: '1',
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: api.url,
+      PORT: '0',
+      STATE_DIR: stateDir,
+      APPROVERS: 'slack:S0OPS',
+    });
+    app = await startApp(config, { logger: pino({ level: 'silent' }), host: '127.0.0.1' });
+    slack = new SlackDriver(api, `${app.url}/slack/events`);
+
+    await slack.command('c-sandbox-dedicated', REQUESTER);
+    const parent = await slack.parentOf('c-sandbox-dedicated');
+    const approval = await firstApproval(parent.ts);
+    expect((await slack.click(approval, 'approve', APPROVER)).status).toBe(200);
+    await slack.until('the refusal', () => api.ephemerals.find((e) => e.user === APPROVER));
+    expect(api.ephemerals.find((e) => e.user === APPROVER)!.text).toMatch(/not an approver/);
+    expect(approval.edits).toBe(0);
+
+    expect((await slack.click(approval, 'approve', 'U0CAROL')).status).toBe(200);
+    await slack.until('the decision', () => /Approved by/.test(approval.text ?? ''));
+    expect(api.calls.filter((c) => c.method === 'usergroups.users.list').length).toBeGreaterThan(0);
+  });
+});
