@@ -17,6 +17,7 @@ COPY --from=deps --chown=root:root /app/node_modules ./node_modules
 COPY --chown=root:root package.json ./
 COPY --chown=root:root src ./src
 COPY --chown=root:root flows ./flows
+COPY --chown=root:root deploy/bot-ram-policy.json ./deploy/bot-ram-policy.json
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

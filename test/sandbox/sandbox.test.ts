@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as $Ram from '@alicloud/ram20150501';
 import * as $Cs from '@alicloud/cs20151215';
+import { BOT_POLICY, BOT_POLICY_FILE, BOT_USER } from '../../src/sandbox/bot-identity.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
-import { csClient, listBuckets, ossClient, ramClient } from './clients.ts';
+import { csClient, failure, listBuckets, ossClient, ramClient } from './clients.ts';
 
 const started: Sandbox[] = [];
 const dirs: string[] = [];
@@ -35,8 +36,15 @@ describe('sandbox', () => {
     expect(state.clusters['c-sandbox-ulanqab']).toMatchObject({ type: 'ManagedKubernetes', region: 'cn-wulanchabu' });
     expect(state.clusters['c-sandbox-edge']!.addons).toContainEqual({ name: 'migrate-controller', version: '1.7.6' });
     expect(state.clusters['c-sandbox-flexvolume']!.addons.map((a) => a.name)).toEqual(['flexvolume']);
-    expect(state.oss.buckets).toEqual([{ name: 'cnfs-oss-sandbox-backups', region: 'cn-hangzhou' }]);
-    expect(state.ram).toEqual({ users: [], policies: [], attachments: [], accessKeys: [] });
+    expect(state.oss.buckets).toEqual([{ name: 'cnfs-oss-sandbox-backups', region: 'cn-hangzhou', objects: 0 }]);
+    // The bot's own identity: a RAM user whose one policy is deploy/bot-ram-policy.json, and its key.
+    expect(state.ram).toEqual({
+      users: [BOT_USER],
+      policies: [{ name: BOT_POLICY, versions: ['v1'], defaultVersion: 'v1', document: JSON.parse(readFileSync(BOT_POLICY_FILE, 'utf8')) }],
+      attachments: [{ user: BOT_USER, policy: BOT_POLICY }],
+      accessKeys: [{ id: sandbox.botCredentials.accessKeyId, user: BOT_USER }],
+    });
+    expect(sandbox.botCredentials.accessKeyId).not.toBe(sandbox.credentials.accessKeyId);
     expect(sandbox.account.state.latestAddonVersions['migrate-controller']).toBe('1.8.7');
     expect(sandbox.credentials.accessKeyId).toMatch(/^LTAI\w{20}$/);
 
@@ -85,10 +93,12 @@ describe('sandbox', () => {
 
     const second = await start(dir);
     expect(second.credentials).toEqual(first.credentials);
+    expect(second.botCredentials).toEqual(first.botCredentials);
     const users = await ramClient(second).listUsers(new $Ram.ListUsersRequest({}));
-    expect(users.body?.users?.user?.map((u) => u.userName)).toEqual(['ack-one-user-persist']);
+    expect(users.body?.users?.user?.map((u) => u.userName)).toEqual([BOT_USER, 'ack-one-user-persist']);
+    // The user's key still signs: RAM answers for its (missing) permissions, not for an unknown key.
     const asUser = ramClient(second, { accessKeyId: key.accessKeyId!, accessKeySecret: key.accessKeySecret! });
-    expect((await asUser.getUser(new $Ram.GetUserRequest({ userName: 'ack-one-user-persist' }))).body?.user?.userName).toBe('ack-one-user-persist');
+    expect(await failure(asUser.getUser(new $Ram.GetUserRequest({ userName: 'ack-one-user-persist' })))).toMatchObject({ code: 'NoPermission', statusCode: 403 });
     expect((await listBuckets(ossClient(second))).buckets?.map((b) => b.name)).toContain('cnfs-oss-persist');
     expect((await csClient(second).describeTaskInfo(taskId)).body?.taskId).toBe(taskId);
   });
