@@ -13,6 +13,7 @@ export const STEP_ORDER = [
   'installAddon',
   'restartMigrateController',
   'createBackupVault',
+  'testBackup',
 ] as const satisfies readonly StepName[];
 
 export function describeStep(request: StepRequest): string {
@@ -37,5 +38,7 @@ export function describeStep(request: StepRequest): string {
       return `Restart deployment \`${request.params.namespace}/${request.params.deployment}\` so it reads the new Secret`;
     case 'createBackupVault':
       return `Create backup vault \`${request.params.name}\` (bucket \`${request.params.bucket}\`, ${request.params.region}, ${request.params.network} network)`;
+    case 'testBackup':
+      return `Test backup of namespace \`${request.params.namespace}\` into vault \`${request.params.vault}\`, then delete it`;
   }
 }

@@ -18,6 +18,8 @@ export interface ExecContext {
   pollMs: number;
   /** Which step (or read) the calls belong to, for errors. */
   step: StepError['step'];
+  /** Progress of a long step, one line for the thread each time ("Test backup …: InProgress"). Optional: may be absent. */
+  progress?: (text: string) => void;
 }
 
 /** Each attempt waits for its slot in the limiter, so retries are paced too. */

@@ -34,19 +34,28 @@ export class StepError extends Error {
   readonly step: StepName | 'readCluster' | 'verify';
   readonly code: string;
   readonly retryable: boolean;
-  constructor(step: StepName | 'readCluster' | 'verify', code: string, message: string, retryable = false) {
+  /** A failed test backup (code TestBackupFailed): what can fix it, for the flow (flows/contract.ts TestBackupFailure). */
+  readonly remedy: 'updatePolicy' | 'fixAndRetry' | undefined;
+  constructor(step: StepName | 'readCluster' | 'verify', code: string, message: string, retryable = false, remedy?: 'updatePolicy' | 'fixAndRetry') {
     super(message);
     this.step = step;
     this.code = code;
     this.retryable = retryable;
+    this.remedy = remedy;
   }
+}
+
+/** What `apply` may report while it runs. */
+export interface ApplyOptions {
+  /** One line for the thread per change of a long step's progress (the session runtime may pass it, or not). */
+  progress?: (text: string) => void;
 }
 
 export interface Executor {
   meta(step: StepName): StepMeta;
   readCluster(clusterId: string): Promise<ClusterFacts>;
   preview(request: StepRequest): Promise<StepPreview>;
-  apply(request: StepRequest): Promise<StepOutcome>;
+  apply(request: StepRequest, options?: ApplyOptions): Promise<StepOutcome>;
   verify(clusterId: string): Promise<VerifyReport>;
   /** Ids of the account's clusters in a region (for `/backup-setup --region <r> --all`). */
   listClusters(region: string): Promise<string[]>;

@@ -5,7 +5,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { scrub } from '../observability/secrets.ts';
 import type { CloudClients } from './clients.ts';
-import { StepError, type Executor, type StepMeta } from './contract.ts';
+import { StepError, type ApplyOptions, type Executor, type StepMeta } from './contract.ts';
 import type { ExecContext } from './context.ts';
 import { CallLimiter, type RateLimits } from './rate-limit.ts';
 import { readCluster } from './read-cluster.ts';
@@ -20,6 +20,7 @@ import { step as attachPolicy } from './steps/ensure-policy-attached.ts';
 import { step as ensurePolicy } from './steps/ensure-policy.ts';
 import { step as createRamUser } from './steps/ensure-ram-user.ts';
 import { step as restartMigrateController } from './steps/restart-migrate-controller.ts';
+import { step as testBackup } from './steps/test-backup.ts';
 import type { StepModule } from './steps/types.ts';
 import { verify } from './verify.ts';
 
@@ -27,7 +28,7 @@ export type { CloudClients } from './clients.ts';
 export type { RetryOptions } from './retry.ts';
 
 const STEPS: { [K in StepName]: StepModule<K> } = {
-  createBucket, createRamUser, ensurePolicy, attachPolicy, createAccessKeySecret, createNamespace, installAddon, restartMigrateController, createBackupVault,
+  createBucket, createRamUser, ensurePolicy, attachPolicy, createAccessKeySecret, createNamespace, installAddon, restartMigrateController, createBackupVault, testBackup,
 };
 
 export interface ExecutorOptions {
@@ -79,9 +80,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
     readCluster: (clusterId) => guarded('readCluster', () => readCluster(context('readCluster'), clusterId)),
     preview: (request: StepRequest): Promise<StepPreview> =>
       guarded(request.step, () => stepModule(request.step).preview(request.params as never, context(request.step))),
-    apply: (request: StepRequest): Promise<StepOutcome> =>
+    apply: (request: StepRequest, applyOptions: ApplyOptions = {}): Promise<StepOutcome> =>
       guarded(request.step, async () => {
-        const outcome = await stepModule(request.step).apply(request.params as never, context(request.step));
+        const ctx = { ...context(request.step), ...(applyOptions.progress ? { progress: applyOptions.progress } : {}) };
+        const outcome = await stepModule(request.step).apply(request.params as never, ctx);
         options.logger.info({ step: request.step, outcome: outcome.outcome }, outcome.detail);
         return { ...outcome, detail: scrub(outcome.detail) };
       }),

@@ -121,6 +121,11 @@ async function command(
       if (refusal) return tell(refusal);
       const report = await executor.verify(command.clusterId);
       await speaker.post(conversation, { kind: 'text', text: renderVerify(report) });
+      if (!command.testBackup) return;
+      const result = await sessions.start(command.clusterId, actor.id, actor.name, conversation, undefined, { flow: 'testBackup' });
+      if (!result.started) {
+        await tell(`A session of \`${command.clusterId}\` is already running (started by ${result.existing.requester}); its test backup runs when it ends, or run this again afterwards.`);
+      }
       return;
     }
     case 'audit': {

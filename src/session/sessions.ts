@@ -76,6 +76,7 @@ export class Sessions {
     requesterName: string,
     conversation: Conversation,
     fleet?: FleetMember,
+    options: { flow?: 'testBackup' } = {},
   ): Promise<{ started: true; sessionId: string } | { started: false; existing: SessionRow }> {
     const { store, speaker, now } = this.deps;
     const sessionId = randomUUID();
@@ -98,7 +99,7 @@ export class Sessions {
     } else {
       const parent = await speaker.post(conversation, {
         kind: 'text',
-        text: `Backup center setup for \`${clusterId}\`, requested by ${requesterName} at ${now().toISOString()}. Reading the cluster…`,
+        text: `${options.flow === 'testBackup' ? 'Test backup' : 'Backup center setup'} for \`${clusterId}\`, requested by ${requesterName} at ${now().toISOString()}. Reading the cluster…`,
       });
       if (parent) {
         thread = { ...conversation, threadId: parent.messageId };
@@ -107,7 +108,7 @@ export class Sessions {
     }
     await this.audit(sessionId, clusterId, requester, 'session.start', 'started');
 
-    await this.enqueue(sessionId, () => this.preflight(sessionId, clusterId, requester, thread));
+    await this.enqueue(sessionId, () => this.preflight(sessionId, clusterId, requester, thread, options.flow));
     return { started: true, sessionId };
   }
 
@@ -182,7 +183,7 @@ export class Sessions {
     return next;
   }
 
-  private async preflight(sessionId: string, clusterId: string, requester: UserId, thread: Conversation) {
+  private async preflight(sessionId: string, clusterId: string, requester: UserId, thread: Conversation, only?: 'testBackup') {
     const { store, speaker } = this.deps;
     const machine = preflightMachine.provide({
       actors: { readCluster: this.readClusterActor() },
@@ -205,7 +206,8 @@ export class Sessions {
       return;
     }
     const row = await this.mustGet(sessionId);
-    await this.drive(row, { flow: output.flow, version: flowVersions[output.flow], xstate: undefined, postedPrompt: null }, {
+    const flow = only ?? output.flow;
+    await this.drive(row, { flow, version: flowVersions[flow], xstate: undefined, postedPrompt: null }, {
       input: { sessionId, requester, facts: output.facts },
     });
   }

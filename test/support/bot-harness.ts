@@ -72,7 +72,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
   );
   const chat = new RecordingChat();
   const clients = createCloudClients({
-    credentials: sandbox.credentials,
+    credentials: sandbox.botCredentials,
     endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
     protocol: 'http',
   });
