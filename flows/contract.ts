@@ -63,7 +63,12 @@ export type NetworkType = 'internal' | 'public';
 export interface StepParamsByName {
   createBucket: { bucket: string; region: string };
   createRamUser: { userName: string };
-  ensurePolicy: { policyName: string; document: PolicyDocument };
+  ensurePolicy: {
+    policyName: string;
+    document: PolicyDocument;
+    /** Set when the step runs again for a failed test backup (named here): a request of its own, run once more. */
+    fixesTest?: string;
+  };
   attachPolicy: { policyName: string; userName: string };
   createAccessKeySecret: {
     clusterId: string;

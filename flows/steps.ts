@@ -23,7 +23,10 @@ export function describeStep(request: StepRequest): string {
     case 'createRamUser':
       return `Create RAM user \`${request.params.userName}\``;
     case 'ensurePolicy':
-      return `Create or update RAM policy \`${request.params.policyName}\` (${describePolicy(request.params.document)})`;
+      return (
+        `Create or update RAM policy \`${request.params.policyName}\` (${describePolicy(request.params.document)})` +
+        (request.params.fixesTest ? `, again for the failed test backup \`${request.params.fixesTest}\`` : '')
+      );
     case 'attachPolicy':
       return `Attach policy \`${request.params.policyName}\` to RAM user \`${request.params.userName}\``;
     case 'createNamespace':

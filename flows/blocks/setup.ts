@@ -115,18 +115,26 @@ export const flowSetup = setup({
       const error = (event as { error?: unknown }).error;
       return isTestBackupFailure(error) ? { testFailure: { message: error.message, remedy: error.remedy }, current: null } : {};
     }),
-    /** A new attempt of the test backup: a new name (the failed one's stays taken), and run whatever the vault records. */
-    nextTestAttempt: assign(({ context }) => {
+    /**
+     * A new attempt of the test backup: a new name (the failed one's stays taken), run whatever the vault records. With
+     * `fixPolicy` the policy step goes first, as a request of its own (it names the failed test it fixes).
+     */
+    nextTestAttempt: assign(({ context }, params: { fixPolicy: boolean }) => {
       const attempt = (context.attempts.testBackup ?? 1) + 1;
+      const failed = context.plan.steps.find((s) => s.request.step === 'testBackup')?.request.params as { backupName?: string } | undefined;
       return {
         testFailure: null,
         plan: {
           ...context.plan,
-          steps: context.plan.steps.map((s) =>
-            s.request.step === 'testBackup'
-              ? { ...s, request: { step: 'testBackup' as const, params: { ...s.request.params, backupName: testBackupName(context.sessionId, attempt), force: true } } }
-              : s,
-          ),
+          steps: context.plan.steps.map((s) => {
+            if (s.request.step === 'testBackup') {
+              return { ...s, request: { step: 'testBackup' as const, params: { ...s.request.params, backupName: testBackupName(context.sessionId, attempt), force: true } } };
+            }
+            if (s.request.step === 'ensurePolicy' && params.fixPolicy) {
+              return { ...s, request: { step: 'ensurePolicy' as const, params: { ...s.request.params, fixesTest: failed?.backupName ?? `attempt ${attempt - 1}` } } };
+            }
+            return s;
+          }),
         },
       };
     }),
