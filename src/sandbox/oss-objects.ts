@@ -34,21 +34,6 @@ export function objectOperationOf(method: string | undefined, t: OssRequestTarge
   return null;
 }
 
-/** The RAM action OSS authorizes each operation as (https://www.alibabacloud.com/help/en/oss/user-guide/authorization-syntax-and-elements). */
-export const OSS_ACTIONS: Record<string, string> = {
-  ListBuckets: 'oss:ListBuckets',
-  PutBucket: 'oss:PutBucket',
-  GetBucketInfo: 'oss:GetBucketInfo',
-  GetBucketLocation: 'oss:GetBucketLocation',
-  ListObjects: 'oss:ListObjects',
-  ListObjectsV2: 'oss:ListObjects',
-  PutObject: 'oss:PutObject',
-  GetObject: 'oss:GetObject',
-  HeadObject: 'oss:GetObject',
-  GetObjectMeta: 'oss:GetObject',
-  DeleteObject: 'oss:DeleteObject',
-};
-
 const noSuchKey = (key: string) => new OssError(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
 
 function objectsOf(state: AccountState, bucket: string): Record<string, OssObject> {

@@ -1,6 +1,6 @@
-// OSS emulator: path-style bucket operations (ali-oss with sldEnable), V1/V4 signatures, XML
-// responses and XML errors shaped like the real service. The region of a request is the one its
-// Host names (`<bucket>.oss-<region>.aliyuncs.com`, which ali-oss sends from its `region` option when
+// OSS emulator: path-style bucket and object operations (ali-oss with sldEnable), V1/V4 signatures, RAM's
+// decision on every request of a RAM user or role, XML responses and XML errors shaped like the real service.
+// The region of a request is the one its Host names (`<bucket>.oss-<region>.aliyuncs.com`, which ali-oss sends from its `region` option when
 // the endpoint is an IP); a Host that names no OSS region means the default region, cn-hangzhou.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
@@ -10,7 +10,7 @@ import { findAccessKey } from './credentials.ts';
 import { applyFaults, type FaultPlan } from './faults.ts';
 import { found, newRequestId, readBody, type Handler } from './http.ts';
 import { accessDeniedDetail, gate, type Refusal } from './iam/authorize.ts';
-import { OSS_ACTIONS, objectOperationOf, objectOperations, type OssResult } from './oss-objects.ts';
+import { objectOperationOf, objectOperations, type OssResult } from './oss-objects.ts';
 import { verifyOssSignature, type OssRequestTarget } from './oss-sign.ts';
 import { OssError, toXml, type XmlValue } from './oss-xml.ts';
 import type { RequestLog } from './request-log.ts';
@@ -40,6 +40,21 @@ function createBucketConfiguration(body: Buffer): Record<string, string> {
   if (rest.trim() !== '') throw malformed;
   return fields;
 }
+
+/** The RAM action OSS authorizes each operation as (https://www.alibabacloud.com/help/en/oss/user-guide/authorization-syntax-and-elements). */
+const OSS_ACTIONS: Record<string, string> = {
+  ListBuckets: 'oss:ListBuckets',
+  PutBucket: 'oss:PutBucket',
+  GetBucketInfo: 'oss:GetBucketInfo',
+  GetBucketLocation: 'oss:GetBucketLocation',
+  ListObjects: 'oss:ListObjects',
+  ListObjectsV2: 'oss:ListObjects',
+  PutObject: 'oss:PutObject',
+  GetObject: 'oss:GetObject',
+  HeadObject: 'oss:GetObject',
+  GetObjectMeta: 'oss:GetObject',
+  DeleteObject: 'oss:DeleteObject',
+};
 
 /**
  * OSS's refusal of a RAM identity: 403 AccessDenied with AccessDeniedDetail, EC and RecommendDoc

@@ -99,13 +99,16 @@ function backupBody(params: Params, vault: Vault) {
   };
 }
 
-/** Polls a task until `done` says so, reporting each new phase; a timeout is a failed test (the flow asks what to do). */
+/**
+ * Polls a task until `done` says so, reporting each new phase; a timeout is a failed test (the flow asks what to do).
+ * A test backup of a tiny namespace takes seconds: the polls start 250 ms apart and slow down to the poll interval.
+ */
 async function waitFor(
   ctx: ExecContext, params: Params, resource: typeof APPLICATION_BACKUP | typeof DELETE_REQUEST, name: string, deadline: number,
   done: (object: CustomObject | null) => boolean,
 ): Promise<CustomObject | null> {
   let reported: string | undefined;
-  for (;;) {
+  for (let poll = 0; ; poll++) {
     const object = await readCustomObject(ctx, params.clusterId, resource, BACKUP_NAMESPACE, name);
     const phase = phaseOf(object) ?? (object ? 'New' : 'gone');
     if (phase !== reported) {
@@ -118,7 +121,7 @@ async function waitFor(
         `${resource.kind} ${BACKUP_NAMESPACE}/${name} is still ${phase} after ${meta.timeoutMs / 60_000} minutes: check the backup component (kubectl -n csdr get pods; kubectl -n csdr describe ${resource.plural} ${name}), then test again.`,
         false, 'fixAndRetry');
     }
-    await sleep(ctx.pollMs);
+    await sleep(Math.min(ctx.pollMs, 250 * 2 ** poll));
   }
 }
 
