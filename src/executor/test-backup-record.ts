@@ -58,10 +58,12 @@ export async function readVault(ctx: ExecContext, clusterId: string, name: strin
   if (!vault.bucket || !vault.region) {
     throw new StepError(ctx.step, 'InvalidBackupVault', `Backup vault ${name} in cluster ${clusterId} names no bucket or region (spec.objectStorage.bucket, spec.config.region): recreate it with /backup-setup ${clusterId}.`);
   }
-  return { vault, record: parseRecord(object.metadata?.annotations?.[LAST_TEST_ANNOTATION]) };
+  return { vault, record: recordOf(object) };
 }
 
-function parseRecord(text: string | undefined): TestRecord | null {
+/** The pass recorded on a vault, or null (none, or unreadable). */
+export function recordOf(object: CustomObject): TestRecord | null {
+  const text = object.metadata?.annotations?.[LAST_TEST_ANNOTATION];
   if (!text) return null;
   try {
     const record = JSON.parse(text) as TestRecord;

@@ -12,7 +12,7 @@ import { apiGatewayAuthorized, managedRoleAuthorized, readCluster } from './read
 import { defaultPolicyDocument, listBackupLocations, policyAttached, readyReplicas, userExists, type CustomObject } from './reads.ts';
 import { readAccessKeySecret } from './steps/ensure-access-key-secret.ts';
 import { policyGrants } from './steps/ensure-policy.ts';
-import { configurationChanges, currentConfiguration, describeRecord, LAST_TEST_ANNOTATION, vaultOf, type TestRecord } from './test-backup-record.ts';
+import { configurationChanges, currentConfiguration, describeRecord, recordOf, vaultOf } from './test-backup-record.ts';
 
 const check = (requirement: string, ok: boolean, detail: string, fix: string): VerifyCheck =>
   ok ? { requirement, status: 'pass', detail } : { requirement, status: 'fail', detail, fix };
@@ -106,11 +106,8 @@ async function lastTestBackup(ctx: ExecContext, clusterId: string, object: Custo
   const requirement = 'A passed test backup of the current configuration';
   const fix = `\`/backup-setup verify ${clusterId} --test-backup\` runs one after an approval (it backs up kube-public to the vault's bucket, then removes it).`;
   const name = object.metadata?.name ?? '';
-  let record: TestRecord | null = null;
-  try {
-    record = JSON.parse(object.metadata?.annotations?.[LAST_TEST_ANNOTATION] ?? 'null') as TestRecord | null;
-  } catch { /* unreadable: as if none */ }
-  if (!record?.configuration) return { requirement, status: 'warn', detail: `no test backup is recorded on vault ${name}`, fix };
+  const record = recordOf(object);
+  if (!record) return { requirement, status: 'warn', detail: `no test backup is recorded on vault ${name}`, fix };
   const passed = `passed at ${record.at} (${record.namespace}: ${describeRecord(record)})`;
   const changes = configurationChanges(record.configuration, (await currentConfiguration(ctx, clusterId, vaultOf(object, name))).configuration);
   return changes.length === 0

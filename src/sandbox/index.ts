@@ -11,6 +11,7 @@ import { ensureBotIdentity } from './bot-identity.ts';
 import { csHandler } from './cs.ts';
 import { FaultPlan } from './faults.ts';
 import { listen } from './http.ts';
+import { renewRoleToken } from './kube/addon-token.ts';
 import { startMigrateControllers } from './kube/migrate-controller.ts';
 import { startKubeServer } from './kube/server.ts';
 import { ossHandler } from './oss.ts';
@@ -37,8 +38,12 @@ export interface Sandbox {
 /** With a stateDir the account persists there and a later start finds it again; null keeps it in memory. */
 export async function startSandbox(options: { stateDir?: string | null } = {}): Promise<Sandbox> {
   const account = new SandboxAccount(options.stateDir ?? null, seedAccount);
-  // An account saved before the bot had its own RAM user gets it now; the policy always follows the file.
-  const botCredentials = account.change((state) => ensureBotIdentity(state));
+  // An account saved before the bot had its own RAM user gets it now (the policy always follows the file), and
+  // managed clusters' role tokens are renewed as ACK would have done while the sandbox was stopped.
+  const botCredentials = account.change((state) => {
+    for (const cluster of Object.values(state.clusters)) if (cluster.type === 'ManagedKubernetes') renewRoleToken(state, cluster);
+    return ensureBotIdentity(state);
+  });
   const faults = { ram: new FaultPlan(), cs: new FaultPlan(), oss: new FaultPlan(), kube: new FaultPlan() };
   const requests = new RequestLog();
   const kube = await startKubeServer({ account, faults: faults.kube });

@@ -124,7 +124,7 @@ async function command(
       if (!command.testBackup) return;
       const result = await sessions.start(command.clusterId, actor.id, actor.name, conversation, undefined, { flow: 'testBackup' });
       if (!result.started) {
-        await tell(`A session of \`${command.clusterId}\` is already running (started by ${result.existing.requester}); its test backup runs when it ends, or run this again afterwards.`);
+        await tell(`A session of \`${command.clusterId}\` is already running (started by ${result.existing.requester}): run the test backup again once it has ended (a setup ends with one of its own).`);
       }
       return;
     }

@@ -1,11 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as $Ram from '@alicloud/ram20150501';
 import * as $Cs from '@alicloud/cs20151215';
 import { BOT_POLICY, BOT_POLICY_FILE, BOT_USER } from '../../src/sandbox/bot-identity.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { MANAGED_ROLE_TOKEN_SECRET, readRoleToken } from '../../src/sandbox/kube/addon-token.ts';
+import { objectKey } from '../../src/sandbox/kube/objects.ts';
+import { seedAccount } from '../../src/sandbox/seed.ts';
 import { csClient, failure, listBuckets, ossClient, ramClient } from './clients.ts';
 
 const started: Sandbox[] = [];
@@ -75,6 +78,23 @@ describe('sandbox', () => {
       .filter((o) => o.kind === 'Secret')
       .flatMap((o) => Object.values((o.data ?? {}) as Record<string, string>));
     for (const value of tokenData) expect(json).not.toContain(value);
+  });
+
+  it('brings an account saved by an older sandbox up to date: the bot identity, real role tokens', async () => {
+    const dir = tempDir();
+    const old = seedAccount();
+    old.ram = { users: [], policies: [], attachments: [], accessKeys: [], roles: [] };
+    delete old.sts;
+    const token = old.clusters['c-sandbox-managed']!.objects[objectKey('v1', 'Secret', 'kube-system', MANAGED_ROLE_TOKEN_SECRET)]!;
+    token.data = { 'addon.token.config': Buffer.from(JSON.stringify({ roleName: 'AliyunCSManagedBackupRestoreRole', accessKeyId: 'STS.sandbox-placeholder' })).toString('base64') };
+    writeFileSync(join(dir, 'sandbox-account.json'), JSON.stringify(old));
+
+    const sandbox = await start(dir);
+    expect(sandbox.publicState().ram.users).toEqual([BOT_USER]);
+    const renewed = readRoleToken(sandbox.account.state.clusters['c-sandbox-managed']!.objects[objectKey('v1', 'Secret', 'kube-system', MANAGED_ROLE_TOKEN_SECRET)]);
+    expect(renewed?.accessKeyId).toMatch(/^STS\./);
+    expect(sandbox.account.state.ram.roles.map((r) => r.name)).toEqual(['AliyunCSManagedBackupRestoreRole']);
+    expect(sandbox.account.state.clusters['c-sandbox-ulanqab']!.objects[objectKey('v1', 'Secret', 'kube-system', MANAGED_ROLE_TOKEN_SECRET)]).toBeUndefined();
   });
 
   it('keeps users, keys, buckets and add-ons across a restart on the same state directory', async () => {

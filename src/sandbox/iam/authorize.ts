@@ -11,14 +11,14 @@ export type Principal =
   | { type: 'SubUser'; userName: string; userId: string }
   | { type: 'AssumedRoleUser'; roleName: string; sessionName: string };
 
-export function principalOf(state: AccountState, caller: CallerKey): Principal {
+function principalOf(state: AccountState, caller: CallerKey): Principal {
   if (caller.role) return { type: 'AssumedRoleUser', roleName: caller.role.name, sessionName: caller.role.sessionName };
   if (caller.user === null) return { type: 'Account' };
   return { type: 'SubUser', userName: caller.user, userId: state.ram.users.find((u) => u.name === caller.user)?.id ?? '' };
 }
 
 /** "account", "user/<name>", "role/<name>": how the request log names the principal. */
-export function principalName(principal: Principal): string {
+function principalName(principal: Principal): string {
   if (principal.type === 'Account') return 'account';
   return principal.type === 'SubUser' ? `user/${principal.userName}` : `role/${principal.roleName}`;
 }

@@ -61,7 +61,7 @@ function coversResource(statement: PolicyStatementJson, resource: string): boole
   return anyMatch(patterns(statement.Resource), resource);
 }
 
-export function statementsOf(document: string | object): PolicyStatementJson[] {
+function statementsOf(document: string | object): PolicyStatementJson[] {
   let parsed: unknown = document;
   if (typeof document === 'string') {
     try {

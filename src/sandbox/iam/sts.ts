@@ -7,7 +7,7 @@ import { newAccessKeySecret } from '../account.ts';
 import { isoSeconds } from '../http.ts';
 
 /** AssumeRole's DurationSeconds defaults to 3600. */
-export const STS_DURATION_MS = 3600_000;
+const STS_DURATION_MS = 3600_000;
 
 export function assumeRole(state: AccountState, roleName: string, sessionName: string, now = Date.now()): StsCredential {
   if (!state.ram.roles.some((r) => r.name === roleName)) throw new Error(`role ${roleName} does not exist in the emulated account`);

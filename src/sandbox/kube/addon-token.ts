@@ -94,11 +94,13 @@ export function readRoleToken(secret: KubeObject | undefined): (RoleCredentials 
   }
 }
 
-/** ACK's rotation: a token Secret whose credentials expire soon gets fresh ones. Call inside account.change. */
+/**
+ * ACK's rotation: a token Secret whose credentials expire soon (or that an older sandbox wrote as a placeholder) gets
+ * fresh ones. A cluster without the Secret stays unauthorized. Call inside account.change.
+ */
 export function renewRoleToken(state: AccountState, cluster: SandboxCluster, now = Date.now()): void {
   const secret = cluster.objects[objectKey('v1', 'Secret', 'kube-system', MANAGED_ROLE_TOKEN_SECRET)];
   const current = readRoleToken(secret);
   if (!secret || (current && Date.parse(current.expiration) - now > RENEW_MS)) return;
-  if (!state.ram.roles.some((r) => r.name === MANAGED_BACKUP_ROLE)) return;
-  writeToken(state, cluster);
+  authorizeManagedRole(state, cluster);
 }

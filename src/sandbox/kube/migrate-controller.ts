@@ -75,7 +75,7 @@ const tasks = (cluster: SandboxCluster, kind: string) =>
 
 const phaseOf = (o: KubeObject) => (isMap(o.status) ? o.status.phase : undefined) as string | undefined;
 
-export interface MigrateControllers { stop(): Promise<void>; idle(): Promise<void> }
+export interface MigrateControllers { stop(): Promise<void> }
 
 export function startMigrateControllers({ account, ossEndpoint }: { account: SandboxAccount; ossEndpoint: string }): MigrateControllers {
   /** Per cluster: the Deployment's pod template the component started with, and the AccessKey it read then. */
@@ -272,7 +272,6 @@ export function startMigrateControllers({ account, ossEndpoint }: { account: San
   const unsubscribe = account.onChange(schedule);
   schedule();
   return {
-    idle: () => current,
     async stop() {
       stopped = true;
       unsubscribe();
