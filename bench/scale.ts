@@ -45,7 +45,7 @@ export async function scale(): Promise<BenchResult> {
   const stateDir = mkdtempSync(join(tmpdir(), 'bench-scale-'));
   const logger = pino({ level: 'silent' });
   const clients = createCloudClients({
-    credentials: sandbox.credentials,
+    credentials: sandbox.botCredentials,
     endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
     protocol: 'http',
   });

@@ -1,5 +1,5 @@
 // Which privileged steps each flow runs, decided from the facts and the answers (DESIGN "Cluster types").
-import type { FlowName, NetworkType, PolicyDocument, StepRequest } from './contract.ts';
+import type { FlowInput, FlowName, NetworkType, PolicyDocument, StepRequest } from './contract.ts';
 import { chosenBucket, type FlowContext, type Plan, type PlannedStep } from './blocks/context.ts';
 import {
   ADDON_NAME,
@@ -7,9 +7,11 @@ import {
   BACKUP_NAMESPACE,
   CONTROLLER_DEPLOYMENT,
   CONTROLLER_NAMESPACE,
+  TEST_BACKUP_NAMESPACE,
   backupVaultName,
   credentialNames,
   isCnfsOssBucket,
+  testBackupName,
 } from './domain/names.ts';
 import { policyDocument } from './domain/policy.ts';
 import { compareVersions } from './domain/versions.ts';
@@ -96,6 +98,7 @@ function finishPlan(context: FlowContext, plan: Plan, network: NetworkType): Pla
       params: { clusterId, name: backupVaultName(clusterId), bucket, prefix: '', region, network },
     },
   });
+  plan.steps.push({ request: testBackupRequest(clusterId, context.sessionId, false) });
   plan.steps.sort((a, b) => STEP_ORDER.indexOf(a.request.step) - STEP_ORDER.indexOf(b.request.step));
   return plan;
 }
@@ -103,4 +106,17 @@ function finishPlan(context: FlowContext, plan: Plan, network: NetworkType): Pla
 /** The version the policy is written for: the one that will run after the setup. */
 function addonVersion(context: FlowContext): string {
   return context.facts.addon.latestVersion;
+}
+
+/** The last step of every setup: prove that the component can write to the vault (and clean up after itself). */
+function testBackupRequest(clusterId: string, sessionId: string, force: boolean): StepRequest {
+  return {
+    step: 'testBackup',
+    params: { clusterId, vault: backupVaultName(clusterId), namespace: TEST_BACKUP_NAMESPACE, backupName: testBackupName(sessionId, 1), force },
+  };
+}
+
+/** `/backup-setup verify <cluster-id> --test-backup`: the test backup alone, run even when a passed one is recorded. */
+export function testOnlyPlan(input: FlowInput): Plan {
+  return { steps: [{ request: testBackupRequest(input.facts.clusterId, input.sessionId, true) }], notices: [] };
 }

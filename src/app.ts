@@ -64,7 +64,7 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
   const clients = createCloudClients(
     sandbox
       ? {
-          credentials: sandbox.credentials,
+          credentials: sandbox.botCredentials,
           endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
           protocol: 'http',
         }

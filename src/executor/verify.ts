@@ -2,16 +2,17 @@
 import type { ClusterKind } from '../../flows/contract.ts';
 import { classifyCluster, flowFor, KIND_LABEL, MINIMUM_KUBERNETES } from '../../flows/domain/cluster.ts';
 import {
-  ADDON_NAME, ADDON_SECRET_NAME, BACKUP_NAMESPACE, CONTROLLER_DEPLOYMENT, CONTROLLER_NAMESPACE, credentialNames, MANAGED_BACKUP_ROLE,
+  ADDON_NAME, ADDON_SECRET_NAME, BACKUP_NAMESPACE, CONTROLLER_DEPLOYMENT, CONTROLLER_NAMESPACE, backupVaultName, credentialNames, MANAGED_BACKUP_ROLE,
 } from '../../flows/domain/names.ts';
 import { needsEcsSnapshotPermissions } from '../../flows/domain/policy.ts';
 import { compareVersions } from '../../flows/domain/versions.ts';
 import type { VerifyCheck, VerifyReport } from './contract.ts';
 import type { ExecContext } from './context.ts';
 import { apiGatewayAuthorized, managedRoleAuthorized, readCluster } from './read-cluster.ts';
-import { defaultPolicyDocument, listBackupLocations, policyAttached, readyReplicas, userExists } from './reads.ts';
+import { defaultPolicyDocument, listBackupLocations, policyAttached, readyReplicas, userExists, type CustomObject } from './reads.ts';
 import { readAccessKeySecret } from './steps/ensure-access-key-secret.ts';
 import { policyGrants } from './steps/ensure-policy.ts';
+import { configurationChanges, currentConfiguration, describeRecord, recordOf, vaultOf } from './test-backup-record.ts';
 
 const check = (requirement: string, ok: boolean, detail: string, fix: string): VerifyCheck =>
   ok ? { requirement, status: 'pass', detail } : { requirement, status: 'fail', detail, fix };
@@ -95,7 +96,23 @@ export async function verify(ctx: ExecContext, clusterId: string): Promise<Verif
   checks.push(check('A backup vault', vaults.length > 0, vaults.length ? vaults.map((v) => v.metadata?.name).join(', ') : `no BackupLocation in namespace ${BACKUP_NAMESPACE}`,
     'Run /backup-setup, or create a backup vault in the ACK console (Backup Center → Backup Vault).'));
 
+  const vault = vaults.find((v) => v.metadata?.name === backupVaultName(clusterId)) ?? vaults[0];
+  if (vault && installed !== null) checks.push(await lastTestBackup(ctx, clusterId, vault));
   return { clusterId, checks };
+}
+
+/** The last passed test backup on the vault, and whether what it proved still holds (test-backup-record.ts). */
+async function lastTestBackup(ctx: ExecContext, clusterId: string, object: CustomObject): Promise<VerifyCheck> {
+  const requirement = 'A passed test backup of the current configuration';
+  const fix = `\`/backup-setup verify ${clusterId} --test-backup\` runs one after an approval (it backs up kube-public to the vault's bucket, then removes it).`;
+  const name = object.metadata?.name ?? '';
+  const record = recordOf(object);
+  if (!record) return { requirement, status: 'warn', detail: `no test backup is recorded on vault ${name}`, fix };
+  const passed = `passed at ${record.at} (${record.namespace}: ${describeRecord(record)})`;
+  const changes = configurationChanges(record.configuration, (await currentConfiguration(ctx, clusterId, vaultOf(object, name))).configuration);
+  return changes.length === 0
+    ? { requirement, status: 'pass', detail: `${passed}; nothing changed since` }
+    : { requirement, status: 'warn', detail: `${passed}, but since then ${changes.join('; ')}`, fix };
 }
 
 function safeGrants(document: string): Set<string> {

@@ -5,11 +5,18 @@ export function publicStateOf(state: AccountState): PublicState {
   return {
     ram: {
       users: state.ram.users.map((u) => u.name),
-      policies: state.ram.policies.map((p) => ({ name: p.name, versions: p.versions.map((v) => v.id), defaultVersion: p.defaultVersion })),
+      policies: state.ram.policies.map((p) => ({
+        name: p.name,
+        versions: p.versions.map((v) => v.id),
+        defaultVersion: p.defaultVersion,
+        document: parsedDocument(p.versions.find((v) => v.id === p.defaultVersion)?.document),
+      })),
       attachments: state.ram.attachments.map((a) => ({ user: a.user, policy: a.policy })),
       accessKeys: state.ram.accessKeys.map((k) => ({ id: k.id, user: k.user })),
     },
-    oss: { buckets: state.oss.buckets.map((b) => ({ name: b.name, region: b.region })) },
+    oss: {
+      buckets: state.oss.buckets.map((b) => ({ name: b.name, region: b.region, objects: Object.keys(state.oss.objects?.[b.name] ?? {}).length })),
+    },
     clusters: Object.fromEntries(
       Object.values(state.clusters).map((c) => {
         const objects = Object.values(c.objects);
@@ -26,4 +33,13 @@ export function publicStateOf(state: AccountState): PublicState {
       }),
     ),
   };
+}
+
+function parsedDocument(document: string | undefined): unknown {
+  if (document === undefined) return null;
+  try {
+    return JSON.parse(document);
+  } catch {
+    return document;
+  }
 }

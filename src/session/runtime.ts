@@ -127,7 +127,13 @@ async function command(deps: RuntimeDeps, command: Command, actor: Actor, conver
       if (refusal) return tell(refusal);
       const report = await executor.verify(command.clusterId);
       await speaker.post(conversation, { kind: 'text', text: renderVerify(report) });
-      return;
+      if (!command.testBackup) return;
+      const result = await sessions.start({ clusterId: command.clusterId, requester: actor.id, requesterName: actor.name, conversation, eventId, flow: 'testBackup' });
+      if (result.started) return;
+      if ('reason' in result) return tell(result.reason);
+      return tell(
+        `A session of \`${command.clusterId}\` is already running (started by ${result.existing.requester}): run the test backup again once it has ended (a setup ends with one of its own).`,
+      );
     }
     case 'audit': {
       const refusal = await channelRefusal(deps.channelClusters, conversation, command.clusterId, executor);

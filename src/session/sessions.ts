@@ -51,6 +51,8 @@ export interface StartRequest {
   conversation: Conversation;
   /** The inbox event that asked for it: the session's id is derived from it, so a redelivery starts nothing twice. */
   eventId: string;
+  /** Only a test backup of a cluster already set up (`verify <id> --test-backup`), not a setup. */
+  flow?: 'testBackup';
 }
 
 export type StartResult =
@@ -97,7 +99,8 @@ export class Sessions {
     const created = await store.createSession({
       id: sessionId,
       clusterId,
-      flow: 'preflight',
+      // Until the preflight picks the flow, `flow` says whether one was asked for.
+      flow: request.flow ?? 'preflight',
       flowVersion: 0,
       requester,
       conversation,
@@ -118,7 +121,7 @@ export class Sessions {
     } else {
       const parent = await speaker.post(conversation, {
         kind: 'text',
-        text: `Backup center setup for \`${clusterId}\`, requested by ${request.requesterName} at ${now().toISOString()}. Reading the cluster…`,
+        text: `${request.flow === 'testBackup' ? 'Test backup' : 'Backup center setup'} for \`${clusterId}\`, requested by ${request.requesterName} at ${now().toISOString()}. Reading the cluster…`,
       });
       if (!parent) {
         // Nothing can be seen where nothing could be posted: the setup does not start.
@@ -263,10 +266,12 @@ export class Sessions {
       await this.close(row, { status: 'unsupported', message: output.problem ?? 'The cluster could not be read.', completed: [] });
       return;
     }
-    await store.setSessionFlow(sessionId, output.flow, flowVersions[output.flow]);
+    // A test backup asked for on its own runs the testBackup flow on a cluster the preflight accepted.
+    const flow: FlowName = row.flow === 'testBackup' ? 'testBackup' : output.flow;
+    await store.setSessionFlow(sessionId, flow, flowVersions[flow]);
     await this.drive(
-      { ...row, flow: output.flow, flowVersion: flowVersions[output.flow] },
-      { flow: output.flow, version: flowVersions[output.flow], xstate: undefined, posted: null, applied: [] },
+      { ...row, flow, flowVersion: flowVersions[flow] },
+      { flow, version: flowVersions[flow], xstate: undefined, posted: null, applied: [] },
       { input: { sessionId, requester: row.requester, facts: output.facts } },
     );
   }
@@ -314,6 +319,9 @@ export class Sessions {
             suspend: (why) => {
               suspension.value ??= why;
               controller.abort(new Error(why.error));
+            },
+            progress: (text) => {
+              if (!this.fleets.has(row.id)) void this.deps.speaker.post(thread, { kind: 'progress', text });
             },
           }),
         ),

@@ -10,6 +10,7 @@ import { startApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { freePort } from '../support/bot-process.ts';
 import { SELECTORS, chromiumPath, launchChromium, openChat, sendCommand, type Browser } from '../web/browser.ts';
+import { BOT_USER } from '../../src/sandbox/bot-identity.ts';
 
 const SCREENSHOT = new URL('../../test-results/sandbox-setup.png', import.meta.url);
 
@@ -74,7 +75,7 @@ describe.skipIf(!chromiumPath())('the sandbox in a browser', () => {
     expect(errors).toEqual([]);
 
     const state = (await (await fetch(`${app.url}/sandbox/state`)).json()) as { ram: { users: string[] } };
-    expect(state.ram.users).toEqual(['ack-backup-c-sandbox-dedicated']);
+    expect(state.ram.users).toEqual([BOT_USER, 'ack-backup-c-sandbox-dedicated']);
     await mkdir(new URL('.', SCREENSHOT), { recursive: true });
     await requester.screenshot({ path: SCREENSHOT.pathname, fullPage: true });
   });

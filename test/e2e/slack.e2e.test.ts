@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config/index.ts';
 import { startSlackApi, type EmulatedMessage, type SlackApi } from '../../src/sandbox/slack/api.ts';
 import { actionsOf, CHANNEL, isApproval, isQuestion, SlackDriver } from '../support/slack-driver.ts';
 import { FORM, send, signed, slashCommand, SIGNING_SECRET } from '../slack/slack-requests.ts';
+import { setupState } from '../support/sandbox-state.ts';
 
 const BOT_TOKEN = 'xoxb-4242-4242-e2etoken';
 const REQUESTER = 'U0ALICE';
@@ -67,7 +68,7 @@ describe('Slack end to end', () => {
     const closing = await slack.clickThrough(parent.ts, REQUESTER, APPROVER);
     expect(closing.text).toMatch(/^✅ Backup center setup complete/);
 
-    const state = app.sandbox!.publicState();
+    const state = setupState(app.sandbox!);
     expect(state.ram.users).toEqual(['ack-backup-c-sandbox-dedicated']);
     expect(state.ram.accessKeys).toHaveLength(1);
     expect(state.clusters['c-sandbox-dedicated']!.secrets).toContain('csdr/alibaba-addon-secret');

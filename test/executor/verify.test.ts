@@ -36,9 +36,26 @@ describe('verify', () => {
     ];
     for (const step of steps) await h.executor.apply(step);
 
+    // Everything is in place, but nothing has proven yet that migrate-controller can write to the bucket.
+    const configured = await h.executor.verify(clusterId);
+    expect(configured.checks.filter((c) => c.status === 'fail')).toEqual([]);
+    expect(configured.checks.filter((c) => c.status === 'warn')).toEqual([expect.objectContaining({
+      requirement: 'A passed test backup of the current configuration',
+      detail: `no test backup is recorded on vault ${backupVaultName(clusterId)}`,
+      fix: expect.stringContaining(`/backup-setup verify ${clusterId} --test-backup`),
+    })]);
+
+    await h.executor.apply({ step: 'testBackup', params: { clusterId, vault: backupVaultName(clusterId), namespace: 'kube-public', backupName: 'verify-test-1', force: false } });
     const after = await h.executor.verify(clusterId);
     expect(after.checks.filter((c) => c.status === 'fail' || c.status === 'warn')).toEqual([]);
     expect(after.checks.find((c) => c.requirement.startsWith('Policy grants ECS snapshot actions'))?.status).toBe('pass');
+    const tested = after.checks.find((c) => c.requirement === 'A passed test backup of the current configuration')!;
+    expect(tested.detail).toMatch(/^passed at \S+ \(kube-public: 12 objects \(.+\) written to oss:\/\/cnfs-oss-sandbox-backups\/backups\/verify-test-1\/ in \d+ s, then removed\); nothing changed since$/);
+
+    // A new policy version is a configuration the test did not prove.
+    await h.executor.apply({ step: 'ensurePolicy', params: { policyName, document: policyDocument({ addonVersion: '1.8.7' }) } });
+    const changed = (await h.executor.verify(clusterId)).checks.find((c) => c.requirement === 'A passed test backup of the current configuration')!;
+    expect(changed).toMatchObject({ status: 'warn', detail: expect.stringContaining(`but since then policy: ${policyName} v1 → ${policyName} v2`) });
   });
 
   it('stops at an unsupported kind', async () => {
