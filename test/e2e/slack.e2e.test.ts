@@ -21,9 +21,8 @@ let app: App;
 let slack: SlackDriver;
 let stateDir: string;
 
-beforeEach(async () => {
-  api = await startSlackApi({ token: BOT_TOKEN });
-  stateDir = mkdtempSync(join(tmpdir(), 'slack-e2e-'));
+/** The whole app in sandbox mode with Slack configured against the emulator `api`. */
+async function startWithSlack(approvers: string) {
   const config = loadConfig({
     BACKUP_SETUP_SANDBOX: '1',
     SLACK_BOT_TOKEN: BOT_TOKEN,
@@ -31,10 +30,16 @@ beforeEach(async () => {
     SLACK_API_URL: api.url,
     PORT: '0',
     STATE_DIR: stateDir,
-    APPROVERS: `slack:${APPROVER}`,
+    APPROVERS: approvers,
   });
   app = await startApp(config, { logger: pino({ level: 'silent' }), host: '127.0.0.1' });
   slack = new SlackDriver(api, `${app.url}/slack/events`);
+}
+
+beforeEach(async () => {
+  api = await startSlackApi({ token: BOT_TOKEN });
+  stateDir = mkdtempSync(join(tmpdir(), 'slack-e2e-'));
+  await startWithSlack(`slack:${APPROVER}`);
 });
 
 afterEach(async () => {
@@ -129,17 +134,7 @@ describe('a Slack user group as approvers', () => {
     await app.stop();
     await api.close();
     api = await startSlackApi({ token: BOT_TOKEN, userGroups: [{ id: 'S0OPS', handle: 'platform-oncall', users: ['U0CAROL'] }] });
-    const config = loadConfig({
-      BACKUP_SETUP_SANDBOX: '1',
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: api.url,
-      PORT: '0',
-      STATE_DIR: stateDir,
-      APPROVERS: 'slack:S0OPS',
-    });
-    app = await startApp(config, { logger: pino({ level: 'silent' }), host: '127.0.0.1' });
-    slack = new SlackDriver(api, `${app.url}/slack/events`);
+    await startWithSlack('slack:S0OPS');
 
     await slack.command('c-sandbox-dedicated', REQUESTER);
     const parent = await slack.parentOf('c-sandbox-dedicated');
