@@ -1,17 +1,27 @@
 // Benchmark 1: how fast Slack gets its ack. p50/p99 of `/backup-setup` and approval clicks over signed
 // HTTP against the whole bot, versus a bare Bolt app that acks the same requests and does nothing else.
+// Every event is stored in the bot's inbox before the ack, so the figures include that insert:
+// - on SQLite and on PostgreSQL;
+// - and while a 50-cluster fleet setup runs in the same bot process (its cloud in another process,
+//   answering each call after 30 ms, as a remote cloud would).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { EmulatedMessage, SlackApi } from '../src/sandbox/slack/api.ts';
 import { startSlackApi } from '../src/sandbox/slack/api.ts';
 import { blockActions, FORM, signed, slashCommand, SIGNING_SECRET } from '../test/slack/slack-requests.ts';
-import { actionsOf, CHANNEL, isApproval, SlackDriver } from '../test/support/slack-driver.ts';
-import { BotProcess, freePort } from '../test/support/bot-process.ts';
+import { BotProcess, freePort, liveEnvFor } from '../test/support/bot-process.ts';
+import { createPgSchema } from '../test/support/pg-schema.ts';
+import { actionsOf, CHANNEL, isApproval, isClosing, SlackDriver } from '../test/support/slack-driver.ts';
+import { startRemoteSandbox } from './remote-sandbox.ts';
 import { percentile, ratio, round, type BenchResult } from './stats.ts';
 
 const BOT_TOKEN = 'xoxb-9090-9090-benchtoken';
 const REQUESTS = Number(process.env.BENCH_ACK_REQUESTS ?? 1500);
 const WARMUP = 200;
+const FLEET = 50;
+const REQUESTER = 'U0ALICE';
+const APPROVER = 'U0BOB';
 
 async function timed(url: string, body: string, contentType: string): Promise<number> {
   const request = signed(body, contentType);
@@ -23,86 +33,151 @@ async function timed(url: string, body: string, contentType: string): Promise<nu
   return elapsed;
 }
 
-export async function ackLatency(): Promise<BenchResult> {
-  const api = await startSlackApi({ token: BOT_TOKEN });
-  const stateDir = mkdtempSync(join(tmpdir(), 'bench-ack-'));
+interface Samples {
+  bare: number[];
+  bot: number[];
+  botCommand: number[];
+  botClick: number[];
+}
 
-  // Both apps run as processes of their own, as in production: the measuring client and the Slack API
-  // emulator here share no event loop with either.
-  const slackEnv = { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: api.url };
-  const bare = new BotProcess(slackEnv, await freePort(), 'bench/bare-bolt.ts');
-  const app = new BotProcess({ ...slackEnv, BACKUP_SETUP_SANDBOX: '1', STATE_DIR: stateDir, APPROVERS: 'slack:U0BOB', LOG_LEVEL: 'error' }, await freePort());
-  await Promise.all([bare.start(), app.start()]);
-  const bareUrl = `${bare.url}/slack/events`;
-  const botUrl = `${app.url}/slack/events`;
-
-  // A real approval message to click: the first step of a dedicated setup.
-  const slack = new SlackDriver(api, botUrl);
-  await slack.command('c-sandbox-dedicated', 'U0ALICE');
-  const parent = await slack.parentOf('c-sandbox-dedicated');
+/** The first approval of a dedicated setup, as a message to click again and again. */
+async function anApproval(slack: SlackDriver, cluster: string): Promise<EmulatedMessage> {
+  await slack.command(cluster, REQUESTER);
+  const parent = await slack.parentOf(cluster);
   const handled = new Set<string>();
-  let approval = await slack.nextPrompt(parent.ts, handled);
-  while (!isApproval(approval)) {
-    handled.add(approval.ts);
-    await slack.click(approval, 'first', 'U0ALICE');
-    approval = await slack.nextPrompt(parent.ts, handled);
+  for (;;) {
+    const next = await slack.nextPrompt(parent.ts, handled);
+    if (isApproval(next)) return next;
+    handled.add(next.ts);
+    await slack.click(next, 'first', REQUESTER);
   }
+}
+
+/** Interleaved rounds of a command and a click to each app, so both see the same machine at the same moment. */
+async function measure(api: SlackApi, bareUrl: string, botUrl: string, approval: EmulatedMessage, until: (round: number) => boolean): Promise<Samples> {
   const approve = actionsOf(approval)
     .flatMap((b) => (b.elements ?? []).map((e) => ({ ...e, block_id: b.block_id })))
     .find((e) => e.action_id === 'approve')!;
+  const message = { ts: approval.ts, threadTs: approval.threadTs, blocks: approval.blocks, text: approval.text };
   // As Slack does, every request carries a response_url of its own.
-  const clickBody = () =>
-    blockActions({
-      user: 'U0BOB',
-      channel: CHANNEL,
-      message: { ts: approval.ts, threadTs: approval.threadTs, blocks: approval.blocks, text: approval.text },
-      action: approve,
-      responseUrl: api.responseUrl('U0BOB', CHANNEL),
-    });
-  const commandBody = () => slashCommand({ text: 'c-sandbox-dedicated', user: 'U0ALICE', channel: CHANNEL, responseUrl: api.responseUrl('U0ALICE', CHANNEL) });
-
-  const samples = { bareCommand: [] as number[], botCommand: [] as number[], bareClick: [] as number[], botClick: [] as number[] };
-  for (let i = 0; i < WARMUP + REQUESTS; i++) {
-    // Interleaved, so both see the same machine at the same moment.
+  const clickBody = () => blockActions({ user: APPROVER, channel: CHANNEL, message, action: approve, responseUrl: api.responseUrl(APPROVER, CHANNEL) });
+  const commandBody = () => slashCommand({ text: 'c-sandbox-dedicated', user: REQUESTER, channel: CHANNEL, responseUrl: api.responseUrl(REQUESTER, CHANNEL) });
+  const samples: Samples = { bare: [], bot: [], botCommand: [], botClick: [] };
+  for (let i = 0; until(i); i++) {
     const bc = await timed(bareUrl, commandBody(), FORM);
     const oc = await timed(botUrl, commandBody(), FORM);
     const bk = await timed(bareUrl, clickBody(), FORM);
     const ok = await timed(botUrl, clickBody(), FORM);
     if (i < WARMUP) continue;
-    samples.bareCommand.push(bc);
+    samples.bare.push(bc, bk);
+    samples.bot.push(oc, ok);
     samples.botCommand.push(oc);
-    samples.bareClick.push(bk);
     samples.botClick.push(ok);
   }
+  return samples;
+}
 
-  await Promise.all([app.stop(), bare.stop()]);
-  await api.close();
-  rmSync(stateDir, { recursive: true, force: true });
+const figure = (metric: string, value: number, baseline: number, goal: number) => ({
+  metric,
+  value: round(value),
+  unit: 'ms',
+  baseline: round(baseline),
+  ratio: ratio(value, baseline),
+  goal: `≤ ${goal}× bare Bolt`,
+  met: value / baseline <= goal,
+});
 
-  const bare50 = percentile([...samples.bareCommand, ...samples.bareClick], 50);
-  const bare99 = percentile([...samples.bareCommand, ...samples.bareClick], 99);
-  const bot50 = percentile([...samples.botCommand, ...samples.botClick], 50);
-  const bot99 = percentile([...samples.botCommand, ...samples.botClick], 99);
-  const figure = (metric: string, value: number, baseline: number, goal: number) => ({
-    metric,
-    value: round(value),
-    unit: 'ms',
-    baseline: round(baseline),
-    ratio: ratio(value, baseline),
-    goal: `≤ ${goal}× bare Bolt`,
-    met: value / baseline <= goal,
-  });
+/** Quiet: the bot does nothing but take these requests. */
+async function quiet(store: 'SQLite' | 'PostgreSQL') {
+  const api = await startSlackApi({ token: BOT_TOKEN });
+  const stateDir = mkdtempSync(join(tmpdir(), 'bench-ack-'));
+  const schema = store === 'PostgreSQL' ? await createPgSchema('bench_ack') : null;
+  const slackEnv = { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: api.url };
+  const bare = new BotProcess(slackEnv, await freePort(), 'bench/bare-bolt.ts');
+  const app = new BotProcess(
+    { ...slackEnv, BACKUP_SETUP_SANDBOX: '1', STATE_DIR: stateDir, APPROVERS: `slack:${APPROVER}`, LOG_LEVEL: 'error', ...(schema ? { DATABASE_URL: schema.url } : {}) },
+    await freePort(),
+  );
+  try {
+    await Promise.all([bare.start(), app.start()]);
+    const botUrl = `${app.url}/slack/events`;
+    const approval = await anApproval(new SlackDriver(api, botUrl), 'c-sandbox-dedicated');
+    const s = await measure(api, `${bare.url}/slack/events`, botUrl, approval, (i) => i < WARMUP + REQUESTS);
+    return [
+      figure(`${store}: p50`, percentile(s.bot, 50), percentile(s.bare, 50), 1.25),
+      figure(`${store}: p99`, percentile(s.bot, 99), percentile(s.bare, 99), 1.5),
+      { metric: `${store}: p50 /backup-setup`, value: round(percentile(s.botCommand, 50)), unit: 'ms' },
+      { metric: `${store}: p50 click`, value: round(percentile(s.botClick, 50)), unit: 'ms' },
+    ];
+  } finally {
+    await Promise.all([app.stop(), bare.stop()]);
+    await api.close();
+    await schema?.drop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** While a fleet of FLEET clusters is set up in the same bot process, approved as fast as it asks. */
+async function underLoad() {
+  const api = await startSlackApi({ token: BOT_TOKEN });
+  const cloud = await startRemoteSandbox({ copies: FLEET, template: 'c-sandbox-managed', latencyMs: 30 });
+  const stateDir = mkdtempSync(join(tmpdir(), 'bench-ack-'));
+  const slackEnv = { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: api.url };
+  const bare = new BotProcess(slackEnv, await freePort(), 'bench/bare-bolt.ts');
+  const app = new BotProcess(
+    { ...slackEnv, ...liveEnvFor(cloud), STATE_DIR: stateDir, APPROVERS: `slack:${APPROVER}`, LOG_LEVEL: 'error', ...profiling() },
+    await freePort(),
+  );
+  try {
+    await Promise.all([bare.start(), app.start()]);
+    const botUrl = `${app.url}/slack/events`;
+    const slack = new SlackDriver(api, botUrl);
+    const approval = await anApproval(slack, 'c-sandbox-dedicated');
+
+    // The fleet: every cluster copied from c-sandbox-managed, named on one command.
+    const ids = Array.from({ length: FLEET }, (_, i) => `c-scale-${String(i).padStart(5, '0')}`);
+    await slack.command(ids.join(' '), REQUESTER);
+    const parent = await slack.until('the fleet thread', () => api.messages.find((m) => !m.threadTs && (m.text ?? '').includes(`${FLEET} clusters`)));
+    let done = false;
+    const clicked = new Set<string>();
+    const approving = (async () => {
+      while (!done) {
+        const next = api.messages.find((m) => m.threadTs === parent.ts && isApproval(m) && !clicked.has(m.ts));
+        if (next) {
+          clicked.add(next.ts);
+          await slack.click(next, 'approve', APPROVER);
+        } else if (api.messages.some((m) => m.threadTs === parent.ts && isClosing(m))) {
+          done = true;
+        } else await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const s = await measure(api, `${bare.url}/slack/events`, botUrl, approval, (i) => i < WARMUP || !done);
+    await approving;
+    return [
+      figure(`p99 during a ${FLEET}-cluster fleet`, percentile(s.bot, 99), percentile(s.bare, 99), 1.5),
+      { metric: `p50 during the fleet`, value: round(percentile(s.bot, 50)), unit: 'ms', baseline: round(percentile(s.bare, 50)), ratio: ratio(percentile(s.bot, 50), percentile(s.bare, 50)) },
+      { metric: 'requests measured during the fleet', value: s.bot.length, unit: 'requests' },
+    ];
+  } finally {
+    await Promise.all([app.stop(), bare.stop()]);
+    await api.close();
+    await cloud.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** BENCH_PROFILE=<dir>: the bot under load writes a CPU profile there (what limits the p99). */
+const profiling = (): Record<string, string> => (process.env.BENCH_PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}` } : {});
+
+export async function ackLatency(): Promise<BenchResult> {
+  const figures = process.env.BENCH_ACK_ONLY === "load" ? await underLoad() : [...(await quiet("SQLite")), ...(await quiet("PostgreSQL")), ...(await underLoad())];
   return {
-    name: 'Ack latency (signed HTTP, /backup-setup + approval clicks)',
-    figures: [
-      figure('p50', bot50, bare50, 1.25),
-      figure('p99', bot99, bare99, 1.5),
-      { metric: 'p50 /backup-setup', value: round(percentile(samples.botCommand, 50)), unit: 'ms', baseline: round(percentile(samples.bareCommand, 50)) },
-      { metric: 'p50 click', value: round(percentile(samples.botClick, 50)), unit: 'ms', baseline: round(percentile(samples.bareClick, 50)) },
-    ],
+    name: 'Ack latency (signed HTTP, /backup-setup + approval clicks; each stored in the inbox before its ack)',
+    figures,
     notes: [
       `${REQUESTS} requests of each kind per app after ${WARMUP} warm-up rounds, interleaved; each app is its own process ` +
-        '(the bot: `node src/main.ts` in sandbox mode with Slack), the client and the Slack API emulator are in the bench process.',
+        '(the bot: `node src/main.ts` with Slack), the client and the Slack API emulator are in the bench process.',
+      `Under load: the same rounds while the bot sets up ${FLEET} clusters (its cloud in another process, 30 ms per call), until the fleet's summary.`,
     ],
   };
 }

@@ -8,8 +8,17 @@ export interface RemoteSandbox {
   stop(): Promise<void>;
 }
 
-export async function startRemoteSandbox(copies = 0): Promise<RemoteSandbox> {
-  const child: ChildProcess = spawn(process.execPath, [new URL('./sandbox-process.ts', import.meta.url).pathname, String(copies)], {
+export interface RemoteSandboxOptions {
+  /** Copies of `template` to add, named c-scale-00000, …. */
+  copies?: number;
+  template?: string;
+  /** Every cloud call is answered this late. */
+  latencyMs?: number;
+}
+
+export async function startRemoteSandbox(options: RemoteSandboxOptions = {}): Promise<RemoteSandbox> {
+  const args = [String(options.copies ?? 0), options.template ?? 'c-sandbox-dedicated', String(options.latencyMs ?? 0)];
+  const child: ChildProcess = spawn(process.execPath, [new URL('./sandbox-process.ts', import.meta.url).pathname, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const line = await new Promise<string>((resolve, reject) => {

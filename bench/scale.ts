@@ -165,7 +165,7 @@ async function copySessions(sql: Sql, template: string, count: number): Promise<
 async function scaleOn(backend: Backend): Promise<BenchResult['figures']> {
   // The emulators run in a process of their own: the heap measured here is the bot's.
   const made = Array.from({ length: (WARMUP_ROUNDS + ROUNDS) * PER_ROUND + 1 }, (_, i) => `c-scale-${String(i).padStart(5, '0')}`);
-  const sandbox = await startRemoteSandbox(made.length);
+  const sandbox = await startRemoteSandbox({ copies: made.length });
   let store = await backend.open();
   let { bot, chat } = botOn(store, sandbox);
 

@@ -102,6 +102,10 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
       expiresAt: model.securityToken ? (expiration ? expiration * (expiration < 1e12 ? 1000 : 1) : Date.now() + 15 * 60_000) : Number.POSITIVE_INFINITY,
     };
   };
+  const freshSts = async () => {
+    const keys = await ossCredentials();
+    return { accessKeyId: keys.accessKeyId, accessKeySecret: keys.accessKeySecret, stsToken: keys.securityToken ?? '' };
+  };
   const oss = (region: string) => ossClient(region);
   const ossBucket = (region: string, bucket: string) => ossClient(region, bucket);
   const ossClient = async (region: string, bucket?: string): Promise<OSS> => {
@@ -115,7 +119,8 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
       region: `oss-${region}`,
       accessKeyId: keys.accessKeyId,
       accessKeySecret: keys.accessKeySecret,
-      ...(keys.securityToken ? { stsToken: keys.securityToken } : {}),
+      // STS keys (RRSA, an ECS role): ali-oss asks for fresh ones itself before they expire.
+      ...(keys.securityToken ? { stsToken: keys.securityToken, refreshSTSToken: () => freshSts() } : {}),
       secure: protocol === 'https',
       ...(options.endpoints.oss ? { endpoint: options.endpoints.oss, sldEnable: true } : { endpoint: `https://oss-${region}.aliyuncs.com` }),
       retryMax: 0,

@@ -135,7 +135,10 @@ export function startMigrateControllers({ account, ossEndpoint }: { account: San
     const options = {
       endpoint: ossEndpoint, region: `oss-${region}`, bucket, sldEnable: true, retryMax: 0,
       accessKeyId: credentials.accessKeyId, accessKeySecret: credentials.accessKeySecret,
-      ...(credentials.securityToken ? { stsToken: credentials.securityToken } : {}),
+      // The component renews the role's STS token from the token Secret; each task reads it afresh, so this returns the same.
+      ...(credentials.securityToken
+        ? { stsToken: credentials.securityToken, refreshSTSToken: async () => ({ ...credentials, stsToken: credentials.securityToken }) }
+        : {}),
     };
     return new OSS(options as OSS.Options);
   };
