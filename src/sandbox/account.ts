@@ -71,6 +71,8 @@ export interface SandboxCluster {
   vpcId: string;
   created: string;
   addons: AddonInstance[];
+  /** false: the API server has only an internal (VPC) endpoint; absent means it also has a public one. */
+  apiServerPublic?: boolean;
   /** Every Kubernetes object of the cluster, keyed by "<apiVersion>|<kind>|<namespace>|<name>". */
   objects: Record<string, KubeObject>;
   resourceVersion: number;
@@ -87,8 +89,14 @@ export interface AccountState {
     accessKeys: RamAccessKey[];
     roles: RamRole[];
   };
-  oss: { buckets: OssBucket[] };
+  oss: {
+    buckets: OssBucket[];
+    /** Bucket names other Alibaba Cloud accounts hold (the bucket namespace is global): PutBucket answers 409. */
+    foreignBuckets?: string[];
+  };
   clusters: Record<string, SandboxCluster>;
+  /** Names of backup vaults (BackupLocations) deleted from any cluster of the account: they cannot be reused. */
+  deletedBackupVaults?: string[];
   tasks: Record<string, CsTask>;
   /** The latest migrate-controller version CS offers. */
   latestAddonVersions: Record<string, string>;
@@ -98,7 +106,8 @@ export interface AccountState {
 export interface PublicState {
   ram: {
     users: string[];
-    policies: { name: string; versions: string[]; defaultVersion: string }[];
+    /** `document`: the default version's document, parsed. */
+    policies: { name: string; versions: string[]; defaultVersion: string; document: unknown }[];
     attachments: { user: string; policy: string }[];
     accessKeys: { id: string; user: string }[];
   };

@@ -5,7 +5,12 @@ export function publicStateOf(state: AccountState): PublicState {
   return {
     ram: {
       users: state.ram.users.map((u) => u.name),
-      policies: state.ram.policies.map((p) => ({ name: p.name, versions: p.versions.map((v) => v.id), defaultVersion: p.defaultVersion })),
+      policies: state.ram.policies.map((p) => ({
+        name: p.name,
+        versions: p.versions.map((v) => v.id),
+        defaultVersion: p.defaultVersion,
+        document: parsedDocument(p.versions.find((v) => v.id === p.defaultVersion)?.document),
+      })),
       attachments: state.ram.attachments.map((a) => ({ user: a.user, policy: a.policy })),
       accessKeys: state.ram.accessKeys.map((k) => ({ id: k.id, user: k.user })),
     },
@@ -26,4 +31,9 @@ export function publicStateOf(state: AccountState): PublicState {
       }),
     ),
   };
+}
+
+/** RAM only stores documents it could parse (ram.ts policyDocumentProblem), so this never throws for emulator data. */
+function parsedDocument(document: string | undefined): unknown {
+  return document === undefined ? null : JSON.parse(document);
 }

@@ -11,7 +11,9 @@ import { found, isoSeconds, newRequestId, randomDigits, readBody, sendJson, type
 const VERSION = '2015-05-01';
 const HOST_ID = 'ram.aliyuncs.com';
 export const RAM_LIMITS = { policyVersions: 5, accessKeysPerUser: 2, customPoliciesPerUser: 5, policyDocumentLength: 6144 };
-const USER_NAME = /^[A-Za-z0-9._@-]+$/;
+// "1 to 64 characters … letters, digits, periods (.), hyphens (-), and underscores (_)"
+// (CreateUser, https://help.aliyun.com/document_detail/28680.html): no @, unlike a logon name.
+const USER_NAME = /^[A-Za-z0-9._-]+$/;
 const POLICY_NAME = /^[A-Za-z0-9-]+$/;
 const ROTATE_STRATEGIES = ['None', 'DeleteOldestNonDefaultVersionWhenLimitExceeded'];
 
