@@ -99,6 +99,14 @@ export interface AuditRow extends AuditEntry {
   id: number;
 }
 
+/** An AccessKey the bot created, for the cluster whose Secret it was meant for. Never its secret. */
+export interface CreatedAccessKeyRow {
+  userName: string;
+  accessKeyId: string;
+  clusterId: string;
+  createdAt: Date;
+}
+
 export interface Store {
   /** Creates the session unless the cluster already has an active one (one active setup per cluster). */
   createSession(session: NewSession): Promise<{ ok: true; row: SessionRow } | { ok: false; existing: SessionRow }>;
@@ -140,6 +148,13 @@ export interface Store {
   listAudit(clusterId: string, limit: number): Promise<AuditRow[]>;
   /** Every audit row, oldest first, for export as JSON lines. */
   exportAudit(): AsyncIterable<AuditRow>;
+
+  /** Records an AccessKey the bot created (idempotent), before its secret is written anywhere. */
+  recordCreatedAccessKey(key: Omit<CreatedAccessKeyRow, 'createdAt'>): Promise<void>;
+  /** The AccessKeys the bot created for `userName`, oldest first. */
+  listCreatedAccessKeys(userName: string): Promise<CreatedAccessKeyRow[]>;
+  /** After the key was deleted from RAM. */
+  forgetCreatedAccessKey(userName: string, accessKeyId: string): Promise<void>;
 
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -81,6 +81,19 @@ export const MIGRATIONS: Migration[] = [
       ...appendOnly(dialect, 'audit'),
     ],
   },
+  {
+    // AccessKeys the bot created (recorded before their secret is written anywhere): the only ones it may delete.
+    version: 2,
+    statements: () => [
+      `CREATE TABLE created_access_keys (
+        access_key_id TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL,
+        cluster_id TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      )`,
+      `CREATE INDEX created_access_keys_by_user ON created_access_keys (user_name)`,
+    ],
+  },
 ];
 
 export async function migrate(sql: Sql): Promise<number[]> {

@@ -8,6 +8,7 @@ import {
   type ApprovalRow,
   type AuditEntry,
   type AuditRow,
+  type CreatedAccessKeyRow,
   type DecideResult,
   type Decision,
   type NewApproval,
@@ -274,6 +275,28 @@ export class SqlStore implements Store {
       if (rows.length < EXPORT_PAGE) return;
       after = Number(rows[rows.length - 1]!.id);
     }
+  }
+
+  async recordCreatedAccessKey(key: Omit<CreatedAccessKeyRow, 'createdAt'>) {
+    await this.sql.query(
+      `INSERT INTO created_access_keys (access_key_id, user_name, cluster_id, created_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (access_key_id) DO NOTHING`,
+      [key.accessKeyId, key.userName, key.clusterId, Date.now()],
+    );
+  }
+
+  async listCreatedAccessKeys(userName: string) {
+    const rows = await this.sql.query('SELECT * FROM created_access_keys WHERE user_name = $1 ORDER BY created_at, access_key_id', [userName]);
+    return rows.map((row): CreatedAccessKeyRow => ({
+      userName: String(row.user_name),
+      accessKeyId: String(row.access_key_id),
+      clusterId: String(row.cluster_id),
+      createdAt: date(row.created_at),
+    }));
+  }
+
+  async forgetCreatedAccessKey(userName: string, accessKeyId: string) {
+    await this.sql.query('DELETE FROM created_access_keys WHERE user_name = $1 AND access_key_id = $2', [userName, accessKeyId]);
   }
 
   async ping() {

@@ -201,6 +201,22 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
       });
     });
 
+    describe('created AccessKeys', () => {
+      it('records the keys the bot created once each, per user, and forgets a deleted one', async () => {
+        await store.recordCreatedAccessKey({ userName: 'ack-one-user-c1', accessKeyId: 'LTAI-created-1', clusterId: 'c-1' });
+        await store.recordCreatedAccessKey({ userName: 'ack-one-user-c1', accessKeyId: 'LTAI-created-2', clusterId: 'c-2' });
+        await store.recordCreatedAccessKey({ userName: 'ack-one-user-c1', accessKeyId: 'LTAI-created-1', clusterId: 'c-1' });
+        await store.recordCreatedAccessKey({ userName: 'ack-backup-c3', accessKeyId: 'LTAI-created-3', clusterId: 'c-3' });
+        const listed = await store.listCreatedAccessKeys('ack-one-user-c1');
+        expect(listed.map((k) => [k.accessKeyId, k.clusterId])).toEqual([['LTAI-created-1', 'c-1'], ['LTAI-created-2', 'c-2']]);
+        expect(listed[0]!.createdAt).toBeInstanceOf(Date);
+        await store.forgetCreatedAccessKey('ack-one-user-c1', 'LTAI-created-1');
+        expect((await store.listCreatedAccessKeys('ack-one-user-c1')).map((k) => k.accessKeyId)).toEqual(['LTAI-created-2']);
+        expect((await store.listCreatedAccessKeys('ack-backup-c3')).map((k) => k.accessKeyId)).toEqual(['LTAI-created-3']);
+        expect(await store.listCreatedAccessKeys('nobody')).toEqual([]);
+      });
+    });
+
     describe('audit', () => {
       it('is append-only, newest first, scrubbed of secrets, and exports every row', async () => {
         for (let i = 0; i < 3; i++) {
@@ -241,6 +257,7 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
       try {
         expect(await again.ping()).toBe(true);
         expect((await again.listAudit('c-audit', 10)).length).toBe(3);
+        expect((await again.listCreatedAccessKeys('ack-one-user-c1')).map((k) => k.accessKeyId)).toEqual(['LTAI-created-2']);
       } finally {
         await again.close();
       }
