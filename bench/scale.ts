@@ -15,6 +15,7 @@ import type { Store } from '../src/store/contract.ts';
 import { openStore } from '../src/store/index.ts';
 import { cloneClusters } from '../test/support/sandbox-state.ts';
 import { round, type BenchResult } from './stats.ts';
+import { createdAccessKeysIn } from '../src/store/created-access-keys.ts';
 
 const benchEventId = () => `bench:${randomUUID()}`;
 
@@ -52,7 +53,7 @@ export async function scale(): Promise<BenchResult> {
   const build = async (): Promise<{ store: Store; bot: Bot; chat: CountingChat }> => {
     const store = await openStore({ databaseUrl: null, stateDir });
     const metrics = createMetrics(() => store.countActiveSessionsByState());
-    const executor = createExecutor({ clients, logger, metrics });
+    const executor = createExecutor({ clients, createdAccessKeys: createdAccessKeysIn(store), logger, metrics });
     const bot = createBot({
       store, executor, logger, metrics, approvers: ['web:approver'], allowSelfApproval: false, approvalTtlMs: 3_600_000,
       channelClusters: null, now: () => new Date(), owner: 'bench',

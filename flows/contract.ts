@@ -60,19 +60,23 @@ export type NetworkType = 'internal' | 'public';
 export interface StepParamsByName {
   createBucket: { bucket: string; region: string };
   createRamUser: { userName: string };
-  ensurePolicy: { policyName: string; document: PolicyDocument };
+  /** `shared`: the policy serves several clusters (onectl's registered policy): a new version keeps every grant it has. */
+  ensurePolicy: { policyName: string; document: PolicyDocument; shared?: boolean };
   attachPolicy: { policyName: string; userName: string };
   createAccessKeySecret: {
     clusterId: string;
     userName: string;
     namespace: string;
     secretName: string;
+    /** Other add-ons read the same Secret (onectl's kube-system/alibaba-addon-secret): keep its other keys. */
+    shared?: boolean;
   };
   createNamespace: { clusterId: string; namespace: string };
   installAddon: { clusterId: string; addon: string; version: string; installedVersion: string | null };
   restartMigrateController: { clusterId: string; namespace: string; deployment: string };
   createBackupVault: {
     clusterId: string;
+    /** The name asked for; when a deleted vault had it, the executor takes the next of `<name>-2` … (vault.ts). */
     name: string;
     bucket: string;
     prefix: string;

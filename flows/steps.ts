@@ -22,13 +22,17 @@ export function describeStep(request: StepRequest): string {
     case 'createRamUser':
       return `Create RAM user \`${request.params.userName}\``;
     case 'ensurePolicy':
-      return `Create or update RAM policy \`${request.params.policyName}\` (${describePolicy(request.params.document)})`;
+      return request.params.shared
+        ? `Create or update RAM policy \`${request.params.policyName}\` (${describePolicy(request.params.document)}; shared by the account's registered clusters: what it already grants is kept)`
+        : `Create or update RAM policy \`${request.params.policyName}\` (${describePolicy(request.params.document)})`;
     case 'attachPolicy':
       return `Attach policy \`${request.params.policyName}\` to RAM user \`${request.params.userName}\``;
     case 'createNamespace':
       return `Create namespace \`${request.params.namespace}\``;
     case 'createAccessKeySecret':
-      return `Create an AccessKey for \`${request.params.userName}\` and store it in Secret \`${request.params.namespace}/${request.params.secretName}\``;
+      return request.params.shared
+        ? `Reuse a valid AccessKey of \`${request.params.userName}\` in Secret \`${request.params.namespace}/${request.params.secretName}\` (shared with other add-ons), or create a long-lived one and store it there`
+        : `Create a long-lived AccessKey for \`${request.params.userName}\` and store it in Secret \`${request.params.namespace}/${request.params.secretName}\``;
     case 'installAddon':
       return request.params.installedVersion === null
         ? `Install add-on \`${request.params.addon}\` ${request.params.version}`

@@ -2,10 +2,10 @@
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { CloudClients } from './clients.ts';
-import type { StepError } from './contract.ts';
+import type { CreatedAccessKeys, StepError } from './contract.ts';
 import { toStepError, type CallContext } from './errors.ts';
 import type { CallLimiter } from './rate-limit.ts';
-import { statusOf, withRetry, type RetryOptions } from './retry.ts';
+import { statusOf, withRetry, type RetryOptions, type WriteCheck } from './retry.ts';
 
 export interface ExecContext {
   clients: CloudClients;
@@ -18,6 +18,7 @@ export interface ExecContext {
   pollMs: number;
   /** Which step (or read) the calls belong to, for errors. */
   step: StepError['step'];
+  createdAccessKeys: CreatedAccessKeys;
 }
 
 /** Each attempt waits for its slot in the limiter, so retries are paced too. */
@@ -49,11 +50,25 @@ export function alreadyExists(error: unknown): boolean {
   return statusOf(error) === 409 || (typeof code === 'string' && code.startsWith('EntityAlreadyExists'));
 }
 
-/** Runs a create; a concurrent or earlier create (AlreadyExists) counts as present. */
-export async function createOrPresent(ctx: ExecContext, context: CallContext, fn: () => Promise<unknown>): Promise<'created' | 'present'> {
+/**
+ * A write. When an attempt times out or its connection drops, `landed` reads whether the service carried it out
+ * before anything is repeated; its non-null answer stands for the write's result. Without `landed`, such a failure
+ * ends the step (the write is not repeated blindly).
+ */
+export function write<T>(ctx: ExecContext, context: CallContext, fn: () => Promise<T>, landed: WriteCheck<T>['landed'] = null): Promise<T> {
+  return withRetry(attempt(ctx, context, fn), ctx.retry, { landed }).catch((error: unknown) => {
+    throw toStepError(ctx.step, error, context, ctx.metrics);
+  });
+}
+
+/**
+ * Runs a create; a concurrent or earlier create (AlreadyExists) counts as present. `exists` reads whether the thing
+ * is there, to tell after a timeout whether this create landed.
+ */
+export async function createOrPresent(ctx: ExecContext, context: CallContext, fn: () => Promise<unknown>, exists: () => Promise<boolean>): Promise<'created' | 'present'> {
+  const landed = async () => ((await exists()) ? ('created' as const) : null);
   try {
-    await withRetry(attempt(ctx, context, fn), ctx.retry);
-    return 'created';
+    return await withRetry(attempt(ctx, context, async () => { await fn(); return 'created' as const; }), ctx.retry, { landed });
   } catch (error) {
     if (alreadyExists(error)) return 'present';
     throw toStepError(ctx.step, error, context, ctx.metrics);

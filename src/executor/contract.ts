@@ -42,6 +42,24 @@ export class StepError extends Error {
   }
 }
 
+/** An AccessKey the bot created: for which RAM user, and the cluster whose Secret it was created for. */
+export interface CreatedAccessKey {
+  userName: string;
+  accessKeyId: string;
+  clusterId: string;
+}
+
+/**
+ * The bot's durable record of the AccessKeys it created, written before the key's secret goes anywhere. The bot
+ * deletes only keys it finds here: a key made by onectl, by hand or for another add-on is never its to delete.
+ */
+export interface CreatedAccessKeys {
+  record(userName: string, accessKeyId: string, clusterId: string): Promise<void>;
+  list(userName: string): Promise<CreatedAccessKey[]>;
+  /** After the key is deleted from RAM. */
+  forget(userName: string, accessKeyId: string): Promise<void>;
+}
+
 export interface Executor {
   meta(step: StepName): StepMeta;
   readCluster(clusterId: string): Promise<ClusterFacts>;

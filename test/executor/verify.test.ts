@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StepRequest } from '../../flows/contract.ts';
-import { backupVaultName, credentialNames } from '../../flows/domain/names.ts';
+import { credentialNames } from '../../flows/domain/names.ts';
 import { policyDocument } from '../../flows/domain/policy.ts';
 import { startHarness, type Harness } from './helpers.ts';
 
@@ -32,7 +32,7 @@ describe('verify', () => {
       { step: 'createAccessKeySecret', params: { clusterId, userName, namespace: 'csdr', secretName: 'alibaba-addon-secret' } },
       { step: 'installAddon', params: { clusterId, addon: 'migrate-controller', version: '1.8.7', installedVersion: null } },
       { step: 'restartMigrateController', params: { clusterId, namespace: 'kube-system', deployment: 'migrate-controller' } },
-      { step: 'createBackupVault', params: { clusterId, name: backupVaultName(clusterId), bucket, prefix: '', region: 'cn-hangzhou', network: 'internal' } },
+      { step: 'createBackupVault', params: { clusterId, name: 'sandbox-dedicated-backups', bucket, prefix: '', region: 'cn-hangzhou', network: 'internal' } },
     ];
     for (const step of steps) await h.executor.apply(step);
 
