@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { AccountState, CsTask, SandboxAccount, SandboxCluster } from './account.ts';
 import { NonceCache, verifyAcs3 } from './acs3.ts';
 import { findAccessKey } from './credentials.ts';
-import { applyFaults, type FaultPlan } from './faults.ts';
+import { applyFaults, sleep, type FaultPlan } from './faults.ts';
 import { isoSeconds, newRequestId, readBody, sendJson, type Handler } from './http.ts';
 import { kubeconfigFor, type KubeServerAddress } from './kube/kubeconfig.ts';
 import { applyAddonInstalled } from './kube/objects.ts';
@@ -372,6 +372,8 @@ export function csHandler({ account, faults, kubeServer }: CsEmulatorOptions): H
     try {
       const result = route.run({ params, query: verified.query, body }) as Record<string, unknown>;
       const withRequestId = route.action === 'InstallClusterAddons' || route.action === 'UpgradeClusterAddons' ? { ...result, request_id: requestId } : result;
+      const delay = faults?.answerDelay(route.action) ?? 0;
+      if (delay) await sleep(delay);
       sendJson(res, 200, withRequestId, { 'x-acs-request-id': requestId });
     } catch (error) {
       if (!(error instanceof CsError)) throw error;

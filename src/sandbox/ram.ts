@@ -5,7 +5,7 @@ import type { AccountState, RamAccessKey, RamPolicy, RamUser, SandboxAccount } f
 import { newAccessKeyId, newAccessKeySecret } from './account.ts';
 import { NonceCache, verifyAcs3, type CallerKey } from './acs3.ts';
 import { findAccessKey } from './credentials.ts';
-import { applyFaults, type FaultPlan } from './faults.ts';
+import { applyFaults, sleep, type FaultPlan } from './faults.ts';
 import { found, isoSeconds, newRequestId, randomDigits, readBody, sendJson, type Handler } from './http.ts';
 
 const VERSION = '2015-05-01';
@@ -406,7 +406,10 @@ export function ramHandler(account: SandboxAccount, faults?: FaultPlan): Handler
     if (!action) return answerError(404, 'InvalidAction.NotFound', `Specified api ${actionName} is not existing, please check your url and method.`);
     if (await applyFaults(faults, actionName, req, res, answerError)) return;
     try {
-      sendJson(res, 200, { RequestId: requestId, ...action(new Params(verified.query), verified.caller) });
+      const answer = { RequestId: requestId, ...action(new Params(verified.query), verified.caller) };
+      const delay = faults?.answerDelay(actionName) ?? 0;
+      if (delay) await sleep(delay);
+      sendJson(res, 200, answer);
     } catch (error) {
       if (!(error instanceof RamError)) throw error;
       answerError(error.status, error.code, error.message);
