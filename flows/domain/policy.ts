@@ -96,8 +96,9 @@ export function grantedBuckets(document: PolicyDocument): string[] {
   for (const statement of document.Statement) {
     if (statement.Effect !== 'Allow' || !asList(statement.Action).some((a) => a.startsWith('oss:'))) continue;
     for (const resource of asList(statement.Resource)) {
-      if (resource === '*' || resource === 'acs:oss:*:*:*') buckets.add('*');
-      else if (resource.startsWith('acs:oss:*:*:') && !resource.endsWith('/*')) buckets.add(resource.slice('acs:oss:*:*:'.length));
+      // acs:oss:*:*:<bucket> and acs:oss:*:*:<bucket>/<objects> both name the bucket.
+      const bucket = resource === '*' ? '*' : resource.startsWith('acs:oss:*:*:') ? resource.slice('acs:oss:*:*:'.length).split('/')[0]! : '';
+      if (bucket) buckets.add(bucket);
     }
   }
   return [...buckets];

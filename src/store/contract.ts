@@ -107,6 +107,14 @@ export interface CreatedAccessKeyRow {
   createdAt: Date;
 }
 
+/** A CreateAccessKey the bot started for a cluster: the keys the user had just before. */
+export interface AccessKeyCreationRow {
+  userName: string;
+  clusterId: string;
+  existingKeyIds: string[];
+  startedAt: Date;
+}
+
 export interface Store {
   /** Creates the session unless the cluster already has an active one (one active setup per cluster). */
   createSession(session: NewSession): Promise<{ ok: true; row: SessionRow } | { ok: false; existing: SessionRow }>;
@@ -155,6 +163,10 @@ export interface Store {
   listCreatedAccessKeys(userName: string): Promise<CreatedAccessKeyRow[]>;
   /** After the key was deleted from RAM. */
   forgetCreatedAccessKey(userName: string, accessKeyId: string): Promise<void>;
+  /** Before CreateAccessKey: the user's keys now (replaces an earlier unfinished one for the same user and cluster). */
+  beginAccessKeyCreation(userName: string, clusterId: string, existingKeyIds: string[]): Promise<void>;
+  listAccessKeyCreations(userName: string): Promise<AccessKeyCreationRow[]>;
+  endAccessKeyCreation(userName: string, clusterId: string): Promise<void>;
 
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -6,5 +6,8 @@ export function createdAccessKeysIn(store: Store) {
     record: (userName: string, accessKeyId: string, clusterId: string) => store.recordCreatedAccessKey({ userName, accessKeyId, clusterId }),
     list: (userName: string) => store.listCreatedAccessKeys(userName),
     forget: (userName: string, accessKeyId: string) => store.forgetCreatedAccessKey(userName, accessKeyId),
+    begin: (userName: string, clusterId: string, existingKeyIds: string[]) => store.beginAccessKeyCreation(userName, clusterId, existingKeyIds),
+    pending: (userName: string) => store.listAccessKeyCreations(userName),
+    end: (userName: string, clusterId: string) => store.endAccessKeyCreation(userName, clusterId),
   };
 }

@@ -92,6 +92,15 @@ export const MIGRATIONS: Migration[] = [
         created_at BIGINT NOT NULL
       )`,
       `CREATE INDEX created_access_keys_by_user ON created_access_keys (user_name)`,
+      // A CreateAccessKey under way: the keys the user had before it. A key that appears later, recorded by
+      // nobody, was made by that call even when its answer never came (a crash, a timeout).
+      `CREATE TABLE access_key_creations (
+        user_name TEXT NOT NULL,
+        cluster_id TEXT NOT NULL,
+        existing_keys TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        PRIMARY KEY (user_name, cluster_id)
+      )`,
     ],
   },
 ];

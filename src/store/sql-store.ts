@@ -7,6 +7,7 @@ import {
   StaleRevisionError,
   type ApprovalRow,
   type AuditEntry,
+  type AccessKeyCreationRow,
   type AuditRow,
   type CreatedAccessKeyRow,
   type DecideResult,
@@ -297,6 +298,28 @@ export class SqlStore implements Store {
 
   async forgetCreatedAccessKey(userName: string, accessKeyId: string) {
     await this.sql.query('DELETE FROM created_access_keys WHERE user_name = $1 AND access_key_id = $2', [userName, accessKeyId]);
+  }
+
+  async beginAccessKeyCreation(userName: string, clusterId: string, existingKeyIds: string[]) {
+    await this.sql.query(
+      `INSERT INTO access_key_creations (user_name, cluster_id, existing_keys, started_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (user_name, cluster_id) DO UPDATE SET existing_keys = excluded.existing_keys, started_at = excluded.started_at`,
+      [userName, clusterId, JSON.stringify(existingKeyIds), Date.now()],
+    );
+  }
+
+  async listAccessKeyCreations(userName: string) {
+    const rows = await this.sql.query('SELECT * FROM access_key_creations WHERE user_name = $1 ORDER BY started_at, cluster_id', [userName]);
+    return rows.map((row): AccessKeyCreationRow => ({
+      userName: String(row.user_name),
+      clusterId: String(row.cluster_id),
+      existingKeyIds: parse(row.existing_keys) as string[],
+      startedAt: date(row.started_at),
+    }));
+  }
+
+  async endAccessKeyCreation(userName: string, clusterId: string) {
+    await this.sql.query('DELETE FROM access_key_creations WHERE user_name = $1 AND cluster_id = $2', [userName, clusterId]);
   }
 
   async ping() {

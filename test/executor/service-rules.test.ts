@@ -39,17 +39,31 @@ describe('HTTP timeouts per operation', () => {
     expect(calls(h.sandbox.faults.ram, 'CreateUser')).toBe(2);
   });
 
-  it('a timed-out CreateAccessKey that landed is not repeated, and the unknown key is named, not deleted', async () => {
+  it('a timed-out CreateAccessKey that landed: its key (whose secret never came) is deleted, and a new one is made and stored', async () => {
     h = await startHarness({ timeouts: { write: 300 } });
     const userName = 'ack-backup-c-sandbox-dedicated';
     await h.clients.ram.createUserWithOptions(new CreateUserRequest({ userName }), runtime());
     await h.executor.apply({ step: 'createNamespace', params: { clusterId: 'c-sandbox-dedicated', namespace: 'csdr' } });
     h.sandbox.faults.ram.add({ operation: 'CreateAccessKey', fault: { kind: 'slowAnswer', ms: 800 }, times: 1 });
-    const error = await failure<StepError>(h.executor.apply({ step: 'createAccessKeySecret', params: { clusterId: 'c-sandbox-dedicated', userName, namespace: 'csdr', secretName: 'alibaba-addon-secret' } }));
+    const outcome = await h.executor.apply({ step: 'createAccessKeySecret', params: { clusterId: 'c-sandbox-dedicated', userName, namespace: 'csdr', secretName: 'alibaba-addon-secret' } });
+    expect(outcome).toMatchObject({ outcome: 'created' });
+    expect(calls(h.sandbox.faults.ram, 'CreateAccessKey')).toBe(2);
+    const keys = h.sandbox.account.state.ram.accessKeys.filter((k) => k.user === userName);
+    expect(keys).toHaveLength(1);
+    expect(outcome.detail).toContain(keys[0]!.id);
+    expect(await h.store.listAccessKeyCreations(userName)).toEqual([]);
+  });
+
+  it("does not claim a key that appeared while another cluster was creating one for the same user", async () => {
+    h = await startHarness({ timeouts: { write: 300 } });
+    const userName = 'ack-one-user-csandboxre';
+    await h.clients.ram.createUserWithOptions(new CreateUserRequest({ userName }), runtime());
+    await h.store.beginAccessKeyCreation(userName, 'c-sandbox-registered-2', []);
+    h.sandbox.faults.ram.add({ operation: 'CreateAccessKey', fault: { kind: 'slowAnswer', ms: 800 }, times: 1 });
+    const error = await failure<StepError>(h.executor.apply({ step: 'createAccessKeySecret', params: { clusterId: 'c-sandbox-registered', userName, namespace: 'kube-system', secretName: 'alibaba-addon-secret', shared: true } }));
     const [landed] = h.sandbox.account.state.ram.accessKeys.filter((k) => k.user === userName);
     expect(error).toMatchObject({ code: 'AccessKeyOutcomeUnknown' });
     expect(error.message).toContain(`RAM now shows AccessKey ${landed!.id}`);
-    expect(calls(h.sandbox.faults.ram, 'CreateAccessKey')).toBe(1);
     expect(h.sandbox.account.state.ram.accessKeys.filter((k) => k.user === userName)).toHaveLength(1);
   });
 

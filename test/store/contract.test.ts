@@ -215,6 +215,16 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
         expect((await store.listCreatedAccessKeys('ack-backup-c3')).map((k) => k.accessKeyId)).toEqual(['LTAI-created-3']);
         expect(await store.listCreatedAccessKeys('nobody')).toEqual([]);
       });
+
+      it('remembers a CreateAccessKey under way with the keys the user had before, per cluster, until it ends', async () => {
+        await store.beginAccessKeyCreation('ack-one-user-c9', 'c-9', ['LTAI-before']);
+        await store.beginAccessKeyCreation('ack-one-user-c9', 'c-9', ['LTAI-before', 'LTAI-also']);
+        await store.beginAccessKeyCreation('ack-one-user-c9', 'c-10', []);
+        const pending = await store.listAccessKeyCreations('ack-one-user-c9');
+        expect(pending.map((p) => [p.clusterId, p.existingKeyIds]).sort()).toEqual([['c-10', []], ['c-9', ['LTAI-before', 'LTAI-also']]]);
+        await store.endAccessKeyCreation('ack-one-user-c9', 'c-9');
+        expect((await store.listAccessKeyCreations('ack-one-user-c9')).map((p) => p.clusterId)).toEqual(['c-10']);
+      });
     });
 
     describe('audit', () => {

@@ -1,15 +1,16 @@
 // createAccessKeySecret: an Active AccessKey of the RAM user in a Secret under `access-key-id` / `access-key-secret`.
 // A valid key already there is reused (as onectl does with kube-system/alibaba-addon-secret,
-// https://www.alibabacloud.com/help/en/doc-detail/469900.htm). A new key is recorded as the bot's before its secret
-// is written anywhere, and the bot deletes only keys it recorded: a key made by onectl, by hand or for another add-on
-// is never its to delete. A key the bot created for this cluster that the Secret does not hold (a crash between the
-// two) is an orphan and is deleted.
+// https://www.alibabacloud.com/help/en/doc-detail/469900.htm). Before CreateAccessKey the bot notes the user's keys;
+// the new key is recorded as the bot's before its secret is written anywhere; the bot deletes only keys it recorded,
+// or keys that appeared during its own unanswered CreateAccessKey: a key made by onectl, by hand or for another
+// add-on is never its to delete. Such a key of the bot's for this cluster that the Secret does not hold (a crash or
+// a timeout between creating it and writing the Secret) is an orphan and is deleted.
 import { CreateAccessKeyRequest, DeleteAccessKeyRequest } from '@alicloud/ram20150501';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { StepOutcome, StepParamsByName, StepPreview } from '../../../flows/contract.ts';
 import { registerSecret } from '../../observability/secrets.ts';
 import { runtime } from '../clients.ts';
-import { StepError, type CreatedAccessKey } from '../contract.ts';
+import { StepError, type AccessKeyCreation, type CreatedAccessKey } from '../contract.ts';
 import { alreadyExists, callOrNull, write, type ExecContext } from '../context.ts';
 import { toStepError } from '../errors.ts';
 import { accessKeys, kubeOf, readSecret, userExists, type AccessKeyInfo, type SecretView } from '../reads.ts';
@@ -40,16 +41,21 @@ export interface AccessKeySecretState {
   problem: string | null;
   /** Keys the bot created for this cluster that the Secret does not hold. */
   orphans: AccessKeyInfo[];
+  /** Among the orphans: keys an unanswered CreateAccessKey of the bot's made (never recorded, secret never received). */
+  unanswered: Set<string>;
+  /** A CreateAccessKey of the bot's for this cluster that has not ended. */
+  started: boolean;
 }
 
 const where = (p: Params) => `Secret ${p.namespace}/${p.secretName}`;
 const createdByBot = (state: AccessKeySecretState, id: string | null) => id !== null && state.created.some((k) => k.accessKeyId === id);
 
 export async function readAccessKeySecret(ctx: ExecContext, params: Params): Promise<AccessKeySecretState> {
-  const [secret, keys, created] = await Promise.all([
+  const [secret, keys, created, pending] = await Promise.all([
     readSecret(ctx, params.clusterId, params.namespace, params.secretName),
     accessKeys(ctx, params.userName),
     ctx.createdAccessKeys.list(params.userName),
+    ctx.createdAccessKeys.pending(params.userName),
   ]);
   const secretKeyId = secret?.data['access-key-id'] ?? null;
   // migrate-controller's own Secret holds exactly the two keys; a shared one may hold other add-ons' keys too.
@@ -61,8 +67,20 @@ export async function readAccessKeySecret(ctx: ExecContext, params: Params): Pro
   else if (!held) problem = `${where(params)} holds AccessKey ${secretKeyId}, which is not a key of RAM user ${params.userName}`;
   else if (held.status !== 'Active') problem = `${where(params)} holds AccessKey ${secretKeyId} of ${params.userName}, which is ${held.status}`;
   const mine = new Set(created.filter((k) => k.clusterId === params.clusterId).map((k) => k.accessKeyId));
-  const orphans = keys.filter((k) => mine.has(k.accessKeyId) && k.accessKeyId !== secretKeyId);
-  return { secret, keys, created, secretKeyId, problem, orphans };
+  const unanswered = unansweredKeys(params, keys, created, pending);
+  const orphans = keys.filter((k) => (mine.has(k.accessKeyId) || unanswered.has(k.accessKeyId)) && k.accessKeyId !== secretKeyId);
+  return { secret, keys, created, secretKeyId, problem, orphans, unanswered, started: pending.some((p) => p.clusterId === params.clusterId) };
+}
+
+/**
+ * Keys that appeared after this cluster's CreateAccessKey started and that nobody recorded: that call made them.
+ * While another cluster's CreateAccessKey for the same user is under way too, a new key may be its: none is claimed.
+ */
+function unansweredKeys(params: Params, keys: AccessKeyInfo[], created: CreatedAccessKey[], pending: AccessKeyCreation[]): Set<string> {
+  const started = pending.find((p) => p.clusterId === params.clusterId);
+  if (!started || pending.some((p) => p.clusterId !== params.clusterId)) return new Set();
+  const recorded = new Set(created.map((k) => k.accessKeyId));
+  return new Set(keys.filter((k) => !started.existingKeyIds.includes(k.accessKeyId) && !recorded.has(k.accessKeyId)).map((k) => k.accessKeyId));
 }
 
 /**
@@ -98,7 +116,9 @@ export async function preview(params: Params, ctx: ExecContext): Promise<StepPre
   const state = await readAccessKeySecret(ctx, params);
   const blocked = blocker(params, state);
   if (blocked) throw blocked;
-  const orphanLines = state.orphans.map((k) => `delete AccessKey ${k.accessKeyId} of ${params.userName}: the bot created it for this cluster and no Secret holds it`);
+  const orphanLines = state.orphans.map((k) => state.unanswered.has(k.accessKeyId)
+    ? `delete AccessKey ${k.accessKeyId} of ${params.userName}: an earlier attempt of the bot created it but never received its secret`
+    : `delete AccessKey ${k.accessKeyId} of ${params.userName}: the bot created it for this cluster and no Secret holds it`);
   if (state.problem === null) {
     const reused = `${where(params)} already holds Active AccessKey ${state.secretKeyId} of ${params.userName}; it is used as it is`;
     return { step: 'createAccessKeySecret', upToDate: orphanLines.length === 0, changes: [...orphanLines, reused] };
@@ -123,21 +143,30 @@ async function deleteKey(ctx: ExecContext, params: Params, accessKeyId: string, 
   ctx.logger.info({ userName: params.userName, accessKeyId }, why);
 }
 
-/** CreateAccessKey, repeated after a timeout only when RAM shows no key the request may have made. */
+/**
+ * CreateAccessKey, announced first (CreatedAccessKeys.begin) so that a key it makes is the bot's even when the answer
+ * never comes. After a timeout, a key that appeared meanwhile is that call's: its secret is lost, so it is deleted
+ * and the call is sent again; while another cluster creates a key for the same user, it could be theirs: the step stops.
+ */
 async function createKey(ctx: ExecContext, params: Params, before: AccessKeyInfo[]): Promise<{ id: string; secret: string }> {
   const known = new Set(before.map((k) => k.accessKeyId));
+  await ctx.createdAccessKeys.begin(params.userName, params.clusterId, [...known]);
   const context = { service: 'ram' as const, permission: 'ram:CreateAccessKey', resource: `user ${params.userName}` };
   return write(ctx, context, async () => {
     const created = await ctx.clients.ram.createAccessKeyWithOptions(new CreateAccessKeyRequest({ userName: params.userName }), runtime(ctx.clients.timeouts.write));
     return { id: created.body?.accessKey?.accessKeyId ?? '', secret: created.body?.accessKey?.accessKeySecret ?? '' };
   }, async () => {
-    const recorded = new Set((await ctx.createdAccessKeys.list(params.userName)).map((k) => k.accessKeyId));
-    const unknown = (await accessKeys(ctx, params.userName)).filter((k) => !known.has(k.accessKeyId) && !recorded.has(k.accessKeyId));
+    const [recorded, pending, now] = await Promise.all([ctx.createdAccessKeys.list(params.userName), ctx.createdAccessKeys.pending(params.userName), accessKeys(ctx, params.userName)]);
+    const recordedIds = new Set(recorded.map((k) => k.accessKeyId));
+    const unknown = now.filter((k) => !known.has(k.accessKeyId) && !recordedIds.has(k.accessKeyId));
     if (unknown.length === 0) return null;
-    // The request may have made it, but its secret never arrived; it may also be another setup's key of the same user.
-    throw new StepError('createAccessKeySecret', 'AccessKeyOutcomeUnknown',
-      `CreateAccessKey for RAM user ${params.userName} got no answer, and RAM now shows AccessKey ${unknown.map((k) => k.accessKeyId).join(', ')}, ` +
-      'whose secret the bot never received. The bot does not delete it, since it cannot tell whose it is: if no other setup created it, delete it in the RAM console, then run /backup-setup again.', true);
+    if (pending.some((p) => p.clusterId !== params.clusterId)) {
+      throw new StepError('createAccessKeySecret', 'AccessKeyOutcomeUnknown',
+        `CreateAccessKey for RAM user ${params.userName} got no answer, and RAM now shows AccessKey ${unknown.map((k) => k.accessKeyId).join(', ')}, ` +
+        'while another cluster is creating a key for the same user: the bot cannot tell whose it is and does not delete it. Run /backup-setup again once that setup is done.', true);
+    }
+    for (const key of unknown) await deleteKey(ctx, params, key.accessKeyId, 'deleted an AccessKey whose CreateAccessKey answer never came (its secret is lost)');
+    return null;
   });
 }
 
@@ -179,6 +208,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
     if (!state.keys.some((k) => k.accessKeyId === record.accessKeyId)) await ctx.createdAccessKeys.forget(params.userName, record.accessKeyId);
   }
   if (state.problem === null) {
+    if (state.started) await ctx.createdAccessKeys.end(params.userName, params.clusterId);
     const cleaned = state.orphans.length ? ` (deleted orphan AccessKey ${state.orphans.map((k) => k.accessKeyId).join(', ')})` : '';
     return {
       step: 'createAccessKeySecret', outcome: state.orphans.length ? 'updated' : 'already present',
@@ -186,7 +216,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
     };
   }
 
-  const created = await createKey(ctx, params, state.keys);
+  const created = await createKey(ctx, params, state.keys.filter((k) => !state.orphans.includes(k)));
   registerSecret(created.secret);
   try {
     await ctx.createdAccessKeys.record(params.userName, created.id, params.clusterId);
@@ -195,6 +225,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
     await deleteKey(ctx, params, created.id, 'deleted an AccessKey the bot could not record');
     throw error;
   }
+  await ctx.createdAccessKeys.end(params.userName, params.clusterId);
   ctx.logger.info({ userName: params.userName, accessKeyId: created.id, clusterId: params.clusterId }, 'created AccessKey');
 
   try {
