@@ -5,7 +5,7 @@ import type { CloudClients } from './clients.ts';
 import type { CreatedAccessKeys, StepError } from './contract.ts';
 import { toStepError, type CallContext } from './errors.ts';
 import type { CallLimiter } from './rate-limit.ts';
-import { statusOf, withRetry, type RetryOptions, type WriteCheck } from './retry.ts';
+import { codeOf, isRetryable, statusOf, withRetry, type RetryOptions, type WriteCheck } from './retry.ts';
 
 export interface ExecContext {
   clients: CloudClients;
@@ -21,10 +21,16 @@ export interface ExecContext {
   createdAccessKeys: CreatedAccessKeys;
 }
 
-/** Each attempt waits for its slot in the limiter, so retries are paced too. */
+/** Each attempt waits for its slot in the limiter, so retries are paced too; a transient failure is logged. */
 function attempt<T>(ctx: ExecContext, context: CallContext, fn: () => Promise<T>): () => Promise<T> {
   const limiter = ctx.limiter;
-  return limiter ? () => limiter.run(context.service, fn) : fn;
+  const once = limiter ? () => limiter.run(context.service, fn) : fn;
+  return () => once().catch((error: unknown) => {
+    if (isRetryable(error)) {
+      ctx.logger.info({ step: ctx.step, service: context.service, permission: context.permission, err: { name: (error as Error)?.name, code: codeOf(error) } }, 'cloud call failed transiently');
+    }
+    throw error;
+  });
 }
 
 export function call<T>(ctx: ExecContext, context: CallContext, fn: () => Promise<T>): Promise<T> {
