@@ -103,7 +103,7 @@ export async function scale(): Promise<BenchResult> {
   await store.close();
   ({ store, bot, chat } = await build());
   const started = performance.now();
-  await bot.resumeAll();
+  await bot.resume();
   const restoreMs = performance.now() - started;
   const active = Object.values(await store.countActiveSessionsByState()).reduce((a, b) => a + b, 0);
   if (active !== SESSIONS) throw new Error(`after restart ${active} sessions are active, expected ${SESSIONS}`);

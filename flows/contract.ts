@@ -156,6 +156,8 @@ export interface FlowOutput {
   /** The closing message. A complete setup's message begins "✅ Backup center setup complete". */
   message: string;
   completed: StepOutcome[];
+  /** Cancelled while this step was being applied: how far it got is for the session runtime to say. */
+  interrupted?: StepRequest;
 }
 
 /** Actors a flow invokes; the executor supplies real ones through `machine.provide({ actors })`. */

@@ -1,5 +1,6 @@
 // Wires the bot together: store, executor (real SDKs; in sandbox mode pointed at the emulators),
 // sessions, chat adapters and the one HTTP server.
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { Config } from './config/index.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
@@ -30,6 +31,9 @@ export interface AppOptions {
   /** Listen address; tests use 127.0.0.1. */
   host?: string;
   sweepEveryMs?: number;
+  resumeEveryMs?: number;
+  /** Test hook: store inbound events without handling them (a crash test kills the process next). */
+  holdInbox?: boolean;
 }
 
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -50,13 +54,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
 async function assemble(config: Config, options: AppOptions, logger: Logger, stops: (() => Promise<void> | void)[]): Promise<App> {
   const now = options.now ?? (() => new Date());
-  const sandbox = config.sandbox ? await startSandbox({ stateDir: join(config.stateDir, 'sandbox') }) : null;
+  const sandbox = config.sandbox ? await startSandbox({ stateDir: join(config.stateDir, 'sandbox'), fleet: config.sandboxFleet }) : null;
   if (sandbox) stops.push(() => sandbox.close());
 
   const store = await openStore({ databaseUrl: config.databaseUrl, stateDir: config.stateDir });
   stops.push(() => store.close());
 
   const metrics = createMetrics(() => store.countActiveSessionsByState());
+  const owner = instanceId(config.stateDir);
   const clients = createCloudClients(
     sandbox
       ? {
@@ -78,24 +83,29 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
     approvalTtlMs: config.approvalTtlMs,
     channelClusters: config.channelClusters,
     now,
-    owner: instanceId(config.stateDir),
+    owner,
+    holdInbox: options.holdInbox ?? false,
   });
   const { handler } = bot;
   if (!config.sandbox && config.channelClusters === null) {
     logger.warn('CHANNEL_CLUSTERS is not set: every channel may set up every cluster of the account');
   }
 
-  const readiness: Record<string, () => Promise<boolean>> = { store: () => store.ping() };
-  const web = config.sandbox ? createWebChat({ handler, logger }) : null;
+  // Ready means able to take events: the inbox needs the store to write, not only to answer.
+  const readiness: Record<string, () => Promise<boolean>> = { store: () => store.probeWrite(now()).then(() => true) };
+  const web = config.webChat !== 'off' ? createWebChat({ handler, logger }) : null;
   if (web) bot.attach(web.port);
-  const slack = config.slack ? createSlackAdapter({ ...config.slack, handler, logger }) : null;
+  if (config.sandbox && config.webChat === 'off') {
+    logger.info('the sandbox web chat is off beside a real chat platform (BACKUP_SETUP_WEB_CHAT=1 serves it to loopback clients)');
+  }
+  const slack = config.slack ? createSlackAdapter({ ...config.slack, approvers: config.approvers, handler, logger }) : null;
   if (slack) {
     bot.attach(slack.port);
     await slack.start();
     stops.push(() => slack.stop());
-    readiness.slack = async () => true;
+    readiness.slack = async () => slack.connected();
   }
-  const dingtalk = config.dingtalk ? createDingTalkAdapter({ ...config.dingtalk, handler, logger }) : null;
+  const dingtalk = config.dingtalk ? createDingTalkAdapter({ ...config.dingtalk, approvers: config.approvers, handler, logger }) : null;
   if (dingtalk) {
     bot.attach(dingtalk.port);
     await dingtalk.start();
@@ -107,7 +117,7 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
     config.port,
     {
       slackEvents: slack && !config.slack?.appToken ? (req, res) => slack.handleHttp(req, res) : undefined,
-      webChat: web ? (req, res) => web.handleHttp(req, res) : undefined,
+      webChat: web ? (req, res) => (config.webChat === 'loopback' && !fromLoopback(req) ? Promise.resolve(false) : web.handleHttp(req, res)) : undefined,
       sandboxState: sandbox ? () => sandbox.publicState() : undefined,
       metrics: metrics.registry,
       readiness,
@@ -116,9 +126,12 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
     options.host,
   );
 
-  // Sessions that were in the middle of a step when the process stopped continue now.
-  void bot.resumeAll();
-  const stopSweeper = bot.startSweeper(options.sweepEveryMs);
+  // What this process (or a crashed one) left unfinished continues now, and whenever it is found later.
+  void bot.resume({ startUp: true }).catch((error: unknown) => logger.warn({ err: error }, 'resume at start-up failed'));
+  const stopHousekeeping = bot.startHousekeeping({
+    ...(options.sweepEveryMs ? { sweepEveryMs: options.sweepEveryMs } : {}),
+    ...(options.resumeEveryMs ? { resumeEveryMs: options.resumeEveryMs } : {}),
+  });
 
   let stopped = false;
   return {
@@ -128,7 +141,7 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
     async stop() {
       if (stopped) return;
       stopped = true;
-      stopSweeper();
+      stopHousekeeping();
       // Live event streams (the sandbox chat page) would hold the server open: end them first.
       web?.close();
       await server.close();
@@ -137,6 +150,16 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
       for (const stop of stops.reverse()) await stop();
     },
   };
+}
+
+/**
+ * A request made on this machine, not through a proxy: the web chat beside a real chat platform answers
+ * only those, so nobody who merely reaches the port can act as the sandbox's approver.
+ */
+function fromLoopback(req: IncomingMessage): boolean {
+  const address = req.socket.remoteAddress ?? '';
+  const loopback = address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+  return loopback && req.headers['x-forwarded-for'] === undefined && req.headers.forwarded === undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
-// The bot without its transports: store, executor, sessions and the chat handler, wired once.
-// startApp adds the HTTP server, the chat adapters and the sandbox; tests use this directly.
+// The bot without its transports: store, executor, sessions, the inbox and the chat handler, wired
+// once. startApp adds the HTTP server, the chat adapters and the sandbox; tests use this directly.
 import type { ChatEventHandler, ChatPort } from './chat/model.ts';
 import type { ChannelBinding } from './config/channel-clusters.ts';
 import type { Executor } from './executor/contract.ts';
@@ -7,10 +7,11 @@ import type { Logger } from './observability/logger.ts';
 import type { Metrics } from './observability/metrics.ts';
 import { Fleets } from './fleet/fleets.ts';
 import { Inbox } from './session/inbox.ts';
+import { every, resumePass } from './session/resumer.ts';
 import { createChatHandler } from './session/runtime.ts';
 import { Sessions } from './session/sessions.ts';
 import { Speaker } from './session/speaker.ts';
-import { startSweeper, sweep } from './session/sweeper.ts';
+import { sweep } from './session/sweeper.ts';
 import type { Store } from './store/contract.ts';
 
 export interface BotOptions {
@@ -23,83 +24,60 @@ export interface BotOptions {
   approvalTtlMs: number;
   channelClusters: ChannelBinding[] | null;
   now: () => Date;
-  /** Identifies this process in step claims. */
+  /** Identifies this process in step claims, inbox leases and as a session's driver. */
   owner: string;
   /** A session with no change for this long is closed as abandoned. */
   abandonAfterMs?: number;
   /** Fleet setups read and start this many clusters at a time. */
   fleetStartConcurrency?: number;
+  /** Test hook: store inbound events without handling them. */
+  holdInbox?: boolean;
 }
 
 export interface Bot {
-  /** What the chat adapters call: resolves once the event is accepted, before it is handled. */
+  /** What the chat adapters call: resolves once the event is stored, before it is handled. */
   handler: ChatEventHandler;
-  /** Resolves when every accepted event has been handled. */
+  /** Resolves when every event this process took has been handled. */
   idle(): Promise<void>;
   sessions: Sessions;
   speaker: Speaker;
   attach(port: ChatPort): void;
-  /** Continues every session that was active when the process stopped. */
-  resumeAll(): Promise<void>;
+  /** One pass of the resumer: unfinished inbox events, sessions nobody drives, decisions never applied. */
+  resume(options?: { startUp?: boolean }): Promise<void>;
   /** One pass of the sweeper (expired approvals, abandoned sessions). */
   sweep(): Promise<void>;
-  startSweeper(everyMs?: number): () => void;
+  /** Runs the resumer and the sweeper periodically; returns the stop function. */
+  startHousekeeping(options?: { resumeEveryMs?: number; sweepEveryMs?: number }): () => void;
 }
 
 const ABANDON_AFTER_MS = 7 * 24 * 3_600_000;
+const PRUNE_EVERY_MS = 3_600_000;
 
 export function createBot(options: BotOptions): Bot {
-  const { store, executor, logger, metrics, now } = options;
+  const { store, executor, logger, metrics, now, owner } = options;
   const speaker = new Speaker(logger);
-  const sessions = new Sessions({
-    store,
-    executor,
-    speaker,
-    logger,
-    metrics,
-    approvalTtlMs: options.approvalTtlMs,
-    now,
-    owner: options.owner,
-  });
-  const fleets = new Fleets({
-    store,
-    sessions,
-    speaker,
-    executor,
-    logger,
-    policy: { approvers: options.approvers, allowSelfApproval: options.allowSelfApproval },
-    now,
-    startConcurrency: options.fleetStartConcurrency ?? 10,
-  });
-  const work = createChatHandler({
-    store,
-    executor,
-    sessions,
-    speaker,
-    logger,
-    metrics,
-    policy: { approvers: options.approvers, allowSelfApproval: options.allowSelfApproval },
-    channelClusters: options.channelClusters,
-    fleets,
-    now,
-  });
-  const inbox = new Inbox(work, logger);
-  const sweeperDeps = { store, sessions, speaker, logger, now, abandonAfterMs: options.abandonAfterMs ?? ABANDON_AFTER_MS };
+  const sessions = new Sessions({ store, executor, speaker, logger, metrics, approvalTtlMs: options.approvalTtlMs, now, owner });
+  const policy = { approvers: options.approvers, allowSelfApproval: options.allowSelfApproval };
+  const fleets = new Fleets({ store, sessions, speaker, executor, logger, policy, now, startConcurrency: options.fleetStartConcurrency ?? 10 });
+  const work = createChatHandler({ store, executor, sessions, speaker, logger, metrics, policy, channelClusters: options.channelClusters, fleets, now });
+  const inbox = new Inbox({ store, work, speaker, logger, now, owner, hold: options.holdInbox ?? false });
+  const resume = (o: { startUp?: boolean } = {}) => resumePass({ store, sessions, inbox, logger, owner }, o.startUp ?? false);
+  const sweepOnce = () => sweep({ store, sessions, now, abandonAfterMs: options.abandonAfterMs ?? ABANDON_AFTER_MS });
   return {
     handler: inbox.accept,
     idle: () => inbox.idle(),
     sessions,
     speaker,
     attach: (port) => speaker.attach(port),
-    async resumeAll() {
-      const rows = await store.listActiveSessions();
-      await Promise.all(
-        rows.map((row) =>
-          sessions.resume(row.id).catch((error: unknown) => logger.error({ err: error, sessionId: row.id }, 'resume failed')),
-        ),
-      );
+    resume,
+    sweep: sweepOnce,
+    startHousekeeping({ resumeEveryMs = 5_000, sweepEveryMs = 15_000 } = {}) {
+      const stops = [
+        every(resumeEveryMs, () => resume(), logger, 'resume pass'),
+        every(sweepEveryMs, sweepOnce, logger, 'sweep'),
+        every(PRUNE_EVERY_MS, () => inbox.prune(), logger, 'inbox prune'),
+      ];
+      return () => stops.forEach((stop) => stop());
     },
-    sweep: () => sweep(sweeperDeps),
-    startSweeper: (everyMs) => startSweeper(sweeperDeps, everyMs),
   };
 }

@@ -15,7 +15,7 @@ async function main() {
   }
   let app;
   try {
-    app = await startApp(config);
+    app = await startApp(config, testHooks(process.env));
   } catch (error) {
     // Start-up failures (bad chat credentials, unreachable database) get one clear line, no stack.
     process.stderr.write(`Start-up failed: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -41,6 +41,15 @@ async function main() {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** Switches for the crash and recovery tests that run the bot as a process; nothing else sets them. */
+function testHooks(env: NodeJS.ProcessEnv) {
+  const every = Number(env.BACKUP_SETUP_TEST_RESUME_EVERY_MS);
+  return {
+    holdInbox: env.BACKUP_SETUP_TEST_HOLD_INBOX === '1',
+    ...(Number.isInteger(every) && every > 0 ? { resumeEveryMs: every } : {}),
+  };
 }
 
 function publicUrl(port: number, url: string): string {

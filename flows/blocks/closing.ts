@@ -12,7 +12,13 @@ export interface ClosingCause {
 }
 
 export function closingOutput(status: FlowStatus, context: FlowContext, cause: ClosingCause): FlowOutput {
-  return { status, message: [headline(status, context, cause), ...summary(status, context)].join('\n'), completed: context.completed };
+  const interrupted = status === 'cancelled' && context.current?.phase === 'applying' ? context.current.request : undefined;
+  return {
+    status,
+    message: [headline(status, context, cause), ...summary(status, context)].join('\n'),
+    completed: context.completed,
+    ...(interrupted ? { interrupted } : {}),
+  };
 }
 
 function headline(status: FlowStatus, context: FlowContext, cause: ClosingCause): string {
@@ -32,13 +38,9 @@ function headline(status: FlowStatus, context: FlowContext, cause: ClosingCause)
       return current?.phase === 'previewing'
         ? `❌ Stopped: could not check "${step}": ${cause.error}`
         : `❌ Stopped: "${step}" failed: ${cause.error}`;
-    case 'cancelled': {
-      const running =
-        current?.phase === 'applying'
-          ? ` "${step}" was running and may have finished; start the setup again to check (it changes only what is missing).`
-          : '';
-      return `🛑 Cancelled by ${cause.by ?? 'the requester'}.${running}`;
-    }
+    case 'cancelled':
+      // What a step that was running really did is known to the session runtime, which adds it.
+      return `🛑 Cancelled by ${cause.by ?? 'the requester'}.`;
     case 'unsupported':
     case 'abandoned':
       return `Stopped (${status}).`;
@@ -49,8 +51,10 @@ function summary(status: FlowStatus, context: FlowContext): string[] {
   const changed = context.completed.filter((o) => o.outcome !== 'already present');
   const present = context.completed.filter((o) => o.outcome === 'already present');
   const done = new Set(context.completed.map((o) => o.step));
-  // A complete flow left out only the steps whose condition did not hold (the restart).
-  const notDone = status === 'complete' ? [] : context.plan.steps.filter((s) => !done.has(s.request.step));
+  // A complete flow left out only the steps whose condition did not hold (the restart). A step that
+  // was running when a cancel came is reported by the session runtime, which knows how far it got.
+  const interrupted = status === 'cancelled' && context.current?.phase === 'applying' ? context.current.request.step : null;
+  const notDone = status === 'complete' ? [] : context.plan.steps.filter((s) => !done.has(s.request.step) && s.request.step !== interrupted);
   const lines: string[] = [];
   lines.push(changed.length > 0 ? 'Changed:' : 'Nothing was changed.');
   lines.push(...changed.map((o) => `• ${o.detail}`));

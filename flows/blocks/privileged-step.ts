@@ -80,7 +80,8 @@ export function privilegedStep(step: StepName, next: string) {
               emit(({ event }) => ({ type: 'stepDone' as const, outcome: event.output })),
             ],
           },
-          onError: { target: '#failed' },
+          // A cancel that reached the step right before one of its writes stops it there.
+          onError: [{ guard: 'stoppedByCancel', target: '#cancelled' }, { target: '#failed' }],
         },
       },
     },

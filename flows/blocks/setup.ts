@@ -44,6 +44,13 @@ function errorMessage(event: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The error of a step the session stopped for a cancel (the executor's StepStopped, as data). */
+function cancelStop(event: unknown): { cancelledBy: string | null } | null {
+  const error = (event as { error?: { code?: unknown; reason?: unknown; cancelledBy?: unknown } }).error;
+  if (error?.code !== 'Stopped' || error.reason !== 'cancelled') return null;
+  return { cancelledBy: typeof error.cancelledBy === 'string' ? error.cancelledBy : null };
+}
+
 export const flowSetup = setup({
   types: {
     context: {} as FlowContext,
@@ -112,12 +119,13 @@ export const flowSetup = setup({
     close: assign(({ context, event }, params: { status: FlowStatus }) => ({
       prompt: null,
       output: closingOutput(params.status, context, {
-        by: 'by' in event ? event.by : undefined,
+        by: 'by' in event ? event.by : (cancelStop(event)?.cancelledBy ?? undefined),
         error: params.status === 'failed' ? errorMessage(event) : undefined,
       }),
     })),
   },
   guards: {
+    stoppedByCancel: ({ event }) => cancelStop(event) !== null,
     answers: ({ event }, params: { questionId: QuestionId }) => event.type === 'ANSWER' && event.questionId === params.questionId,
     answerRejected: ({ context, event }, params: { questionId: AskedQuestion }) =>
       event.type === 'ANSWER' &&

@@ -31,18 +31,36 @@ export const HELP_TEXT = [
 export const CLUSTER_ID = /^c[a-z0-9-]{0,62}[a-z0-9]$/;
 export const REGION_ID = /^[a-z]{2,3}-[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const MAX_CLUSTERS = 50;
+/** 50 cluster ids of 33 characters and their spaces fit; anything longer is refused unread. */
+const MAX_COMMAND_LENGTH = 4_000;
+/** Words echoed in an error are cut to this length. */
+const ECHO = 60;
 
 export function clusterIdProblem(value: string): string | null {
-  if (CLUSTER_ID.test(value)) return null;
+  // An ACK cluster id has digits or hyphens (c82e6987e2961451182edacd74faf2e30, c-sandbox-managed): a
+  // plain word such as "check" is not taken for one, and neither is a region id such as cn-shanghai.
+  if (CLUSTER_ID.test(value) && /[0-9-]/.test(value) && !REGION_ID.test(value)) return null;
+  if (REGION_ID.test(value)) {
+    return `\`${value}\` is a region, not a cluster id. To set up every cluster of it: \`/backup-setup --region ${value} --all\`.`;
+  }
   return (
-    `\`${value}\` is not a cluster id: ACK cluster ids start with "c" followed by lowercase letters, ` +
+    `\`${echo(value)}\` is not a cluster id: ACK cluster ids start with "c" followed by lowercase letters, ` +
     'digits and hyphens (for example c82e6987e2961451182edacd74faf2e30). ' +
     'Copy it from the Clusters page of the ACK console.'
   );
 }
 
+/** A word of the person's input as an error message repeats it: cut short, without backticks. */
+function echo(word: string): string {
+  const clean = word.replace(/`/g, "'");
+  return clean.length <= ECHO ? clean : `${clean.slice(0, ECHO - 1)}…`;
+}
+
 /** Parses the words after the command name. Leading "/backup-setup" or "backup-setup" is tolerated. */
 export function parseCommand(text: string): ParseResult {
+  if (text.length > MAX_COMMAND_LENGTH) {
+    return failure(`That command is ${text.length} characters long; a command has at most ${MAX_COMMAND_LENGTH}. Nothing was started.`);
+  }
   const words = text.trim().split(/\s+/).filter(Boolean);
   if (words[0] === `/${COMMAND_NAME}` || words[0] === COMMAND_NAME) words.shift();
   const [first, ...rest] = words;
@@ -84,7 +102,7 @@ function regionFleet(rest: string[]): ParseResult {
   const [region, all, ...extra] = rest;
   if (region === undefined || !REGION_ID.test(region)) {
     return failure(
-      `\`--region\` needs a region id such as cn-hangzhou${region === undefined ? '' : `, not \`${region}\``}: ` +
+      `\`--region\` needs a region id such as cn-hangzhou${region === undefined ? '' : `, not \`${echo(region)}\``}: ` +
         '`/backup-setup --region <region> --all`.',
     );
   }
@@ -99,7 +117,7 @@ function clusters(words: string[]): ParseResult {
   for (const word of words) {
     if (!word.startsWith('c')) {
       return failure(
-        `Unknown word \`${word}\`. Use \`/backup-setup <cluster-id>\`, or one of: status, cancel, verify, audit, help.`,
+        `Unknown word \`${echo(word)}\`. Use \`/backup-setup <cluster-id>\`, or one of: status, cancel, verify, audit, help.`,
       );
     }
     const problem = clusterIdProblem(word);
@@ -113,7 +131,7 @@ function clusters(words: string[]): ParseResult {
 }
 
 function unexpected(extra: string[], verb: string): ParseResult {
-  return failure(`Unexpected \`${extra.join(' ')}\` after \`${verb}\`. See \`/backup-setup help\`.`);
+  return failure(`Unexpected \`${echo(extra.join(' '))}\` after \`${verb}\`. See \`/backup-setup help\`.`);
 }
 
 const success = (command: Command): ParseResult => ({ ok: true, command });

@@ -46,6 +46,8 @@ export type ChatEvent = Inbound &
     | { kind: 'threadText'; text: string }
   );
 
+export type QuestionPrompt = Extract<Prompt, { kind: 'question' }>;
+
 /** Outbound, platform-neutral. Adapters render each kind as Block Kit or a DingTalk card. */
 export type Reply =
   | { kind: 'text'; text: string }
@@ -54,7 +56,7 @@ export type Reply =
   | {
       kind: 'question';
       sessionId: string;
-      prompt: Extract<Prompt, { kind: 'question' }>;
+      prompt: QuestionPrompt;
     }
   | {
       kind: 'approval';
@@ -74,14 +76,30 @@ export type Reply =
       kind: 'decided';
       approvalId: string;
       title: string;
-      decision: 'approved' | 'denied' | 'expired';
+      /** `closed`: the setup ended (cancelled, failed, replaced) before anybody decided. */
+      decision: 'approved' | 'denied' | 'expired' | 'closed';
       by: string;
       at: string;
+      /** The approval exactly as it was shown (kept in the store), so the decided message repeats what was decided. */
+      shown?: ApprovalReply;
+      /** Why it was denied, or why it closed. */
+      reason?: string;
+    }
+  /** A question after its answer (who chose what), or after the setup ended without one: no buttons. */
+  | {
+      kind: 'answered';
+      prompt: QuestionPrompt;
+      answer: { value: string; label: string; by: string } | null;
+      /** Why it closed unanswered. */
+      reason?: string;
     }
   | { kind: 'progress'; text: string }
   | { kind: 'result'; outcome: StepOutcome }
   | { kind: 'done'; ok: boolean; text: string }
   | { kind: 'error'; text: string; correlationId?: string };
+
+/** Whether the bot can post in a conversation; when not, `reason` says why and how to fix it. */
+export type PostCheck = { ok: true } | { ok: false; reason: string };
 
 /** What the session runtime needs from a platform adapter. Best effort: adapters retry, never throw on post. */
 export interface ChatPort {
@@ -92,6 +110,16 @@ export interface ChatPort {
   update(message: PostedMessage, reply: Reply): Promise<void>;
   /** Tells one person only (Slack ephemeral / response URL; DingTalk private message). */
   tell(conversation: Conversation, userId: UserId, text: string): Promise<void>;
+  /**
+   * Whether a post in the conversation can be seen (Slack: the bot is a member). Absent means always.
+   * Post failures stay best effort: post() returns null when nothing at all could be posted.
+   */
+  canPost?(conversation: Conversation): Promise<PostCheck>;
+  /**
+   * The approver groups (e.g. `slack:S…` user groups named in APPROVERS) the person belongs to, looked
+   * up by the platform with a short cache. Absent means the platform has no groups.
+   */
+  groupsOf?(userId: UserId): Promise<UserId[]>;
 }
 
 /** Lets a handler answer the one person who acted (Slack ephemeral / response_url; DingTalk private). */
@@ -104,3 +132,5 @@ export type TellActor = (text: string) => Promise<void>;
  * for a failure of the work itself: those become a reply with a correlation id.
  */
 export type ChatEventHandler = (event: ChatEvent, tellActor: TellActor) => Promise<void>;
+
+export type ApprovalReply = Extract<Reply, { kind: 'approval' }>;

@@ -19,7 +19,10 @@ export interface DingTalkConfig {
   clientId: string;
   clientSecret: string;
   robotCode: string;
-  cardTemplateId: string;
+  /** Unset: DingTalk's public MarkdownButton template (no template to build by hand). */
+  cardTemplateId: string | undefined;
+  /** IANA zone the group reads times in; unset: Asia/Shanghai. */
+  timeZone: string | undefined;
   apiUrl: string | undefined;
   gatewayUrl: string | undefined;
 }
@@ -27,6 +30,13 @@ export interface DingTalkConfig {
 export interface Config {
   /** Emulated Alibaba Cloud account (and, without chat credentials, the local chat page). */
   sandbox: boolean;
+  /**
+   * The sandbox's web chat (its identity switch lets anyone act as an approver): on when no real chat is
+   * configured; beside Slack or DingTalk only when BACKUP_SETUP_WEB_CHAT=1, and then for loopback clients only.
+   */
+  webChat: 'off' | 'open' | 'loopback';
+  /** SANDBOX_FLEET: how many extra managed clusters (c-sandbox-fleet-001 …) the sandbox seeds. */
+  sandboxFleet: number;
   port: number;
   slack: SlackConfig | null;
   dingtalk: DingTalkConfig | null;
@@ -65,6 +75,14 @@ const APPROVER = /^(slack|dingtalk|web):[A-Za-z0-9_.@$-]+$/;
 
 const schema = z.object({
   BACKUP_SETUP_SANDBOX: flag,
+  BACKUP_SETUP_WEB_CHAT: flag,
+  SANDBOX_FLEET: optional.transform((value, ctx) => {
+    if (value === undefined) return 0;
+    const n = Number(value);
+    if (Number.isInteger(n) && n >= 0 && n <= 999) return n;
+    ctx.addIssue({ code: 'custom', message: `"${value.slice(0, 40)}" is not a cluster count; use a whole number from 0 to 999` });
+    return z.NEVER;
+  }),
   PORT: optional.transform((value, ctx) => {
     if (value === undefined) return 3000;
     const port = Number(value);
@@ -86,6 +104,9 @@ const schema = z.object({
   DINGTALK_CLIENT_SECRET: optional,
   DINGTALK_ROBOT_CODE: optional,
   DINGTALK_CARD_TEMPLATE_ID: optional,
+  DINGTALK_TIME_ZONE: optional.refine((v) => v === undefined || validTimeZone(v), {
+    message: 'must be an IANA time zone such as Asia/Shanghai or Europe/Berlin',
+  }),
   DINGTALK_API_URL: url('DINGTALK_API_URL'),
   DINGTALK_GATEWAY_URL: url('DINGTALK_GATEWAY_URL'),
   ALIBABA_CLOUD_RAM_ENDPOINT: optional,
@@ -136,6 +157,15 @@ const schema = z.object({
 
 type Env = Record<string, string | undefined>;
 
+function validTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Loads and validates the configuration; throws ConfigError with one line naming the variable. */
 export function loadConfig(env: Env = process.env): Config {
   const parsed = schema.safeParse(env);
@@ -154,8 +184,13 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('APPROVERS is empty: name at least one approver, e.g. APPROVERS=slack:U012AB,dingtalk:manager123');
   }
 
+  const realChat = slack !== null || dingtalk !== null;
+  const webChat = !sandbox ? 'off' : !realChat ? 'open' : e.BACKUP_SETUP_WEB_CHAT ? 'loopback' : 'off';
+
   return {
     sandbox,
+    webChat,
+    sandboxFleet: e.SANDBOX_FLEET,
     port: e.PORT,
     slack,
     dingtalk,
@@ -201,10 +236,14 @@ function dingtalkConfig(e: Parsed): DingTalkConfig | null {
     DINGTALK_CLIENT_ID: e.DINGTALK_CLIENT_ID,
     DINGTALK_CLIENT_SECRET: e.DINGTALK_CLIENT_SECRET,
     DINGTALK_ROBOT_CODE: e.DINGTALK_ROBOT_CODE,
-    DINGTALK_CARD_TEMPLATE_ID: e.DINGTALK_CARD_TEMPLATE_ID,
   };
   const set = Object.entries(required).filter(([, v]) => v !== undefined);
-  if (set.length === 0) return null;
+  if (set.length === 0) {
+    if (e.DINGTALK_CARD_TEMPLATE_ID !== undefined) {
+      throw new ConfigError(`DINGTALK_CLIENT_ID is missing: DingTalk needs ${Object.keys(required).join(', ')} together`);
+    }
+    return null;
+  }
   const missing = Object.entries(required).find(([, v]) => v === undefined);
   if (missing) {
     throw new ConfigError(`${missing[0]} is missing: DingTalk needs ${Object.keys(required).join(', ')} together`);
@@ -213,7 +252,8 @@ function dingtalkConfig(e: Parsed): DingTalkConfig | null {
     clientId: e.DINGTALK_CLIENT_ID!,
     clientSecret: e.DINGTALK_CLIENT_SECRET!,
     robotCode: e.DINGTALK_ROBOT_CODE!,
-    cardTemplateId: e.DINGTALK_CARD_TEMPLATE_ID!,
+    cardTemplateId: e.DINGTALK_CARD_TEMPLATE_ID,
+    timeZone: e.DINGTALK_TIME_ZONE,
     apiUrl: e.DINGTALK_API_URL,
     gatewayUrl: e.DINGTALK_GATEWAY_URL,
   };

@@ -19,18 +19,55 @@ export interface ExecContext {
   /** Which step (or read) the calls belong to, for errors. */
   step: StepError['step'];
   createdAccessKeys: CreatedAccessKeys;
+  /** The session's hooks around cloud writes (a privileged step's apply). */
+  writes?: WriteHooks;
 }
 
-/** Each attempt waits for its slot in the limiter, so retries are paced too; a transient failure is logged. */
+/** What the session runtime does around each cloud write of a step. */
+export interface WriteHooks {
+  /** Right before the write (each attempt); throws to stop the step there (a cancel, a lost claim). */
+  before(write: CallContext): Promise<void>;
+  /** After the write succeeded. */
+  after(write: CallContext): void;
+}
+
+/** Writes, by the RAM action or Kubernetes verb they need; everything else the executor calls reads. */
+export function isWrite(context: CallContext): boolean {
+  return context.service === 'kube'
+    ? /^(create|update|replace|patch|delete)\b/.test(context.permission)
+    : /^[a-z]+:(Create|Delete|Attach|Detach|Put|Install|Upgrade|Update|Set|Modify|Open|Remove|Add)/.test(context.permission);
+}
+
+/**
+ * Each attempt waits for its slot in the limiter, so retries are paced too; a write passes the session's guard
+ * first; a transient failure is logged.
+ */
 function attempt<T>(ctx: ExecContext, context: CallContext, fn: () => Promise<T>): () => Promise<T> {
   const limiter = ctx.limiter;
-  const once = limiter ? () => limiter.run(context.service, fn) : fn;
+  const paced = limiter ? () => limiter.run(context.service, fn) : fn;
+  const hooks = ctx.writes;
+  const once = !hooks || !isWrite(context)
+    ? paced
+    : async () => {
+      await hooks.before(context);
+      const result = await paced();
+      hooks.after(context);
+      return result;
+    };
   return () => once().catch((error: unknown) => {
     if (isRetryable(error)) {
       ctx.logger.info({ step: ctx.step, service: context.service, permission: context.permission, err: { name: (error as Error)?.name, code: codeOf(error) } }, 'cloud call failed transiently');
     }
     throw error;
   });
+}
+
+/**
+ * A write the step does outside `write` (it handles the answer itself, e.g. AlreadyExists): guarded and paced like
+ * one, and, like one, not repeated after an ambiguous failure unless `landed` says it did not land.
+ */
+export function guarded<T>(ctx: ExecContext, context: CallContext, fn: () => Promise<T>, landed: WriteCheck<T>['landed'] = null): Promise<T> {
+  return withRetry(attempt(ctx, context, fn), ctx.retry, { landed });
 }
 
 export function call<T>(ctx: ExecContext, context: CallContext, fn: () => Promise<T>): Promise<T> {

@@ -1,5 +1,9 @@
 // What the session runtime needs from the executor. The executor is the only place that calls clouds.
 import type { ClusterFacts, StepName, StepOutcome, StepPreview, StepRequest } from '../../flows/contract.ts';
+import type { WriteHooks } from './context.ts';
+
+export type { WriteHooks };
+export type { CallContext } from './errors.ts';
 
 export interface StepMeta {
   step: StepName;
@@ -74,12 +78,42 @@ export interface CreatedAccessKeys {
   end(userName: string, clusterId: string): Promise<void>;
 }
 
+/** How the session runtime oversees one apply. */
+export interface ApplyOptions {
+  writes?: WriteHooks;
+}
+
 export interface Executor {
   meta(step: StepName): StepMeta;
   readCluster(clusterId: string): Promise<ClusterFacts>;
   preview(request: StepRequest): Promise<StepPreview>;
-  apply(request: StepRequest): Promise<StepOutcome>;
+  apply(request: StepRequest, options?: ApplyOptions): Promise<StepOutcome>;
   verify(clusterId: string): Promise<VerifyReport>;
   /** Ids of the account's clusters in a region (for `/backup-setup --region <r> --all`). */
   listClusters(region: string): Promise<string[]>;
 }
+
+/**
+ * The session stopped a step right before a cloud write: the setup was cancelled, or the step's
+ * claim passed to another process. Nothing of that write was sent.
+ */
+export class StepStopped extends StepError {
+  readonly reason: StopReason;
+  /** The write it stopped before, e.g. "ram:CreatePolicy on policy p". */
+  readonly before: string;
+  readonly cancelledBy: string | null;
+  constructor(step: StepName, reason: StopReason, before: string, cancelledBy: string | null = null) {
+    super(step, 'Stopped', `${step} stopped before ${before}: ${STOP_REASONS[reason]}`);
+    this.reason = reason;
+    this.before = before;
+    this.cancelledBy = cancelledBy;
+  }
+}
+
+export type StopReason = 'cancelled' | 'claim lost' | 'store unavailable';
+
+const STOP_REASONS: Record<StopReason, string> = {
+  cancelled: 'the setup was cancelled',
+  'claim lost': 'another process took the step over',
+  'store unavailable': "the bot's database is unavailable, so the claim on the step could not be checked",
+};

@@ -5,7 +5,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { scrub } from '../observability/secrets.ts';
 import type { CloudClients } from './clients.ts';
-import { StepError, type CreatedAccessKeys, type Executor, type StepMeta } from './contract.ts';
+import { StepError, type ApplyOptions, type CreatedAccessKeys, type Executor, type StepMeta } from './contract.ts';
 import type { ExecContext } from './context.ts';
 import { CallLimiter, type RateLimits } from './rate-limit.ts';
 import { readCluster } from './read-cluster.ts';
@@ -83,9 +83,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
     readCluster: (clusterId) => guarded('readCluster', () => readCluster(context('readCluster'), clusterId)),
     preview: (request: StepRequest): Promise<StepPreview> =>
       guarded(request.step, () => stepModule(request.step).preview(request.params as never, context(request.step))),
-    apply: (request: StepRequest): Promise<StepOutcome> =>
+    apply: (request: StepRequest, applyOptions: ApplyOptions = {}): Promise<StepOutcome> =>
       guarded(request.step, async () => {
-        const outcome = await stepModule(request.step).apply(request.params as never, context(request.step));
+        const ctx = { ...context(request.step), ...(applyOptions.writes ? { writes: applyOptions.writes } : {}) };
+        const outcome = await stepModule(request.step).apply(request.params as never, ctx);
         options.logger.info({ step: request.step, outcome: outcome.outcome }, outcome.detail);
         return { ...outcome, detail: scrub(outcome.detail) };
       }),

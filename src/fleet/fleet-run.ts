@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FlowNotice, FlowOutput, Prompt, StepName } from '../../flows/contract.ts';
 import { STEP_ORDER } from '../../flows/steps.ts';
-import type { Actor, Conversation, TellActor } from '../chat/model.ts';
+import type { Actor, ApprovalReply, Conversation, TellActor } from '../chat/model.ts';
 import type { Executor } from '../executor/contract.ts';
 import type { Logger } from '../observability/logger.ts';
 import { decisionRefusal, paramsHash, refusalFor, type ApprovalPolicy } from '../session/approvals.ts';
@@ -47,9 +47,17 @@ interface FleetApproval {
   hash: string;
   covered: Waiting[];
   message: { conversation: Conversation; messageId: string } | null;
+  shown: ApprovalReply | null;
 }
 
 export const FLEET_APPROVAL_PREFIX = 'fleet:';
+/** The fleet's first message names this many clusters; each approval and the summary list them all. */
+const NAMED_IN_PARENT = 10;
+
+function compactList(ids: string[]): string {
+  const named = ids.slice(0, NAMED_IN_PARENT).map((id) => `\`${id}\``).join(', ');
+  return ids.length <= NAMED_IN_PARENT ? named : `${named} and ${ids.length - NAMED_IN_PARENT} more (each approval and the closing summary list every one)`;
+}
 
 export class FleetRun {
   readonly id = randomUUID();
@@ -62,9 +70,12 @@ export class FleetRun {
   private starting = true;
   private finished = false;
   private readonly onFinish: () => void;
+  /** The command's inbox event: each member's session id derives from it, so a redelivery starts nothing twice. */
+  private readonly eventId: string;
 
-  constructor(deps: FleetDeps, requester: Actor, conversation: Conversation, clusterIds: string[], onFinish: () => void) {
+  constructor(deps: FleetDeps, requester: Actor, conversation: Conversation, clusterIds: string[], eventId: string, onFinish: () => void) {
     this.deps = deps;
+    this.eventId = eventId;
     this.requester = requester;
     this.thread = conversation;
     this.onFinish = onFinish;
@@ -79,7 +90,7 @@ export class FleetRun {
       kind: 'text',
       text:
         `Backup center setup of ${ids.length} clusters, requested by ${this.requester.name} at ${now().toISOString()}: ` +
-        `${ids.map((id) => `\`${id}\``).join(', ')}. Questions take their suggested answers; each step is approved once for every cluster it covers.`,
+        `${compactList(ids)}. Questions take their suggested answers; each step is approved once for every cluster it covers.`,
     });
     if (parent) this.thread = { ...this.thread, threadId: parent.messageId };
 
@@ -92,7 +103,10 @@ export class FleetRun {
           continue;
         }
         const started = await sessions
-          .start(clusterId, this.requester.id, this.requester.name, this.thread, this.member())
+          .start(
+            { clusterId, requester: this.requester.id, requesterName: this.requester.name, conversation: this.thread, eventId: this.eventId },
+            this.member(),
+          )
           .catch((error: unknown) => {
             this.deps.logger.error({ err: error, clusterId, fleetId: this.id }, 'fleet member failed to start');
             return { started: false as const, reason: 'the setup could not start; see the logs' };
@@ -117,6 +131,7 @@ export class FleetRun {
     const { store, speaker, sessions, now, executor } = this.deps;
     const approval = this.approval;
     if (!approval || approval.id !== approvalId) return tell('This approval was already decided; your click changed nothing.');
+    if (approval.message?.messageId !== messageId) return tell('This click did not come from the message that shows this approval; it changed nothing.');
     const refusal = decisionRefusal(this.deps.policy, actor.id, this.requester.id);
     if (refusal) return tell(refusal);
     const at = now();
@@ -124,10 +139,17 @@ export class FleetRun {
     const decided = await store.decideApproval(approval.id, { by: actor.id, decision: outcome, at, paramsHash: approval.hash });
     if (!decided.ok) return tell(refusalFor(decided.reason, decided.approval));
     this.approval = null;
-    await speaker.update(
-      { conversation: approval.message?.conversation ?? this.thread, messageId },
-      { kind: 'decided', approvalId, title: `${executor.meta(approval.step).title} on ${approval.covered.length} clusters`, decision: outcome, by: actor.name, at: at.toISOString() },
-    );
+    if (approval.message) {
+      await speaker.update(approval.message, {
+        kind: 'decided',
+        approvalId,
+        title: `${executor.meta(approval.step).title} on ${approval.covered.length} clusters`,
+        decision: outcome,
+        by: actor.id,
+        at: at.toISOString(),
+        ...(approval.shown ? { shown: approval.shown } : {}),
+      });
+    }
     for (const waiting of approval.covered) {
       const member = this.members.get(waiting.row.clusterId)!;
       const hash = paramsHash(waiting.prompt.request);
@@ -188,11 +210,10 @@ export class FleetRun {
     const id = `${FLEET_APPROVAL_PREFIX}${this.id}/${step}/${++this.rounds}`;
     const hash = paramsHash({ step, params: covered.map((w) => paramsHash(w.prompt.request)) } as never);
     const expiresAt = new Date(Math.min(...covered.map((w) => w.expiresAt.getTime())));
-    const approval: FleetApproval = { id, step, hash, covered, message: null };
+    const approval: FleetApproval = { id, step, hash, covered, message: null, shown: null };
     this.approval = approval;
 
     const { store, speaker, executor } = this.deps;
-    await store.createApproval({ id, sessionId: covered[0]!.row.id, step, paramsHash: hash, requester: this.requester.id, expiresAt });
     const meta = executor.meta(step);
     const first = covered[0]!.prompt;
     const prompt: ApprovalPrompt = {
@@ -205,7 +226,7 @@ export class FleetRun {
         changes: covered.flatMap((w) => w.prompt.preview.changes.map((line) => `${w.row.clusterId}: ${line}`)),
       },
     };
-    const posted = await speaker.post(this.thread, {
+    const shown: ApprovalReply = {
       kind: 'approval',
       sessionId: covered[0]!.row.id,
       prompt,
@@ -215,7 +236,10 @@ export class FleetRun {
       apis: meta.apis,
       expiresAt: expiresAt.toISOString(),
       requester: this.requester.id,
-    });
+    };
+    approval.shown = shown;
+    await store.createApproval({ id, sessionId: covered[0]!.row.id, step, paramsHash: hash, requester: this.requester.id, expiresAt, shown });
+    const posted = await speaker.post(this.thread, shown);
     if (posted) {
       approval.message = posted;
       await store.setApprovalMessage(id, posted);

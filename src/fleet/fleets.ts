@@ -11,8 +11,8 @@ export class Fleets {
   }
 
   /** Starts one session per cluster; clusters with a refusal (channel binding) are skipped with it. */
-  async start(clusterIds: string[], requester: Actor, conversation: Conversation, refusals: Map<string, string>): Promise<FleetRun> {
-    const run = new FleetRun(this.deps, requester, conversation, clusterIds, () => this.running.delete(run));
+  async start(clusterIds: string[], requester: Actor, conversation: Conversation, refusals: Map<string, string>, eventId: string): Promise<FleetRun> {
+    const run = new FleetRun(this.deps, requester, conversation, clusterIds, eventId, () => this.running.delete(run));
     this.running.add(run);
     await run.start(refusals);
     return run;

@@ -18,9 +18,12 @@ export function createMetrics(activeSessions: () => Promise<Record<string, numbe
       help: 'Sessions not yet ended, by state',
       labelNames: ['state'] as const,
       registers: [registry],
+      // Without the store the last counts stay: /metrics must answer while the database is down.
       async collect() {
+        const counts = await activeSessions().catch(() => null);
+        if (counts === null) return;
         this.reset();
-        for (const [state, count] of Object.entries(await activeSessions())) this.set({ state }, count);
+        for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
       },
     }),
     approvals: new Counter({

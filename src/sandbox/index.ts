@@ -14,7 +14,7 @@ import { startKubeServer } from './kube/server.ts';
 import { ossHandler } from './oss.ts';
 import { publicStateOf } from './public-state.ts';
 import { ramHandler } from './ram.ts';
-import { seedAccount } from './seed.ts';
+import { addFleetClusters, fleetCases, seedAccount } from './seed.ts';
 
 export interface Sandbox {
   account: SandboxAccount;
@@ -28,8 +28,10 @@ export interface Sandbox {
 }
 
 /** With a stateDir the account persists there and a later start finds it again; null keeps it in memory. */
-export async function startSandbox(options: { stateDir?: string | null } = {}): Promise<Sandbox> {
-  const account = new SandboxAccount(options.stateDir ?? null, seedAccount);
+export async function startSandbox(options: { stateDir?: string | null; fleet?: number } = {}): Promise<Sandbox> {
+  const fleet = options.fleet ?? 0;
+  const account = new SandboxAccount(options.stateDir ?? null, () => seedAccount({ fleet }));
+  if (fleetCases(fleet).some((c) => !account.state.clusters[c.id])) account.change((state) => addFleetClusters(state, fleet));
   const faults = { ram: new FaultPlan(), cs: new FaultPlan(), oss: new FaultPlan(), kube: new FaultPlan() };
   const kube = await startKubeServer({ account, faults: faults.kube });
   const ram = await listen(ramHandler(account, faults.ram));

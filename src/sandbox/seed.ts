@@ -44,28 +44,29 @@ const CASES: ClusterCase[] = [
 /** Managed kinds have authorized AliyunCSManagedBackupRestoreRole, except the Ulanqab cluster (a case to guide). */
 const withoutRoleToken = new Set(['c-sandbox-ulanqab']);
 
-export function seedAccount(): AccountState {
-  const created = new Date().toISOString().replace(/\.\d{3}Z$/, '+08:00');
+/** SANDBOX_FLEET=<n>: n more managed clusters c-sandbox-fleet-001 … in cn-hangzhou (DESIGN.md's Sandbox contract). */
+export function fleetCases(n: number): ClusterCase[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `c-sandbox-fleet-${String(i + 1).padStart(3, '0')}`,
+    type: 'ManagedKubernetes' as const,
+    profile: 'Default',
+    spec: 'ack.pro.small',
+    version: '1.31.1-aliyun.1',
+    addons: [addon('csi-plugin', CSI_PLUGIN)],
+  }));
+}
+
+/** Adds the fleet clusters an account lacks (an account persisted before SANDBOX_FLEET was raised). */
+export function addFleetClusters(state: AccountState, n: number): boolean {
+  const missing = fleetCases(n).filter((c) => !state.clusters[c.id]);
+  for (const c of missing) state.clusters[c.id] = clusterOf(c, new Date());
+  return missing.length > 0;
+}
+
+export function seedAccount(options: { fleet?: number } = {}): AccountState {
   const clusters: Record<string, SandboxCluster> = {};
-  for (const c of CASES) {
-    const cluster: SandboxCluster = {
-      id: c.id,
-      name: c.id.replace(/^c-/, ''),
-      type: c.type,
-      profile: c.profile,
-      spec: c.spec,
-      region: c.region ?? 'cn-hangzhou',
-      version: c.version,
-      state: 'running',
-      vpcId: `vpc-${c.id.replace(/^c-/, '')}`,
-      created,
-      addons: c.addons.map((a) => ({ ...a })),
-      objects: {},
-      resourceVersion: 1,
-    };
-    seedClusterObjects(cluster, { managedRoleToken: c.type === 'ManagedKubernetes' && !withoutRoleToken.has(c.id) });
-    clusters[c.id] = cluster;
-  }
+  const now = new Date();
+  for (const c of [...CASES, ...fleetCases(options.fleet ?? 0)]) clusters[c.id] = clusterOf(c, now);
   return {
     accountId: randomDigits(16),
     rootKey: { id: newAccessKeyId(), secret: newAccessKeySecret() },
@@ -80,4 +81,25 @@ export function seedAccount(): AccountState {
       flexvolume: 'v1.14.8.109-649dc5a-aliyun',
     },
   };
+}
+
+function clusterOf(c: ClusterCase, at: Date): SandboxCluster {
+  const created = at.toISOString().replace(/\.\d{3}Z$/, '+08:00');
+  const cluster: SandboxCluster = {
+    id: c.id,
+    name: c.id.replace(/^c-/, ''),
+    type: c.type,
+    profile: c.profile,
+    spec: c.spec,
+    region: c.region ?? 'cn-hangzhou',
+    version: c.version,
+    state: 'running',
+    vpcId: `vpc-${c.id.replace(/^c-/, '')}`,
+    created,
+    addons: c.addons.map((a) => ({ ...a })),
+    objects: {},
+    resourceVersion: 1,
+  };
+  seedClusterObjects(cluster, { managedRoleToken: c.type === 'ManagedKubernetes' && !withoutRoleToken.has(c.id) });
+  return cluster;
 }

@@ -1,7 +1,7 @@
 // Runs a flow actor for one event: restore (or start) it, send the event, let invoked steps finish,
 // persist every transition, and stop. Between events a session lives only in the store, so any
 // replica can take the next click, and a restart resumes a step that was running.
-import { createActor, waitFor, type AnyStateMachine, type AnyMachineSnapshot } from 'xstate';
+import { createActor, type Actor, type AnyStateMachine, type AnyMachineSnapshot } from 'xstate';
 import type { FlowEvent, FlowNotice } from '../../flows/contract.ts';
 
 export interface DriveOptions {
@@ -13,14 +13,23 @@ export interface DriveOptions {
   onNotice: (notice: FlowNotice) => void;
   /** Called after every transition, in order; the next transition's persist waits for this one. */
   persist: (persisted: unknown, snapshot: AnyMachineSnapshot) => Promise<void>;
+  /** The running actor, so a cancel can reach it while it works. */
+  onStart?: (actor: Actor<AnyStateMachine>) => void;
+  /** Aborting suspends the drive: the actor stops where it is and nothing more is persisted. */
+  signal?: AbortSignal;
 }
+
+export type DriveResult =
+  | { kind: 'settled'; snapshot: AnyMachineSnapshot }
+  /** Stopped by the signal, or because a transition could not be persisted (the error). */
+  | { kind: 'suspended'; error: unknown };
 
 /** A flow waits for people when it is done or when no invoked actor (preview, apply, read) is running. */
 export function isSettled(snapshot: AnyMachineSnapshot): boolean {
   return snapshot.status !== 'active' || Object.keys(snapshot.children).length === 0;
 }
 
-export async function driveFlow(options: DriveOptions): Promise<AnyMachineSnapshot> {
+export async function driveFlow(options: DriveOptions): Promise<DriveResult> {
   const actor = createActor(
     options.machine,
     options.snapshot === undefined
@@ -29,34 +38,56 @@ export async function driveFlow(options: DriveOptions): Promise<AnyMachineSnapsh
   );
   actor.on('*', (emitted) => options.onNotice(emitted as FlowNotice));
 
+  let finish!: (result: DriveResult) => void;
+  const finished = new Promise<DriveResult>((resolve) => (finish = resolve));
   let persisting: Promise<void> = Promise.resolve();
-  let persistError: unknown = null;
   let lastPersisted: unknown = undefined;
+  let stopped = false;
+  const suspend = (error: unknown) => {
+    if (stopped) return;
+    stopped = true;
+    finish({ kind: 'suspended', error });
+  };
   const persistNow = () => {
+    if (stopped) return;
     const persisted = actor.getPersistedSnapshot();
     const snapshot = actor.getSnapshot();
     if (lastPersisted === snapshot) return;
     lastPersisted = snapshot;
-    persisting = persisting.then(() =>
-      options.persist(persisted, snapshot).catch((error: unknown) => {
-        persistError ??= error;
-      }),
-    );
+    persisting = persisting.then(() => (stopped ? undefined : options.persist(persisted, snapshot).catch(suspend)));
   };
-  const subscription = actor.subscribe({ next: persistNow, error: () => persistNow() });
+  /** Finishes once the snapshot it was called for is persisted, if the flow then still waits there. */
+  const settleIfDone = () => {
+    if (stopped || !isSettled(actor.getSnapshot())) return;
+    persistNow();
+    const target = actor.getSnapshot();
+    persisting = persisting.then(() => {
+      if (!stopped && actor.getSnapshot() === target) {
+        stopped = true;
+        finish({ kind: 'settled', snapshot: target });
+      }
+    });
+  };
+  const onAbort = () => suspend(options.signal?.reason ?? new Error('suspended'));
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const subscription = actor.subscribe({
+    next: () => {
+      persistNow();
+      settleIfDone();
+    },
+    error: () => {
+      persistNow();
+      settleIfDone();
+    },
+  });
 
   actor.start();
+  options.onStart?.(actor);
   if (options.event) actor.send(options.event);
-  try {
-    await waitFor(actor, isSettled, { timeout: Infinity });
-  } catch {
-    // The machine errored; its snapshot carries the error and is persisted below.
-  }
-  persistNow();
-  await persisting;
+  settleIfDone();
+  const result = await finished;
+  options.signal?.removeEventListener('abort', onAbort);
   subscription.unsubscribe();
-  const final = actor.getSnapshot();
   actor.stop();
-  if (persistError) throw persistError;
-  return final;
+  return result;
 }

@@ -1,34 +1,111 @@
-// The inbox: every inbound chat event is accepted here before the adapter acknowledges the platform,
-// then handled once, after the acknowledgement, on a later turn of the event loop.
+// The durable inbox. Every inbound chat event is stored (one insert, keyed by the platform's own
+// delivery id) before the adapter acknowledges the platform; then it is handled once, under a lease,
+// by this process or, after a crash, by whichever process finds it unfinished.
 import type { ChatEvent, ChatEventHandler, TellActor } from '../chat/model.ts';
 import type { Logger } from '../observability/logger.ts';
+import { StoreUnavailableError, type Store } from '../store/contract.ts';
+import type { EventWork } from './runtime.ts';
+import type { Speaker } from './speaker.ts';
 
-export type EventWork = (event: ChatEvent, tell: TellActor) => Promise<void>;
+/** An event is held this long by the process handling it; an unfinished one is then handled again. */
+export const EVENT_LEASE_MS = 60_000;
+/** A stored event nobody claimed for this long is picked up by the resumer (its process died after the ack). */
+export const UNCLAIMED_AFTER_MS = 5_000;
+/** Finished events are kept this long to recognise the platforms' redeliveries (they come within minutes). */
+export const KEEP_FINISHED_MS = 24 * 3_600_000;
+/** Attempts before an event that keeps failing is given up (the person was told each time). */
+const MAX_ATTEMPTS = 5;
+
+export interface InboxDeps {
+  store: Store;
+  work: EventWork;
+  speaker: Speaker;
+  logger: Logger;
+  now: () => Date;
+  owner: string;
+  /** Test hook: store events but handle none (the process is about to be killed). */
+  hold?: boolean;
+}
 
 export class Inbox {
-  private readonly work: EventWork;
-  private readonly logger: Logger;
-  private readonly running = new Set<Promise<void>>();
-  private readonly seen = new Set<string>();
+  private readonly deps: InboxDeps;
+  private readonly running = new Map<string, Promise<void>>();
+  /** The adapters' way to answer the person, for events accepted by this process. */
+  private readonly tellers = new Map<string, TellActor>();
 
-  constructor(work: EventWork, logger: Logger) {
-    this.work = work;
-    this.logger = logger;
+  constructor(deps: InboxDeps) {
+    this.deps = deps;
   }
 
-  /** The adapters' handler: resolves once the event is accepted; its work starts after. */
+  /**
+   * The adapters' handler: resolves once the event is stored; it is handled afterwards. Rejects when
+   * it cannot be stored (StoreUnavailableError): the adapter must then not acknowledge it as taken.
+   */
   readonly accept: ChatEventHandler = async (event, tell) => {
-    if (this.seen.has(event.eventId)) return;
-    this.seen.add(event.eventId);
-    const done = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.work(event, tell))
-      .catch((error: unknown) => this.logger.error({ err: error, kind: event.kind }, 'chat event failed'))
-      .finally(() => this.running.delete(done));
-    this.running.add(done);
+    const stored = await this.deps.store.acceptEvent({ eventId: event.eventId, kind: event.kind, event }, this.deps.now());
+    if (!stored || this.deps.hold) return; // a redelivery of an event already stored, or held for a test
+    this.tellers.set(event.eventId, tell);
+    void this.handle(event.eventId, event, true);
   };
 
-  /** Waits until every accepted event has been handled (tests, graceful shutdown). */
+  /**
+   * Handles stored events nobody finished: their process died, or the store failed while they ran.
+   * `unclaimedForMs` leaves a fresh event to the process that accepted it (at start-up, none is fresh).
+   */
+  async recover(unclaimedForMs = UNCLAIMED_AFTER_MS, limit = 100): Promise<number> {
+    if (this.deps.hold) return 0;
+    const before = new Date(this.deps.now().getTime() - unclaimedForMs);
+    const rows = await this.deps.store.unfinishedEvents(before, limit);
+    const fresh = rows.filter((row) => !this.running.has(row.eventId));
+    await Promise.all(fresh.map((row) => this.handle(row.eventId, row.event as ChatEvent)));
+    return fresh.length;
+  }
+
+  /** Forgets finished events old enough that no platform redelivers them. */
+  prune(): Promise<number> {
+    return this.deps.store.pruneEvents(new Date(this.deps.now().getTime() - KEEP_FINISHED_MS));
+  }
+
+  /** Waits until every event this process took has been handled (tests, graceful shutdown). */
   async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.all(this.running);
+    while (this.running.size > 0) await Promise.all(this.running.values());
+  }
+
+  /** `afterAck`: the adapter acknowledges when accept resolves, so the work starts on a later turn. */
+  private handle(eventId: string, event: ChatEvent, afterAck = false): Promise<void> {
+    const existing = this.running.get(eventId);
+    if (existing) return existing;
+    const start = afterAck ? new Promise<void>((resolve) => setImmediate(resolve)) : Promise.resolve();
+    const done = start.then(() => this.claimAndWork(eventId, event)).finally(() => {
+      this.running.delete(eventId);
+      this.tellers.delete(eventId);
+    });
+    this.running.set(eventId, done);
+    return done;
+  }
+
+  private async claimAndWork(eventId: string, event: ChatEvent): Promise<void> {
+    const { store, logger, now, owner } = this.deps;
+    try {
+      const claimed = await store.claimEvent(eventId, owner, EVENT_LEASE_MS);
+      if (!claimed) return; // another process has it, or it is finished
+      if (claimed.attempts > MAX_ATTEMPTS) {
+        logger.error({ eventId, kind: event.kind }, 'chat event given up after repeated failures');
+        await store.finishEvent(eventId, now());
+        return;
+      }
+      await this.deps.work(event, this.tellers.get(eventId) ?? this.recoveredTeller(event));
+      await store.finishEvent(eventId, now());
+    } catch (error) {
+      // Kept unfinished: the resumer hands it over again once the lease runs out.
+      if (error instanceof StoreUnavailableError) return;
+      logger.error({ err: error, eventId, kind: event.kind }, 'chat event failed');
+      await store.finishEvent(eventId, now()).catch(() => undefined);
+    }
+  }
+
+  /** After a restart the adapter's reply channel is gone: the person is told privately through the port. */
+  private recoveredTeller(event: ChatEvent): TellActor {
+    return (text) => this.deps.speaker.tell(event.conversation, event.actor.id, text);
   }
 }

@@ -1,19 +1,20 @@
 // The chat-facing side of the bot: turns neutral chat events into session actions, enforces who may
 // do what, and always answers (accepted, refused with the reason, or failed with a correlation id).
 import { randomUUID } from 'node:crypto';
-import type { StepName, UserId } from '../../flows/contract.ts';
+import type { UserId } from '../../flows/contract.ts';
 import type { Actor, ChatEvent, Conversation, TellActor } from '../chat/model.ts';
-import { Fleets } from '../fleet/fleets.ts';
+import type { Fleets } from '../fleet/fleets.ts';
 import type { Command } from '../chat/grammar.ts';
 import { HELP_TEXT } from '../chat/grammar.ts';
 import type { ChannelBinding } from '../config/channel-clusters.ts';
 import type { Executor } from '../executor/contract.ts';
-import type { Store } from '../store/contract.ts';
+import { StoreUnavailableError, type SessionRow, type Store } from '../store/contract.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { scrub } from '../observability/secrets.ts';
-import { decisionRefusal, paramsHash, refusalFor, type ApprovalPolicy } from './approvals.ts';
+import type { ApprovalPolicy } from './approvals.ts';
 import { channelRefusal } from './channel-binding.ts';
+import { answer, decision, threadText } from './clicks.ts';
 import { renderAudit, renderStatus, renderVerify } from './render.ts';
 import type { Sessions } from './sessions.ts';
 import type { Speaker } from './speaker.ts';
@@ -31,18 +32,29 @@ export interface RuntimeDeps {
   now: () => Date;
 }
 
-export function createChatHandler(deps: RuntimeDeps): (event: ChatEvent, tell: TellActor) => Promise<void> {
+export type EventWork = (event: ChatEvent, tell: TellActor) => Promise<void>;
+
+/**
+ * The work of one inbound event. A failure is told to the person; a store that is unavailable is
+ * rethrown too, so the inbox keeps the event and handles it again when the store is back.
+ */
+export function createChatHandler(deps: RuntimeDeps): EventWork {
   const { logger } = deps;
   return async (event, tellActor) => {
     try {
       await dispatch(deps, event, tellActor);
     } catch (error) {
+      if (error instanceof StoreUnavailableError) {
+        logger.warn({ err: { message: error.message }, kind: event.kind }, 'chat event waits for the store');
+        await tellActor("The bot's database is unavailable right now: your request is kept and is handled as soon as it is back.").catch(() => undefined);
+        throw error;
+      }
       const correlationId = randomUUID().slice(0, 8);
       logger.error({ err: error, correlationId, kind: event.kind, actor: event.actor.id }, 'chat event failed');
       const reason = error instanceof Error ? scrub(error.message) : 'unexpected error';
-      await tellActor(`Something went wrong: ${reason} (correlation id ${correlationId}). Nothing else was changed.`).catch(
-        () => undefined,
-      );
+      await tellActor(
+        `Something went wrong: ${reason} (correlation id ${correlationId}). \`/backup-setup status\` shows where each setup of this channel is.`,
+      ).catch(() => undefined);
     }
   };
 }
@@ -50,33 +62,28 @@ export function createChatHandler(deps: RuntimeDeps): (event: ChatEvent, tell: T
 async function dispatch(deps: RuntimeDeps, event: ChatEvent, tell: TellActor): Promise<void> {
   switch (event.kind) {
     case 'command':
-      return command(deps, event.command, event.actor, event.conversation, tell);
+      return command(deps, event.command, event.actor, event.conversation, event.eventId, tell);
     case 'answer':
-      return answer(deps, event.sessionId, event.questionId, event.value, event.actor.id, tell);
+      return answer(deps, event, tell);
     case 'threadText':
-      return threadText(deps, event.conversation, event.text, event.actor.id, tell);
+      return threadText(deps, event, tell, (row) => cancel(deps, row, event.actor.id, event.eventId, tell));
     case 'decision':
       return decision(deps, event, tell);
   }
 }
 
-async function command(
-  deps: RuntimeDeps,
-  command: Command,
-  actor: { id: UserId; name: string },
-  conversation: Conversation,
-  tell: TellActor,
-): Promise<void> {
+async function command(deps: RuntimeDeps, command: Command, actor: Actor, conversation: Conversation, eventId: string, tell: TellActor): Promise<void> {
   const { speaker, store, sessions, executor } = deps;
   switch (command.verb) {
     case 'help':
       return tell(HELP_TEXT);
     case 'setup': {
-      if (command.clusterIds.length > 1) return startFleet(deps, command.clusterIds, actor, conversation, tell);
+      if (command.clusterIds.length > 1) return startFleet(deps, command.clusterIds, actor, conversation, eventId, tell);
       const clusterId = command.clusterIds[0]!;
       const refusal = await channelRefusal(deps.channelClusters, conversation, clusterId, executor);
       if (refusal) return tell(refusal);
-      const result = await sessions.start(clusterId, actor.id, actor.name, conversation);
+      const result = await sessions.start({ clusterId, requester: actor.id, requesterName: actor.name, conversation, eventId });
+      if (!result.started && 'reason' in result) return tell(result.reason);
       if (!result.started) {
         const existing = result.existing;
         await tell(
@@ -89,32 +96,31 @@ async function command(
     case 'setup-region': {
       const clusterIds = await executor.listClusters(command.region);
       if (clusterIds.length === 0) return tell(`No clusters found in ${command.region}; nothing was started.`);
-      return startFleet(deps, clusterIds, actor, conversation, tell);
+      return startFleet(deps, clusterIds, actor, conversation, eventId, tell);
     }
     case 'status': {
-      const row = command.clusterId
-        ? await store.findActiveSession(command.clusterId)
-        : await store.findSessionByThread(conversation.platform, conversation.channelId, conversation.threadId ?? '');
-      if (!row) {
-        return tell(
-          command.clusterId ? `No setup of \`${command.clusterId}\` is running.` : 'No setup is running in this thread. Give a cluster id: `/backup-setup status <cluster-id>`.',
-        );
+      const rows = command.clusterId ? [await store.findActiveSession(command.clusterId)].filter((r) => r !== null) : await inChannel(deps, conversation);
+      if (rows.length === 0) {
+        return tell(command.clusterId ? `No setup of \`${command.clusterId}\` is running.` : 'No setup is running in this channel.');
       }
-      await speaker.post(conversation, { kind: 'text', text: renderStatus(row, await sessions.currentPrompt(row)) });
+      await speaker.post(conversation, { kind: 'text', text: rows.map((row) => renderStatus(row, sessions.posted(row).prompt)).join('\n\n') });
       return;
     }
     case 'cancel': {
-      const row = command.clusterId
-        ? await store.findActiveSession(command.clusterId)
-        : await store.findSessionByThread(conversation.platform, conversation.channelId, conversation.threadId ?? '');
-      if (!row || row.status !== 'active') {
-        return tell(command.clusterId ? `No setup of \`${command.clusterId}\` is running.` : 'No setup is running in this thread.');
+      if (command.clusterId) {
+        const row = await store.findActiveSession(command.clusterId);
+        if (!row) return tell(`No setup of \`${command.clusterId}\` is running.`);
+        return cancel(deps, row, actor.id, eventId, tell);
       }
-      if (actor.id !== row.requester && !deps.policy.approvers.includes(actor.id)) {
-        return tell('Only the person who started this setup or an approver can cancel it.');
+      const rows = await inChannel(deps, conversation);
+      if (rows.length === 0) return tell('No setup is running in this channel.');
+      if (rows.length > 1) {
+        return tell(
+          `${rows.length} setups are running in this channel: ${rows.map((r) => `\`${r.clusterId}\``).join(', ')}. ` +
+            'Name the one to cancel: `/backup-setup cancel <cluster-id>`.',
+        );
       }
-      await sessions.audit(row.id, row.clusterId, actor.id, 'session.cancel', 'requested');
-      return sessions.send(row.id, { type: 'CANCEL', by: actor.id });
+      return cancel(deps, rows[0]!, actor.id, eventId, tell);
     }
     case 'verify': {
       const refusal = await channelRefusal(deps.channelClusters, conversation, command.clusterId, executor);
@@ -133,7 +139,19 @@ async function command(
   }
 }
 
-async function startFleet(deps: RuntimeDeps, clusterIds: string[], actor: Actor, conversation: Conversation, tell: TellActor) {
+/** The channel's running setups (a fleet's members included). */
+function inChannel(deps: RuntimeDeps, conversation: Conversation): Promise<SessionRow[]> {
+  return deps.store.activeSessionsIn(conversation.platform, conversation.channelId);
+}
+
+async function cancel(deps: RuntimeDeps, row: SessionRow, actor: UserId, eventId: string, tell: TellActor): Promise<void> {
+  if (actor !== row.requester && !deps.policy.approvers.includes(actor)) {
+    return tell('Only the person who started this setup or an approver can cancel it.');
+  }
+  if (!(await deps.sessions.cancel(row, actor, eventId))) return tell(`The setup of \`${row.clusterId}\` has already ended.`);
+}
+
+async function startFleet(deps: RuntimeDeps, clusterIds: string[], actor: Actor, conversation: Conversation, eventId: string, tell: TellActor) {
   const refusals = new Map<string, string>();
   for (const clusterId of clusterIds) {
     const refusal = await channelRefusal(deps.channelClusters, conversation, clusterId, deps.executor).catch((error: unknown) =>
@@ -142,95 +160,5 @@ async function startFleet(deps: RuntimeDeps, clusterIds: string[], actor: Actor,
     if (refusal) refusals.set(clusterId, refusal);
   }
   if (refusals.size === clusterIds.length) return tell([...refusals.values()][0]!);
-  await deps.fleets.start(clusterIds, actor, conversation, refusals);
-}
-
-async function answer(
-  deps: RuntimeDeps,
-  sessionId: string,
-  questionId: string,
-  value: string,
-  actor: UserId,
-  tell: TellActor,
-): Promise<void> {
-  const row = await deps.store.getSession(sessionId);
-  if (!row || row.status !== 'active') return tell('This setup has ended; your answer changed nothing.');
-  if (actor !== row.requester && !deps.policy.approvers.includes(actor)) {
-    return tell('Only the person who started this setup or an approver can answer its questions.');
-  }
-  const prompt = await deps.sessions.currentPrompt(row);
-  if (prompt?.kind !== 'question' || prompt.questionId !== questionId) {
-    return tell('That question has already been answered; your answer changed nothing.');
-  }
-  await deps.sessions.audit(row.id, row.clusterId, actor, 'answer', questionId, value);
-  await deps.sessions.send(row.id, { type: 'ANSWER', questionId: prompt.questionId, value, by: actor });
-}
-
-async function threadText(deps: RuntimeDeps, conversation: Conversation, text: string, actor: UserId, tell: TellActor) {
-  if (!conversation.threadId) return;
-  const row = await deps.store.findSessionByThread(conversation.platform, conversation.channelId, conversation.threadId);
-  if (!row || row.status !== 'active') return;
-  const prompt = await deps.sessions.currentPrompt(row);
-  if (prompt?.kind !== 'question' || !prompt.freeText) return;
-  await answer(deps, row.id, prompt.questionId, text.trim(), actor, tell);
-}
-
-async function decision(deps: RuntimeDeps, event: Extract<ChatEvent, { kind: 'decision' }>, tell: TellActor) {
-  const { store, sessions, speaker, metrics, now } = deps;
-  if (Fleets.isFleetApproval(event.approvalId)) {
-    return deps.fleets.decide(event.approvalId, event.decision, event.actor, event.messageId, tell);
-  }
-  const approval = await store.getApproval(event.approvalId);
-  const row = approval ? await store.getSession(approval.sessionId) : null;
-  if (!approval || !row) {
-    metrics.approvals.inc({ result: 'unknown' });
-    return tell('This approval is unknown; your click changed nothing.');
-  }
-  const refusal = decisionRefusal(deps.policy, event.actor.id, row.requester);
-  if (refusal) {
-    metrics.approvals.inc({ result: 'refused' });
-    await sessions.audit(row.id, row.clusterId, event.actor.id, `approval.${event.decision}`, 'refused', refusal, approval.step, approval.paramsHash);
-    return tell(refusal);
-  }
-  const prompt = await sessions.currentPrompt(row);
-  const shown = prompt?.kind === 'approval' && prompt.approvalId === approval.id ? paramsHash(prompt.request) : null;
-  const at = now();
-  const decided = await store.decideApproval(approval.id, {
-    by: event.actor.id,
-    decision: event.decision === 'approve' ? 'approved' : 'denied',
-    at,
-    paramsHash: shown ?? 'no-longer-pending',
-  });
-  if (!decided.ok) {
-    metrics.approvals.inc({ result: decided.reason });
-    await sessions.audit(row.id, row.clusterId, event.actor.id, `approval.${event.decision}`, decided.reason, undefined, approval.step, approval.paramsHash);
-    return tell(refusalFor(decided.reason, decided.approval));
-  }
-  metrics.approvals.inc({ result: event.decision === 'approve' ? 'approved' : 'denied' });
-  await sessions.audit(
-    row.id,
-    row.clusterId,
-    event.actor.id,
-    `approval.${event.decision}`,
-    event.decision === 'approve' ? 'approved' : 'denied',
-    undefined,
-    approval.step,
-    approval.paramsHash,
-  );
-  await speaker.update(
-    { conversation: event.conversation, messageId: event.messageId },
-    {
-      kind: 'decided',
-      approvalId: approval.id,
-      title: deps.executor.meta(approval.step as StepName).title,
-      decision: event.decision === 'approve' ? 'approved' : 'denied',
-      by: event.actor.name,
-      at: at.toISOString(),
-    },
-  );
-  await sessions.send(row.id, {
-    type: event.decision === 'approve' ? 'APPROVE' : 'DENY',
-    approvalId: approval.id,
-    by: event.actor.id,
-  });
+  await deps.fleets.start(clusterIds, actor, conversation, refusals, eventId);
 }

@@ -1,36 +1,39 @@
-// Sessions: one setup of one cluster, from the first message to the closing one. This module owns the
-// life of a session (start, advance on an event, render the prompt it waits on, close it); the flows
-// decide, the executor acts, the store remembers, the chat ports speak.
-import { randomUUID } from 'node:crypto';
-import { fromPromise, type AnyMachineSnapshot } from 'xstate';
-import type {
-  ClusterFacts,
-  FlowEvent,
-  FlowName,
-  FlowNotice,
-  FlowOutput,
-  Prompt,
-  StepOutcome,
-  StepRequest,
-  UserId,
-} from '../../flows/contract.ts';
+// Sessions: the life of one setup of one cluster, from the first message to the closing one. This
+// module starts a session, hands it the events people send, resumes it when it was left, and closes
+// it. The flows decide, the step runner applies privileged steps, the thread speaks, the store
+// remembers; between events a session lives only in the store.
+import { createHash } from 'node:crypto';
+import { fromPromise, type Actor, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
+import type { ClusterFacts, FlowEvent, FlowName, FlowNotice, FlowOutput, Prompt, StepRequest, UserId } from '../../flows/contract.ts';
 import { flows, flowVersions, preflightMachine, unattendedAnswer } from '../../flows/index.ts';
-import type { Conversation, Reply } from '../chat/model.ts';
+import { describeStep } from '../../flows/steps.ts';
+import type { Conversation, PostedMessage, QuestionPrompt } from '../chat/model.ts';
 import type { Executor } from '../executor/contract.ts';
-import type { Store, SessionRow } from '../store/contract.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { driveFlow } from './flow-host.ts';
+import { StaleRevisionError, type SessionRow, type StepRow, type Store } from '../store/contract.ts';
 import { paramsHash } from './approvals.ts';
+import { driveFlow, isSettled } from './flow-host.ts';
 import type { Speaker } from './speaker.ts';
+import { STEP_LEASE_MS, StepRunner, stepKeyOf, type StoppedStep, type Suspension } from './step-runner.ts';
+import { SessionThread, threadOf, type ApprovalPrompt } from './thread.ts';
 
 /** What the store keeps for a session besides its row: the flow's persisted snapshot and what was shown. */
 export interface SessionSnapshot {
   flow: FlowName;
   version: number;
   xstate: unknown;
-  /** The prompt last posted, so a restart re-posts a prompt that never reached the thread. */
-  postedPrompt: string | null;
+  /** The prompt last posted and its message: a restart re-posts one that never reached the thread, and a click is checked against it. */
+  posted: PostedPrompt | null;
+  /** The inbox events this session took (the latest), so one handled again after a crash changes nothing. */
+  applied: string[];
+}
+
+export interface PostedPrompt {
+  key: string;
+  message: PostedMessage | null;
+  /** Handed to a fleet's approval message (which lives in that process only) instead of the thread. */
+  fleet?: boolean;
 }
 
 export interface SessionDeps {
@@ -41,11 +44,9 @@ export interface SessionDeps {
   metrics: Metrics;
   approvalTtlMs: number;
   now: () => Date;
-  /** This process, for step claims. */
+  /** This process, for step claims and as the session's driver. */
   owner: string;
 }
-
-const STEP_LEASE_MS = 10 * 60_000;
 
 /**
  * A session that is part of a fleet setup speaks through its fleet instead of its own thread: questions
@@ -53,32 +54,86 @@ const STEP_LEASE_MS = 10 * 60_000;
  * one summary at the end.
  */
 export interface FleetMember {
-  approvalWaiting(row: SessionRow, prompt: Extract<Prompt, { kind: 'approval' }>, expiresAt: Date): void;
+  approvalWaiting(row: SessionRow, prompt: ApprovalPrompt, expiresAt: Date): void;
   noticed(clusterId: string, notice: FlowNotice): void;
   closed(clusterId: string, output: FlowOutput): void;
 }
 
+export interface StartRequest {
+  clusterId: string;
+  requester: UserId;
+  requesterName: string;
+  conversation: Conversation;
+  /** The inbox event that asked for it: the session's id is derived from it, so a redelivery starts nothing twice. */
+  eventId: string;
+}
+
+export type StartResult =
+  | { started: true; sessionId: string }
+  | { started: false; existing: SessionRow }
+  /** Nothing was started: the thread could not be posted (the bot is not in the channel). */
+  | { started: false; reason: string };
+
+/** A session's driver holds it this long after each save; a session whose driver is gone is resumed. */
+export const SESSION_LEASE_MS = 2 * 60_000;
+const APPLIED_EVENTS = 50;
+/** Saves that lose to another process's save are retried on the state it saved, this many times in all. */
+const STALE_RETRIES = 3;
+/** How long a close waits for a step that another process is still running (its lease bounds it). */
+const INTERRUPTED_STEP_WAIT_MS = STEP_LEASE_MS + 5_000;
+
+export function sessionIdFor(eventId: string, clusterId: string): string {
+  const hex = createHash('sha256').update(`${eventId}\n${clusterId}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+export function snapshotOf(row: SessionRow): SessionSnapshot | null {
+  const stored = row.snapshot as (SessionSnapshot & { postedPrompt?: string | null }) | null;
+  if (!stored) return null;
+  // Snapshots written before `posted` kept only the prompt's key.
+  const posted = stored.posted ?? (stored.postedPrompt ? { key: stored.postedPrompt, message: null } : null);
+  return { flow: stored.flow, version: stored.version, xstate: stored.xstate, posted, applied: stored.applied ?? [] };
+}
+
+/** The prompt a session waits on, from its stored snapshot. */
+export function promptOf(row: SessionRow): Prompt | null {
+  const xstate = snapshotOf(row)?.xstate as { context?: { prompt?: Prompt | null } } | undefined;
+  return xstate?.context?.prompt ?? null;
+}
+
+export function promptKey(prompt: Prompt): string {
+  return prompt.kind === 'approval' ? `approval:${prompt.approvalId}` : `question:${prompt.questionId}`;
+}
+
 export class Sessions {
   private readonly deps: SessionDeps;
+  private readonly thread: SessionThread;
+  private readonly runner: StepRunner;
   /** Events for one session are handled one at a time in this process. */
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Flows running in this process now, so a cancel reaches one in the middle of its work. */
+  private readonly live = new Map<string, Actor<AnyStateMachine>>();
   /** Fleet membership lives in this process only; after a restart a member speaks in the thread itself. */
   private readonly fleets = new Map<string, FleetMember>();
 
   constructor(deps: SessionDeps) {
     this.deps = deps;
+    this.thread = new SessionThread(deps);
+    this.runner = new StepRunner({
+      ...deps,
+      audit: (e) => this.audit(e.sessionId, e.clusterId, 'bot', 'step', e.outcome, e.detail, e.step, e.hash),
+    });
   }
 
-  /** Starts a setup of one cluster in a new thread. Returns the session id, or the running session. */
-  async start(
-    clusterId: string,
-    requester: UserId,
-    requesterName: string,
-    conversation: Conversation,
-    fleet?: FleetMember,
-  ): Promise<{ started: true; sessionId: string } | { started: false; existing: SessionRow }> {
+  get speech(): SessionThread {
+    return this.thread;
+  }
+
+  /** Starts a setup of one cluster in a new thread, or reports the setup already running. */
+  async start(request: StartRequest, fleet?: FleetMember): Promise<StartResult> {
     const { store, speaker, now } = this.deps;
-    const sessionId = randomUUID();
+    const { clusterId, requester, conversation } = request;
+    const sessionId = sessionIdFor(request.eventId, clusterId);
     const created = await store.createSession({
       id: sessionId,
       clusterId,
@@ -89,61 +144,70 @@ export class Sessions {
       snapshot: null,
       state: 'preflight',
     });
-    if (!created.ok) return { started: false, existing: created.existing };
+    if (!created.ok) {
+      if (created.existing.id !== sessionId) return { started: false, existing: created.existing };
+      // This very event was handled before a crash: the session exists; let it go on.
+      if (fleet) this.fleets.set(sessionId, fleet);
+      await this.resume(sessionId);
+      return { started: true, sessionId };
+    }
     this.deps.metrics.sessionsStarted.inc();
 
-    let thread = conversation;
     if (fleet) {
       this.fleets.set(sessionId, fleet);
     } else {
       const parent = await speaker.post(conversation, {
         kind: 'text',
-        text: `Backup center setup for \`${clusterId}\`, requested by ${requesterName} at ${now().toISOString()}. Reading the cluster…`,
+        text: `Backup center setup for \`${clusterId}\`, requested by ${request.requesterName} at ${now().toISOString()}. Reading the cluster…`,
       });
-      if (parent) {
-        thread = { ...conversation, threadId: parent.messageId };
-        await store.setSessionThread(sessionId, parent.messageId);
+      if (!parent) {
+        // Nothing can be seen where nothing could be posted: the setup does not start.
+        if (await store.endSession(sessionId, 'failed')) this.deps.metrics.sessionsEnded.inc({ status: 'failed' });
+        await this.audit(sessionId, clusterId, requester, 'session.start', 'refused', 'the thread could not be posted');
+        return { started: false, reason: `The setup of \`${clusterId}\` did not start: the bot could not post in this channel (is it a member? \`/invite @backup-setup\`). Nothing was changed.` };
       }
+      await store.setSessionThread(sessionId, parent.messageId);
     }
     await this.audit(sessionId, clusterId, requester, 'session.start', 'started');
-
-    await this.enqueue(sessionId, () => this.preflight(sessionId, clusterId, requester, thread));
+    await this.enqueue(sessionId, () => this.preflight(sessionId));
     return { started: true, sessionId };
   }
 
-  /** Sends a person's event (answer, decision, cancel) to the session's flow. */
-  send(sessionId: string, event: FlowEvent): Promise<void> {
-    return this.enqueue(sessionId, () => this.advance(sessionId, event));
+  /** Sends a person's event (answer, decision) to the session's flow; `eventId` makes a redelivery a no-op. */
+  send(sessionId: string, event: FlowEvent, eventId?: string): Promise<void> {
+    return this.enqueue(sessionId, () => this.advance(sessionId, event, eventId));
   }
 
-  /** Resumes a session after a restart: a running step is run again (steps are idempotent and claimed). */
+  /**
+   * Cancels a session on every replica: the cancel is stored first, so a step running anywhere stops
+   * before its next cloud write; a flow running here gets the event at once.
+   */
+  async cancel(row: SessionRow, by: UserId, eventId?: string): Promise<boolean> {
+    const cancelled = await this.deps.store.requestCancel(row.id, by, this.deps.now());
+    if (!cancelled) return false;
+    await this.audit(row.id, row.clusterId, by, 'session.cancel', 'requested');
+    this.live.get(row.id)?.send({ type: 'CANCEL', by });
+    // Not running here (or it settled meanwhile): the flow takes it from the store.
+    await this.send(row.id, { type: 'CANCEL', by }, eventId);
+    return true;
+  }
+
+  /** Continues a session that nobody drives (a restart, a crash, a store that came back). */
   resume(sessionId: string): Promise<void> {
     return this.enqueue(sessionId, async () => {
       const row = await this.deps.store.getSession(sessionId);
       if (!row || row.status !== 'active') return;
-      if (row.snapshot === null) return this.preflight(row.id, row.clusterId, row.requester, this.threadOf(row));
+      const stored = snapshotOf(row);
+      if (stored === null) return this.preflight(row.id);
       const decided = await this.decisionNotYetApplied(row);
-      // A session that only waits for people needs nothing until they act: its buttons work from the store.
-      if (!decided && !hasRunningWork(row.snapshot as SessionSnapshot)) return;
+      if (!decided && !this.hasRunningWork(row.id, stored)) return;
       return this.advance(sessionId, decided);
     });
   }
 
-  /** A decision consumed in the store whose event the flow never received (the process died in between). */
-  private async decisionNotYetApplied(row: SessionRow): Promise<FlowEvent | undefined> {
-    const prompt = await this.currentPrompt(row);
-    if (prompt?.kind !== 'approval') return undefined;
-    const approval = await this.deps.store.getApproval(prompt.approvalId);
-    switch (approval?.decision) {
-      case 'approved':
-        return { type: 'APPROVE', approvalId: approval.id, by: approval.decidedBy ?? 'unknown' };
-      case 'denied':
-        return { type: 'DENY', approvalId: approval.id, by: approval.decidedBy ?? 'unknown' };
-      case 'expired':
-        return { type: 'EXPIRE', approvalId: approval.id };
-      default:
-        return undefined;
-    }
+  /** Handled in this process now (or a fleet member here): the resumer leaves it alone. */
+  isHere(sessionId: string): boolean {
+    return this.queues.has(sessionId) || this.fleets.has(sessionId);
   }
 
   /** Waits for every event this process is handling (graceful shutdown). */
@@ -164,247 +228,12 @@ export class Sessions {
     });
   }
 
-  /** The prompt a session waits on, from its stored snapshot. */
-  async currentPrompt(row: SessionRow): Promise<Prompt | null> {
-    const stored = row.snapshot as SessionSnapshot | null;
-    const xstate = stored?.xstate as { context?: { prompt?: Prompt | null } } | undefined;
-    return xstate?.context?.prompt ?? null;
-  }
-
-  private enqueue<T>(sessionId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(sessionId) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    const tail = next.catch(() => undefined);
-    this.queues.set(sessionId, tail);
-    void tail.then(() => {
-      if (this.queues.get(sessionId) === tail) this.queues.delete(sessionId);
-    });
-    return next;
-  }
-
-  private async preflight(sessionId: string, clusterId: string, requester: UserId, thread: Conversation) {
-    const { store, speaker } = this.deps;
-    const machine = preflightMachine.provide({
-      actors: { readCluster: this.readClusterActor() },
-    });
-    const result = await driveFlow({
-      machine,
-      input: { clusterId },
-      onNotice: (notice) => void this.notice(sessionId, clusterId, thread, notice),
-      persist: async () => {},
-    });
-    const output = result.output as { flow: FlowName | null; facts: ClusterFacts | null; problem: string | null };
-    if (!output.flow || !output.facts) {
-      const text = output.problem ?? 'The cluster could not be read.';
-      const fleet = this.fleets.get(sessionId);
-      if (fleet) fleet.closed(clusterId, { status: 'unsupported', message: text, completed: [] });
-      else await speaker.post(thread, { kind: 'done', ok: false, text });
-      this.fleets.delete(sessionId);
-      await store.endSession(sessionId, 'unsupported');
-      await this.audit(sessionId, clusterId, requester, 'session.end', 'unsupported', output.problem ?? undefined);
-      return;
-    }
-    const row = await this.mustGet(sessionId);
-    await this.drive(row, { flow: output.flow, version: flowVersions[output.flow], xstate: undefined, postedPrompt: null }, {
-      input: { sessionId, requester, facts: output.facts },
-    });
-  }
-
-  private async advance(sessionId: string, event: FlowEvent | undefined) {
-    const row = await this.deps.store.getSession(sessionId);
-    if (!row || row.status !== 'active') return;
-    const stored = row.snapshot as SessionSnapshot | null;
-    if (!stored) return; // still in preflight in another process
-    if (stored.version !== flowVersions[stored.flow]) {
-      await this.close(row, {
-        status: 'failed',
-        message:
-          `This setup was started by an older version of the bot (flow ${stored.flow} v${stored.version}) and cannot be continued. ` +
-          `Nothing more was changed. Start it again with \`/backup-setup ${row.clusterId}\`.`,
-        completed: [],
-      });
-      return;
-    }
-    await this.drive(row, stored, { event });
-  }
-
-  private async drive(row: SessionRow, stored: SessionSnapshot, how: { input?: unknown; event?: FlowEvent | undefined }) {
-    const { store } = this.deps;
-    const thread = this.threadOf(row);
-    let revision = row.revision;
-    const machine = flows[stored.flow].provide({
-      actors: {
-        previewStep: this.previewActor(),
-        applyStep: this.applyActor(row.id, row.clusterId, stored.flow),
-        readCluster: this.readClusterActor(),
-      },
-    });
-    const snapshot = await driveFlow({
-      machine,
-      snapshot: stored.xstate,
-      input: how.input,
-      event: how.event,
-      onNotice: (notice) => void this.notice(row.id, row.clusterId, thread, notice),
-      persist: async (persisted, current) => {
-        const next: SessionSnapshot = { ...stored, xstate: persisted };
-        revision = await store.saveSession(row.id, { snapshot: next, state: stateName(current) }, revision);
-        stored = next;
-      },
-    });
-    await this.afterSettle({ ...row, revision }, stored, snapshot);
-  }
-
-  /** Posts the prompt the flow now waits on (once), or closes the session when the flow is done. */
-  private async afterSettle(row: SessionRow, stored: SessionSnapshot, snapshot: AnyMachineSnapshot) {
-    if (snapshot.status === 'done') {
-      await this.close(row, snapshot.output as FlowOutput);
-      return;
-    }
-    if (snapshot.status === 'error') {
-      const correlationId = randomUUID().slice(0, 8);
-      this.deps.logger.error({ err: snapshot.error, sessionId: row.id, correlationId }, 'flow failed');
-      await this.close(row, {
-        status: 'failed',
-        message: `The setup stopped on an internal error (correlation id ${correlationId}). Nothing more will change; the operators can find the details in the logs.`,
-        completed: [],
-      });
-      return;
-    }
-    const prompt = (snapshot.context as { prompt?: Prompt | null }).prompt ?? null;
-    const key = prompt ? promptKey(prompt) : null;
-    if (!prompt || key === stored.postedPrompt) return;
-    // A prompt handed to a fleet is not marked as posted: after a restart it is posted in the thread.
-    if (!(await this.postPrompt(row, prompt))) return;
-    stored = { ...stored, postedPrompt: key };
-    await this.deps.store.saveSession(row.id, { snapshot: stored, state: stateName(snapshot) }, row.revision);
-  }
-
-  /** Shows the prompt; false when a fleet took it instead of the thread. */
-  private async postPrompt(row: SessionRow, prompt: Prompt): Promise<boolean> {
-    const { store, speaker, executor, now, approvalTtlMs } = this.deps;
-    const thread = this.threadOf(row);
-    const fleet = this.fleets.get(row.id);
-    if (prompt.kind === 'question' && fleet) {
-      const value = unattendedAnswer(prompt);
-      if (value === null) return false;
-      await this.audit(row.id, row.clusterId, row.requester, 'answer', prompt.questionId, `${value} (fleet default)`);
-      setImmediate(() => void this.send(row.id, { type: 'ANSWER', questionId: prompt.questionId, value, by: row.requester }));
-      return false;
-    }
-    if (prompt.kind === 'question') {
-      await speaker.post(thread, { kind: 'question', sessionId: row.id, prompt });
-      await this.audit(row.id, row.clusterId, 'bot', 'question', prompt.questionId, prompt.text);
-      return true;
-    }
-    const existing = await store.getApproval(prompt.approvalId);
-    const expiresAt = existing ? new Date(existing.expiresAt) : new Date(now().getTime() + approvalTtlMs);
-    if (!existing) {
-      await store.createApproval({
-        id: prompt.approvalId,
-        sessionId: row.id,
-        step: prompt.request.step,
-        paramsHash: paramsHash(prompt.request),
-        requester: row.requester,
-        expiresAt,
-      });
-    }
-    if (fleet) {
-      fleet.approvalWaiting(row, prompt, expiresAt);
-      return false;
-    }
-    const meta = executor.meta(prompt.request.step);
-    const reply: Reply = {
-      kind: 'approval',
-      sessionId: row.id,
-      prompt,
-      title: meta.title,
-      risk: meta.risk,
-      apis: meta.apis,
-      expiresAt: expiresAt.toISOString(),
-      requester: row.requester,
-    };
-    const posted = await speaker.post(thread, reply);
-    if (posted) await store.setApprovalMessage(prompt.approvalId, posted);
-    await this.audit(row.id, row.clusterId, 'bot', 'approval.requested', 'waiting', prompt.preview.changes.join('; '), prompt.request.step, paramsHash(prompt.request));
-    return true;
-  }
-
-  private async close(row: SessionRow, output: FlowOutput) {
-    const { store, speaker, metrics } = this.deps;
-    const fleet = this.fleets.get(row.id);
-    this.fleets.delete(row.id);
-    if (fleet) fleet.closed(row.clusterId, output);
-    else await speaker.post(this.threadOf(row), { kind: 'done', ok: output.status === 'complete', text: output.message });
-    await store.endSession(row.id, output.status);
-    metrics.sessionsEnded.inc({ status: output.status });
-    await this.audit(row.id, row.clusterId, row.requester, 'session.end', output.status);
-  }
-
-  private async notice(sessionId: string, clusterId: string, thread: Conversation, notice: FlowNotice) {
-    const { speaker } = this.deps;
-    const fleet = this.fleets.get(sessionId);
-    if (fleet) return fleet.noticed(clusterId, notice);
-    switch (notice.type) {
-      case 'notice':
-        await speaker.post(thread, { kind: 'text', text: notice.level === 'warning' ? `⚠️ ${notice.text}` : notice.text });
-        return;
-      case 'plan':
-        await speaker.post(thread, { kind: 'plan', title: notice.title, lines: notice.lines });
-        return;
-      case 'stepDone':
-        await speaker.post(thread, { kind: 'result', outcome: notice.outcome });
-        return;
-    }
-  }
-
-  private readClusterActor() {
-    return fromPromiseOf(({ input }: { input: { clusterId: string } | string }) =>
-      this.deps.executor.readCluster(typeof input === 'string' ? input : input.clusterId),
-    );
-  }
-
-  private previewActor() {
-    return fromPromiseOf(({ input }: { input: StepRequest }) => this.deps.executor.preview(input));
-  }
-
-  /** Runs a privileged step exactly once across restarts and replicas: claimed in the store first. */
-  private applyActor(sessionId: string, clusterId: string, flow: FlowName) {
-    return fromPromiseOf(async ({ input }: { input: StepRequest }): Promise<StepOutcome> => {
-      const { store, executor, owner, metrics } = this.deps;
-      const hash = paramsHash(input);
-      const stepKey = `${input.step}:${hash}`;
-      for (;;) {
-        const state = await store.getStep(sessionId, stepKey);
-        if (state?.status === 'done') return state.outcome as StepOutcome;
-        if (await store.claimStep(sessionId, stepKey, owner, STEP_LEASE_MS)) break;
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-      const stopTimer = metrics.stepDuration.startTimer({ step: input.step, flow });
-      try {
-        const outcome = await executor.apply(input);
-        await store.finishStep(sessionId, stepKey, outcome);
-        stopTimer({ result: outcome.outcome });
-        await this.audit(sessionId, clusterId, 'bot', 'step', outcome.outcome, outcome.detail, input.step, hash);
-        return outcome;
-      } catch (error) {
-        stopTimer({ result: 'failed' });
-        await this.audit(sessionId, clusterId, 'bot', 'step', 'failed', error instanceof Error ? error.message : String(error), input.step, hash);
-        metrics.stepFailures.inc({ step: input.step, flow, code: (error as { code?: string }).code ?? 'unknown' });
-        await store.releaseStep(sessionId, stepKey, owner);
-        throw error;
-      }
-    });
-  }
-
-  private threadOf(row: SessionRow): Conversation {
-    const conversation = row.conversation as Conversation;
-    return row.threadId ? { ...conversation, threadId: row.threadId } : conversation;
-  }
-
-  private async mustGet(sessionId: string): Promise<SessionRow> {
-    const row = await this.deps.store.getSession(sessionId);
-    if (!row) throw new Error(`session ${sessionId} vanished from the store`);
-    return row;
+  /** The prompt a session waits on, and the message it was posted in. */
+  posted(row: SessionRow): { prompt: Prompt | null; message: PostedMessage | null; applied: string[] } {
+    const stored = snapshotOf(row);
+    const prompt = promptOf(row);
+    const message = prompt && stored?.posted?.key === promptKey(prompt) ? stored.posted.message : null;
+    return { prompt, message, applied: stored?.applied ?? [] };
   }
 
   audit(
@@ -429,23 +258,306 @@ export class Sessions {
       detail,
     });
   }
+
+  private enqueue<T>(sessionId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(sessionId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const tail = next.catch(() => undefined);
+    this.queues.set(sessionId, tail);
+    void tail.then(() => {
+      if (this.queues.get(sessionId) === tail) this.queues.delete(sessionId);
+    });
+    return next;
+  }
+
+  /** A decision consumed in the store whose event the flow never received (the process died in between). */
+  private async decisionNotYetApplied(row: SessionRow): Promise<FlowEvent | undefined> {
+    const prompt = promptOf(row);
+    if (prompt?.kind !== 'approval') return undefined;
+    const approval = await this.deps.store.getApproval(prompt.approvalId);
+    switch (approval?.decision) {
+      case 'approved':
+        return { type: 'APPROVE', approvalId: approval.id, by: approval.decidedBy ?? 'unknown' };
+      case 'denied':
+        return { type: 'DENY', approvalId: approval.id, by: approval.decidedBy ?? 'unknown' };
+      case 'expired':
+        return { type: 'EXPIRE', approvalId: approval.id };
+      default:
+        return undefined;
+    }
+  }
+
+  /** The persisted flow was in the middle of something (an invoked read or step), or its prompt is not where people can answer it. */
+  private hasRunningWork(sessionId: string, stored: SessionSnapshot): boolean {
+    const xstate = stored.xstate as { status?: string; children?: Record<string, unknown>; context?: { prompt?: Prompt | null } } | undefined;
+    if (!xstate || xstate.status !== 'active') return true; // not started, or finished but not yet closed
+    if (Object.keys(xstate.children ?? {}).length > 0) return true;
+    const prompt = xstate.context?.prompt ?? null;
+    if (prompt === null) return false;
+    if (stored.posted?.key !== promptKey(prompt)) return true;
+    // A fleet's approval message dies with its process: then the session asks in its own thread.
+    return stored.posted.fleet === true && !this.fleets.has(sessionId);
+  }
+
+  private async preflight(sessionId: string) {
+    const { store } = this.deps;
+    const row = await store.getSession(sessionId);
+    if (!row || row.status !== 'active') return;
+    const result = await driveFlow({
+      machine: preflightMachine.provide({ actors: { readCluster: this.readClusterActor() } }),
+      input: { clusterId: row.clusterId },
+      onNotice: () => undefined,
+      persist: async () => {},
+    });
+    if (result.kind !== 'settled') return;
+    const output = result.snapshot.output as { flow: FlowName | null; facts: ClusterFacts | null; problem: string | null };
+    if (!output.flow || !output.facts) {
+      await this.close(row, { status: 'unsupported', message: output.problem ?? 'The cluster could not be read.', completed: [] });
+      return;
+    }
+    await store.setSessionFlow(sessionId, output.flow, flowVersions[output.flow]);
+    await this.drive(
+      { ...row, flow: output.flow, flowVersion: flowVersions[output.flow] },
+      { flow: output.flow, version: flowVersions[output.flow], xstate: undefined, posted: null, applied: [] },
+      { input: { sessionId, requester: row.requester, facts: output.facts } },
+    );
+  }
+
+  private async advance(sessionId: string, event: FlowEvent | undefined, eventId?: string, attempt = 1): Promise<void> {
+    const row = await this.deps.store.getSession(sessionId);
+    if (!row || row.status !== 'active') return;
+    const stored = snapshotOf(row);
+    if (!stored) return; // still in preflight in another process
+    if (eventId !== undefined && stored.applied.includes(eventId)) return;
+    // A cancel is a stored fact: whatever the event, a cancelled session goes to its end.
+    if (row.cancelRequested) event = { type: 'CANCEL', by: row.cancelRequested.by };
+    if (stored.version !== flowVersions[stored.flow]) {
+      await this.close(row, {
+        status: 'failed',
+        message:
+          `This setup was started by an older version of the bot (flow ${stored.flow} v${stored.version}) and cannot be continued. ` +
+          `Nothing more was changed. Start it again with \`/backup-setup ${row.clusterId}\`.`,
+        completed: [],
+      });
+      return;
+    }
+    const applied = eventId === undefined ? stored.applied : [...stored.applied, eventId].slice(-APPLIED_EVENTS);
+    const result = await this.drive(row, { ...stored, applied }, { event });
+    // Another process saved the session meanwhile: the event applies to what it saved.
+    if (result === 'stale' && attempt < STALE_RETRIES) return this.advance(sessionId, event, eventId, attempt + 1);
+  }
+
+  private async drive(row: SessionRow, stored: SessionSnapshot, how: { input?: unknown; event?: FlowEvent | undefined }): Promise<'done' | 'stale'> {
+    const { store, owner } = this.deps;
+    const thread = threadOf(row);
+    const suspension: { value: Suspension | null } = { value: null };
+    const controller = new AbortController();
+    let revision = row.revision;
+    const machine = flows[stored.flow].provide({
+      actors: {
+        previewStep: fromPromiseOf(({ input }: { input: StepRequest }) => this.deps.executor.preview(input)),
+        applyStep: fromPromise(({ input, signal }: { input: StepRequest; signal: AbortSignal }) =>
+          this.runner.run({
+            sessionId: row.id,
+            clusterId: row.clusterId,
+            flow: stored.flow,
+            request: input,
+            signal,
+            suspend: (why) => {
+              suspension.value ??= why;
+              controller.abort(new Error(why.error));
+            },
+          }),
+        ),
+        readCluster: this.readClusterActor(),
+      },
+    });
+    const result = await driveFlow({
+      machine,
+      snapshot: stored.xstate,
+      input: how.input,
+      event: how.event,
+      onNotice: (notice) => void this.notice(row.id, row.clusterId, thread, notice),
+      onStart: (actor) => this.live.set(row.id, actor),
+      signal: controller.signal,
+      persist: async (persisted, current) => {
+        const next: SessionSnapshot = { ...stored, xstate: persisted };
+        // Settled on the prompt already posted: nothing more will run until people act.
+        const prompt = (current.context as { prompt?: Prompt | null }).prompt ?? null;
+        const waiting = isSettled(current) && current.status === 'active' && prompt !== null && stored.posted?.key === promptKey(prompt);
+        revision = await store.saveSession(
+          row.id,
+          { snapshot: next, state: stateName(current), waiting, promptKey: waiting ? stored.posted!.key : null, driver: owner, driverLeaseMs: SESSION_LEASE_MS },
+          revision,
+        );
+        stored = next;
+      },
+    }).finally(() => this.live.delete(row.id));
+    if (result.kind === 'suspended') {
+      if (result.error instanceof StaleRevisionError && !suspension.value) return 'stale';
+      await this.suspended(row, suspension.value, result.error);
+      return 'done';
+    }
+    await this.afterSettle({ ...row, revision }, stored, result.snapshot);
+    return 'done';
+  }
+
+  /** The drive stopped without an answer: say what really happened, and leave the session to the resumer. */
+  private async suspended(row: SessionRow, suspension: Suspension | null, error: unknown) {
+    const { logger, speaker } = this.deps;
+    if (suspension?.reason === 'claim lost') {
+      // Another process moved the session on (a cancel, a click on another replica): it speaks for it.
+      logger.info({ sessionId: row.id, reason: suspension?.reason ?? 'stale revision' }, 'session continued elsewhere');
+      return;
+    }
+    const cause = suspension?.error ?? (error instanceof Error ? error.message : String(error));
+    logger.warn({ sessionId: row.id, err: { message: cause } }, 'session suspended: the store failed');
+    const what = suspension?.done
+      ? `${suspension.done.detail}. `
+      : suspension?.writes.length
+        ? `"${describeStep(suspension.request)}" had done: ${suspension.writes.join('; ')}. `
+        : suspension
+          ? `"${describeStep(suspension.request)}" changed nothing. `
+          : '';
+    await speaker.post(threadOf(row), {
+      kind: 'text',
+      text: `⚠️ ${what}The bot's database is unavailable (${cause}), so the setup pauses here. It goes on by itself when the database is back; nothing is done twice.`,
+    });
+  }
+
+  /** Posts the prompt the flow now waits on (once), or closes the session when the flow is done. */
+  private async afterSettle(row: SessionRow, stored: SessionSnapshot, snapshot: AnyMachineSnapshot) {
+    if (snapshot.status === 'done') {
+      await this.close(row, snapshot.output as FlowOutput);
+      return;
+    }
+    if (snapshot.status === 'error') {
+      const correlationId = createHash('sha256').update(`${row.id}${Date.now()}`).digest('hex').slice(0, 8);
+      this.deps.logger.error({ err: snapshot.error, sessionId: row.id, correlationId }, 'flow failed');
+      await this.close(row, {
+        status: 'failed',
+        message: `The setup stopped on an internal error (correlation id ${correlationId}). Nothing more will change; the operators can find the details in the logs.`,
+        completed: [],
+      });
+      return;
+    }
+    const prompt = (snapshot.context as { prompt?: Prompt | null }).prompt ?? null;
+    if (!prompt) return;
+    const key = promptKey(prompt);
+    if (key === stored.posted?.key && !this.hasRunningWork(row.id, stored)) return;
+    // Cancelled while it worked (on another replica, say): no new prompt, the cancel goes first.
+    if ((await this.deps.store.getSession(row.id))?.cancelRequested) return this.advance(row.id, undefined);
+    const posted = await this.postPrompt(row, prompt);
+    if (!posted) return;
+    const next: SessionSnapshot = { ...stored, posted };
+    try {
+      await this.deps.store.saveSession(
+        row.id,
+        { snapshot: next, state: stateName(snapshot), waiting: true, promptKey: key, driver: this.deps.owner, driverLeaseMs: SESSION_LEASE_MS },
+        row.revision,
+      );
+    } catch (error) {
+      if (!(error instanceof StaleRevisionError)) throw error;
+      // Another process moved the session on while the prompt was posted; it speaks from here.
+      this.deps.logger.info({ sessionId: row.id }, 'session continued elsewhere after its prompt was posted');
+    }
+  }
+
+  /** Shows the prompt where people can answer it; null when nobody can (yet). */
+  private async postPrompt(row: SessionRow, prompt: Prompt): Promise<PostedPrompt | null> {
+    const key = promptKey(prompt);
+    const fleet = this.fleets.get(row.id);
+    if (prompt.kind === 'question') {
+      if (fleet) {
+        const value = unattendedAnswer(prompt);
+        if (value === null) return null;
+        await this.audit(row.id, row.clusterId, row.requester, 'answer', prompt.questionId, `${value} (fleet default)`);
+        setImmediate(() => void this.send(row.id, { type: 'ANSWER', questionId: prompt.questionId, value, by: row.requester }));
+        return null;
+      }
+      const message = await this.thread.postQuestion(row, prompt);
+      await this.audit(row.id, row.clusterId, 'bot', 'question', prompt.questionId, prompt.text);
+      return { key, message };
+    }
+    const { reply } = await this.thread.approvalFor(row, prompt);
+    if (fleet) {
+      fleet.approvalWaiting(row, prompt, new Date(reply.expiresAt));
+      return { key, message: null, fleet: true };
+    }
+    const message = await this.thread.postApproval(row, reply);
+    await this.audit(row.id, row.clusterId, 'bot', 'approval.requested', 'waiting', prompt.preview.changes.join('; '), prompt.request.step, paramsHash(prompt.request));
+    return { key, message };
+  }
+
+  private async close(row: SessionRow, output: FlowOutput) {
+    const { store, metrics } = this.deps;
+    // Ended first: of several processes that reach the end (a cancel on one replica, a step on another), one speaks.
+    if (!(await store.endSession(row.id, output.status))) return;
+    metrics.sessionsEnded.inc({ status: output.status });
+    const message = output.interrupted ? `${output.message}\n${await this.interruption(row, output.interrupted)}` : output.message;
+    const fleet = this.fleets.get(row.id);
+    this.fleets.delete(row.id);
+    if (fleet) fleet.closed(row.clusterId, { ...output, message });
+    else await this.thread.closing(row, output.status === 'complete', message);
+    const open = this.posted(row);
+    const question = open.prompt?.kind === 'question' && open.message ? { message: open.message, prompt: open.prompt as QuestionPrompt } : null;
+    await this.thread.closePrompts(row, question, closedBecause(output));
+    await this.audit(row.id, row.clusterId, row.requester, 'session.end', output.status);
+  }
+
+  /** What the step that was running when a cancel came really did (it may run on another replica). */
+  private async interruption(row: SessionRow, request: StepRequest): Promise<string> {
+    const key = stepKeyOf(request);
+    const deadline = Date.now() + INTERRUPTED_STEP_WAIT_MS;
+    let state: StepRow | null = await this.deps.store.getStep(row.id, key);
+    while (state?.status === 'running' && state.owner !== null && (state.leaseUntil?.getTime() ?? 0) > Date.now() && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      state = await this.deps.store.getStep(row.id, key);
+    }
+    const step = `"${describeStep(request)}" was running when the cancel came`;
+    if (state?.status === 'done') return `• ${step} and finished: ${(state.outcome as { detail: string }).detail}.`;
+    if (state?.status === 'stopped') {
+      const stopped = state.outcome as StoppedStep;
+      return stopped.writes.length > 0
+        ? `• ${step}: it had done ${stopped.writes.join('; ')}, and stopped before ${stopped.before}.`
+        : `• ${step}: it stopped before ${stopped.before}, so it changed nothing.`;
+    }
+    return `• ${step}: it stopped before its first change.`;
+  }
+
+  private notice(sessionId: string, clusterId: string, thread: Conversation, notice: FlowNotice) {
+    const fleet = this.fleets.get(sessionId);
+    if (fleet) return fleet.noticed(clusterId, notice);
+    return this.thread.notice(thread, notice);
+  }
+
+  private readClusterActor() {
+    return fromPromiseOf(({ input }: { input: { clusterId: string } | string }) =>
+      this.deps.executor.readCluster(typeof input === 'string' ? input : input.clusterId),
+    );
+  }
 }
 
 const fromPromiseOf = <T, I>(run: (args: { input: I }) => Promise<T>) => fromPromise<T, I>(run);
-
-/** Whether the persisted flow was in the middle of something (an invoked read or step) or never posted its prompt. */
-function hasRunningWork(stored: SessionSnapshot): boolean {
-  const xstate = stored.xstate as { status?: string; children?: Record<string, unknown>; context?: { prompt?: Prompt | null } } | undefined;
-  if (!xstate || xstate.status !== 'active') return true; // not started, or finished but not yet closed
-  if (Object.keys(xstate.children ?? {}).length > 0) return true;
-  const prompt = xstate.context?.prompt ?? null;
-  return prompt !== null && promptKey(prompt) !== stored.postedPrompt;
-}
 
 function stateName(snapshot: AnyMachineSnapshot): string {
   return JSON.stringify(snapshot.value);
 }
 
-function promptKey(prompt: Prompt): string {
-  return prompt.kind === 'approval' ? `approval:${prompt.approvalId}` : `question:${prompt.questionId}`;
+function closedBecause(output: FlowOutput): string {
+  switch (output.status) {
+    case 'cancelled':
+      return 'the setup was cancelled';
+    case 'complete':
+      return 'the setup is complete';
+    case 'denied':
+      return 'the setup stopped: a step was denied';
+    case 'expired':
+      return 'the setup stopped: an approval expired';
+    case 'abandoned':
+      return 'the setup was closed after a long time without activity';
+    case 'unsupported':
+    case 'failed':
+      return 'the setup stopped';
+  }
 }

@@ -29,6 +29,15 @@ export class Speaker {
     }
   }
 
+  /** Tells one person only; for events handled after a restart, when the adapter's own reply channel is gone. */
+  async tell(conversation: Conversation, userId: string, text: string): Promise<void> {
+    try {
+      await this.ports.get(conversation.platform)?.tell(conversation, userId, text);
+    } catch (error) {
+      this.logger.warn({ err: error, platform: conversation.platform }, 'chat tell failed');
+    }
+  }
+
   async update(message: PostedMessage, reply: Reply): Promise<void> {
     try {
       await this.ports.get(message.conversation.platform)?.update(message, reply);

@@ -21,8 +21,25 @@ export interface SessionRow {
   status: SessionStatus;
   /** Optimistic-concurrency counter, bumped by every saveSession. */
   revision: number;
+  /** Set once by the first cancel; every replica's step runner checks it before each cloud write. */
+  cancelRequested: { by: string; at: Date } | null;
+  /** The session waits for people: its prompt is posted and nothing runs. */
+  waiting: boolean;
+  /** Which prompt it waits on ("approval:<id>" / "question:<id>"), when waiting. */
+  promptKey: string | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+export interface SessionChange {
+  snapshot: unknown;
+  state: string;
+  /** Defaults to false: a save while the flow runs. */
+  waiting?: boolean;
+  promptKey?: string | null;
+  /** The process that drives the session: it holds it for `driverLeaseMs` after this save. */
+  driver?: string;
+  driverLeaseMs?: number;
 }
 
 export interface NewSession {
@@ -36,7 +53,8 @@ export interface NewSession {
   state: string;
 }
 
-export type ApprovalDecision = 'approved' | 'denied' | 'expired';
+/** `closed`: the session ended (cancelled, failed, superseded) before anybody decided. */
+export type ApprovalDecision = 'approved' | 'denied' | 'expired' | 'closed';
 
 export interface ApprovalRow {
   id: string;
@@ -50,6 +68,12 @@ export interface ApprovalRow {
   decidedAt: Date | null;
   /** Where the approval message was posted, so it can be updated after the decision. */
   messageRef: PostedMessage | null;
+  /** The approval exactly as it was shown (the neutral reply), so its decided version repeats it. */
+  shown: unknown;
+  /** The inbox event whose click decided it, so a redelivered click is recognised. */
+  decidedEvent: string | null;
+  /** Why it was denied, when the approver said. */
+  reason: string | null;
 }
 
 export interface NewApproval {
@@ -59,6 +83,7 @@ export interface NewApproval {
   paramsHash: string;
   requester: string;
   expiresAt: Date;
+  shown: unknown;
 }
 
 export interface Decision {
@@ -67,6 +92,8 @@ export interface Decision {
   at: Date;
   /** Hash of the parameters the decider saw; must equal the approval's. */
   paramsHash: string;
+  eventId?: string;
+  reason?: string;
 }
 
 export type DecideResult =
@@ -76,7 +103,8 @@ export type DecideResult =
 export interface StepRow {
   sessionId: string;
   stepKey: string;
-  status: 'running' | 'done';
+  /** `stopped`: a cancel stopped it before it finished; `outcome` says which writes it had made. */
+  status: 'running' | 'done' | 'stopped';
   owner: string | null;
   leaseUntil: Date | null;
   outcome: unknown;
@@ -115,6 +143,27 @@ export interface AccessKeyCreationRow {
   startedAt: Date;
 }
 
+/** What a step runner learns right before a cloud write. */
+export interface StepGuard {
+  /** The claim is still this owner's (its lease was renewed). */
+  held: boolean;
+  /** The session was cancelled. */
+  cancelled: { by: string } | null;
+}
+
+export interface InboxEvent {
+  eventId: string;
+  kind: string;
+  /** The neutral chat event, as JSON. */
+  event: unknown;
+}
+
+export interface InboxRow extends InboxEvent {
+  receivedAt: Date;
+  status: 'pending' | 'done';
+  attempts: number;
+}
+
 export interface Store {
   /** Creates the session unless the cluster already has an active one (one active setup per cluster). */
   createSession(session: NewSession): Promise<{ ok: true; row: SessionRow } | { ok: false; existing: SessionRow }>;
@@ -122,11 +171,27 @@ export interface Store {
   findActiveSession(clusterId: string): Promise<SessionRow | null>;
   findSessionByThread(platform: string, channelId: string, threadId: string): Promise<SessionRow | null>;
   setSessionThread(id: string, threadId: string): Promise<void>;
+  /** The flow chosen by the preflight. */
+  setSessionFlow(id: string, flow: string, flowVersion: number): Promise<void>;
   /**
    * Saves a snapshot if the row is still at `expectedRevision`; returns the new revision.
    * Throws StaleRevisionError when another writer got there first.
    */
-  saveSession(id: string, change: { snapshot: unknown; state: string }, expectedRevision: number): Promise<number>;
+  saveSession(id: string, change: SessionChange, expectedRevision: number): Promise<number>;
+  /** Records a cancel of an active session (the first one wins); null when the session is not active. */
+  requestCancel(id: string, by: string, at: Date): Promise<SessionRow | null>;
+  /** Active sessions of a channel, oldest first. */
+  activeSessionsIn(platform: string, channelId: string): Promise<SessionRow[]>;
+  /**
+   * Active sessions that do not wait for people and that nobody drives: no driver, `owner` itself (a
+   * restart), or a driver whose lease ran out; and no step held by another owner's live lease.
+   */
+  stalledSessions(owner: string): Promise<SessionRow[]>;
+  /**
+   * Active sessions still waiting on an approval decided before `before` (or driven last by `owner`,
+   * given at start-up): the decision never reached the flow. A fresh decision is its decider's to apply.
+   */
+  sessionsWithUnappliedDecisions(before: Date, owner?: string): Promise<SessionRow[]>;
   /** Marks an active session ended; returns false if it was not active. */
   endSession(id: string, status: Exclude<SessionStatus, 'active'>): Promise<boolean>;
   listActiveSessions(): Promise<SessionRow[]>;
@@ -144,12 +209,29 @@ export interface Store {
   decideApproval(id: string, decision: Decision): Promise<DecideResult>;
   /** Undecided approvals with expiresAt <= at. */
   listExpiredApprovals(at: Date): Promise<ApprovalRow[]>;
+  /** Closes the session's undecided approvals (its end); returns those it closed. */
+  closeOpenApprovals(sessionId: string, at: Date): Promise<ApprovalRow[]>;
 
   getStep(sessionId: string, stepKey: string): Promise<StepRow | null>;
   /** Claims a step for `owner`: true if unclaimed, or its lease has run out, or already owned by `owner`; false if done or held. */
   claimStep(sessionId: string, stepKey: string, owner: string, leaseMs: number): Promise<boolean>;
   finishStep(sessionId: string, stepKey: string, outcome: unknown): Promise<void>;
   releaseStep(sessionId: string, stepKey: string, owner: string): Promise<void>;
+  /** Right before a cloud write: renews `owner`'s lease and reports whether it still holds the claim and whether the session was cancelled. */
+  guardStep(sessionId: string, stepKey: string, owner: string, leaseMs: number): Promise<StepGuard>;
+  /** A cancel stopped the step; `outcome` records what it had done. */
+  stopStep(sessionId: string, stepKey: string, outcome: unknown): Promise<void>;
+  listSteps(sessionId: string): Promise<StepRow[]>;
+
+  /** Stores an inbound event once: false when its id was already stored (a redelivery). */
+  acceptEvent(event: InboxEvent, at: Date): Promise<boolean>;
+  /** Claims an unfinished event for `owner` (unclaimed, its lease run out, or already `owner`'s); null otherwise. */
+  claimEvent(eventId: string, owner: string, leaseMs: number): Promise<InboxRow | null>;
+  finishEvent(eventId: string, at: Date): Promise<void>;
+  /** Unfinished events nobody holds (unclaimed since before `before`, or their lease ran out), oldest first. */
+  unfinishedEvents(before: Date, limit: number): Promise<InboxRow[]>;
+  /** Forgets finished events received before `before`; redeliveries come within minutes. */
+  pruneEvents(before: Date): Promise<number>;
 
   appendAudit(entry: AuditEntry): Promise<void>;
   /** Newest first. */
@@ -169,6 +251,8 @@ export interface Store {
   endAccessKeyCreation(userName: string, clusterId: string): Promise<void>;
 
   ping(): Promise<boolean>;
+  /** A real write (readiness proves the store can write, not only answer). */
+  probeWrite(at: Date): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -176,5 +260,16 @@ export class StaleRevisionError extends Error {
   constructor(sessionId: string) {
     super(`session ${sessionId} was changed by another writer`);
     this.name = 'StaleRevisionError';
+  }
+}
+
+/**
+ * The database could not be reached or written (connection cut, server restarting, disk full). What
+ * was being done is not lost: it is retried when the database is back.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`the bot's database is unavailable (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
+    this.name = 'StoreUnavailableError';
   }
 }

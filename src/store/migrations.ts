@@ -82,8 +82,38 @@ export const MIGRATIONS: Migration[] = [
     ],
   },
   {
-    // AccessKeys the bot created (recorded before their secret is written anywhere): the only ones it may delete.
+    // The durable inbox, durable cancel, decisions bound to what was shown, and what the resumer needs.
     version: 2,
+    statements: () => [
+      `CREATE TABLE inbox (
+        event_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        event TEXT NOT NULL,
+        received_at BIGINT NOT NULL,
+        status TEXT NOT NULL,
+        owner TEXT,
+        lease_until BIGINT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        finished_at BIGINT
+      )`,
+      `CREATE INDEX inbox_unfinished ON inbox (received_at) WHERE status = 'pending'`,
+      `ALTER TABLE sessions ADD COLUMN cancel_requested_by TEXT`,
+      `ALTER TABLE sessions ADD COLUMN cancel_requested_at BIGINT`,
+      // 1 while the session waits for people (its prompt is posted); the resumer looks at the others.
+      `ALTER TABLE sessions ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE sessions ADD COLUMN prompt_key TEXT`,
+      // Who drives the session now (renewed by every save); a session whose driver is gone is resumed.
+      `ALTER TABLE sessions ADD COLUMN driver TEXT`,
+      `ALTER TABLE sessions ADD COLUMN driver_until BIGINT`,
+      `ALTER TABLE approvals ADD COLUMN shown TEXT`,
+      `ALTER TABLE approvals ADD COLUMN decided_event TEXT`,
+      `ALTER TABLE approvals ADD COLUMN reason TEXT`,
+      `CREATE TABLE probes (name TEXT PRIMARY KEY, at BIGINT NOT NULL)`,
+    ],
+  },
+  {
+    // AccessKeys the bot created (recorded before their secret is written anywhere): the only ones it may delete.
+    version: 3,
     statements: () => [
       `CREATE TABLE created_access_keys (
         access_key_id TEXT PRIMARY KEY,

@@ -2,7 +2,27 @@
 // statement (atomic on its own); migrations run in a transaction under an advisory lock so replicas
 // starting together apply them once.
 import pg from 'pg';
+import { StoreUnavailableError } from './contract.ts';
 import type { Sql, SqlRow, SqlValue } from './sql.ts';
+
+/**
+ * Errors that say the database is out of reach rather than that the statement is wrong: SQLSTATE
+ * classes 08 (connection exception), 53 (insufficient resources, e.g. disk full 53100), 57P
+ * (operator intervention: shutdown, restart) and 25006 (read-only transaction: a standby after a
+ * failover) — https://www.postgresql.org/docs/current/errcodes-appendix.html — and the network
+ * errors and timeouts of `pg` itself.
+ */
+function unavailable(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (/^(08|53|57P)/.test(code) || code === '25006') return true;
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code)) return true;
+  return typeof e.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message);
+}
+
+const rethrow = (error: unknown): never => {
+  throw unavailable(error) ? new StoreUnavailableError(error) : error;
+};
 
 const MIGRATION_LOCK = 72_616_001;
 
@@ -15,7 +35,7 @@ export async function openPostgres(connectionString: string): Promise<Sql> {
   return {
     dialect: 'postgres',
     async query(text: string, params: SqlValue[] = []): Promise<SqlRow[]> {
-      return (await pool.query(text, params)).rows as SqlRow[];
+      return ((await pool.query(text, params).catch(rethrow)).rows) as SqlRow[];
     },
     async migrate(apply) {
       const client = await pool.connect();

@@ -12,6 +12,10 @@ import {
   type CreatedAccessKeyRow,
   type DecideResult,
   type Decision,
+  type InboxEvent,
+  type InboxRow,
+  type SessionChange,
+  type StepGuard,
   type NewApproval,
   type NewSession,
   type SessionRow,
@@ -41,6 +45,12 @@ function sessionOf(row: SqlRow): SessionRow {
     state: String(row.state),
     status: String(row.status) as SessionStatus,
     revision: Number(row.revision),
+    cancelRequested:
+      row.cancel_requested_by === null || row.cancel_requested_by === undefined
+        ? null
+        : { by: String(row.cancel_requested_by), at: date(row.cancel_requested_at) },
+    waiting: Number(row.waiting) === 1,
+    promptKey: text(row.prompt_key),
     createdAt: date(row.created_at),
     updatedAt: date(row.updated_at),
   };
@@ -58,6 +68,20 @@ function approvalOf(row: SqlRow): ApprovalRow {
     decidedBy: text(row.decided_by),
     decidedAt: optionalDate(row.decided_at),
     messageRef: parse(row.message_ref) as PostedMessage | null,
+    shown: parse(row.shown),
+    decidedEvent: text(row.decided_event),
+    reason: text(row.reason),
+  };
+}
+
+function inboxOf(row: SqlRow): InboxRow {
+  return {
+    eventId: String(row.event_id),
+    kind: String(row.kind),
+    event: parse(row.event),
+    receivedAt: date(row.received_at),
+    status: String(row.status) as InboxRow['status'],
+    attempts: Number(row.attempts),
   };
 }
 
@@ -117,6 +141,9 @@ export class SqlStore implements Store {
         ],
       );
       if (inserted) return { ok: true as const, row: sessionOf(inserted) };
+      // The id is taken by this very session (an event handled again after a crash): report it.
+      const own = await this.getSession(session.id);
+      if (own) return { ok: false as const, existing: own };
       const existing = await this.findActiveSession(session.clusterId);
       if (existing) return { ok: false as const, existing };
     }
@@ -145,14 +172,63 @@ export class SqlStore implements Store {
     await this.sql.query('UPDATE sessions SET thread_id = $2 WHERE id = $1', [id, threadId]);
   }
 
-  async saveSession(id: string, change: { snapshot: unknown; state: string }, expectedRevision: number) {
+  async setSessionFlow(id: string, flow: string, flowVersion: number) {
+    await this.sql.query('UPDATE sessions SET flow = $2, flow_version = $3 WHERE id = $1', [id, flow, flowVersion]);
+  }
+
+  async saveSession(id: string, change: SessionChange, expectedRevision: number) {
     const row = await this.one(
-      `UPDATE sessions SET snapshot = $2, state = $3, revision = revision + 1, updated_at = $4
-       WHERE id = $1 AND revision = $5 RETURNING revision`,
-      [id, json(change.snapshot), change.state, Date.now(), expectedRevision],
+      `UPDATE sessions SET snapshot = $2, state = $3, waiting = $4, prompt_key = $5, driver = $8, driver_until = $9,
+         revision = revision + 1, updated_at = $6
+       WHERE id = $1 AND revision = $7 RETURNING revision`,
+      [
+        id, json(change.snapshot), change.state, change.waiting ? 1 : 0, change.promptKey ?? null, Date.now(), expectedRevision,
+        change.driver ?? null, change.driver ? Date.now() + (change.driverLeaseMs ?? 0) : null,
+      ],
     );
     if (!row) throw new StaleRevisionError(id);
     return Number(row.revision);
+  }
+
+  async requestCancel(id: string, by: string, at: Date) {
+    // COALESCE keeps the first cancel: a second one changes nothing.
+    const row = await this.one(
+      `UPDATE sessions SET cancel_requested_by = COALESCE(cancel_requested_by, $2), cancel_requested_at = COALESCE(cancel_requested_at, $3)
+       WHERE id = $1 AND status = 'active' RETURNING *`,
+      [id, by, at.getTime()],
+    );
+    return row ? sessionOf(row) : null;
+  }
+
+  async activeSessionsIn(platform: string, channelId: string) {
+    const rows = await this.sql.query(
+      `SELECT * FROM sessions WHERE status = 'active' AND platform = $1 AND channel_id = $2 ORDER BY created_at`,
+      [platform, channelId],
+    );
+    return rows.map(sessionOf);
+  }
+
+  async stalledSessions(owner: string) {
+    const now = Date.now();
+    const rows = await this.sql.query(
+      `SELECT * FROM sessions s WHERE s.status = 'active' AND s.waiting = 0
+         AND (s.driver IS NULL OR s.driver = $1 OR s.driver_until <= $2)
+         AND NOT EXISTS (SELECT 1 FROM steps WHERE steps.session_id = s.id AND steps.status = 'running'
+                         AND steps.owner IS NOT NULL AND steps.owner <> $1 AND steps.lease_until > $2)
+       ORDER BY s.updated_at`,
+      [owner, now],
+    );
+    return rows.map(sessionOf);
+  }
+
+  async sessionsWithUnappliedDecisions(before: Date, owner?: string) {
+    const rows = await this.sql.query(
+      `SELECT sessions.* FROM sessions JOIN approvals ON sessions.prompt_key = 'approval:' || approvals.id
+       WHERE sessions.status = 'active' AND approvals.decision IS NOT NULL
+         AND (approvals.decided_at < $1 OR sessions.driver = $2) ORDER BY sessions.updated_at`,
+      [before.getTime(), owner ?? null],
+    );
+    return rows.map(sessionOf);
   }
 
   async endSession(id: string, status: Exclude<SessionStatus, 'active'>) {
@@ -180,8 +256,10 @@ export class SqlStore implements Store {
 
   async createApproval(approval: NewApproval) {
     await this.sql.query(
-      'INSERT INTO approvals (id, session_id, step, params_hash, requester, expires_at) VALUES ($1, $2, $3, $4, $5, $6)',
-      [approval.id, approval.sessionId, approval.step, approval.paramsHash, approval.requester, approval.expiresAt.getTime()],
+      // A second process showing the same prompt keeps the first row (what was shown first).
+      `INSERT INTO approvals (id, session_id, step, params_hash, requester, expires_at, shown) VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (id) DO NOTHING`,
+      [approval.id, approval.sessionId, approval.step, approval.paramsHash, approval.requester, approval.expiresAt.getTime(), json(approval.shown)],
     );
   }
 
@@ -197,10 +275,10 @@ export class SqlStore implements Store {
   async decideApproval(id: string, decision: Decision): Promise<DecideResult> {
     const at = decision.at.getTime();
     const row = await this.one(
-      `UPDATE approvals SET decision = $2, decided_by = $3, decided_at = $4
-       WHERE id = $1 AND decision IS NULL AND params_hash = $5 AND ($2 = 'expired' OR expires_at > $4)
+      `UPDATE approvals SET decision = $2, decided_by = $3, decided_at = $4, decided_event = $6, reason = $7
+       WHERE id = $1 AND decision IS NULL AND params_hash = $5 AND ($2 IN ('expired', 'closed') OR expires_at > $4)
        RETURNING *`,
-      [id, decision.decision, decision.by, at, decision.paramsHash],
+      [id, decision.decision, decision.by, at, decision.paramsHash, decision.eventId ?? null, decision.reason === undefined ? null : scrub(decision.reason)],
     );
     if (row) return { ok: true, approval: approvalOf(row) };
     const approval = await this.getApproval(id);
@@ -216,6 +294,15 @@ export class SqlStore implements Store {
        WHERE approvals.decision IS NULL AND approvals.expires_at <= $1 AND sessions.status = 'active'
        ORDER BY approvals.expires_at`,
       [at.getTime()],
+    );
+    return rows.map(approvalOf);
+  }
+
+  async closeOpenApprovals(sessionId: string, at: Date) {
+    const rows = await this.sql.query(
+      `UPDATE approvals SET decision = 'closed', decided_by = 'the end of the setup', decided_at = $2
+       WHERE session_id = $1 AND decision IS NULL RETURNING *`,
+      [sessionId, at.getTime()],
     );
     return rows.map(approvalOf);
   }
@@ -250,6 +337,68 @@ export class SqlStore implements Store {
       `UPDATE steps SET owner = NULL, lease_until = NULL WHERE session_id = $1 AND step_key = $2 AND owner = $3 AND status = 'running'`,
       [sessionId, stepKey, owner],
     );
+  }
+
+  async guardStep(sessionId: string, stepKey: string, owner: string, leaseMs: number): Promise<StepGuard> {
+    const now = Date.now();
+    const renewed = await this.one(
+      `UPDATE steps SET lease_until = $4 WHERE session_id = $1 AND step_key = $2 AND owner = $3 AND status = 'running' RETURNING step_key`,
+      [sessionId, stepKey, owner, now + leaseMs],
+    );
+    const session = await this.one('SELECT cancel_requested_by FROM sessions WHERE id = $1', [sessionId]);
+    const by = text(session?.cancel_requested_by);
+    return { held: renewed !== null, cancelled: by === null ? null : { by } };
+  }
+
+  async stopStep(sessionId: string, stepKey: string, outcome: unknown) {
+    await this.sql.query(
+      `UPDATE steps SET status = 'stopped', owner = NULL, lease_until = NULL, outcome = $3 WHERE session_id = $1 AND step_key = $2`,
+      [sessionId, stepKey, json(outcome)],
+    );
+  }
+
+  async listSteps(sessionId: string) {
+    return (await this.sql.query('SELECT * FROM steps WHERE session_id = $1', [sessionId])).map(stepOf);
+  }
+
+  async acceptEvent(event: InboxEvent, at: Date) {
+    const row = await this.one(
+      `INSERT INTO inbox (event_id, kind, event, received_at, status) VALUES ($1, $2, $3, $4, 'pending')
+       ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+      [event.eventId, event.kind, JSON.stringify(event.event), at.getTime()],
+    );
+    return row !== null;
+  }
+
+  async claimEvent(eventId: string, owner: string, leaseMs: number) {
+    const now = Date.now();
+    const row = await this.one(
+      `UPDATE inbox SET owner = $2, lease_until = $3, attempts = attempts + 1
+       WHERE event_id = $1 AND status = 'pending' AND (owner IS NULL OR owner = $2 OR lease_until <= $4) RETURNING *`,
+      [eventId, owner, now + leaseMs, now],
+    );
+    return row ? inboxOf(row) : null;
+  }
+
+  async finishEvent(eventId: string, at: Date) {
+    await this.sql.query(`UPDATE inbox SET status = 'done', owner = NULL, lease_until = NULL, finished_at = $2 WHERE event_id = $1`, [
+      eventId,
+      at.getTime(),
+    ]);
+  }
+
+  async unfinishedEvents(before: Date, limit: number) {
+    const rows = await this.sql.query(
+      `SELECT * FROM inbox WHERE status = 'pending' AND ((owner IS NULL AND received_at < $1) OR lease_until <= $2)
+       ORDER BY received_at LIMIT $3`,
+      [before.getTime(), Date.now(), limit],
+    );
+    return rows.map(inboxOf);
+  }
+
+  async pruneEvents(before: Date) {
+    const rows = await this.sql.query(`DELETE FROM inbox WHERE status = 'done' AND received_at < $1 RETURNING event_id`, [before.getTime()]);
+    return rows.length;
   }
 
   async appendAudit(entry: AuditEntry) {
@@ -329,6 +478,13 @@ export class SqlStore implements Store {
     } catch {
       return false;
     }
+  }
+
+  async probeWrite(at: Date) {
+    await this.sql.query(
+      `INSERT INTO probes (name, at) VALUES ('readiness', $1) ON CONFLICT (name) DO UPDATE SET at = excluded.at`,
+      [at.getTime()],
+    );
   }
 
   async close() {

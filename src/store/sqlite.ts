@@ -4,7 +4,20 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { StoreUnavailableError } from './contract.ts';
 import type { Sql, SqlRow, SqlValue } from './sql.ts';
+
+/**
+ * SQLite result codes that say the file cannot be written now rather than that the statement is
+ * wrong (https://www.sqlite.org/rescode.html): BUSY 5, LOCKED 6, READONLY 8, IOERR 10, FULL 13,
+ * CANTOPEN 14. node:sqlite reports them as `errcode` (extended codes keep the primary in the low byte).
+ */
+const UNAVAILABLE = new Set([5, 6, 8, 10, 13, 14]);
+
+function rethrow(error: unknown): never {
+  const errcode = (error as { errcode?: unknown }).errcode;
+  throw typeof errcode === 'number' && UNAVAILABLE.has(errcode & 0xff) ? new StoreUnavailableError(error) : error;
+}
 
 export function openSqlite(file: string): Sql {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -21,7 +34,13 @@ export function openSqlite(file: string): Sql {
     }
     return statement;
   };
-  const query = async (text: string, params: SqlValue[] = []): Promise<SqlRow[]> => prepared(text).all(...params) as SqlRow[];
+  const query = async (text: string, params: SqlValue[] = []): Promise<SqlRow[]> => {
+    try {
+      return prepared(text).all(...params) as SqlRow[];
+    } catch (error) {
+      return rethrow(error);
+    }
+  };
   return {
     dialect: 'sqlite',
     query,

@@ -37,6 +37,15 @@ describe('configuration', () => {
     expect(loadConfig({ ...slack, BACKUP_SETUP_SANDBOX: '1' }).sandbox).toBe(true);
   });
 
+  it('serves the sandbox web chat alone, beside a real chat only when asked (then to local clients)', () => {
+    const slack = { SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_SIGNING_SECRET: SIGNING_SECRET, APPROVERS: 'slack:U1' };
+    expect(loadConfig({}).webChat).toBe('open');
+    expect(loadConfig({ ...slack, BACKUP_SETUP_SANDBOX: '1' }).webChat).toBe('off');
+    expect(loadConfig({ ...slack, BACKUP_SETUP_SANDBOX: '1', BACKUP_SETUP_WEB_CHAT: '1' }).webChat).toBe('loopback');
+    expect(loadConfig({ ...slack, BACKUP_SETUP_WEB_CHAT: '1' }).webChat).toBe('off');
+    expect(loadConfig({ SANDBOX_FLEET: '60' }).sandboxFleet).toBe(60);
+  });
+
   it('reads every variable', () => {
     const config = loadConfig({
       PORT: '8080',
@@ -104,7 +113,14 @@ describe('configuration', () => {
     ],
     [
       { DINGTALK_CLIENT_ID: 'ding-id' },
-      'DINGTALK_CLIENT_SECRET is missing: DingTalk needs DINGTALK_CLIENT_ID, DINGTALK_CLIENT_SECRET, DINGTALK_ROBOT_CODE, DINGTALK_CARD_TEMPLATE_ID together',
+      // The card template is optional now: DingTalk's public MarkdownButton template is the default.
+      'DINGTALK_CLIENT_SECRET is missing: DingTalk needs DINGTALK_CLIENT_ID, DINGTALK_CLIENT_SECRET, DINGTALK_ROBOT_CODE together',
+    ],
+    [{ DINGTALK_TIME_ZONE: 'Mars/Olympus' }, 'DINGTALK_TIME_ZONE must be an IANA time zone such as Asia/Shanghai or Europe/Berlin'],
+    [{ SANDBOX_FLEET: 'many' }, 'SANDBOX_FLEET "many" is not a cluster count; use a whole number from 0 to 999'],
+    [
+      { DINGTALK_CARD_TEMPLATE_ID: 'tpl.schema' },
+      'DINGTALK_CLIENT_ID is missing: DingTalk needs DINGTALK_CLIENT_ID, DINGTALK_CLIENT_SECRET, DINGTALK_ROBOT_CODE together',
     ],
     [
       { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: SIGNING_SECRET },

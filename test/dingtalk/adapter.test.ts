@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { buttonsOf, renderCard, toMarkdown, type CardButton } from '../../src/chat/dingtalk/cards.ts';
+import { buttonsOf, cardParams, renderCards, toMarkdown, type CardSet } from '../../src/chat/dingtalk/cards.ts';
 import { createDingTalkAdapter, type DingTalkAdapter } from '../../src/chat/dingtalk/index.ts';
 import type { ChatEvent, Conversation, Reply, TellActor } from '../../src/chat/model.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -11,12 +11,11 @@ const APP = {
   clientId: 'dingsandboxclient',
   clientSecret: 'sandbox-client-secret-0123456789',
   robotCode: 'dingsandboxrobot',
-  cardTemplateId: 'backup-setup-card.schema',
 };
 const GROUP = 'cidSandboxOpsGroup==';
 const CONVERSATION: Conversation = { platform: 'dingtalk', channelId: GROUP };
 const SESSION_ID = '5b1f0c8e-2d7a-4c55-9a5e-0c1d2e3f4a5b';
-const FAST_RETRY = { attempts: 3, minDelayMs: 5, maxDelayMs: 20 };
+const FAST_RETRY = { attempts: 3, minDelayMs: 5, maxDelayMs: 20, throttleDelayMs: 20 };
 
 const question: Reply = {
   kind: 'question',
@@ -58,8 +57,10 @@ interface Harness {
   behave(fn: (event: ChatEvent, tell: TellActor) => Promise<void>): void;
 }
 
-async function startHarness(options: { secret?: string; apiUrl?: (emulator: DingTalkEmulator) => Promise<string> } = {}): Promise<Harness> {
-  const emulator = await startDingTalkEmulator(APP);
+async function startHarness(
+  options: { secret?: string; apiUrl?: (emulator: DingTalkEmulator) => Promise<string>; approvers?: string[]; keepAliveMs?: number; retry?: typeof FAST_RETRY } = {},
+): Promise<Harness> {
+  const emulator = await startDingTalkEmulator({ ...APP, users: [{ staffId: 'manager123', name: '王经理' }], disconnectGraceMs: 60_000 });
   const apiUrl = options.apiUrl ? await options.apiUrl(emulator) : emulator.apiUrl;
   const events: ChatEvent[] = [];
   const waiting: ((event: ChatEvent) => void)[] = [];
@@ -70,7 +71,9 @@ async function startHarness(options: { secret?: string; apiUrl?: (emulator: Ding
     apiUrl,
     gatewayUrl: emulator.gatewayUrl,
     logger: createLogger('silent'),
-    retry: FAST_RETRY,
+    retry: options.retry ?? FAST_RETRY,
+    ...(options.approvers ? { approvers: options.approvers } : {}),
+    ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
     handler: async (event, tell) => {
       events.push(event);
       waiting.shift()?.(event);
@@ -94,8 +97,10 @@ async function startHarness(options: { secret?: string; apiUrl?: (emulator: Ding
   };
 }
 
-const cardOf = (emulator: DingTalkEmulator, outTrackId: string) => emulator.cards().find((c) => c.outTrackId === outTrackId)!;
-const buttons = (emulator: DingTalkEmulator, outTrackId: string): CardButton[] => buttonsOf(cardOf(emulator, outTrackId).cardParamMap);
+const cardOf = (emulator: DingTalkEmulator, outTrackId: string) => emulator.rendered(outTrackId);
+const buttons = (emulator: DingTalkEmulator, outTrackId: string) => emulator.rendered(outTrackId).buttons;
+const sets = (reply: Reply, place = { conversationId: GROUP, threadId: 'root' }): CardSet =>
+  renderCards(reply, place, { nameOf: (u) => u.replace(/^dingtalk:/, ''), timeZone: 'Asia/Shanghai' });
 
 describe('DingTalk adapter against the emulator', () => {
   let h: Harness;
@@ -147,11 +152,12 @@ describe('DingTalk adapter against the emulator', () => {
     await vi.waitFor(() => expect(h.emulator.cards()).toHaveLength(1));
     const [card] = h.emulator.cards();
     expect(card!.conversationId).toBe(GROUP);
-    expect(card!.cardParamMap.kind).toBe('help');
-    expect(card!.cardParamMap.markdown).toContain('Unknown word `frobnicate`');
-    expect(card!.cardParamMap.markdown).toContain('**backup-setup** turns on the ACK backup center');
-    expect(card!.cardParamMap.markdown).toContain('@bot backup-setup c-xxx');
-    expect(buttonsOf(card!.cardParamMap)).toEqual([]);
+    const shown = h.emulator.rendered(card!.outTrackId);
+    expect(shown.title).toBe('backup-setup help');
+    expect(shown.markdown).toContain('Unknown word `frobnicate`');
+    expect(shown.markdown).toContain('**backup-setup** turns on the ACK backup center');
+    expect(shown.markdown).toContain('@bot backup-setup c-xxx');
+    expect(shown.buttons).toEqual([]);
     expect(h.events).toEqual([]);
   });
 
@@ -159,15 +165,13 @@ describe('DingTalk adapter against the emulator', () => {
     const posted = await h.adapter.port.post(CONVERSATION, question);
     expect(posted).not.toBeNull();
     expect(posted!.conversation).toEqual({ ...CONVERSATION, threadId: posted!.messageId });
-    const card = cardOf(h.emulator, posted!.messageId);
-    expect(card.conversationId).toBe(GROUP);
-    expect(card.cardParamMap.markdown).toContain('Which region does the cluster run in?');
+    expect(h.emulator.cards().find((c) => c.outTrackId === posted!.messageId)!.conversationId).toBe(GROUP);
+    expect(cardOf(h.emulator, posted!.messageId).markdown).toContain('Which region does the cluster run in?');
     const choices = buttons(h.emulator, posted!.messageId);
     expect(choices.map((b) => b.text)).toEqual(['cn-hangzhou (suggested)', 'cn-beijing']);
 
     const next = h.nextEvent();
-    const clicked = choices[1]!;
-    const ack = await h.emulator.clickCard({ outTrackId: posted!.messageId, userId: 'manager123', actionId: clicked.id, params: clicked.params });
+    const ack = await h.emulator.clickCard({ outTrackId: posted!.messageId, userId: 'manager123', button: 1 });
     expect(ack.acked).toBe(true);
     expect(await next).toEqual({
       kind: 'answer',
@@ -176,7 +180,8 @@ describe('DingTalk adapter against the emulator', () => {
       questionId: 'region',
       value: 'cn-beijing',
       messageId: posted!.messageId,
-      actor: { id: 'dingtalk:manager123', name: 'manager123' },
+      // Not seen writing yet: DingTalk's user details API names them.
+      actor: { id: 'dingtalk:manager123', name: '王经理' },
       conversation: { platform: 'dingtalk', channelId: GROUP, threadId: posted!.messageId },
     });
   });
@@ -187,9 +192,10 @@ describe('DingTalk adapter against the emulator', () => {
     const posted = await h.adapter.port.post(thread, approval);
     expect(posted!.conversation.threadId).toBe(first!.messageId);
 
-    const card = cardOf(h.emulator, posted!.messageId).cardParamMap;
+    const card = cardOf(h.emulator, posted!.messageId);
     expect(card.title).toBe('Approval needed: Create RAM user');
-    for (const fact of ['create RAM user ack-backup-c-sandbox-dedicated', '**userName**: ack-backup-c-sandbox-dedicated', '**Risk**: medium', 'ram:CreateUser', '2026-11-24T14:15:00.000Z', 'manager123']) {
+    // Times in the group's local time (Asia/Shanghai), people by name.
+    for (const fact of ['create RAM user ack-backup-c-sandbox-dedicated', '**userName**: ack-backup-c-sandbox-dedicated', '**Risk**: medium', 'ram:CreateUser', '**Expires**: 2026-11-24 22:15 (GMT+8)', '**Requested by**: 王经理']) {
       expect(card.markdown).toContain(fact);
     }
     const [approve, deny] = buttons(h.emulator, posted!.messageId);
@@ -202,7 +208,7 @@ describe('DingTalk adapter against the emulator', () => {
     await command;
 
     const next = h.nextEvent();
-    await h.emulator.clickCard({ outTrackId: posted!.messageId, userId: 'boss42', actionId: 'approve', params: approve!.params });
+    await h.emulator.clickCard({ outTrackId: posted!.messageId, userId: 'boss42', button: 'approve' });
     expect(await next).toEqual({
       kind: 'decision',
       eventId: expect.stringMatching(/^dingtalk:callback:/) as string,
@@ -222,13 +228,12 @@ describe('DingTalk adapter against the emulator', () => {
       by: 'dingtalk:boss42',
       at: '2026-11-24T14:05:00.000Z',
     });
+    expect(h.emulator.cards().find((c) => c.outTrackId === posted!.messageId)!.updates).toBe(1);
     const updated = cardOf(h.emulator, posted!.messageId);
-    expect(updated.updates).toBe(1);
-    expect(updated.cardParamMap.title).toBe('Create RAM user');
-    expect(updated.cardParamMap.status).toBe('✅ Approved by boss42 at 2026-11-24T14:05:00.000Z');
-    expect(updated.cardParamMap.markdown).toContain('create RAM user ack-backup-c-sandbox-dedicated');
-    expect(updated.cardParamMap.markdown).toContain('✅ Approved by boss42');
-    expect(buttonsOf(updated.cardParamMap)).toEqual([]);
+    expect(updated.title).toBe('Create RAM user');
+    expect(updated.markdown).toContain('create RAM user ack-backup-c-sandbox-dedicated');
+    expect(updated.markdown).toContain('✅ Approved by Boss at 2026-11-24 22:05 (GMT+8)');
+    expect(updated.buttons).toEqual([]);
   });
 
   it('tells one person privately, from the port and from the handler', async () => {
@@ -306,17 +311,17 @@ describe('DingTalk adapter start-up', () => {
 describe('DingTalk cards', () => {
   const place = { conversationId: GROUP, threadId: 'root' };
 
-  it('renders results, errors with their correlation id, plans and done as string params without buttons', () => {
-    const result = renderCard({ kind: 'result', outcome: { step: 'createRamUser', outcome: 'created', detail: 'RAM user ack-backup created.' } }, place);
+  it('renders results, errors with their correlation id, plans and done as the template variables without buttons', () => {
+    const result = cardParams(sets({ kind: 'result', outcome: { step: 'createRamUser', outcome: 'created', detail: 'RAM user ack-backup created.' } }, place).card);
     expect(result.markdown).toBe('✅ **createRamUser**: created. RAM user ack-backup created.');
-    const error = renderCard({ kind: 'error', text: 'CS refused the add-on', correlationId: 'corr-123' }, place);
+    const error = cardParams(sets({ kind: 'error', text: 'CS refused the add-on', correlationId: 'corr-123' }, place).card);
     expect(error.markdown).toBe('❌ CS refused the add-on\n\nCorrelation id: `corr-123`');
-    const plan = renderCard({ kind: 'plan', title: 'Plan for c-sandbox-dedicated', lines: ['create RAM user', 'attach policy'] }, place);
+    const plan = cardParams(sets({ kind: 'plan', title: 'Plan for c-sandbox-dedicated', lines: ['create RAM user', 'attach policy'] }, place).card);
     expect(plan).toMatchObject({ title: 'Plan for c-sandbox-dedicated', markdown: '- create RAM user\n- attach policy' });
-    const done = renderCard({ kind: 'done', ok: true, text: '✅ Backup center setup complete for *c-1*' }, place);
+    const done = cardParams(sets({ kind: 'done', ok: true, text: '✅ Backup center setup complete for *c-1*' }, place).card);
     expect(done.markdown).toBe('✅ Backup center setup complete for **c-1**');
     for (const card of [result, error, plan, done]) {
-      expect(Object.values(card).every((v) => typeof v === 'string')).toBe(true);
+      expect(Object.keys(card).sort()).toEqual(['markdown', 'sys_full_json_obj', 'tips', 'title']);
       expect(buttonsOf(card)).toEqual([]);
     }
   });
@@ -327,8 +332,8 @@ describe('DingTalk cards', () => {
     );
   });
 
-  it('shows a policy document, fleet clusters, and at most ten choice buttons with the rest listed', () => {
-    const policy = renderCard(
+  it('shows a policy document, fleet clusters, and every choice past the tenth on a further card', () => {
+    const policy = sets(
       {
         ...approval,
         prompt: {
@@ -337,21 +342,143 @@ describe('DingTalk cards', () => {
         },
       },
       place,
-    );
+    ).card;
     expect(policy.markdown).toContain('**Policy document**\n```json\n{\n  "Version": "1"');
-    const fleet = renderCard({ ...approval, covers: ['c-1', 'c-2'] }, place);
-    expect(fleet.markdown).toContain('**Clusters**: c-1, c-2');
+    const fleet = sets({ ...approval, covers: ['c-1', 'c-2'] }, place).card;
+    expect(fleet.markdown).toContain('**Clusters** (2): c-1, c-2');
     expect(fleet.markdown).not.toContain('**userName**');
-    const many = renderCard(
+    const many = sets(
       {
         kind: 'question',
         sessionId: SESSION_ID,
-        prompt: { kind: 'question', questionId: 'bucket', text: 'Which bucket?', choices: Array.from({ length: 12 }, (_, i) => ({ label: `b-${i}`, value: `b-${i}` })), freeText: false },
+        prompt: { kind: 'question', questionId: 'bucket', text: 'Which bucket? Pick one or type a name.', choices: Array.from({ length: 25 }, (_, i) => ({ label: `b-${i}`, value: `b-${i}` })), freeText: true },
       },
       place,
     );
-    expect(buttonsOf(many)).toHaveLength(10);
-    expect(many.markdown).toContain('- b-11');
+    expect([many.card, ...many.after].map((c) => c.buttons.length)).toEqual([10, 10, 5]);
+    expect([many.card, ...many.after].flatMap((c) => c.buttons.map((b) => b.params.kind === 'answer' && b.params.value))).toEqual(
+      Array.from({ length: 25 }, (_, i) => `b-${i}`),
+    );
+    // DingTalk has no thread to type in: the card says only what works there.
+    expect(many.card.markdown).not.toMatch(/type/i);
+    expect(many.card.markdown).toContain('Which bucket? Pick one.');
+  });
+});
+
+describe('DingTalk as it really behaves', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.adapter.stop();
+    await h.emulator.close();
+  });
+
+  const fleetApproval = (clusters: number): Extract<Reply, { kind: 'approval' }> => {
+    const ids = Array.from({ length: clusters }, (_, i) => `c-sandbox-fleet-${String(i + 1).padStart(3, '0')}`);
+    return {
+      ...approval,
+      title: `Install migrate-controller on ${clusters} clusters`,
+      covers: ids,
+      prompt: {
+        ...approval.prompt,
+        preview: {
+          step: 'installAddon',
+          upToDate: false,
+          changes: ids.flatMap((id) => [`${id}: install the migrate-controller add-on, version 1.8.7`, `${id}: restart migrate-controller in namespace csdr`]),
+        },
+      },
+      risk: 'high',
+      apis: ['cs:InstallClusterAddons', 'cs:DescribeClusterAddonsVersion'],
+    };
+  };
+
+  it('a 50-cluster fleet approval stays complete: every card within 5,000 characters, the facts on the card with the buttons, the rest on detail cards', async () => {
+    h = await startHarness({ approvers: ['dingtalk:manager123', 'slack:U0BOB'] });
+    await h.adapter.start();
+    const reply = fleetApproval(50);
+    const posted = await h.adapter.port.post({ ...CONVERSATION, threadId: 'thread-1' }, reply);
+    expect(posted).not.toBeNull();
+    const cards = h.emulator.cards().map((c) => h.emulator.rendered(c.outTrackId));
+    for (const card of cards) expect(card.markdown.length).toBeLessThanOrEqual(5_000);
+    const own = cardOf(h.emulator, posted!.messageId);
+    expect(own.buttons.map((b) => b.id)).toEqual(['approve', 'deny']);
+    for (const fact of ['**Risk**: high', 'cs:InstallClusterAddons', '**Expires**: 2026-11-24 22:15 (GMT+8)', '**Requested by**: 王经理', '**Approvers**: @王经理']) {
+      expect(own.markdown).toContain(fact);
+    }
+    // The approvers are @-mentioned by the delivery itself, by name.
+    expect(own.mentions).toEqual({ manager123: '王经理' });
+    const everything = cards.map((c) => c.markdown).join('\n');
+    for (const change of reply.prompt.preview.changes) expect(everything).toContain(change);
+    for (const id of reply.covers!) expect(everything).toContain(id);
+    // The detail cards come first, so the card with the buttons is the last one the group sees.
+    expect(h.emulator.cards().at(-1)!.outTrackId).toBe(posted!.messageId);
+  });
+
+  it('a policy document longer than a card is split without cutting its code block', async () => {
+    h = await startHarness();
+    await h.adapter.start();
+    const statements = Array.from({ length: 120 }, (_, i) => ({ Effect: 'Allow' as const, Action: [`oss:Action${i}`], Resource: `acs:oss:*:*:bucket-number-${i}/*` }));
+    const posted = await h.adapter.port.post(CONVERSATION, {
+      ...approval,
+      prompt: { ...approval.prompt, request: { step: 'ensurePolicy', params: { policyName: 'p', document: { Version: '1', Statement: statements } } } },
+    });
+    expect(posted).not.toBeNull();
+    const cards = h.emulator.cards().map((c) => h.emulator.rendered(c.outTrackId));
+    expect(cards.length).toBeGreaterThan(2);
+    for (const card of cards) {
+      expect(card.markdown.length).toBeLessThanOrEqual(5_000);
+      expect((card.markdown.match(/```/g) ?? []).length % 2).toBe(0);
+    }
+    expect(cards.map((c) => c.markdown).join('\n')).toContain('bucket-number-119');
+  });
+
+  it('a throttled card (403 QpsLimitForAppkeyAndApi) is retried and arrives', async () => {
+    h = await startHarness();
+    await h.adapter.start();
+    h.emulator.throttle('/v1.0/card/instances/createAndDeliver', 2);
+    const posted = await h.adapter.port.post(CONVERSATION, approval);
+    expect(posted).not.toBeNull();
+    expect(h.emulator.calls().filter((c) => c.path === '/v1.0/card/instances/createAndDeliver').map((c) => c.status)).toEqual([403, 403, 200]);
+  });
+
+  it('SYSTEM disconnect: a new connection at once, and the next message arrives on it', async () => {
+    h = await startHarness();
+    await h.adapter.start();
+    h.emulator.sendDisconnect();
+    // The gateway keeps the old connection open, delivering nothing, for a minute: waiting for it to
+    // close would lose that minute. A new connection is opened instead.
+    await vi.waitFor(() => expect(h.emulator.calls().filter((c) => c.path === '/connect')).toHaveLength(2), { timeout: 20_000 });
+    const next = h.nextEvent();
+    expect((await h.emulator.sendGroupMessage({ conversationId: GROUP, userId: 'manager123', text: 'backup-setup help' })).acked).toBe(true);
+    expect(await next).toMatchObject({ kind: 'command', command: { verb: 'help' } });
+  });
+
+  it('a silent socket (no deliveries, no pongs) is replaced by the keep-alive, without timers piling up', async () => {
+    h = await startHarness({ keepAliveMs: 50 });
+    await h.adapter.start();
+    for (let round = 0; round < 3; round++) {
+      const before = h.emulator.pingsReceived().length;
+      h.emulator.silence();
+      await vi.waitFor(() => expect(h.emulator.pingsReceived().length).toBe(before + 1), { timeout: 5_000 });
+      await vi.waitFor(() => expect(h.adapter.connected()).toBe(true), { timeout: 5_000 });
+    }
+    expect(h.adapter.watchdogs()).toBe(1);
+    const next = h.nextEvent();
+    expect((await h.emulator.sendGroupMessage({ conversationId: GROUP, userId: 'manager123', text: 'backup-setup help' })).acked).toBe(true);
+    await next;
+    await h.adapter.stop();
+    expect(h.adapter.watchdogs()).toBe(0);
+  });
+
+  it.each([
+    ['a region id', '@bot cn-shanghai', 'is a region, not a cluster id'],
+    ['a plain word', '@bot check', 'is not a cluster id'],
+  ])('%s is not taken for a cluster id: the group gets help', async (_name, text, reason) => {
+    h = await startHarness();
+    await h.adapter.start();
+    await h.emulator.sendGroupMessage({ conversationId: GROUP, userId: 'manager123', text });
+    await vi.waitFor(() => expect(h.emulator.cards()).toHaveLength(1));
+    expect(h.emulator.rendered(h.emulator.cards()[0]!.outTrackId).markdown).toContain(reason);
+    expect(h.events).toEqual([]);
   });
 });
 

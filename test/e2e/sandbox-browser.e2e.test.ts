@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
-import { SELECTORS, launchChromium, openChat, requireChromium, sendCommand, type Browser } from '../web/browser.ts';
+import { SELECTORS, chromiumPath, launchChromium, openChat, sendCommand, type Browser } from '../web/browser.ts';
 
 const SCREENSHOT = new URL('../../test-results/sandbox-setup.png', import.meta.url);
 
@@ -17,7 +17,6 @@ let browser: Browser;
 let stateDir: string;
 
 beforeAll(async () => {
-  requireChromium();
   stateDir = await mkdtemp(join(tmpdir(), 'sandbox-browser-'));
   app = await startApp(loadConfig({ PORT: '0', STATE_DIR: stateDir }), { logger: pino({ level: 'silent' }), host: '127.0.0.1' });
   browser = await launchChromium();
@@ -35,7 +34,7 @@ async function pending(page: Page, kind: string, handled: Set<string>): Promise<
   return ids.find((id) => !handled.has(id)) ?? null;
 }
 
-describe('the sandbox in a browser', () => {
+describe.skipIf(!chromiumPath())('the sandbox in a browser', () => {
   it('sets up c-sandbox-dedicated: command, answers, an approval per step, and the success message', async () => {
     const requester = await openChat(browser.context, app.url, 'web:requester');
     const approver = await openChat(browser.context, app.url, 'web:approver');

@@ -72,13 +72,14 @@ describe('Slack end to end', () => {
     expect(state.ram.accessKeys).toHaveLength(1);
     expect(state.clusters['c-sandbox-dedicated']!.secrets).toContain('csdr/alibaba-addon-secret');
 
-    // Every approval message was updated after its decision (who, when) and has no buttons left.
-    const decided = api.messages.filter((m) => m.threadTs === parent.ts && m.edits > 0);
+    // Every approval and question was updated after its decision or answer (who, when, what) and has no buttons left.
+    const edited = api.messages.filter((m) => m.threadTs === parent.ts && m.edits > 0);
+    const decided = edited.filter((m) => /approved/i.test(m.text ?? ""));
+    const answered = edited.filter((m) => JSON.stringify(m.blocks).includes(' chose '));
     expect(decided.length).toBeGreaterThanOrEqual(5);
-    for (const m of decided) {
-      expect(m.text).toMatch(/approved/i);
-      expect(actionsOf(m)).toEqual([]);
-    }
+    expect(answered).toHaveLength(3); // region, bucket, bucket scope
+    expect(decided.length + answered.length).toBe(edited.length);
+    for (const m of edited) expect(actionsOf(m)).toEqual([]);
   });
 
   it('a replayed approval click executes nothing twice and tells the clicker', async () => {

@@ -1,8 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DWClient, type DWClientDownStream } from 'dingtalk-stream';
+import { MARKDOWN_BUTTON_TEMPLATE_ID } from '../../src/sandbox/dingtalk/cards.ts';
 import { startDingTalkEmulator, TOPIC_CARD, TOPIC_ROBOT, type DingTalkEmulator } from '../../src/sandbox/dingtalk/server.ts';
 
-const app = { clientId: 'dingsandboxapp', clientSecret: 'sandbox-client-secret', robotCode: 'dingsandboxapp', cardTemplateId: 'tpl-approval.schema' };
+const app = { clientId: 'dingsandboxapp', clientSecret: 'sandbox-client-secret', robotCode: 'dingsandboxapp', cardTemplateId: MARKDOWN_BUTTON_TEMPLATE_ID };
+const approveButton = { text: 'Approve', color: 'blue', id: 'approve', request: true, params: { decision: 'yes' } };
+const withButtons = (markdown: string, buttons: unknown[]) => ({ title: 'Approve scale-up?', markdown, sys_full_json_obj: JSON.stringify({ msgButtons: buttons }) });
 
 /**
  * The real client with one override: DWClient POSTs to the hard-coded GATEWAY_URL constant, so the
@@ -46,9 +49,13 @@ function connectedClient(onMessage: (msg: DWClientDownStream, client: DWClient) 
 }
 
 async function api(method: string, path: string, body: unknown, token?: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  return call(dt.apiUrl, method, path, body, token);
+}
+
+async function call(base: string, method: string, path: string, body: unknown, token?: string): Promise<{ status: number; json: Record<string, unknown> }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token) headers['x-acs-dingtalk-access-token'] = token;
-  const res = await fetch(`${dt.apiUrl}${path}`, { method, headers, body: JSON.stringify(body) });
+  const res = await fetch(`${base}${path}`, { method, headers, body: JSON.stringify(body) });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
@@ -59,7 +66,7 @@ async function token(): Promise<string> {
   return json['accessToken'] as string;
 }
 
-const groupCard = (outTrackId: string, cid: string, params: Record<string, unknown> = { title: 'Approve scale-up?', status: 'pending' }) => ({
+const groupCard = (outTrackId: string, cid: string, params: Record<string, unknown> = { title: 'Approve scale-up?', markdown: 'pending' }) => ({
   cardTemplateId: app.cardTemplateId,
   outTrackId,
   callbackType: 'STREAM',
@@ -187,9 +194,9 @@ describe('OpenAPI', () => {
       result: { outTrackId: 'req-1', deliverResults: [{ spaceType: 'IM_GROUP', spaceId: 'cidGroupA==', success: true }] },
     });
 
-    const updated = await api('PUT', '/v1.0/card/instances', { outTrackId: 'req-1', cardData: { cardParamMap: { status: 'approved' } }, cardUpdateOptions: { updateCardDataByKey: true } }, t);
+    const updated = await api('PUT', '/v1.0/card/instances', { outTrackId: 'req-1', cardData: { cardParamMap: { markdown: 'approved' } }, cardUpdateOptions: { updateCardDataByKey: true } }, t);
     expect(updated).toMatchObject({ status: 200, json: { success: true } });
-    expect(dt.cards()).toContainEqual({ outTrackId: 'req-1', conversationId: 'cidGroupA==', cardParamMap: { title: 'Approve scale-up?', status: 'approved' }, updates: 1 });
+    expect(dt.cards()).toContainEqual({ outTrackId: 'req-1', conversationId: 'cidGroupA==', cardParamMap: { title: 'Approve scale-up?', markdown: 'approved' }, mentions: {}, updates: 1 });
 
     const unknown = await api('PUT', '/v1.0/card/instances', { outTrackId: 'nope', cardData: { cardParamMap: {} } }, t);
     expect(unknown.status).toBe(400);
@@ -217,25 +224,77 @@ describe('OpenAPI', () => {
     expect(dt.cards().map((c) => c.outTrackId)).not.toContain('req-3');
   });
 
+  it('checks the MarkdownButton template: its variables only, markdown up to 5,000 characters, buttons that call back', async () => {
+    const t = await token();
+    const post = (params: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      api('POST', '/v1.0/card/instances/createAndDeliver', { ...groupCard(`req-${Math.random()}`, 'cidT'), cardData: { cardParamMap: params }, ...extra }, t);
+    // Variables a hand-built template would have had are not the public template's.
+    expect(await post({ title: 't', markdown: 'm', buttons: '[]', status: '' })).toMatchObject({ status: 400, json: { code: 'param.invalid' } });
+    expect(await post({ title: 't' })).toMatchObject({ status: 400, json: { code: 'param.invalid' } });
+    expect(await post({ markdown: 'x'.repeat(5_001) })).toMatchObject({ status: 400, json: { code: 'param.invalid' } });
+    expect((await post({ markdown: 'x'.repeat(5_000) })).status).toBe(200);
+    expect(await post(withButtons('m', [{ text: 'Approve', id: 'approve', params: {} }]))).toMatchObject({ status: 400, json: { code: 'param.invalid' } });
+    expect(await post(withButtons('m', [{ ...approveButton, params: { n: 1 } }]))).toMatchObject({ status: 400, json: { code: 'param.invalid' } });
+    expect(await post(withButtons('m', [approveButton]), { imGroupOpenDeliverModel: { robotCode: app.robotCode, atUserIds: ['boss'] } })).toMatchObject({ status: 400 });
+    const ok = await post(withButtons('m', [approveButton]), { outTrackId: 'req-ok', imGroupOpenDeliverModel: { robotCode: app.robotCode, atUserIds: { boss42: 'Boss' } } });
+    expect(ok.status).toBe(200);
+    expect(dt.rendered('req-ok')).toEqual({ title: 'Approve scale-up?', markdown: 'm', buttons: [{ id: 'approve', text: 'Approve', params: { decision: 'yes' } }], mentions: { boss42: 'Boss' } });
+  });
+
+  it('throttles an app past 20 calls a second to one API with 403 QpsLimitForAppkeyAndApi', async () => {
+    const own = await startDingTalkEmulator(app);
+    try {
+      const { json: tokenBody } = await call(own.apiUrl, 'POST', '/v1.0/oauth2/accessToken', { appKey: app.clientId, appSecret: app.clientSecret });
+      const t = tokenBody['accessToken'] as string;
+      const answers = await Promise.all(
+        Array.from({ length: 25 }, (_, i) => call(own.apiUrl, 'POST', '/v1.0/card/instances/createAndDeliver', groupCard(`req-qps-${i}`, 'cidQ'), t)),
+      );
+      const throttled = answers.filter((a) => a.status === 403);
+      expect(throttled.length).toBeGreaterThanOrEqual(5);
+      expect(throttled[0]!.json['code']).toBe('Forbidden.AccessDenied.QpsLimitForAppkeyAndApi');
+      own.throttle('/v1.0/robot/oToMessages/batchSend', 1);
+      const body = { robotCode: app.robotCode, userIds: ['u1'], msgKey: 'sampleText', msgParam: JSON.stringify({ content: 'hi' }) };
+      expect((await call(own.apiUrl, 'POST', '/v1.0/robot/oToMessages/batchSend', body, t)).status).toBe(403);
+      expect((await call(own.apiUrl, 'POST', '/v1.0/robot/oToMessages/batchSend', body, t)).status).toBe(200);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('names a person through the user details API, with the token and the contact permission', async () => {
+    const named = await startDingTalkEmulator({ ...app, users: [{ staffId: 'boss42', name: '王经理' }] });
+    try {
+      const { json: tokenBody } = await call(named.apiUrl, 'POST', '/v1.0/oauth2/accessToken', { appKey: app.clientId, appSecret: app.clientSecret });
+      const token = tokenBody['accessToken'] as string;
+      const get = (userid: string, t = token) => call(named.apiUrl, 'POST', `/topapi/v2/user/get?access_token=${t}`, { userid });
+      expect((await get('boss42')).json).toMatchObject({ errcode: 0, result: { userid: 'boss42', name: '王经理' } });
+      expect((await get('nobody')).json).toMatchObject({ errcode: 60121 });
+      expect((await get('boss42', 'forged')).json).toMatchObject({ errcode: 40014 });
+    } finally {
+      await named.close();
+    }
+  });
+
   it('delivers a card click through the stream and applies the card data the client answers with', async () => {
     const t = await token();
-    await api('POST', '/v1.0/card/instances/createAndDeliver', groupCard('req-click', 'cidGroupB'), t);
+    await api('POST', '/v1.0/card/instances/createAndDeliver', groupCard('req-click', 'cidGroupB', withButtons('pending', [approveButton])), t);
     const clicks: Record<string, unknown>[] = [];
     const client = connectedClient(
       () => undefined,
       (msg, c) => {
         clicks.push(JSON.parse(msg.data) as Record<string, unknown>);
-        c.socketCallBackResponse(msg.headers.messageId, { cardData: { cardParamMap: { status: 'approved by staff003' } }, cardUpdateOptions: { updateCardDataByKey: true } });
+        c.socketCallBackResponse(msg.headers.messageId, { cardData: { cardParamMap: { markdown: 'approved by staff003' } }, cardUpdateOptions: { updateCardDataByKey: true } });
       },
     );
     await client.connect();
-    const ack = await dt.clickCard({ outTrackId: 'req-click', userId: 'staff003', actionId: 'approve', params: { decision: 'yes' } });
+    await expect(dt.clickCard({ outTrackId: 'req-click', userId: 'staff003', button: 'deny' })).rejects.toThrow('shows no button deny');
+    const ack = await dt.clickCard({ outTrackId: 'req-click', userId: 'staff003', button: 'approve' });
     expect(ack.acked).toBe(true);
-    expect(ack.response).toMatchObject({ cardData: { cardParamMap: { status: 'approved by staff003' } } });
+    expect(ack.response).toMatchObject({ cardData: { cardParamMap: { markdown: 'approved by staff003' } } });
     expect(clicks[0]).toMatchObject({ outTrackId: 'req-click', userId: 'staff003', type: 'actionCallback' });
     expect(JSON.parse(clicks[0]?.['content'] as string)).toEqual({ cardPrivateData: { actionIds: ['approve'], params: { decision: 'yes' } } });
-    expect(dt.cards().find((c) => c.outTrackId === 'req-click')?.cardParamMap['status']).toBe('approved by staff003');
-    await expect(dt.clickCard({ outTrackId: 'missing', userId: 'u', actionId: 'a', params: {} })).rejects.toThrow('does not exist');
+    expect(dt.cards().find((c) => c.outTrackId === 'req-click')?.cardParamMap['markdown']).toBe('approved by staff003');
+    await expect(dt.clickCard({ outTrackId: 'missing', userId: 'u', button: 0 })).rejects.toThrow('does not exist');
   });
 
   it('sends robot group and one-to-one messages', async () => {

@@ -11,6 +11,7 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setH
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { selfSignedCertificate } from '../../src/sandbox/kube/kubeconfig.ts';
 import { applyAddonInstalled } from '../../src/sandbox/kube/objects.ts';
+import { toolPath } from '../support/tools.ts';
 import { csClient } from './clients.ts';
 
 const run = promisify(execFile);
@@ -57,6 +58,19 @@ function rawGet(url: string, token?: string): Promise<{ status: number; headers:
     });
     req.on('error', reject);
     req.end();
+  });
+}
+/** A bare HTTPS request with a JSON body and no Content-Type header (what Debian's kubectl 1.20 sends on create). */
+function rawSendWithoutContentType(method: string, url: string, token: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const ca = Buffer.from(/certificate-authority-data: "([^"]+)"/.exec(kubeconfig)![1]!, 'base64').toString('utf8');
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, ca, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
   });
 }
 const serverOf = (config: string) => /server: "([^"]+)"/.exec(config)![1]!;
@@ -237,15 +251,26 @@ describe('Kubernetes emulator with @kubernetes/client-node', () => {
   });
 });
 
-describe('Kubernetes emulator with kubectl', () => {
+describe('Kubernetes emulator: request bodies without Content-Type', () => {
+  it('reads a create as JSON, as the apiserver does, and refuses a patch with 415', async () => {
+    const created = await rawSendWithoutContentType('POST', `${serverOf(kubeconfig)}/api/v1/namespaces`, tokenOf(kubeconfig), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'no-content-type' } });
+    expect(created).toMatchObject({ status: 201, body: { kind: 'Namespace', metadata: { name: 'no-content-type' } } });
+    expect(sandbox.publicState().clusters[clusterId]!.namespaces).toContain('no-content-type');
+    const patched = await rawSendWithoutContentType('PATCH', `${serverOf(kubeconfig)}/api/v1/namespaces/no-content-type`, tokenOf(kubeconfig), { metadata: { labels: { a: 'b' } } });
+    expect(patched).toMatchObject({ status: 415, body: { kind: 'Status', reason: 'UnsupportedMediaType', code: 415 } });
+  });
+});
+
+const kubectlPath = toolPath('kubectl');
+
+describe.skipIf(!kubectlPath)('Kubernetes emulator with kubectl', () => {
   async function kubectl(...args: string[]): Promise<string> {
     const file = join(dir, 'kubeconfig');
     writeFileSync(file, kubeconfig, { mode: 0o600 });
     try {
-      const { stdout } = await run('kubectl', ['--kubeconfig', file, '--cache-dir', join(dir, 'cache'), ...args], { env: { ...process.env, HOME: dir } });
+      const { stdout } = await run(kubectlPath!, ['--kubeconfig', file, '--cache-dir', join(dir, 'cache'), ...args], { env: { ...process.env, HOME: dir } });
       return stdout;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('kubectl is not on PATH: apt-get install kubernetes-client');
       throw new Error(`kubectl ${args.join(' ')} failed: ${(error as { stderr?: string }).stderr ?? String(error)}`);
     }
   }

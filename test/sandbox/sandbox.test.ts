@@ -25,6 +25,23 @@ afterEach(async () => {
 });
 
 describe('sandbox', () => {
+  it('SANDBOX_FLEET=<n> seeds n more managed clusters c-sandbox-fleet-001 … in cn-hangzhou, also into an existing account', async () => {
+    const dir = tempDir();
+    const first = await startSandbox({ stateDir: dir, fleet: 2 });
+    started.push(first);
+    const fleet = (s: Sandbox) => Object.entries(s.publicState().clusters).filter(([id]) => id.startsWith('c-sandbox-fleet-'));
+    expect(fleet(first).map(([id, c]) => [id, c.type, c.region])).toEqual([
+      ['c-sandbox-fleet-001', 'ManagedKubernetes', 'cn-hangzhou'],
+      ['c-sandbox-fleet-002', 'ManagedKubernetes', 'cn-hangzhou'],
+    ]);
+    await first.close();
+    started.splice(started.indexOf(first), 1);
+    const again = await startSandbox({ stateDir: dir, fleet: 3 });
+    started.push(again);
+    expect(fleet(again).map(([id]) => id)).toEqual(['c-sandbox-fleet-001', 'c-sandbox-fleet-002', 'c-sandbox-fleet-003']);
+    expect(again.publicState().clusters['c-sandbox-managed']).toBeDefined();
+  });
+
   it('starts with the seeded account of the Sandbox contract', async () => {
     const sandbox = await start(null);
     const state = sandbox.publicState();

@@ -150,7 +150,7 @@ describe('clicks', () => {
     const select = (await h.adapter.port.post(parent.conversation, question(12)))!;
 
     await send(h.eventsUrl, click(buttons, 'answer:bucket:1', 'U0ALICE'));
-    await send(h.eventsUrl, click(select, 'answer:bucket:0', 'U0ALICE', 'bucket-7'));
+    await send(h.eventsUrl, click(select, 'answer:bucket:1', 'U0ALICE', 'bucket-7'));
     const expected = (value: string, messageId: string) => ({
       kind: 'answer',
       eventId: expect.stringMatching(/^slack:trigger:/) as string,
@@ -232,9 +232,11 @@ describe('posting', () => {
       const posted = await h.adapter.port.post({ platform: 'slack', channelId: CHANNEL }, reply);
       expect(posted, reply.kind).not.toBeNull();
     }
-    expect(h.api.calls.filter((c) => c.method === 'chat.postMessage').map((c) => c.error)).toEqual(everyKind().map(() => undefined));
-    const policy = h.api.messages.at(-1)!;
-    expect(JSON.stringify(policy.blocks)).toContain('bucket-number-119');
+    // Oversized replies continue in follow-up messages of their thread; Slack refuses none of them.
+    const posts = h.api.calls.filter((c) => c.method === 'chat.postMessage');
+    expect(posts.length).toBeGreaterThan(everyKind().length);
+    expect(posts.map((c) => c.error).filter(Boolean)).toEqual([]);
+    expect(JSON.stringify(h.api.messages.slice(-3).map((m) => m.blocks))).toContain('bucket-number-119');
   });
 
   it('an approval shows what will change, the policy, risk, APIs, expiry, requester and both buttons', async () => {
@@ -290,6 +292,51 @@ describe('posting', () => {
     const posted = await h.adapter.port.post({ platform: 'slack', channelId: 'C0UNKNOWN' }, { kind: 'text', text: 'hello' });
     expect(posted).toBeNull();
     expect(h.api.calls.at(-1)?.error).toBe('channel_not_found');
+  });
+
+  it('an approval whose full form Slack refuses is posted in its compact form, still with both buttons', async () => {
+    h.api.injectError('chat.postMessage', 'msg_blocks_too_long', 1);
+    const posted = await h.adapter.port.post({ platform: 'slack', channelId: CHANNEL }, approval());
+    expect(posted).not.toBeNull();
+    expect(elementsOf(clicked(posted!)).map((e) => e.action_id)).toEqual(['approve', 'deny']);
+    expect(JSON.stringify(h.api.messages.at(-1)!.blocks)).toContain('the details could not be shown here');
+  });
+
+  it('a message Slack refuses in every form is replaced by a notice, and the requester is told', async () => {
+    h.api.injectError('chat.postMessage', 'msg_blocks_too_long', 3);
+    const posted = await h.adapter.port.post({ platform: 'slack', channelId: CHANNEL }, approval());
+    expect(posted).not.toBeNull();
+    expect(h.api.messages.map((m) => m.text)).toEqual([
+      expect.stringMatching(/^⚠️ The bot could not post the approval of "Create or update RAM policy" here \(Slack answered msg_blocks_too_long\)/) as string,
+    ]);
+    expect(h.api.ephemerals).toEqual([expect.objectContaining({ user: 'U0ALICE', text: expect.stringContaining('could not post the approval') as string })]);
+  });
+
+  it('returns null only when nothing at all could be posted', async () => {
+    h.api.setMembership(CHANNEL, false);
+    expect(await h.adapter.port.post({ platform: 'slack', channelId: CHANNEL }, { kind: 'text', text: 'hello' })).toBeNull();
+    expect(h.api.calls.filter((c) => c.method === 'chat.postMessage').map((c) => c.error)).toEqual(['not_in_channel', 'not_in_channel']);
+  });
+
+  it('a long fenced text keeps every section a whole code block, across messages when needed', async () => {
+    const rows = Array.from({ length: 400 }, (_, i) => `c-sandbox-fleet-${String(i).padStart(3, '0')}  done`);
+    const posted = await h.adapter.port.post({ platform: 'slack', channelId: CHANNEL }, { kind: 'done', ok: true, text: ['Fleet setup finished.', '```', ...rows, '```'].join('\n') });
+    expect(posted).not.toBeNull();
+    const sections = h.api.messages.flatMap((m) => (m.blocks ?? []) as { type: string; text?: { text: string } }[]).filter((b) => b.type === 'section');
+    expect(sections.length).toBeGreaterThan(3);
+    for (const section of sections) expect((section.text!.text.match(/```/g) ?? []).length % 2).toBe(0);
+    const shown = sections.map((b) => b.text!.text).join('\n');
+    for (const row of rows) expect(shown).toContain(row);
+  });
+
+  it('a question with many choices offers its suggestion as a button: a select sends nothing for the option it already shows', async () => {
+    const posted = (await h.adapter.port.post({ platform: 'slack', channelId: CHANNEL }, question(8)))!;
+    const elements = elementsOf(clicked(posted));
+    expect(elements.map((e) => e.type)).toEqual(['button', 'static_select']);
+    expect(elements[0]).toMatchObject({ value: 'cnfs-oss-backups-cn-hangzhou' });
+    expect(elements[1]).not.toHaveProperty('initial_option');
+    await send(h.eventsUrl, click(posted, elements[0]!.action_id, 'U0ALICE'));
+    expect(await h.nextEvent()).toMatchObject({ kind: 'answer', value: 'cnfs-oss-backups-cn-hangzhou' });
   });
 
   it('tell() is an ephemeral message to that one user', async () => {

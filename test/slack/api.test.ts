@@ -2,8 +2,11 @@
 // refused with Slack's error codes, through the real WebClient.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webApi } from '@slack/bolt';
-import { startSlackApi, type SlackApi } from '../../src/sandbox/slack/api.ts';
-import { slackUserGroupsOf } from '../../src/chat/slack/user-groups.ts';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { DEFAULT_SCOPES, startSlackApi, type SlackApi } from '../../src/sandbox/slack/api.ts';
+import { pino } from 'pino';
+import { UserGroupDirectory } from '../../src/chat/slack/user-groups.ts';
 import { BOT_TOKEN, CHANNEL } from './harness.ts';
 
 let api: SlackApi;
@@ -120,9 +123,62 @@ describe('Slack Web API emulator', () => {
   it('lists user groups with their members, which makes group approvers', async () => {
     const result = await client.usergroups.list({ include_users: true });
     expect(result.usergroups).toEqual([expect.objectContaining({ id: 'S0APPROVERS', users: ['U0BOB'] })]);
-    expect(await slackUserGroupsOf(client, 'slack:U0BOB')).toEqual(['slack:S0APPROVERS']);
-    expect(await slackUserGroupsOf(client, 'slack:U0ALICE')).toEqual([]);
-    expect(await slackUserGroupsOf(client, 'dingtalk:manager1')).toEqual([]);
+    expect((await client.usergroups.users.list({ usergroup: 'S0APPROVERS' })).users).toEqual(['U0BOB']);
+    expect((await slackError(client.usergroups.users.list({ usergroup: 'S0NOSUCH' }))).error).toBe('no_such_subteam');
+  });
+
+  it("grants the bot token exactly the manifest's scopes, and a method outside them answers missing_scope", async () => {
+    const manifest = parse(readFileSync(new URL('../../slack/manifest.yaml', import.meta.url), 'utf8')) as { oauth_config: { scopes: { bot: string[] } } };
+    expect([...manifest.oauth_config.scopes.bot].sort()).toEqual([...DEFAULT_SCOPES].sort());
+    const narrow = await startSlackApi({ token: BOT_TOKEN, scopes: ['chat:write', 'commands'] });
+    try {
+      const narrowClient = new webApi.WebClient(BOT_TOKEN, { slackApiUrl: narrow.url, retryConfig: { retries: 0 } });
+      expect((await slackError(narrowClient.usergroups.users.list({ usergroup: 'S0APPROVERS' }))).error).toBe('missing_scope');
+      expect((await slackError(narrowClient.conversations.info({ channel: CHANNEL }))).error).toBe('missing_scope');
+    } finally {
+      await narrow.close();
+    }
+  });
+
+  it('posts only where the bot is a member, or in public channels with chat:write.public', async () => {
+    const channels = [
+      { id: CHANNEL, name: 'backups' },
+      { id: 'C0PUBLIC', name: 'public', botIsMember: false },
+      { id: 'G0PRIVATE', name: 'private', isPrivate: true, botIsMember: false },
+    ];
+    for (const scopes of [DEFAULT_SCOPES, [...DEFAULT_SCOPES, 'chat:write.public']]) {
+      const own = await startSlackApi({ token: BOT_TOKEN, channels, scopes });
+      try {
+        const c = new webApi.WebClient(BOT_TOKEN, { slackApiUrl: own.url, retryConfig: { retries: 0 } });
+        const publicPost = c.chat.postMessage({ channel: 'C0PUBLIC', text: 'hi' });
+        if (scopes.includes('chat:write.public')) expect((await publicPost).ok).toBe(true);
+        else expect((await slackError(publicPost)).error).toBe('not_in_channel');
+        expect((await slackError(c.chat.postMessage({ channel: 'G0PRIVATE', text: 'hi' }))).error).toBe('channel_not_found');
+        expect((await c.conversations.info({ channel: 'C0PUBLIC' })).channel).toMatchObject({ is_member: false, is_private: false });
+      } finally {
+        await own.close();
+      }
+    }
+  });
+
+  it('refuses blocks whose texts add up to more than the cumulative limit (msg_blocks_too_long)', async () => {
+    const section = (n: number) => ({ type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(n) } });
+    expect((await slackError(post([section(2_900), section(2_900), section(2_900), section(2_900)]))).error).toBe('msg_blocks_too_long');
+    expect((await post([section(2_900), section(2_900), section(2_900)])).ok).toBe(true);
+  });
+
+  it('a group approver is found with usergroups.users.list, and the members are cached briefly', async () => {
+    let now = 1_000_000;
+    const groups = new UserGroupDirectory({ client, groups: ['slack:S0APPROVERS', 'slack:U0BOB'], logger: pino({ level: 'silent' }), ttlMs: 60_000, now: () => now });
+    const lookups = () => api.calls.filter((c) => c.method === 'usergroups.users.list' && c.args.usergroup === 'S0APPROVERS').length;
+    const before = lookups();
+    expect(await groups.groupsOf('slack:U0BOB')).toEqual(['slack:S0APPROVERS']);
+    expect(await groups.groupsOf('slack:U0ALICE')).toEqual([]);
+    expect(await groups.groupsOf('dingtalk:manager1')).toEqual([]);
+    expect(lookups() - before).toBe(1);
+    now += 61_000;
+    expect(await groups.groupsOf('slack:U0BOB')).toEqual(['slack:S0APPROVERS']);
+    expect(lookups() - before).toBe(2);
   });
 
   it('a response_url accepts five posts, then refuses', async () => {

@@ -140,6 +140,7 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
       });
       const approval = (id: string, expiresInMs = 60_000) => ({
         id, sessionId, step: 'createRamUser', paramsHash: 'hash-a', requester: 'slack:U1', expiresAt: new Date(Date.now() + expiresInMs),
+        shown: { kind: 'approval', title: 'Create RAM user' },
       });
 
       it('is consumed exactly once, even by concurrent clicks', async () => {

@@ -13,7 +13,7 @@ import type { Actor, Conversation, Reply } from '../../src/chat/model.ts';
 import { parseCommand } from '../../src/chat/grammar.ts';
 import { createCloudClients } from '../../src/executor/clients.ts';
 import { createExecutor } from '../../src/executor/index.ts';
-import { createMetrics } from '../../src/observability/metrics.ts';
+import { createMetrics, type Metrics } from '../../src/observability/metrics.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import type { Store } from '../../src/store/contract.ts';
 import { openStore } from '../../src/store/index.ts';
@@ -34,6 +34,7 @@ export interface TestBot {
   sandbox: Sandbox;
   store: Store;
   bot: Bot;
+  metrics: Metrics;
   chat: RecordingChat;
   /** Every log line, raw. */
   logs: string[];
@@ -55,6 +56,10 @@ export interface TestBotOptions {
   retry?: { attempts: number; baseMs: number; capMs: number };
   /** How often add-on tasks and rollouts are polled (the product polls every 3 s). */
   pollIntervalMs?: number;
+  /** PostgreSQL instead of the SQLite file. */
+  databaseUrl?: string;
+  /** Runs the resumer this often, as the product does every 5 s (off unless set). */
+  resumeEveryMs?: number;
 }
 
 export async function startTestBot(options: TestBotOptions = {}): Promise<TestBot> {
@@ -81,9 +86,13 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
 
   let store: Store;
   let bot: Bot;
+  let metrics: Metrics;
+  let stopHousekeeping = () => {};
+  // One instance, as a process keeps its id under STATE_DIR across restarts.
+  const owner = `test:${Math.random().toString(36).slice(2)}`;
   const build = async () => {
-    store = await openStore({ databaseUrl: null, stateDir });
-    const metrics = createMetrics(() => store.countActiveSessionsByState());
+    store = await openStore({ databaseUrl: options.databaseUrl ?? null, stateDir });
+    metrics = createMetrics(() => store.countActiveSessionsByState());
     const executor = createExecutor({ clients, createdAccessKeys: createdAccessKeysIn(store), logger, metrics, retry, pollIntervalMs: options.pollIntervalMs ?? 20 });
     bot = createBot({
       store,
@@ -95,9 +104,10 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       approvalTtlMs: options.approvalTtlMs ?? 15 * 60_000,
       channelClusters: null,
       now: options.now ?? (() => new Date()),
-      owner: `test:${Math.random().toString(36).slice(2)}`,
+      owner,
     });
     bot.attach(chat);
+    if (options.resumeEveryMs) stopHousekeeping = bot.startHousekeeping({ resumeEveryMs: options.resumeEveryMs, sweepEveryMs: 3_600_000 });
   };
   await build();
 
@@ -109,6 +119,9 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     },
     get bot() {
       return bot;
+    },
+    get metrics() {
+      return metrics;
     },
     chat,
     logs,
@@ -146,12 +159,16 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       await bot.idle();
     },
     async restart() {
+      stopHousekeeping();
       await bot.sessions.drain();
       await store.close();
       await build();
-      await bot.resumeAll();
+      await bot.resume({ startUp: true });
+      await bot.idle();
     },
     async stop() {
+      stopHousekeeping();
+      await bot.idle();
       await bot.sessions.drain();
       await store.close();
       if (ownSandbox) await sandbox.close();

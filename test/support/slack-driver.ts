@@ -14,19 +14,33 @@ export const isQuestion = (m: EmulatedMessage) => actionsOf(m).some((b) => b.blo
 /** The session's closing message (step results also start with ✅, so the completion is matched in full). */
 export const isClosing = (m: EmulatedMessage) => /^(✅ Backup center setup complete|❌|🛑|⌛)/.test(m.text ?? '');
 
+/** HTTP mode (signed POSTs to /slack/events) or Socket Mode (envelopes on the app's WebSocket). */
+export type Transport = 'http' | 'socket';
+
 export class SlackDriver {
   readonly api: SlackApi;
   /** Where /slack/events is; may change when the bot restarts. */
   eventsUrl: string;
+  readonly transport: Transport;
 
-  constructor(api: SlackApi, eventsUrl: string) {
+  constructor(api: SlackApi, eventsUrl: string, transport: Transport = 'http') {
     this.api = api;
     this.eventsUrl = eventsUrl;
+    this.transport = transport;
   }
 
-  command(text: string, user: string, url = this.eventsUrl) {
-    const body = slashCommand({ text, user, channel: CHANNEL, responseUrl: this.api.responseUrl(user, CHANNEL) });
-    return send(url, signed(body, FORM));
+  /** A form body as Slack sends it over HTTP, or its fields as the payload of a Socket Mode envelope. */
+  private async deliver(form: string, type: 'slash_commands' | 'interactive', url: string): Promise<{ status: number; body: string }> {
+    if (this.transport === 'http') return send(url, signed(form, FORM));
+    const fields = Object.fromEntries(new URLSearchParams(form));
+    const payload = type === 'interactive' ? (JSON.parse(fields.payload!) as Record<string, unknown>) : fields;
+    const ack = await this.api.deliver(type, payload);
+    return { status: ack.acked ? 200 : 504, body: ack.payload ? JSON.stringify(ack.payload) : '' };
+  }
+
+  command(text: string, user: string, url = this.eventsUrl, channel = CHANNEL) {
+    const body = slashCommand({ text, user, channel, responseUrl: this.api.responseUrl(user, channel) });
+    return this.deliver(body, 'slash_commands', url);
   }
 
   /** Clicks a button (or picks the suggested option of a select) on a message, as `user`. */
@@ -35,9 +49,14 @@ export class SlackDriver {
     const elements = actionsOf(m).flatMap((b) => (b.elements ?? []).map((e) => ({ ...e, block_id: b.block_id })));
     const element = actionId === 'first' ? elements[0] : elements.find((e) => e.action_id === actionId);
     if (!element) throw new Error(`message ${m.ts} has no ${actionId} action`);
-    const action = element.type === 'static_select' ? { ...element, selected_option: element.initial_option ?? element.options![0] } : element;
+    if (element.type === 'static_select' && element.initial_option) {
+      // Slack sends block_actions for a select only when the selection changes: picking the option it
+      // already shows sends nothing (https://api.slack.com/reference/interaction-payloads/block-actions).
+      throw new Error(`message ${m.ts}: the suggested option is pre-selected in its select, so it cannot be picked`);
+    }
+    const action = element.type === 'static_select' ? { ...element, selected_option: element.options![0] } : element;
     const message: ClickedMessage = { ts: m.ts, threadTs: m.threadTs, blocks: m.blocks, text: m.text };
-    return send(url, signed(blockActions({ user, channel: CHANNEL, message, action, responseUrl: this.api.responseUrl(user, CHANNEL) }), FORM));
+    return this.deliver(blockActions({ user, channel: CHANNEL, message, action, responseUrl: this.api.responseUrl(user, CHANNEL) }), 'interactive', url);
   }
 
   async until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {

@@ -1,12 +1,10 @@
 // Driving the sandbox chat page in Debian's Chromium through playwright-core: launching the browser and
 // the page's stable selectors and gestures, shared by every browser test of the page.
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
-
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { toolPath } from '../support/tools.ts';
 
 const CHROMIUM_ARGS = [
   '--headless',
@@ -19,13 +17,8 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-/** Browser tests need Chromium (`.ci/run` installs it); without it they fail with the way to get it. */
-export function requireChromium(): void {
-  if (existsSync(CHROMIUM_PATH)) return;
-  throw new Error(
-    `Chromium not found at ${CHROMIUM_PATH}: install it with \`apt-get update && apt-get install -y chromium\` or set CHROMIUM_PATH.`,
-  );
-}
+/** Chromium's path, or null when it is missing and the browser tests are skipped. */
+export const chromiumPath = (): string | null => toolPath('chromium');
 
 export interface Browser {
   context: BrowserContext;
@@ -36,7 +29,7 @@ export interface Browser {
 export async function launchChromium(): Promise<Browser> {
   const userDataDir = await mkdtemp(join(tmpdir(), 'web-chat-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM_PATH,
+    executablePath: chromiumPath()!,
     headless: true,
     args: CHROMIUM_ARGS,
     viewport: { width: 1200, height: 900 },

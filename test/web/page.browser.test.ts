@@ -8,7 +8,7 @@ import { serveWebChat, type Served } from './harness.ts';
 import { APPROVAL_ID, POLICY_DOCUMENT, SESSION_ID, bucketScopeQuestion, policyApproval } from './fixtures.ts';
 import {
   SELECTORS,
-  requireChromium,
+  chromiumPath,
   launchChromium,
   messageById,
   messagesBy,
@@ -51,12 +51,11 @@ function fakeBot(served: Served) {
   });
 }
 
-describe('the sandbox chat page in Chromium', () => {
+describe.skipIf(!chromiumPath())('the sandbox chat page in Chromium', () => {
   let served: Served;
   let browser: Browser;
 
   beforeAll(async () => {
-    requireChromium();
     served = await serveWebChat();
     fakeBot(served);
     browser = await launchChromium();

@@ -1,7 +1,15 @@
-// Renders neutral replies as the parameters of the bot's DingTalk card template. Every value of a
-// cardParamMap is a string: `title`, `markdown` (the body), `status` (the decision line of an approval,
-// else empty), `kind` (the reply kind) and `buttons` (a JSON array of {id, text, params}); a click sends
-// the button's params back in the card callback, so they carry everything the event needs.
+// Renders neutral replies as cards of DingTalk's public "MarkdownButton" template, so no card has to be
+// built and imported by hand. The template (id below) renders the variables `title`, `markdown`, `tips`
+// and `sys_full_json_obj`, a JSON string whose `msgButtons` array holds the buttons: each
+// {text, color, id, request: true, params}; a click on one comes back over the Stream card callback with
+// `cardPrivateData: {actionIds: [id], params}`. Sources: open-dingtalk/dingtalk-stream-sdk-python,
+// dingtalk_stream/card_instance.py (MarkdownButtonCardInstance), and open.dingtalk.com "创建并投放卡片"
+// (POST /v1.0/card/instances/createAndDeliver, cardData.cardParamMap: every value a string).
+//
+// A card's markdown is cut by DingTalk at 5,000 characters, so a reply that needs more is split: detail
+// cards before the reply's own card (an approval's buttons stay on the last card, under everything it
+// covers), or continuation cards after it (long texts, choices past the tenth).
+import type { UserId } from '../../../flows/contract.ts';
 import type { Reply } from '../model.ts';
 import type { CardParams } from './openapi.ts';
 import { policyDocument, resources, stepTitle } from '../approval-details.ts';
@@ -9,6 +17,9 @@ import { policyDocument, resources, stepTitle } from '../approval-details.ts';
 type Approval = Extract<Reply, { kind: 'approval' }>;
 type Question = Extract<Reply, { kind: 'question' }>;
 type Decided = Extract<Reply, { kind: 'decided' }>;
+
+/** DingTalk's public card template for markdown with buttons. */
+export const MARKDOWN_BUTTON_TEMPLATE_ID = '1366a1eb-bc54-4859-ac88-517c56a9acb1.schema';
 
 /** What a click sends back (cardPrivateData.params). All values are strings. */
 export type ButtonParams =
@@ -22,10 +33,26 @@ export type ButtonParams =
       threadId: string;
     };
 
+/** One entry of msgButtons. `request: true` makes a click a card callback instead of opening a URL. */
 export interface CardButton {
   id: string;
   text: string;
+  color: 'blue' | 'gray' | 'red';
+  request: true;
   params: ButtonParams;
+}
+
+export interface Card {
+  title: string;
+  markdown: string;
+  buttons: CardButton[];
+}
+
+/** A reply as cards: `before` are posted first, then `card` (the reply's own), then `after`. */
+export interface CardSet {
+  before: Card[];
+  card: Card;
+  after: Card[];
 }
 
 /** Where the card is posted: its group, and the conversation's first card (its "thread"). */
@@ -34,123 +61,203 @@ export interface CardPlace {
   threadId: string;
 }
 
-/** DingTalk cards stay readable and within the callback's size up to about this many buttons. */
+/** How a card names people and times: display names, and the group's local time. */
+export interface CardStyle {
+  nameOf(user: UserId): string;
+  /** IANA zone of the group, e.g. Asia/Shanghai. */
+  timeZone: string;
+  /** For an approval: the approvers to mention (their display names are shown, the card @-mentions them). */
+  approvers?: UserId[];
+}
+
+/** Buttons per card: the template shows them in a row that stays readable up to about ten. */
 const MAX_BUTTONS = 10;
-const MAX_MARKDOWN = 5000;
+/** DingTalk cuts card markdown at 5,000 characters; this leaves room for the continuation notes. */
+const MARKDOWN_BUDGET = 4_500;
 const MAX_TITLE = 100;
 
-export function renderCard(reply: Reply, place: CardPlace): CardParams {
+export function renderCards(reply: Reply, place: CardPlace, style: CardStyle): CardSet {
   switch (reply.kind) {
     case 'text':
-      return card(reply.kind, '', toMarkdown(reply.text));
+      return paged('', toMarkdown(reply.text));
     case 'help':
-      return card(reply.kind, 'backup-setup help', toMarkdown(reply.text));
+      return paged('backup-setup help', toMarkdown(reply.text));
     case 'plan':
-      return card(reply.kind, reply.title, reply.lines.map((line) => `- ${line}`).join('\n'));
+      return paged(reply.title, reply.lines.map((line) => `- ${line}`).join('\n'));
     case 'question':
       return renderQuestion(reply, place);
     case 'approval':
-      return renderApproval(reply, place);
+      return renderApproval(reply, place, style);
     case 'decided':
-      return card(reply.kind, reply.title, decisionLine(reply), [], decisionLine(reply));
+      if (reply.shown) {
+        const shown = renderApproval(reply.shown, place, style).card;
+        const params = renderDecidedCard(reply, shown.markdown, style);
+        return single(card(params.title ?? reply.title, params.markdown ?? '', []));
+      }
+      return single(card(reply.title, decisionLine(reply, style)));
+    case 'answered': {
+      const line = reply.answer
+        ? `✔️ ${style.nameOf(reply.answer.by)} chose **${reply.answer.label}**`
+        : `🔒 Closed without an answer${reply.reason ? `: ${reply.reason}` : ''}`;
+      return single(card('Question', `${clicksOnly(toMarkdown(reply.prompt.text))}\n\n${line}`));
+    }
     case 'progress':
-      return card(reply.kind, '', `⏳ ${toMarkdown(reply.text)}`);
+      return single(card('', `⏳ ${toMarkdown(reply.text)}`));
     case 'result': {
       const mark = reply.outcome.outcome === 'already present' ? '☑️' : '✅';
-      return card(reply.kind, '', `${mark} **${reply.outcome.step}**: ${reply.outcome.outcome}. ${reply.outcome.detail}`);
+      return single(card('', `${mark} **${reply.outcome.step}**: ${reply.outcome.outcome}. ${reply.outcome.detail}`));
     }
     case 'done':
-      return card(reply.kind, reply.ok ? 'Done' : 'Stopped', toMarkdown(reply.text));
+      return paged(reply.ok ? 'Done' : 'Stopped', toMarkdown(reply.text));
     case 'error': {
       const id = reply.correlationId ? `\n\nCorrelation id: \`${reply.correlationId}\`` : '';
-      return card(reply.kind, 'Error', `❌ ${toMarkdown(reply.text)}${id}`);
+      return paged('Error', `❌ ${toMarkdown(reply.text)}${id}`);
     }
   }
 }
 
-/**
- * The update of an approval card after its decision: the new title and decision line, no buttons.
- * The body is repeated with the decision under it when the approval's body is known; otherwise it
- * is left as it is (updates are by key).
- */
-export function renderDecidedCard(decided: Decided, approvalMarkdown: string | undefined): CardParams {
-  const status = decisionLine(decided);
-  const params: CardParams = { kind: decided.kind, title: truncate(decided.title, MAX_TITLE), status, buttons: '[]' };
-  if (approvalMarkdown !== undefined) params.markdown = truncate(`${approvalMarkdown}\n\n---\n\n${status}`, MAX_MARKDOWN);
-  return params;
+/** The template's variables for a card. */
+export function cardParams(c: Card): CardParams {
+  return {
+    title: fit(c.title, MAX_TITLE),
+    markdown: c.markdown,
+    tips: '',
+    sys_full_json_obj: JSON.stringify({ msgButtons: c.buttons }),
+  };
 }
 
-/** The buttons of a rendered card (for tests and the decided update). */
+/**
+ * The update of an approval card after its decision: the decision as the title's first words, the
+ * approved content with the decision under it (when the approval's body is known), and no buttons.
+ */
+export function renderDecidedCard(decided: Decided, approvalMarkdown: string | undefined, style: CardStyle): CardParams {
+  const line = decisionLine(decided, style);
+  const body = approvalMarkdown === undefined ? line : `${approvalMarkdown}\n\n---\n\n${line}`;
+  return cardParams({ title: decided.title, markdown: fit(body, MARKDOWN_BUDGET + 400), buttons: [] });
+}
+
+/** The buttons of a card's variables (for tests and the emulator's callbacks). */
 export function buttonsOf(params: CardParams): CardButton[] {
   try {
-    const value: unknown = JSON.parse(params.buttons ?? '[]');
-    return Array.isArray(value) ? (value as CardButton[]) : [];
+    const value = JSON.parse(params.sys_full_json_obj ?? '{}') as { msgButtons?: unknown };
+    return Array.isArray(value.msgButtons) ? (value.msgButtons as CardButton[]) : [];
   } catch {
     return [];
   }
 }
 
-function renderQuestion(reply: Question, place: CardPlace): CardParams {
+function renderQuestion(reply: Question, place: CardPlace): CardSet {
   const { prompt, sessionId } = reply;
-  const shown = prompt.choices.slice(0, MAX_BUTTONS);
-  const buttons: CardButton[] = shown.map((choice, i) => ({
-    id: `answer:${prompt.questionId}:${i}`,
-    text: i === 0 ? `${choice.label} (suggested)` : choice.label,
-    params: { kind: 'answer', sessionId, questionId: prompt.questionId, value: choice.value, ...place },
-  }));
-  const lines = [toMarkdown(prompt.text)];
-  if (prompt.choices.length > shown.length) {
-    lines.push('', `Showing the first ${shown.length} of ${prompt.choices.length} choices, the suggested one first:`);
-    lines.push(...prompt.choices.slice(shown.length).map((choice) => `- ${choice.label}`));
-  }
-  return card(reply.kind, 'Question', lines.join('\n'), buttons);
+  const button = (i: number): CardButton => {
+    const choice = prompt.choices[i]!;
+    return {
+      id: `answer:${prompt.questionId}:${i}`,
+      text: i === 0 ? `${choice.label} (suggested)` : choice.label,
+      color: i === 0 ? 'blue' : 'gray',
+      request: true,
+      params: { kind: 'answer', sessionId, questionId: prompt.questionId, value: choice.value, ...place },
+    };
+  };
+  const pages = Math.max(1, Math.ceil(prompt.choices.length / MAX_BUTTONS));
+  const range = (page: number) => Array.from({ length: Math.min(MAX_BUTTONS, prompt.choices.length - page * MAX_BUTTONS) }, (_, i) => page * MAX_BUTTONS + i);
+  // DingTalk has no threads to type an answer in: the question says only what works here, a click.
+  const text = clicksOnly(toMarkdown(prompt.text));
+  const lines = [text];
+  if (prompt.choices.length === 0) lines.push('', 'This question needs a typed answer, which DingTalk cannot take: answer it from Slack, or cancel the setup.');
+  else lines.push('', pages > 1 ? `Click your choice. Choices 1–${MAX_BUTTONS} of ${prompt.choices.length}; the next ${pages - 1} card(s) hold the rest.` : 'Click your choice.');
+  const first = { title: 'Question', markdown: fit(lines.join('\n'), MARKDOWN_BUDGET), buttons: range(0).map(button) };
+  const after = Array.from({ length: pages - 1 }, (_, p) => {
+    const indexes = range(p + 1);
+    return {
+      title: 'Question (more choices)',
+      markdown: fit(`${text}\n\nChoices ${indexes[0]! + 1}–${indexes.at(-1)! + 1} of ${prompt.choices.length}.`, MARKDOWN_BUDGET),
+      buttons: indexes.map(button),
+    };
+  });
+  return { before: [], card: first, after };
 }
 
-function renderApproval(reply: Approval, place: CardPlace): CardParams {
+function renderApproval(reply: Approval, place: CardPlace, style: CardStyle): CardSet {
   const { prompt, sessionId } = reply;
   const title = reply.title ?? stepTitle(prompt.request.step);
-  const lines = ['**What will change**', ...prompt.preview.changes.map((line) => `- ${line}`)];
-  // A fleet approval lists its changes per cluster; one cluster's resources would mislead.
+  const details: string[] = [];
+  const changes = prompt.preview.changes.map((line) => `- ${line}`);
+  const body: string[] = [];
+
+  // Every fact an approver checks stays on the card with the buttons; long lists go to detail cards.
+  const facts = [
+    `**Risk**: ${reply.risk}`,
+    `**APIs**: ${reply.apis.join(', ') || 'none'}`,
+    `**Expires**: ${localTime(reply.expiresAt, style.timeZone)}`,
+    `**Requested by**: ${style.nameOf(reply.requester)}`,
+    ...(style.approvers && style.approvers.length > 0 ? [`**Approvers**: ${style.approvers.map((a) => `@${style.nameOf(a)}`).join(' ')}`] : []),
+  ];
+  const shownChanges = fitting(changes, 1_800);
+  body.push(`**What will change**${changes.length > 1 ? ` (${changes.length} changes)` : ''}`, ...shownChanges);
+  if (shownChanges.length < changes.length) {
+    body.push(`- … and ${changes.length - shownChanges.length} more: every change is listed in the detail cards just above.`);
+    details.push(`**Every change** (${changes.length})`, ...changes);
+  }
   if (reply.covers) {
-    lines.push('', `**Clusters**: ${reply.covers.join(', ')}`);
+    const clusters = reply.covers.join(', ');
+    if (clusters.length <= 1_200) body.push('', `**Clusters** (${reply.covers.length}): ${clusters}`);
+    else {
+      body.push('', `**Clusters** (${reply.covers.length}): ${fitting(reply.covers, 900).join(', ')} … all ${reply.covers.length} are listed in the detail cards just above.`);
+      details.push('', `**Clusters** (${reply.covers.length})`, clusters);
+    }
   } else {
     const document = policyDocument(prompt.request);
-    if (document) lines.push('', '**Policy document**', '```json', document, '```');
-    for (const [name, value] of Object.entries(resources(prompt.request))) lines.push('', `**${name}**: ${value}`);
+    if (document && document.length <= 1_500) body.push('', '**Policy document**', '```json', document, '```');
+    else if (document) {
+      body.push('', `**Policy document**: ${document.length} characters, shown in full in the detail cards just above.`);
+      details.push('', '**Policy document**', '```json', document, '```');
+    }
+    for (const [name, value] of Object.entries(resources(prompt.request))) body.push('', `**${name}**: ${fit(value, 300)}`);
   }
-  lines.push(
-    '',
-    `**Risk**: ${reply.risk}`,
-    '',
-    `**APIs**: ${reply.apis.join(', ') || 'none'}`,
-    '',
-    `**Expires**: ${reply.expiresAt}`,
-    '',
-    `**Requested by**: ${person(reply.requester)}`,
-  );
-  const decision = (decision: 'approve' | 'deny'): ButtonParams => ({
-    kind: 'decision',
-    sessionId,
-    approvalId: prompt.approvalId,
-    decision,
-    ...place,
-  });
+  body.push('', ...facts.flatMap((fact) => [fact, '']));
+  const decision = (d: 'approve' | 'deny'): ButtonParams => ({ kind: 'decision', sessionId, approvalId: prompt.approvalId, decision: d, ...place });
   const buttons: CardButton[] = [
-    { id: 'approve', text: 'Approve', params: decision('approve') },
-    { id: 'deny', text: 'Deny', params: decision('deny') },
+    { id: 'approve', text: 'Approve', color: 'blue', request: true, params: decision('approve') },
+    { id: 'deny', text: 'Deny', color: 'red', request: true, params: decision('deny') },
   ];
-  return card(reply.kind, `Approval needed: ${title}`, lines.join('\n'), buttons);
+  const parts = details.length > 0 ? splitMarkdown(details.join('\n'), MARKDOWN_BUDGET) : [];
+  const before = parts.map((markdown, i) => card(`Details ${i + 1}/${parts.length}: ${title}`, markdown));
+  return { before, card: card(`Approval needed: ${title}`, fit(body.join('\n').trimEnd(), MARKDOWN_BUDGET), buttons), after: [] };
 }
 
-export function decisionLine(decided: Decided): string {
+export function decisionLine(decided: Decided, style: CardStyle): string {
+  const at = localTime(decided.at, style.timeZone);
   switch (decided.decision) {
     case 'approved':
-      return `✅ Approved by ${person(decided.by)} at ${decided.at}`;
+      return `✅ Approved by ${style.nameOf(decided.by)} at ${at}`;
     case 'denied':
-      return `🚫 Denied by ${person(decided.by)} at ${decided.at}`;
+      return `🚫 Denied by ${style.nameOf(decided.by)} at ${at}${decided.reason ? ` (${decided.reason})` : ''}`;
     case 'expired':
-      return `⌛ Expired at ${decided.at}; nothing was changed`;
+      return `⌛ Expired at ${at}; nothing was changed`;
+    case 'closed':
+      return `🔒 Closed at ${at}${decided.reason ? `: ${decided.reason}` : ''}; nothing was decided or changed`;
   }
+}
+
+/** "2026-11-24 22:15 (GMT+8)": the group's local time, with its offset so nobody has to guess. */
+function localTime(iso: string, timeZone: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-GB', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName: 'shortOffset',
+    })
+      .formatToParts(date)
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} (${parts.timeZoneName})`;
 }
 
 /**
@@ -166,23 +273,75 @@ export function toMarkdown(text: string): string {
     .replace(/&amp;/g, '&');
 }
 
-/** `dingtalk:manager123` as `manager123`; other platforms' ids as they are. */
-function person(user: string): string {
-  return user.startsWith('dingtalk:') ? user.slice('dingtalk:'.length) : user;
+/** "Pick one or type a region id." → "Pick one.": typing an answer does not work on DingTalk. */
+function clicksOnly(text: string): string {
+  return text.replace(/\s+or type (?:a|an|the|your) [^.;,\n]*/gi, '');
 }
 
-function card(kind: Reply['kind'], title: string, markdown: string, buttons: CardButton[] = [], status = ''): CardParams {
+/**
+ * Markdown cut into pieces of at most `max` characters at line ends; a code fence cut by a piece
+ * boundary is closed at the end of one piece and opened again (with its language) in the next.
+ */
+function splitMarkdown(text: string, max: number): string[] {
+  const pieces: string[] = [];
+  let current: string[] = [];
+  let size = 0;
+  let fence: string | null = null;
+  const room = max - 20;
+  const flush = () => {
+    if (current.length === 0) return;
+    pieces.push([...current, ...(fence !== null ? ['```'] : [])].join('\n'));
+    current = fence !== null ? [fence] : [];
+    size = fence !== null ? fence.length + 1 : 0;
+  };
+  for (const whole of text.split('\n')) {
+    for (let line = whole; ; ) {
+      const piece = line.length > room ? line.slice(0, room) : line;
+      if (size + piece.length + 1 > room) flush();
+      current.push(piece);
+      size += piece.length + 1;
+      if (piece.trimStart().startsWith('```')) fence = fence === null ? piece.trim() : null;
+      if (piece.length === line.length) break;
+      line = line.slice(room);
+    }
+  }
+  if (current.length > 0 && !(fence !== null && current.length === 1)) pieces.push(current.join('\n'));
+  return pieces.length > 0 ? pieces : [''];
+}
+
+/** A text card, continued on further cards when it is too long for one. */
+function paged(title: string, markdown: string): CardSet {
+  const [first, ...rest] = splitMarkdown(markdown, MARKDOWN_BUDGET);
+  if (rest.length === 0) return single(card(title, first!));
   return {
-    kind,
-    title: truncate(title, MAX_TITLE),
-    markdown: truncate(markdown, MAX_MARKDOWN),
-    status,
-    buttons: JSON.stringify(buttons),
+    before: [],
+    card: card(title, `${first}\n\n_Continued in the next ${rest.length} card(s)._`),
+    after: rest.map((part, i) => card(`${title || 'Continued'} (${i + 2}/${rest.length + 1})`, part)),
   };
 }
 
+function single(c: Card): CardSet {
+  return { before: [], card: c, after: [] };
+}
+
+function card(title: string, markdown: string, buttons: CardButton[] = []): Card {
+  return { title, markdown, buttons };
+}
+
+/** The leading lines whose text fits in `budget` characters. */
+function fitting(lines: string[], budget: number): string[] {
+  const shown: string[] = [];
+  let used = 0;
+  for (const line of lines) {
+    if (used + line.length + 2 > budget) break;
+    shown.push(line);
+    used += line.length + 2;
+  }
+  return shown;
+}
+
 /** Cuts text to at most `max` characters, ending with "…", never inside a surrogate pair. */
-function truncate(text: string, max: number): string {
+function fit(text: string, max: number): string {
   if (text.length <= max) return text;
   let cut = text.slice(0, max - 1);
   if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);

@@ -6,17 +6,26 @@ import type { DingTalkConfig } from '../../config/index.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { HELP_TEXT } from '../grammar.ts';
 import type { ChatEvent, ChatEventHandler, ChatPort, Conversation, PostedMessage, Reply, TellActor } from '../model.ts';
-import { renderCard, renderDecidedCard } from './cards.ts';
+import { cardParams, MARKDOWN_BUTTON_TEMPLATE_ID, renderCards, renderDecidedCard, type Card, type CardStyle } from './cards.ts';
+import { People } from './people.ts';
 import { cardCallback, parseJson, robotMessage } from './inbound.ts';
 import { createDingTalkApi, DEFAULT_API_URL, DingTalkApiError, type DingTalkApi, type RetryOptions } from './openapi.ts';
 
 export type { RetryOptions };
 
-export type DingTalkAdapterOptions = DingTalkConfig & {
+export type DingTalkAdapterOptions = Omit<DingTalkConfig, 'cardTemplateId' | 'timeZone'> & {
+  /** Default: DingTalk's public MarkdownButton template (cards.ts). */
+  cardTemplateId?: string | undefined;
+  /** The group's time zone for times on cards. Default Asia/Shanghai. */
+  timeZone?: string | undefined;
   handler: ChatEventHandler;
   logger: Logger;
-  /** Retries of failed OpenAPI calls (429, 5xx, network errors). */
+  /** APPROVERS: the `dingtalk:` ones are @-mentioned on approval cards. */
+  approvers?: readonly string[];
+  /** Retries of failed OpenAPI calls (throttling, 5xx, network errors). */
   retry?: RetryOptions;
+  /** Keep-alive of the stream: a ping this often; a socket that misses a pong is replaced. Default 10 s. */
+  keepAliveMs?: number;
 };
 
 export interface DingTalkAdapter {
@@ -26,12 +35,22 @@ export interface DingTalkAdapter {
   stop(): Promise<void>;
   /** The stream's WebSocket is open (it reconnects by itself when dropped). */
   connected(): boolean;
+  /** Keep-alive timers running: one while connected, none once stopped (none leak across reconnects). */
+  watchdogs(): number;
 }
 
 /** Approval cards kept so their decided version can repeat what was approved. */
 const REMEMBERED_APPROVALS = 500;
-const REMEMBERED_NAMES = 1000;
 const CONNECTIONS_OPEN_PATH = '/v1.0/gateway/connections/open';
+/**
+ * DingTalk's robot messages and card callbacks carry no time zone (createAt is epoch milliseconds), and
+ * DingTalk is run on China Standard Time; a group elsewhere sets DINGTALK_TIME_ZONE.
+ */
+const DEFAULT_TIME_ZONE = 'Asia/Shanghai';
+const KEEP_ALIVE_MS = 10_000;
+/** How long a card callback waits for the clicker's name before it is stored with the staff id. */
+const NAME_LOOKUP_WAIT_MS = 1_500;
+const RECONNECT_MS = 1_000;
 
 export function createDingTalkAdapter(options: DingTalkAdapterOptions): DingTalkAdapter {
   const logger = options.logger.child({ component: 'dingtalk' });
@@ -43,9 +62,9 @@ export function createDingTalkAdapter(options: DingTalkAdapterOptions): DingTalk
     retry: options.retry,
     onRetry: (info) => logger.warn(info, 'DingTalk call failed; retrying'),
   });
-  const port = createPort(api, options, logger);
-  const names = boundedMap<string, string>(REMEMBERED_NAMES);
-  const client = new StreamClient(options.clientId, options.clientSecret, gatewayEndpoint(options.gatewayUrl), logger);
+  const people = new People(api, logger);
+  const port = createPort(api, options, people, logger);
+  const client = new StreamClient(options.clientId, options.clientSecret, gatewayEndpoint(options.gatewayUrl), logger, options.keepAliveMs ?? KEEP_ALIVE_MS);
 
   const tellOf = (event: ChatEvent): TellActor => (text) => port.tell(event.conversation, event.actor.id, text);
 
@@ -78,10 +97,10 @@ export function createDingTalkAdapter(options: DingTalkAdapterOptions): DingTalk
     const translated = robotMessage(data, messageId);
     switch (translated.kind) {
       case 'event':
-        names.set(translated.event.actor.id.slice('dingtalk:'.length), translated.event.actor.name);
+        people.saw(translated.event.actor);
         return options.handler(translated.event, tellOf(translated.event));
       case 'notCommand': {
-        names.set(translated.actor.id.slice('dingtalk:'.length), translated.actor.name);
+        people.saw(translated.actor);
         const help: Reply = { kind: 'help', text: `${translated.error}\n\n${HELP_TEXT}` };
         void port.post(translated.conversation, help);
         return;
@@ -99,7 +118,10 @@ export function createDingTalkAdapter(options: DingTalkAdapterOptions): DingTalk
   });
 
   listen(TOPIC_CARD, async (data, messageId) => {
-    const event = cardCallback(data, messageId, (staffId) => names.get(staffId));
+    // The clicker's name goes into the decision ("Approved by …"); a slow lookup must not hold the ack.
+    const clicker = typeof data.userId === 'string' ? data.userId : '';
+    if (clicker) await people.resolve([`dingtalk:${clicker}`], NAME_LOOKUP_WAIT_MS);
+    const event = cardCallback(data, messageId, (staffId) => people.known(staffId));
     if (!event) return logger.warn({ outTrackId: data.outTrackId }, 'ignored a card callback that is not ours');
     return options.handler(event, tellOf(event));
   });
@@ -118,6 +140,7 @@ export function createDingTalkAdapter(options: DingTalkAdapterOptions): DingTalk
       await client.close();
     },
     connected: () => client.connected,
+    watchdogs: () => client.watchdogs,
   };
 }
 
@@ -141,20 +164,37 @@ function gatewayEndpoint(gatewayUrl: string | undefined): string {
  * DWClient with the gateway URL made configurable: dingtalk-stream 2.1 has no option for it (its
  * `endpoint` option is overwritten by the gateway's answer, and GATEWAY_URL is a constant), so the
  * endpoint request is made here. The first connection is made with errors surfacing; after it the
- * SDK's own reconnection (1 s after every close) takes over until close().
+ * SDK's own reconnection (1 s after every close) takes over until close(). Two things the SDK lacks:
+ * - A SYSTEM `disconnect` frame (the gateway is about to close this connection, and delivers nothing on
+ *   it meanwhile) only clears the SDK's flags; here the socket is replaced at once.
+ * - The SDK's keepAlive starts a ping timer per connection and clears it only on disconnect(), so
+ *   timers pile up across reconnects; here each socket has its own watchdog, cleared when it closes. A
+ *   socket that misses a pong (open, but silent) is terminated, and the SDK reconnects.
  */
 class StreamClient extends DWClient {
   readonly #gatewayUrl: string;
   readonly #logger: Logger;
+  readonly #keepAliveMs: number;
+  readonly #watchdogs = new Set<NodeJS.Timeout>();
   #stopped = false;
 
-  constructor(clientId: string, clientSecret: string, gatewayUrl: string, logger: Logger) {
+  constructor(clientId: string, clientSecret: string, gatewayUrl: string, logger: Logger, keepAliveMs: number) {
     super({ clientId, clientSecret, keepAlive: false, debug: false, ua: 'backup-setup-bot' });
     this.#gatewayUrl = gatewayUrl;
     this.#logger = logger;
+    this.#keepAliveMs = keepAliveMs;
     // A fresh list (the SDK's default one is shared between clients) with only our callback topics.
     this.config.subscriptions = [];
     this.config.autoReconnect = false;
+  }
+
+  /** The SDK's own fields this class works with (private in its typings). */
+  get #sdk(): { socket?: WebSocketLike; reconnectInterval: number } {
+    return this as unknown as { socket?: WebSocketLike; reconnectInterval: number };
+  }
+
+  get watchdogs(): number {
+    return this.#watchdogs.size;
   }
 
   async open(): Promise<void> {
@@ -174,13 +214,16 @@ class StreamClient extends DWClient {
   async close(): Promise<void> {
     this.#stopped = true;
     this.config.autoReconnect = false;
-    const socket = (this as unknown as { socket?: { readyState: number; once(event: 'close', listener: () => void): void } }).socket;
+    const socket = this.#sdk.socket;
     const closed = socket && socket.readyState !== 3 ? new Promise<void>((resolve) => socket.once('close', resolve)) : null;
     this.disconnect();
     if (closed) await closed;
+    for (const timer of this.#watchdogs) clearInterval(timer);
+    this.#watchdogs.clear();
   }
 
   override async connect(): Promise<void> {
+    this.#sdk.reconnectInterval = RECONNECT_MS;
     if (this.#stopped) return;
     this.#logger.info('DingTalk stream reconnecting');
     await super.connect();
@@ -191,7 +234,41 @@ class StreamClient extends DWClient {
   /** A reconnection already under way when close() was called must not open a socket. */
   override async _connect(): Promise<void> {
     if (this.#stopped) throw new Error('the adapter is stopped');
-    return super._connect();
+    await super._connect();
+    this.#watch(this.#sdk.socket!);
+  }
+
+  override onSystem(downstream: DWClientDownStream): void {
+    if (downstream.headers.topic === 'disconnect') {
+      this.#logger.warn('DingTalk stream gateway sent disconnect; reconnecting at once');
+      this.#sdk.reconnectInterval = 0;
+      this.#sdk.socket?.terminate();
+      return;
+    }
+    super.onSystem(downstream);
+  }
+
+  /** Pings the socket every interval; one that did not answer the previous ping is terminated. */
+  #watch(socket: WebSocketLike): void {
+    let answered = true;
+    socket.on('pong', () => {
+      answered = true;
+    });
+    const timer = setInterval(() => {
+      if (!answered) {
+        this.#logger.warn('DingTalk stream socket missed a pong; replacing it');
+        socket.terminate();
+        return;
+      }
+      answered = false;
+      socket.ping();
+    }, this.#keepAliveMs);
+    timer.unref();
+    this.#watchdogs.add(timer);
+    socket.once('close', () => {
+      clearInterval(timer);
+      this.#watchdogs.delete(timer);
+    });
   }
 
   override async getEndpoint(): Promise<this> {
@@ -218,25 +295,52 @@ class StreamClient extends DWClient {
   }
 }
 
-function createPort(api: DingTalkApi, options: DingTalkAdapterOptions, logger: Logger): ChatPort {
+interface WebSocketLike {
+  readyState: number;
+  once(event: 'close', listener: () => void): void;
+  on(event: 'pong', listener: () => void): void;
+  ping(): void;
+  terminate(): void;
+}
+
+function createPort(api: DingTalkApi, options: DingTalkAdapterOptions, people: People, logger: Logger): ChatPort {
   const approvals = boundedMap<string, string>(REMEMBERED_APPROVALS);
+  const templateId = options.cardTemplateId ?? MARKDOWN_BUTTON_TEMPLATE_ID;
+  const timeZone = options.timeZone ?? DEFAULT_TIME_ZONE;
+  const approvers = (options.approvers ?? []).filter((a) => a.startsWith('dingtalk:'));
+  const style = (extra: Partial<CardStyle> = {}): CardStyle => ({ nameOf: (user) => people.nameOf(user), timeZone, ...extra });
+
+  /**
+   * Delivers one card under a fresh outTrackId (so a retried delivery is never shown twice). A card that
+   * opens a conversation is its own "thread": its buttons name its id, filled in once chosen.
+   */
+  const deliver = async (conversation: Conversation, c: Card, atUserIds?: Record<string, string>): Promise<string> => {
+    const outTrackId = randomUUID();
+    await api.createAndDeliverCard({
+      cardTemplateId: templateId,
+      outTrackId,
+      openConversationId: conversation.channelId,
+      robotCode: options.robotCode,
+      cardParamMap: cardParams(withThread(c, conversation.threadId ?? outTrackId)),
+      ...(atUserIds ? { atUserIds } : {}),
+    });
+    return outTrackId;
+  };
 
   return {
     platform: 'dingtalk',
 
     async post(conversation: Conversation, reply: Reply): Promise<PostedMessage | null> {
-      const outTrackId = randomUUID();
-      const threadId = conversation.threadId ?? outTrackId;
-      const cardParamMap = renderCard(reply, { conversationId: conversation.channelId, threadId });
+      if (reply.kind === 'approval') await people.resolve([reply.requester, ...approvers]);
+      const place = { conversationId: conversation.channelId, threadId: conversation.threadId ?? PENDING };
+      const rendered = renderCards(reply, place, style(reply.kind === 'approval' ? { approvers } : {}));
       try {
-        await api.createAndDeliverCard({
-          cardTemplateId: options.cardTemplateId,
-          outTrackId,
-          openConversationId: conversation.channelId,
-          robotCode: options.robotCode,
-          cardParamMap,
-        });
-        if (reply.kind === 'approval') approvals.set(outTrackId, cardParamMap.markdown!);
+        for (const detail of rendered.before) await deliver(conversation, detail);
+        const mentions = reply.kind === 'approval' ? people.mentions(approvers) : undefined;
+        const outTrackId = await deliver(conversation, rendered.card, mentions);
+        const threadId = conversation.threadId ?? outTrackId;
+        for (const more of rendered.after) await deliver({ ...conversation, threadId }, more);
+        if (reply.kind === 'approval') approvals.set(outTrackId, rendered.card.markdown);
         return { conversation: { ...conversation, threadId }, messageId: outTrackId };
       } catch (error) {
         logger.warn({ err: error, kind: reply.kind, code: apiCode(error) }, 'DingTalk card post failed');
@@ -245,13 +349,12 @@ function createPort(api: DingTalkApi, options: DingTalkAdapterOptions, logger: L
     },
 
     async update(message, reply) {
+      const place = { conversationId: message.conversation.channelId, threadId: message.conversation.threadId ?? message.messageId };
+      // The store's copy of what was shown comes first; this process's copy serves replies without one.
       const cardParamMap =
         reply.kind === 'decided'
-          ? renderDecidedCard(reply, approvals.get(message.messageId))
-          : renderCard(reply, {
-              conversationId: message.conversation.channelId,
-              threadId: message.conversation.threadId ?? message.messageId,
-            });
+          ? renderDecidedCard(reply, reply.shown ? renderCards(reply.shown, place, style()).card.markdown : approvals.get(message.messageId), style())
+          : cardParams(renderCards(reply, place, style()).card);
       try {
         await api.updateCard(message.messageId, cardParamMap);
         if (reply.kind === 'decided') approvals.delete(message.messageId);
@@ -270,6 +373,13 @@ function createPort(api: DingTalkApi, options: DingTalkAdapterOptions, logger: L
       }
     },
   };
+}
+
+/** Placeholder thread of a card that opens its conversation, filled in by withThread once known. */
+const PENDING = '';
+
+function withThread(c: Card, threadId: string): Card {
+  return { ...c, buttons: c.buttons.map((b) => (b.params.threadId === PENDING ? { ...b, params: { ...b.params, threadId } } : b)) };
 }
 
 function apiCode(error: unknown): string | undefined {

@@ -1,17 +1,30 @@
-// DingTalk OpenAPI calls the adapter makes: the app access token (cached), interactive cards and
-// robot one-to-one messages. Failed calls are retried with backoff on 429, 5xx and network errors.
+// DingTalk OpenAPI calls the adapter makes: the app access token (cached), interactive cards, robot
+// one-to-one messages and a person's name. Failed calls are retried with backoff on throttling (HTTP 403
+// with a QpsLimit code, or 429), 5xx and network errors.
 
 export const DEFAULT_API_URL = 'https://api.dingtalk.com';
+/** The older OpenAPI host, where the user details API lives. */
+export const DEFAULT_OAPI_URL = 'https://oapi.dingtalk.com';
+
+/**
+ * DingTalk throttles with HTTP 403 and these codes: 20 QPS per app and API by default
+ * (open.dingtalk.com "如何处理API调用被限流" / "API call frequency limit": Forbidden.AccessDenied.
+ * QpsLimitForAppkeyAndApi, …QpsLimitForApi, …QpsLimitForAppkey). A throttled call is retried after at
+ * least a second, the window the limit counts in.
+ */
+const THROTTLED = /^Forbidden\.AccessDenied\.QpsLimitFor/;
 
 export interface RetryOptions {
   /** Attempts in all, the first included. */
   attempts: number;
   minDelayMs: number;
   maxDelayMs: number;
+  /** The least wait after a throttled call (default 1 s). */
+  throttleDelayMs?: number;
 }
 
 /** About half a minute of backoff (0.5 s, 1 s, 2 s, 4 s, 8 s) before a call is given up. */
-export const DEFAULT_RETRY: RetryOptions = { attempts: 6, minDelayMs: 500, maxDelayMs: 8_000 };
+export const DEFAULT_RETRY: RetryOptions = { attempts: 6, minDelayMs: 500, maxDelayMs: 8_000, throttleDelayMs: 1_000 };
 
 /** The token is renewed this long before DingTalk says it expires. */
 const TOKEN_MARGIN_MS = 5 * 60_000;
@@ -38,12 +51,16 @@ export interface CardDelivery {
   openConversationId: string;
   robotCode: string;
   cardParamMap: CardParams;
+  /** People the card @-mentions in the group: staff id → display name (imGroupOpenDeliverModel.atUserIds). */
+  atUserIds?: Record<string, string>;
 }
 
 export interface DingTalkApiOptions {
   clientId: string;
   clientSecret: string;
   apiUrl?: string | undefined;
+  /** Base URL of the older OpenAPI (user details); defaults to apiUrl when that is overridden. */
+  oapiUrl?: string | undefined;
   retry?: RetryOptions | undefined;
   /** Called before each retry, for logging. */
   onRetry?: (info: { operation: string; attempt: number; delayMs: number; reason: string }) => void;
@@ -55,12 +72,19 @@ export interface DingTalkApi {
   createAndDeliverCard(delivery: CardDelivery): Promise<void>;
   updateCard(outTrackId: string, cardParamMap: CardParams): Promise<void>;
   sendPrivateText(robotCode: string, userIds: string[], text: string): Promise<void>;
+  /**
+   * A person's name from the user details API (POST /topapi/v2/user/get, permission
+   * qyapi_get_member: https://open.dingtalk.com/document/orgapp/query-user-details); null when DingTalk
+   * does not tell it (no such user, or the app lacks the permission).
+   */
+  userName(staffId: string): Promise<string | null>;
 }
 
 type Json = Record<string, unknown>;
 
 export function createDingTalkApi(options: DingTalkApiOptions): DingTalkApi {
   const base = (options.apiUrl ?? DEFAULT_API_URL).replace(/\/+$/, '');
+  const oapiBase = (options.oapiUrl ?? options.apiUrl ?? DEFAULT_OAPI_URL).replace(/\/+$/, '');
   const retry = options.retry ?? DEFAULT_RETRY;
   let cached: { token: string; renewAt: number } | null = null;
   let pending: Promise<string> | null = null;
@@ -85,12 +109,12 @@ export function createDingTalkApi(options: DingTalkApiOptions): DingTalkApi {
   };
 
   /** One request with retries; the token header is added unless `token` is null. */
-  async function call(method: string, path: string, payload: Json, token: string | null): Promise<Json> {
-    const operation = `${method} ${path}`;
+  async function call(method: string, path: string, payload: Json, token: string | null, host = base): Promise<Json> {
+    const operation = `${method} ${path.replace(/\?.*$/, '')}`;
     for (let attempt = 1; ; attempt++) {
       let failure: { retryable: boolean; error: DingTalkApiError; retryAfterMs?: number };
       try {
-        const response = await fetch(`${base}${path}`, {
+        const response = await fetch(`${host}${path}`, {
           method,
           headers: {
             'content-type': 'application/json',
@@ -103,10 +127,11 @@ export function createDingTalkApi(options: DingTalkApiOptions): DingTalkApi {
         if (response.ok) return body;
         const code = typeof body.code === 'string' ? body.code : `HTTP ${response.status}`;
         const message = typeof body.message === 'string' ? body.message : undefined;
+        const throttled = response.status === 429 || (response.status === 403 && THROTTLED.test(code));
         failure = {
-          retryable: response.status === 429 || response.status >= 500,
+          retryable: throttled || response.status >= 500,
           error: new DingTalkApiError(operation, response.status, code, message),
-          retryAfterMs: retryAfter(response.headers.get('retry-after')),
+          retryAfterMs: Math.max(retryAfter(response.headers.get('retry-after')) ?? 0, throttled ? (retry.throttleDelayMs ?? 1_000) : 0),
         };
       } catch (error) {
         failure = {
@@ -147,7 +172,10 @@ export function createDingTalkApi(options: DingTalkApiOptions): DingTalkApi {
           cardData: { cardParamMap: delivery.cardParamMap },
           openSpaceId,
           imGroupOpenSpaceModel: { supportForward: false },
-          imGroupOpenDeliverModel: { robotCode: delivery.robotCode },
+          imGroupOpenDeliverModel: {
+            robotCode: delivery.robotCode,
+            ...(delivery.atUserIds && Object.keys(delivery.atUserIds).length > 0 ? { atUserIds: delivery.atUserIds } : {}),
+          },
         });
       } catch (error) {
         // outTrackIds are fresh per post: "exists" means an earlier attempt got through but its answer was lost.
@@ -180,6 +208,14 @@ export function createDingTalkApi(options: DingTalkApiOptions): DingTalkApi {
       if (Array.isArray(invalid) && invalid.length > 0) {
         throw new DingTalkApiError('private message', 200, 'InvalidStaffId', invalid.join(', '));
       }
+    },
+
+    async userName(staffId) {
+      // oapi answers HTTP 200 with {errcode, errmsg}; errcode 0 carries result.name.
+      const token = await accessToken();
+      const body = await call('POST', `/topapi/v2/user/get?access_token=${encodeURIComponent(token)}`, { userid: staffId, language: 'zh_CN' }, null, oapiBase);
+      const name = (body.result as { name?: unknown } | undefined)?.name;
+      return body.errcode === 0 && typeof name === 'string' && name !== '' ? name : null;
     },
   };
 }

@@ -1,4 +1,7 @@
-// Renders neutral replies as Block Kit messages that stay within Slack's limits.
+// Renders neutral replies as Block Kit messages that stay within Slack's limits: each block's own
+// limits, 50 blocks, and the undocumented cumulative limit of a message's text (msg_blocks_too_long,
+// slackapi/bolt-js #2509 and #2867). What does not fit in one message goes to follow-up messages in
+// its thread, and the first message says so.
 import type { types } from '@slack/bolt';
 import type { Reply } from '../model.ts';
 import { chunk, escapeMrkdwn, mention, slackDate, truncate } from './mrkdwn.ts';
@@ -15,46 +18,82 @@ export interface SlackMessage {
   blocks: Block[];
 }
 
+/** A reply as Slack messages: the first one (the reply's own message), then follow-ups in its thread. */
+export interface RenderedReply {
+  main: SlackMessage;
+  followUps: SlackMessage[];
+  /** For an approval: a smaller message with the buttons, for when the full one is refused. */
+  compact?: SlackMessage;
+}
+
 /** Action ids the adapter listens to. */
 export const ACTION = { approve: 'approve', deny: 'deny', answerPrefix: 'answer:' } as const;
 /** block_id of a question's choices: `answer:<sessionId>:<questionId>` (the value then fits Slack's 150-character option value). */
 export const ANSWER_BLOCK_PREFIX = 'answer:';
 
 const LIMIT = { section: 3000, field: 2000, header: 150, button: 75, option: 75, fallback: 3000, blocks: 50 } as const;
+/**
+ * The text one message carries at most. Slack refuses about 12,000 characters (11,341 was seen refused,
+ * bolt-js #2867); this leaves room for the block containers Slack also counts.
+ */
+const MESSAGE_TEXT_BUDGET = 9_000;
 const MAX_BUTTONS = 5;
 const CODE_FENCE = '```';
+/** Changes shown in an approval message itself; the rest follow in its thread. */
+const CHANGES_SHOWN = 2_500;
+/** A policy document longer than this is shown in follow-up messages. */
+const DOCUMENT_SHOWN = 3_000;
+const CLUSTERS_SHOWN = 1_500;
 
-export function renderReply(reply: Reply): SlackMessage {
+export function renderReply(reply: Reply): RenderedReply {
   switch (reply.kind) {
     case 'text':
     case 'help':
-      return message(reply.text, sections(reply.text));
+    case 'done':
+      return paged(reply.text, sections(reply.text));
     case 'plan':
-      return message(reply.title, [
+      return paged(reply.title, [
         ...sections(`*${escapeMrkdwn(reply.title)}*`, { raw: true }),
         ...sections(reply.lines.map((line) => `• ${line}`).join('\n')),
       ]);
     case 'question':
-      return renderQuestion(reply);
+      return single(renderQuestion(reply));
     case 'approval':
       return renderApproval(reply);
     case 'decided':
-      return message(decisionLine(reply, false), [header(reply.title), ...decisionBlocks(reply)]);
+      return single(
+        reply.shown
+          ? renderDecidedApproval(renderApproval(reply.shown).main, reply)
+          : message(decisionLine(reply, false), [header(reply.title), ...decisionBlocks(reply)]),
+      );
+    case 'answered': {
+      const line = reply.answer
+        ? `✔️ ${mention(reply.answer.by)} chose *${escapeMrkdwn(reply.answer.label)}*`
+        : `🔒 Closed without an answer${reply.reason ? `: ${escapeMrkdwn(reply.reason)}` : ''}`;
+      return single(message(reply.prompt.text, [...sections(reply.prompt.text), ...sections(line, { raw: true })]));
+    }
     case 'progress':
-      return message(reply.text, sections(`⏳ ${reply.text}`));
+      return paged(reply.text, sections(`⏳ ${reply.text}`));
     case 'result': {
       const mark = reply.outcome.outcome === 'already present' ? '☑️' : '✅';
       const text = `${mark} ${reply.outcome.step}: ${reply.outcome.outcome}. ${reply.outcome.detail}`;
-      return message(text, sections(text));
+      return paged(text, sections(text));
     }
-    case 'done':
-      return message(reply.text, sections(reply.text));
     case 'error': {
       const blocks = sections(`❌ ${reply.text}`);
       if (reply.correlationId) blocks.push(context(`Correlation id: \`${escapeMrkdwn(reply.correlationId)}\``));
-      return message(`Error: ${reply.text}`, blocks);
+      return paged(`Error: ${reply.text}`, blocks);
     }
   }
+}
+
+/** The characters of every `text` string of the blocks (what msg_blocks_too_long counts). */
+function textLength(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + textLength(item), 0);
+  if (typeof value !== 'object' || value === null) return 0;
+  let sum = 0;
+  for (const [key, item] of Object.entries(value)) sum += key === 'text' && typeof item === 'string' ? item.length : textLength(item);
+  return sum;
 }
 
 /** The approval message after its decision: the same content, the decision line, and no buttons. */
@@ -82,6 +121,10 @@ function renderQuestion(reply: Question): SlackMessage {
       })),
     });
   } else if (prompt.choices.length > 0) {
+    // Slack sends block_actions for a select only when its selection changes, so a pre-selected
+    // suggestion could never be picked from the menu: it is a button beside the select instead, and the
+    // select starts empty.
+    const [first] = prompt.choices;
     const options = prompt.choices.slice(0, 100).map((choice, i) => ({
       text: { type: 'plain_text' as const, text: suggested(choice.label, i) },
       value: choice.value,
@@ -91,45 +134,92 @@ function renderQuestion(reply: Question): SlackMessage {
       block_id: blockId,
       elements: [
         {
-          type: 'static_select',
+          type: 'button',
           action_id: actionId(0),
-          placeholder: { type: 'plain_text', text: 'Choose…' },
+          text: { type: 'plain_text', text: suggested(first!.label, 0) },
+          value: first!.value,
+          style: 'primary',
+        },
+        {
+          type: 'static_select',
+          action_id: actionId(1),
+          placeholder: { type: 'plain_text', text: `Or choose one of ${prompt.choices.length}…` },
           options,
-          initial_option: options[0],
         },
       ],
     });
+    if (prompt.choices.length > 100) blocks.push(context(`The menu lists the first 100 of ${prompt.choices.length} choices.`));
   }
   if (prompt.freeText) blocks.push(context('Or type your answer in this thread.'));
   return message(prompt.text, blocks);
 }
 
-function renderApproval(reply: Approval): SlackMessage {
+function renderApproval(reply: Approval): RenderedReply {
   const { prompt } = reply;
   const title = reply.title ?? stepTitle(prompt.request.step);
+  const followUps: Block[] = [];
   const blocks: Block[] = [header(`Approval needed: ${title}`)];
-  const changes = prompt.preview.changes.map((line) => `• ${line}`).join('\n');
-  blocks.push(...sections(`*What will change*\n${escapeMrkdwn(changes)}`, { raw: true }));
+
+  const changes = prompt.preview.changes;
+  const shownChanges = fitting(changes.map((line) => `• ${escapeMrkdwn(line)}`), CHANGES_SHOWN);
+  const changeText = [`*What will change*${changes.length > 1 ? ` (${changes.length} changes)` : ''}`, ...shownChanges];
+  if (shownChanges.length < changes.length) {
+    changeText.push(`_… and ${changes.length - shownChanges.length} more: every change is listed in the replies below._`);
+    followUps.push(...sections(`*Every change of this approval* (${changes.length})`, { raw: true }));
+    followUps.push(...sections(changes.map((line) => `• ${line}`).join('\n')));
+  }
+  blocks.push(...sections(changeText.join('\n'), { raw: true }));
+
   // A fleet approval lists its changes per cluster; one cluster's resources would mislead.
   const document = reply.covers ? null : policyDocument(prompt.request);
-  if (document) blocks.push(...sections('*Policy document*', { raw: true }), ...codeBlocks(document));
+  if (document && document.length <= DOCUMENT_SHOWN) {
+    blocks.push(...sections('*Policy document*', { raw: true }), ...codeBlocks(document));
+  } else if (document) {
+    blocks.push(...sections(`*Policy document*: ${document.length} characters, shown in full in the replies below.`, { raw: true }));
+    followUps.push(...sections('*Policy document* of the approval above', { raw: true }), ...codeBlocks(document));
+  }
   const fields = [
     ...(reply.covers
-      ? [`*Clusters*\n${escapeMrkdwn(reply.covers.join(', '))}`]
+      ? [clustersField(reply.covers)]
       : Object.entries(resources(prompt.request)).map(([name, value]) => `*${escapeMrkdwn(name)}*\n${escapeMrkdwn(value)}`)),
     `*Risk*\n${reply.risk}`,
     `*APIs*\n${escapeMrkdwn(reply.apis.join(', ') || 'none')}`,
     `*Expires*\n${slackDate(reply.expiresAt)}`,
     `*Requested by*\n${mention(reply.requester)}`,
   ];
+  if (reply.covers && fields[0]!.length > LIMIT.field) {
+    followUps.push(...sections(`*Every cluster of the approval above* (${reply.covers.length})`, { raw: true }));
+    followUps.push(...sections(reply.covers.map((id) => `\`${id}\``).join(', ')));
+  }
   for (let i = 0; i < fields.length; i += 10) {
     blocks.push({
       type: 'section',
       fields: fields.slice(i, i + 10).map((text) => ({ type: 'mrkdwn' as const, text: truncate(text, LIMIT.field) })),
     });
   }
+  const actions = approvalActions(reply, title);
+  const fallback = `Approval needed: ${title}`;
+  const compact = message(fallback, [
+    header(fallback),
+    ...sections(`${changes.length} change(s); the details could not be shown here. Check them with \`/backup-setup status\` before approving.`),
+    { type: 'section', fields: fields.slice(-4).map((text) => ({ type: 'mrkdwn' as const, text: truncate(text, LIMIT.field) })) },
+    actions,
+  ]);
+  return { main: message(fallback, [...blocks, actions]), followUps: pages(fallback, followUps), compact };
+}
+
+/** The fleet's clusters as one field; a list too long for it is cut, and the replies carry all of it. */
+function clustersField(covers: string[]): string {
+  const all = `*Clusters* (${covers.length})\n${covers.map((id) => `\`${escapeMrkdwn(id)}\``).join(', ')}`;
+  if (all.length <= LIMIT.field) return all;
+  const shown = fitting(covers.map((id) => `\`${escapeMrkdwn(id)}\``), CLUSTERS_SHOWN);
+  return `*Clusters* (${covers.length})\n${shown.join(', ')} … and ${covers.length - shown.length} more (all listed in the replies below)`;
+}
+
+function approvalActions(reply: Approval, title: string): Block {
+  const { prompt } = reply;
   const value = JSON.stringify({ sessionId: reply.sessionId, approvalId: prompt.approvalId });
-  blocks.push({
+  return {
     type: 'actions',
     block_id: `approval:${prompt.approvalId}`,
     elements: [
@@ -152,8 +242,19 @@ function renderApproval(reply: Approval): SlackMessage {
       },
       { type: 'button', action_id: ACTION.deny, style: 'danger', text: { type: 'plain_text', text: 'Deny' }, value },
     ],
-  });
-  return message(`Approval needed: ${title}`, capBlocks(blocks));
+  };
+}
+
+/** The leading items whose lines fit in `budget` characters. */
+function fitting(items: string[], budget: number): string[] {
+  const shown: string[] = [];
+  let used = 0;
+  for (const item of items) {
+    if (used + item.length + 1 > budget) break;
+    shown.push(item);
+    used += item.length + 1;
+  }
+  return shown;
 }
 
 function decisionLine(decided: Decided, markup: boolean): string {
@@ -163,9 +264,11 @@ function decisionLine(decided: Decided, markup: boolean): string {
     case 'approved':
       return `✅ Approved by ${by} at ${at}`;
     case 'denied':
-      return `🚫 Denied by ${by} at ${at}`;
+      return `🚫 Denied by ${by} at ${at}${decided.reason ? ` (${markup ? escapeMrkdwn(decided.reason) : decided.reason})` : ''}`;
     case 'expired':
       return `⌛ Expired at ${at}; nothing was changed`;
+    case 'closed':
+      return `🔒 Closed at ${at}${decided.reason ? `: ${markup ? escapeMrkdwn(decided.reason) : decided.reason}` : ''}; nothing was decided or changed`;
   }
 }
 
@@ -181,10 +284,23 @@ function context(mrkdwn: string): Block {
   return { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(mrkdwn, LIMIT.section) }] };
 }
 
-/** Text as one or more sections of at most 3000 characters; escaped unless `raw` (markup we wrote). */
+/**
+ * Text as sections of at most 3000 characters; escaped unless `raw` (markup we wrote). A code fence cut
+ * by a section boundary is closed at the end of one section and opened again in the next, so every
+ * section renders on its own.
+ */
 function sections(text: string, options: { raw?: boolean } = {}): Block[] {
   const body = options.raw ? text : escapeMrkdwn(text);
-  return chunk(body, LIMIT.section).map((part) => ({
+  const room = LIMIT.section - 2 * (CODE_FENCE.length + 1);
+  const parts: string[] = [];
+  let inFence = false;
+  for (const part of chunk(body, room)) {
+    const opened = inFence ? `${CODE_FENCE}\n${part}` : part;
+    const fences = part.split('\n').filter((line) => line.trimStart().startsWith(CODE_FENCE)).length;
+    inFence = fences % 2 === 1 ? !inFence : inFence;
+    parts.push(inFence ? `${opened}\n${CODE_FENCE}` : opened);
+  }
+  return parts.map((part) => ({
     type: 'section',
     text: { type: 'mrkdwn', text: truncate(part === '' ? ' ' : part, LIMIT.section) },
   }));
@@ -199,14 +315,37 @@ function codeBlocks(code: string): Block[] {
   }));
 }
 
-function capBlocks(blocks: Block[]): Block[] {
-  if (blocks.length <= LIMIT.blocks) return blocks;
-  const actions = blocks.filter((b) => b.type === 'actions');
-  const room = LIMIT.blocks - actions.length - 1;
-  const content = blocks.filter((b) => b.type !== 'actions');
-  return [...content.slice(0, room), context(`… ${content.length - room} more block(s) not shown.`), ...actions];
+/** Blocks grouped into messages that each stay within 50 blocks and the text budget. */
+function pages(fallback: string, blocks: Block[]): SlackMessage[] {
+  const out: Block[][] = [];
+  let current: Block[] = [];
+  let used = 0;
+  for (const block of blocks) {
+    const size = textLength(block);
+    if (current.length > 0 && (current.length >= LIMIT.blocks || used + size > MESSAGE_TEXT_BUDGET)) {
+      out.push(current);
+      current = [];
+      used = 0;
+    }
+    current.push(block);
+    used += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out.map((page, i) => message(out.length > 1 ? `${fallback} (${i + 1}/${out.length})` : fallback, page));
+}
+
+/** A reply whose blocks may need several messages: the first is the reply, the others follow in its thread. */
+function paged(fallback: string, blocks: Block[]): RenderedReply {
+  const [main, ...followUps] = pages(fallback, blocks);
+  if (followUps.length === 0) return { main: main!, followUps };
+  const note = context(`Continued in ${followUps.length} repl${followUps.length === 1 ? 'y' : 'ies'} in this thread.`);
+  return { main: { ...main!, blocks: [...main!.blocks, note] }, followUps };
+}
+
+function single(main: SlackMessage): RenderedReply {
+  return { main, followUps: [] };
 }
 
 function message(fallback: string, blocks: Block[]): SlackMessage {
-  return { text: truncate(escapeMrkdwn(fallback), LIMIT.fallback), blocks: capBlocks(blocks) };
+  return { text: truncate(escapeMrkdwn(fallback), LIMIT.fallback), blocks };
 }

@@ -1,10 +1,31 @@
 // A Bolt receiver for Slack's HTTP mode that does not own a server: the app's one HTTP server hands it
-// POST /slack/events. Requests without a valid signature, or signed more than 5 minutes from now, get
-// 401 and reach no listener.
+// POST /slack/events. Bodies over 4 MB get 413 before anything is buffered past the limit (Bolt's own
+// receivers use the same limit, HTTPModuleFunctions.defaultBodyLimit); requests without a valid
+// signature, or signed more than 5 minutes from now, get 401 and reach no listener; a body that is not a
+// JSON object gets 400.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HTTPModuleFunctions as http, HTTPResponseAck, type App, type Logger, type Receiver } from '@slack/bolt';
 
 const MAX_SKEW_SECONDS = 5 * 60;
+
+/** Past this much of an oversized body, the connection is cut instead of drained. */
+const MAX_DRAINED = 16 * 1024 * 1024;
+
+/**
+ * 413 at once. The rest of the body is read and dropped (never kept) rather than the connection closed
+ * under it, which would reset it before the client reads the answer; a client that keeps sending past
+ * MAX_DRAINED is cut off.
+ */
+function tooLarge(req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(413);
+  res.end();
+  let drained = 0;
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > MAX_DRAINED) req.destroy();
+  });
+  req.resume();
+}
 
 export class SlackEventsReceiver implements Receiver {
   private app: App | undefined;
@@ -26,14 +47,16 @@ export class SlackEventsReceiver implements Receiver {
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') return http.buildNoBodyResponse(res, 405);
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > http.defaultBodyLimit) return tooLarge(req, res);
     let request;
     try {
       request = await http.parseAndVerifyHTTPRequest(
-        { signingSecret: this.signingSecret, logger: this.logger },
+        { signingSecret: this.signingSecret, logger: this.logger, bodyLimit: http.defaultBodyLimit },
         req,
       );
     } catch (error) {
-      if (http.isRawBodyError(error) && error.statusCode === 413) return http.buildNoBodyResponse(res, 413);
+      if (http.isRawBodyError(error) && error.statusCode === 413) return tooLarge(req, res);
       this.logger.warn(`Slack request refused: ${(error as Error).message}`);
       return http.buildNoBodyResponse(res, 401);
     }
@@ -43,6 +66,8 @@ export class SlackEventsReceiver implements Receiver {
     } catch {
       return http.buildNoBodyResponse(res, 400);
     }
+    // `payload=null` or a JSON array parses, but is no Slack request.
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return http.buildNoBodyResponse(res, 400);
     if (body.ssl_check === '1') return http.buildSSLCheckResponse(res);
     // Bolt refuses stale timestamps; a timestamp from the future is just as suspect.
     const timestamp = Number(req.headers['x-slack-request-timestamp']);

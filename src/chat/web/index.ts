@@ -56,7 +56,12 @@ export function createWebChat(options: WebChatOptions): WebChat {
   /** Hands the event to the runtime and answers the page once it is stored: the page never waits for the work. */
   async function accept(event: ChatEvent, res: ServerResponse) {
     const tellActor = (text: string) => channel.tell(event.conversation, event.actor.id, text);
-    await handler(event, tellActor);
+    try {
+      await handler(event, tellActor);
+    } catch (error) {
+      logger.error({ err: error, kind: event.kind }, 'a web chat event could not be stored');
+      return fail(res, 503, 'The bot could not take this right now (its database is unavailable), so nothing changed. Try again in a minute.');
+    }
     accepted(res);
   }
 

@@ -11,10 +11,9 @@ import type { StepOutcome, StepParamsByName, StepPreview } from '../../../flows/
 import { registerSecret } from '../../observability/secrets.ts';
 import { runtime } from '../clients.ts';
 import { StepError, type AccessKeyCreation, type CreatedAccessKey } from '../contract.ts';
-import { alreadyExists, callOrNull, write, type ExecContext } from '../context.ts';
+import { alreadyExists, callOrNull, guarded, write, type ExecContext } from '../context.ts';
 import { toStepError } from '../errors.ts';
 import { accessKeys, kubeOf, readSecret, userExists, type AccessKeyInfo, type SecretView } from '../reads.ts';
-import { withRetry } from '../retry.ts';
 import type { StepModule } from './types.ts';
 
 type Params = StepParamsByName['createAccessKeySecret'];
@@ -187,7 +186,7 @@ async function writeSecret(ctx: ExecContext, params: Params, existing: SecretVie
     return;
   }
   try {
-    await withRetry(() => kube.core.createNamespacedSecret({ namespace: params.namespace, body }), ctx.retry, { landed: null });
+    await guarded(ctx, context, () => kube.core.createNamespacedSecret({ namespace: params.namespace, body }));
   } catch (error) {
     if (!alreadyExists(error)) throw toStepError(ctx.step, error, context, ctx.metrics);
     const now = await readSecret(ctx, params.clusterId, params.namespace, params.secretName);

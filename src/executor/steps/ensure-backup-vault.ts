@@ -6,10 +6,10 @@ import type { StepOutcome, StepParamsByName, StepPreview } from '../../../flows/
 import { BACKUP_NAMESPACE } from '../../../flows/domain/names.ts';
 import { vaultNameCandidates } from '../../../flows/domain/vault.ts';
 import { StepError } from '../contract.ts';
-import { alreadyExists, type ExecContext } from '../context.ts';
+import { alreadyExists, guarded, type ExecContext } from '../context.ts';
 import { toStepError } from '../errors.ts';
 import { BACKUP_LOCATION, kubeOf, listBackupLocations, readBackupLocation, type CustomObject } from '../reads.ts';
-import { statusOf, withRetry } from '../retry.ts';
+import { statusOf } from '../retry.ts';
 import type { StepModule } from './types.ts';
 
 type Params = StepParamsByName['createBackupVault'];
@@ -71,7 +71,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
     const context = { service: 'kube' as const, permission: 'create backuplocations.csdr.alibabacloud.com', resource: `backup vault ${BACKUP_NAMESPACE}/${name} in cluster ${params.clusterId}` };
     const body = { apiVersion: `${BACKUP_LOCATION.group}/${BACKUP_LOCATION.version}`, kind: BACKUP_LOCATION.kind, metadata: { name, namespace: BACKUP_NAMESPACE }, spec: backupLocationSpec(params) };
     try {
-      await withRetry(() => kube.custom.createNamespacedCustomObject({ ...coordinates, body }), ctx.retry, { landed: null });
+      await guarded(ctx, context, () => kube.custom.createNamespacedCustomObject({ ...coordinates, body }));
       ctx.logger.info({ clusterId: params.clusterId, vault: name }, 'created backup vault');
       return { step: 'createBackupVault', outcome: 'created', detail: `Created backup vault ${name} (${describe(params)})` };
     } catch (error) {

@@ -20,6 +20,11 @@ interface Connection {
   id: string;
   socket: WebSocket;
   subscriptions: Subscription[];
+  /** Told to disconnect, or gone silent: nothing is delivered on it any more. */
+  delivering: boolean;
+  /** Silent: pings from the client get no pong. */
+  silent: boolean;
+  pings: number;
 }
 
 interface PendingAck {
@@ -35,12 +40,16 @@ export class StreamGateway {
   private readonly connections: Connection[] = [];
   private readonly pending = new Map<string, PendingAck>();
   private readonly waiters = new Set<() => void>();
-  private readonly wss = new WebSocketServer({ noServer: true });
+  // Pongs are answered by hand, so a connection can go silent (autoPong off).
+  private readonly wss = new WebSocketServer({ noServer: true, autoPong: false });
+  private readonly closed: Connection[] = [];
 
   private readonly ackTimeoutMs: number;
+  private readonly disconnectGraceMs: number;
 
-  constructor(ackTimeoutMs: number) {
+  constructor(ackTimeoutMs: number, disconnectGraceMs: number) {
     this.ackTimeoutMs = ackTimeoutMs;
+    this.disconnectGraceMs = disconnectGraceMs;
   }
 
   /** What connections/open answers after the credentials were checked. */
@@ -69,6 +78,30 @@ export class StreamGateway {
     return this.connections.length;
   }
 
+  /**
+   * SYSTEM topic `disconnect`: the gateway is about to close the connection. It delivers nothing more on
+   * it and closes it after the grace time (reports say about 10 s); a client is expected to reconnect.
+   */
+  sendDisconnect(): void {
+    for (const connection of this.connections.filter((c) => c.delivering)) {
+      connection.delivering = false;
+      void this.send(connection, 'SYSTEM', 'disconnect', { reason: 'the server is going to restart' });
+      setTimeout(() => connection.socket.close(), this.disconnectGraceMs).unref();
+    }
+  }
+
+  /** Connections that stay open and deliver nothing, not even pongs (a half-dead TCP path). */
+  silence(): void {
+    for (const connection of this.connections) {
+      connection.delivering = false;
+      connection.silent = true;
+    }
+  }
+
+  pingsReceived(): number[] {
+    return [...this.closed, ...this.connections].map((c) => c.pings);
+  }
+
   waitForConnection(timeoutMs: number): Promise<void> {
     if (this.connections.length > 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -87,14 +120,14 @@ export class StreamGateway {
 
   /** Sends a CALLBACK frame to the newest connection subscribed to the topic; resolves with its ack. */
   callback(topic: string, data: unknown): Promise<Ack> {
-    const connection = [...this.connections].reverse().find((c) => c.subscriptions.some((s) => s.type === 'CALLBACK' && s.topic === topic));
+    const connection = [...this.connections].reverse().find((c) => c.delivering && c.subscriptions.some((s) => s.type === 'CALLBACK' && s.topic === topic));
     if (!connection) return Promise.reject(new Error(`no connected stream client subscribes to CALLBACK ${topic}`));
     return this.send(connection, 'CALLBACK', topic, data);
   }
 
   /** SYSTEM ping to every connection; the client must echo it with the same messageId. */
   async ping(): Promise<Ack[]> {
-    return Promise.all(this.connections.map((c) => this.send(c, 'SYSTEM', 'ping', { opaque: randomUUID() })));
+    return Promise.all(this.connections.filter((c) => c.delivering).map((c) => this.send(c, 'SYSTEM', 'ping', { opaque: randomUUID() })));
   }
 
   /** Terminates every socket without a close handshake, as a network failure would. */
@@ -113,9 +146,13 @@ export class StreamGateway {
   }
 
   private accept(socket: WebSocket, subscriptions: Subscription[]): void {
-    const connection: Connection = { id: randomBytes(16).toString('hex'), socket, subscriptions };
+    const connection: Connection = { id: randomBytes(16).toString('hex'), socket, subscriptions, delivering: true, silent: false, pings: 0 };
     this.connections.push(connection);
     socket.on('message', (raw) => this.onUpstream(String(raw)));
+    socket.on('ping', (data) => {
+      connection.pings += 1;
+      if (!connection.silent) socket.pong(data);
+    });
     socket.on('close', () => this.forget(connection));
     socket.on('error', () => this.forget(connection));
     for (const waiter of [...this.waiters]) waiter();
@@ -123,7 +160,7 @@ export class StreamGateway {
 
   private forget(connection: Connection): void {
     const index = this.connections.indexOf(connection);
-    if (index >= 0) this.connections.splice(index, 1);
+    if (index >= 0) this.closed.push(...this.connections.splice(index, 1));
   }
 
   private send(connection: Connection, type: 'SYSTEM' | 'EVENT' | 'CALLBACK', topic: string, data: unknown): Promise<Ack> {

@@ -10,17 +10,22 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readBody, sendJson } from '../http.ts';
-import { CardStore, OpenApiError, invalid, requireString, type Body } from './cards.ts';
+import { buttonsOf, CardStore, OpenApiError, invalid, requireString, type Body, type RenderedButton, type RenderedCard } from './cards.ts';
 import { StreamGateway, type Subscription } from './gateway.ts';
 
 export interface DingTalkEmulatorOptions {
   clientId: string;
   clientSecret: string;
   robotCode: string;
-  cardTemplateId: string;
   corpId?: string;
   /** How long a pushed frame waits for the client's ack before it counts as not acked (default 10 s). */
   ackTimeoutMs?: number;
+  /** The organisation's people, for the user details API. */
+  users?: { staffId: string; name: string }[];
+  /** Whether the app holds the contact permission the user details API needs (default true). */
+  contactPermission?: boolean;
+  /** After a SYSTEM disconnect, how long the gateway keeps the old connection open, delivering nothing (default 10 s). */
+  disconnectGraceMs?: number;
 }
 
 export interface SentMessage {
@@ -38,11 +43,30 @@ export interface DingTalkEmulator {
   gatewayUrl: string;
   /** A user sends "@bot <text>" in a group: delivered as a robot message callback; resolves when the client acked. */
   sendGroupMessage(input: { conversationId: string; userId: string; nick?: string; text: string; title?: string }): Promise<{ acked: boolean }>;
-  /** A user clicks a card button: delivered as a card callback; resolves with the ack. */
-  clickCard(input: { outTrackId: string; userId: string; actionId: string; params: Record<string, string> }): Promise<{ acked: boolean; response?: unknown }>;
+  /**
+   * A user clicks a button the card shows (by its id, or its position): delivered as a card callback
+   * carrying what the template sends, the button's id and params; resolves with the ack.
+   */
+  clickCard(input: {
+    outTrackId: string;
+    userId: string;
+    button: string | number;
+    /** The buttons as this person's client still shows them (a card updated since, not yet refreshed there). */
+    seen?: RenderedButton[];
+  }): Promise<{ acked: boolean; response?: unknown }>;
+  /** A card as the template shows it: title, markdown, buttons and who it @-mentioned. */
+  rendered(outTrackId: string): RenderedCard;
+  /** Makes the next `times` calls of an OpenAPI path answer 403 QpsLimitForAppkeyAndApi. */
+  throttle(path: string, times: number): void;
+  /** SYSTEM disconnect to every connection: the gateway delivers nothing more on them and closes them after the grace time. */
+  sendDisconnect(): void;
+  /** Every open connection stays open but goes silent: no deliveries, no pongs. */
+  silence(): void;
+  /** Pings each connection received from its client (the keep-alive), by connection, newest last. */
+  pingsReceived(): number[];
   /** SYSTEM ping to every connected client; each must echo it. */
   ping(): Promise<{ acked: boolean }[]>;
-  cards(): { outTrackId: string; conversationId: string; cardParamMap: Record<string, string>; updates: number }[];
+  cards(): { outTrackId: string; conversationId: string; cardParamMap: Record<string, string>; mentions: Record<string, string>; updates: number }[];
   messages(): SentMessage[];
   /** Every HTTP call with path (no query string) and status, never with secrets. */
   calls(): { method: string; path: string; status: number }[];
@@ -57,6 +81,12 @@ export interface DingTalkEmulator {
 export const TOPIC_ROBOT = '/v1.0/im/bot/messages/get';
 export const TOPIC_CARD = '/v1.0/card/instances/callback';
 const TOKEN_LIFETIME_S = 7200;
+/**
+ * "Each app may call each API at most 20 times per second"; past it the call answers HTTP 403
+ * Forbidden.AccessDenied.QpsLimitForAppkeyAndApi (open.dingtalk.com, "API call frequency limit" /
+ * "如何处理API调用被限流").
+ */
+const QPS_PER_APP_AND_API = 20;
 const SESSION_LIFETIME_MS = 90 * 60_000;
 
 /** Template keys the robot message APIs accept and the msgParam fields each needs. */
@@ -73,7 +103,28 @@ const WEBHOOK_TYPES: Record<string, string[]> = { text: ['content'], markdown: [
 export async function startDingTalkEmulator(o: DingTalkEmulatorOptions): Promise<DingTalkEmulator> {
   const corpId = o.corpId ?? `ding${randomBytes(8).toString('hex')}`;
   const chatbotUserId = `$:LWCP_v1:$${randomBytes(12).toString('base64')}`;
-  const gateway = new StreamGateway(o.ackTimeoutMs ?? 10_000);
+  const gateway = new StreamGateway(o.ackTimeoutMs ?? 10_000, o.disconnectGraceMs ?? 10_000);
+  const calledAt = new Map<string, number[]>();
+  const forcedThrottles = new Map<string, number>();
+  const people = new Map((o.users ?? []).map((u) => [u.staffId, u.name]));
+
+  /** The 20 QPS rule, per API (this emulator serves one app), counted over the last second. */
+  const throttled = (path: string): boolean => {
+    const forced = forcedThrottles.get(path) ?? 0;
+    if (forced > 0) {
+      forcedThrottles.set(path, forced - 1);
+      return true;
+    }
+    const now = Date.now();
+    const recent = (calledAt.get(path) ?? []).filter((t) => now - t < 1_000);
+    if (recent.length >= QPS_PER_APP_AND_API) {
+      calledAt.set(path, recent);
+      return true;
+    }
+    recent.push(now);
+    calledAt.set(path, recent);
+    return false;
+  };
   const cardStore = new CardStore(o);
   const tokens = new Map<string, number>();
   const sessions = new Map<string, { conversationId: string; expiresAt: number }>();
@@ -108,8 +159,11 @@ export async function startDingTalkEmulator(o: DingTalkEmulatorOptions): Promise
     return { msgKey, msgParam: msgParam as Body };
   };
 
-  const openApi = async (method: string, path: string, req: IncomingMessage, body: Body): Promise<[number, unknown]> => {
+  const openApi = async (method: string, path: string, req: IncomingMessage, body: Body, url: URL): Promise<[number, unknown]> => {
     const route = `${method} ${path}`;
+    if (path !== '/v1.0/oauth2/accessToken' && path !== '/v1.0/gateway/connections/open' && throttled(path)) {
+      throw new OpenApiError(403, 'Forbidden.AccessDenied.QpsLimitForAppkeyAndApi', 'Current request frequency exceeds the limit of this api for this app.');
+    }
     switch (route) {
       case 'POST /v1.0/gateway/connections/open': {
         const clientId = requireString(body, 'clientId');
@@ -152,6 +206,19 @@ export async function startDingTalkEmulator(o: DingTalkEmulatorOptions): Promise
         sent.push({ userIds: userIds as string[], msgKey, msgParam, via: 'oto' });
         return [200, { processQueryKey: randomUUID(), invalidStaffIdList: [], flowControlledStaffIdList: [] }];
       }
+      // https://open.dingtalk.com/document/orgapp/query-user-details: oapi style, HTTP 200 with errcode;
+      // needs the access token as a query parameter and the app's contact read permission.
+      case 'POST /topapi/v2/user/get': {
+        const token = url.searchParams.get('access_token') ?? '';
+        const expiresAt = tokens.get(token);
+        if (expiresAt === undefined || expiresAt < Date.now()) return [200, { errcode: 40014, errmsg: '不合法的access_token', request_id: randomUUID() }];
+        if (o.contactPermission === false) return [200, { errcode: 60011, errmsg: '没有调用该接口的权限', request_id: randomUUID() }];
+        const userid = body['userid'];
+        if (typeof userid !== 'string' || userid === '') return [200, { errcode: 40035, errmsg: '缺少参数 userid', request_id: randomUUID() }];
+        const name = people.get(userid);
+        if (name === undefined) return [200, { errcode: 60121, errmsg: '找不到该用户', request_id: randomUUID() }];
+        return [200, { errcode: 0, errmsg: 'ok', result: { userid, name, active: true }, request_id: randomUUID() }];
+      }
       default:
         throw new OpenApiError(404, 'InvalidAction.NotFound', `${route} is not an API of this service`);
     }
@@ -188,7 +255,7 @@ export async function startDingTalkEmulator(o: DingTalkEmulatorOptions): Promise
         sendJson(res, 200, sessionWebhook(url, body));
         return 200;
       }
-      const [status, answer] = await openApi(method, url.pathname, req, body);
+      const [status, answer] = await openApi(method, url.pathname, req, body, url);
       sendJson(res, status, answer);
       return status;
     } catch (error) {
@@ -253,12 +320,16 @@ export async function startDingTalkEmulator(o: DingTalkEmulatorOptions): Promise
     async clickCard(input) {
       const card = cardStore.get(input.outTrackId);
       if (card.callbackType !== 'STREAM') throw new Error(`card ${input.outTrackId} was delivered with callbackType ${card.callbackType}, not STREAM`);
+      // Only a button the card shows can be clicked, and it sends what the template puts in a callback.
+      const buttons = input.seen ?? (card.cardParamMap.sys_full_json_obj ? buttonsOf(card.cardParamMap.sys_full_json_obj) : []);
+      const button = typeof input.button === 'number' ? buttons[input.button] : buttons.find((b) => b.id === input.button);
+      if (!button) throw new Error(`card ${input.outTrackId} shows no button ${String(input.button)} (it shows: ${buttons.map((b) => b.id).join(', ') || 'none'})`);
       const ack = await gateway.callback(TOPIC_CARD, {
         extension: '{}',
         corpId,
         userId: input.userId,
         userIdType: 1,
-        content: JSON.stringify({ cardPrivateData: { actionIds: [input.actionId], params: input.params } }),
+        content: JSON.stringify({ cardPrivateData: { actionIds: [button.id], params: button.params } }),
         type: 'actionCallback',
         outTrackId: input.outTrackId,
         spaceType: 'IM',
@@ -271,7 +342,14 @@ export async function startDingTalkEmulator(o: DingTalkEmulatorOptions): Promise
     async ping() {
       return (await gateway.ping()).map((ack) => ({ acked: ack.acked }));
     },
-    cards: () => cardStore.list().map(({ outTrackId, conversationId, cardParamMap, updates }) => ({ outTrackId, conversationId, cardParamMap, updates })),
+    rendered: (outTrackId) => cardStore.rendered(outTrackId),
+    throttle(path, times) {
+      forcedThrottles.set(path, times);
+    },
+    sendDisconnect: () => gateway.sendDisconnect(),
+    silence: () => gateway.silence(),
+    pingsReceived: () => gateway.pingsReceived(),
+    cards: () => cardStore.list().map(({ outTrackId, conversationId, cardParamMap, mentions, updates }) => ({ outTrackId, conversationId, cardParamMap, mentions, updates })),
     messages: () => sent.map((m) => ({ ...m })),
     calls: () => callLog.map((c) => ({ ...c })),
     dropConnections: () => gateway.dropConnections(),

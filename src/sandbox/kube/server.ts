@@ -264,7 +264,10 @@ async function serveResource(
       return { status: 200, body: list(cluster(account.state), target, query) };
     case 'create':
     case 'update': {
-      if (mediaType(req) !== 'application/json') throw new KubeError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json`);
+      // A body without Content-Type is read as the first serializer the apiserver has, JSON (Debian's
+      // kubectl 1.20 sends none on create): NegotiateInputSerializerForMediaType in
+      // k8s.io/apiserver/pkg/endpoints/handlers/negotiation/negotiate.go. PATCH has no such default.
+      if (!['', 'application/json'].includes(mediaType(req))) throw new KubeError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json`);
       const body = parseJson(raw);
       if (verb === 'create') {
         return {

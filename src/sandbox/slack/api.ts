@@ -1,16 +1,32 @@
 // A strict local Slack Web API: the methods the bot calls, with Slack's token checks, argument errors,
-// Block Kit validation (`invalid_blocks`), 429 + Retry-After on demand, and response_url endpoints.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// Block Kit validation (`invalid_blocks`, `msg_blocks_too_long`), channel membership (`not_in_channel`),
+// granted scopes, 429 + Retry-After on demand, response_url endpoints and Socket Mode.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { listen, readBody, sendJson } from '../http.ts';
-import { blockProblems } from './block-kit.ts';
+import { readBody, sendJson } from '../http.ts';
+import { blockProblems, blocksTextLength, LIMITS } from './block-kit.ts';
+import { SocketModeServer, type EnvelopeAck, type EnvelopeType } from './socket-mode.ts';
+
+export interface EmulatedChannel {
+  id: string;
+  name: string;
+  /** A private channel: a bot that is not a member cannot even see it (channel_not_found). */
+  isPrivate?: boolean;
+  /** Whether the bot is a member (invited with /invite @backup-setup). Default true. */
+  botIsMember?: boolean;
+}
 
 export interface SlackApiOptions {
   token: string;
-  /** Channels the bot is a member of. */
-  channels?: { id: string; name: string }[];
+  /** The app-level token (xapp-…) that opens Socket Mode connections. */
+  appToken?: string;
+  /** Channels of the workspace; the bot is a member unless `botIsMember: false`. */
+  channels?: EmulatedChannel[];
   users?: { id: string; name: string }[];
   userGroups?: { id: string; handle: string; users: string[] }[];
+  /** The bot token's scopes (Slack reports them in the x-oauth-scopes header of every answer). */
+  scopes?: string[];
 }
 
 export interface RecordedCall {
@@ -51,10 +67,22 @@ export interface SlackApi {
   /** A response_url as Slack puts in a slash command or interaction payload, for this user and channel. */
   responseUrl(user: string, channel: string): string;
   inject429(method: string, times: number, retryAfterSeconds: number): void;
+  /** Makes the next `times` calls of `method` fail with this Slack error code (e.g. "internal_error"). */
+  injectError(method: string, error: string, times: number): void;
+  /** Makes the whole Web API unreachable (connections refused by answering 503) until restored. */
+  setOutage(down: boolean): void;
+  /** Adds or removes the bot from a channel (as /invite or /kick would). */
+  setMembership(channel: string, member: boolean): void;
+  /** Socket Mode: deliver envelopes, ask for a refresh, drop sockets. */
+  socket: SocketModeServer;
+  /** Delivers an envelope over Socket Mode and resolves with the app's acknowledgement. */
+  deliver(type: EnvelopeType, payload: Record<string, unknown>): Promise<EnvelopeAck>;
   close(): Promise<void>;
 }
 
-const DEFAULT_CHANNELS = [{ id: 'C0BACKUPS', name: 'backups' }];
+const DEFAULT_CHANNELS: EmulatedChannel[] = [{ id: 'C0BACKUPS', name: 'backups' }];
+/** What the app's manifest (slack/manifest.yaml) grants the bot token. */
+export const DEFAULT_SCOPES = ['chat:write', 'commands', 'channels:history', 'groups:history', 'channels:read', 'groups:read', 'usergroups:read'];
 const DEFAULT_USERS = [
   { id: 'U0ALICE', name: 'alice' },
   { id: 'U0BOB', name: 'bob' },
@@ -68,8 +96,11 @@ type Args = Record<string, unknown>;
 class SlackError extends Error {}
 
 export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi> {
-  const channels = options.channels ?? DEFAULT_CHANNELS;
+  const channels = (options.channels ?? DEFAULT_CHANNELS).map((c) => ({ ...c, botIsMember: c.botIsMember ?? true }));
   const users = options.users ?? DEFAULT_USERS;
+  const scopes = options.scopes ?? DEFAULT_SCOPES;
+  const injected = new Map<string, { error: string; times: number }>();
+  let outage = false;
   const userGroups = options.userGroups ?? [];
   const botUserId = 'U0BACKUPBOT';
   const botId = 'B0BACKUPBOT';
@@ -81,12 +112,33 @@ export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi>
   const responseUrls = new Map<string, { user: string; channel: string; uses: number }>();
   let tsCounter = 0;
 
+  /** A method whose scope the token lacks answers missing_scope (https://api.slack.com/web#errors). */
+  const requireScope = (scope: string): void => {
+    if (!scopes.includes(scope)) throw Object.assign(new SlackError('missing_scope'), { needed: scope });
+  };
+
   const nextTs = () => `${Math.floor(Date.now() / 1000)}.${String(++tsCounter).padStart(6, '0')}`;
 
+  /** A channel the bot can see: any public one, or a private one it is a member of. */
   const channelOf = (args: Args): string => {
     const id = args.channel;
-    if (typeof id !== 'string' || !channels.some((c) => c.id === id)) throw new SlackError('channel_not_found');
+    const channel = channels.find((c) => c.id === id);
+    if (typeof id !== 'string' || !channel || (channel.isPrivate && !channel.botIsMember)) throw new SlackError('channel_not_found');
     return id;
+  };
+
+  /**
+   * Where the bot may write. chat.postMessage: "not_in_channel — Cannot post user messages to a channel
+   * they are not in"; with the chat:write.public scope a bot may post in public channels it is not in
+   * (https://api.slack.com/methods/chat.postMessage#errors, https://api.slack.com/scopes/chat:write.public).
+   * Private channels and DMs without the bot answer channel_not_found (channelOf).
+   */
+  const writableChannelOf = (args: Args, method: string): string => {
+    const id = channelOf(args);
+    const channel = channels.find((c) => c.id === id)!;
+    if (channel.botIsMember) return id;
+    if (method === 'chat.postMessage' && !channel.isPrivate && scopes.includes('chat:write.public')) return id;
+    throw new SlackError('not_in_channel');
   };
 
   const userOf = (args: Args): string => {
@@ -96,7 +148,7 @@ export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi>
   };
 
   /** Text and blocks as chat.* validates them: one of the two, blocks valid, text not too long. */
-  const content = (args: Args): { text?: string; blocks?: unknown[] } => {
+  const content = (args: Args, via: 'chat' | 'response_url' = 'chat'): { text?: string; blocks?: unknown[] } => {
     const text = typeof args.text === 'string' && args.text !== '' ? args.text : undefined;
     let blocks: unknown;
     if (args.blocks !== undefined) {
@@ -106,6 +158,11 @@ export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi>
     }
     if (text === undefined && (blocks === undefined || (blocks as unknown[]).length === 0)) throw new SlackError('no_text');
     if (text !== undefined && text.length > MAX_TEXT) throw new SlackError('msg_too_long');
+    // Undocumented cumulative limit: blocks whose texts add up to more than about 12,000 characters are
+    // refused with msg_blocks_too_long (slackapi/bolt-js #2509: "12,000 text characters with a buffer for
+    // block containers"; #2867: 11,341 characters of .text was refused). Stricter reading: 11,000.
+    // The same blocks sent through a response_url are accepted (#2867), so only chat.* checks it.
+    if (via === 'chat' && blocks !== undefined && blocksTextLength(blocks) > LIMITS.messageText) throw new SlackError('msg_blocks_too_long');
     return { text, blocks: blocks as unknown[] | undefined };
   };
 
@@ -131,7 +188,7 @@ export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi>
       is_enterprise_install: false,
     }),
     'chat.postMessage': (args) => {
-      const channel = channelOf(args);
+      const channel = writableChannelOf(args, 'chat.postMessage');
       const body = content(args);
       const threadTs = typeof args.thread_ts === 'string' ? args.thread_ts : undefined;
       if (threadTs !== undefined && !messages.some((m) => m.channel === channel && m.ts === threadTs)) {
@@ -142,7 +199,7 @@ export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi>
       return { channel, ts: message.ts, message: asMessage(message) };
     },
     'chat.update': (args) => {
-      const channel = channelOf(args);
+      const channel = writableChannelOf(args, 'chat.update');
       const message = messages.find((m) => m.channel === channel && m.ts === args.ts);
       if (!message) throw new SlackError('message_not_found');
       const body = content(args);
@@ -152,7 +209,7 @@ export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi>
       return { channel, ts: message.ts, text: message.text ?? '', message: asMessage(message) };
     },
     'chat.postEphemeral': (args) => {
-      const channel = channelOf(args);
+      const channel = writableChannelOf(args, 'chat.postEphemeral');
       const user = userOf(args);
       const { text } = content(args);
       const threadTs = typeof args.thread_ts === 'string' ? args.thread_ts : undefined;
@@ -163,11 +220,33 @@ export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi>
       const user = users.find((u) => u.id === userOf(args))!;
       return { user: { id: user.id, team_id: teamId, name: user.name, real_name: user.name, is_bot: false, profile: { display_name: user.name } } };
     },
+    // https://api.slack.com/methods/conversations.info: needs channels:read (public) or groups:read
+    // (private); `is_member` says whether the bot is in it; a private channel without the bot is channel_not_found.
     'conversations.info': (args) => {
       const channel = channels.find((c) => c.id === channelOf(args))!;
-      return { channel: { id: channel.id, name: channel.name, is_channel: true, is_member: true, is_archived: false } };
+      requireScope(channel.isPrivate ? 'groups:read' : 'channels:read');
+      return {
+        channel: {
+          id: channel.id,
+          name: channel.name,
+          is_channel: !channel.isPrivate,
+          is_group: Boolean(channel.isPrivate),
+          is_private: Boolean(channel.isPrivate),
+          is_member: channel.botIsMember,
+          is_archived: false,
+        },
+      };
     },
-    'usergroups.list': (args) => ({
+    // https://api.slack.com/methods/usergroups.users.list: needs usergroups:read; `usergroup` is required;
+    // an unknown group is no_such_subteam; answers {users: [user ids]}.
+    'usergroups.users.list': (args) => {
+      requireScope('usergroups:read');
+      if (typeof args.usergroup !== 'string' || args.usergroup === '') throw new SlackError('invalid_arguments');
+      const group = userGroups.find((g) => g.id === args.usergroup);
+      if (!group) throw new SlackError('no_such_subteam');
+      return { users: [...group.users] };
+    },
+    'usergroups.list': (args) => (requireScope('usergroups:read'), {
       usergroups: userGroups.map((g) => ({
         id: g.id,
         team_id: teamId,
@@ -188,25 +267,51 @@ export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi>
     }
     const call: RecordedCall = { method, args: withoutToken(args) };
     calls.push(call);
+    if (outage) {
+      call.error = 'outage';
+      return sendJson(res, 503, { ok: false, error: 'service_unavailable' });
+    }
     const limit = rateLimits.get(method);
     if (limit && limit.times > 0) {
       limit.times -= 1;
       call.error = 'ratelimited';
       return sendJson(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(limit.retryAfter) });
     }
-    const handler = methods[method];
-    if (!handler) return fail(res, call, 'unknown_method');
     const auth = req.headers.authorization;
     const token = auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length) : args.token;
+    if (method === 'apps.connections.open') return connectionsOpen(res, call, token);
+    const handler = methods[method];
+    if (!handler) return fail(res, call, 'unknown_method');
     if (token === undefined || token === '') return fail(res, call, 'not_authed');
+    if (token === options.appToken) return fail(res, call, 'not_allowed_token_type');
     if (token !== options.token) return fail(res, call, 'invalid_auth');
+    const failure = injected.get(method);
+    if (failure && failure.times > 0) {
+      failure.times -= 1;
+      return fail(res, call, failure.error);
+    }
+    // Slack names the token's scopes in every answer (read by WebClient into response_metadata.scopes).
+    const scopeHeader = { 'x-oauth-scopes': scopes.join(',') };
     try {
-      sendJson(res, 200, { ok: true, ...handler(args) });
+      sendJson(res, 200, { ok: true, ...handler(args) }, scopeHeader);
     } catch (error) {
       if (!(error instanceof SlackError)) throw error;
       const messages = (error as SlackError & { messages?: string[] }).messages;
-      fail(res, call, error.message, messages);
+      const needed = (error as SlackError & { needed?: string }).needed;
+      call.error = error.message;
+      sendJson(res, 200, { ok: false, error: error.message, ...(needed ? { needed } : {}), ...(messages ? { response_metadata: { messages } } : {}) }, scopeHeader);
     }
+  }
+
+  /**
+   * apps.connections.open (https://api.slack.com/methods/apps.connections.open): only an app-level token
+   * opens a connection; a bot token gets not_allowed_token_type, an unknown one invalid_auth.
+   */
+  function connectionsOpen(res: ServerResponse, call: RecordedCall, token: unknown) {
+    if (token === undefined || token === '') return fail(res, call, 'not_authed');
+    if (token === options.token) return fail(res, call, 'not_allowed_token_type');
+    if (options.appToken === undefined || token !== options.appToken) return fail(res, call, 'invalid_auth');
+    sendJson(res, 200, { ok: true, url: socket.issueUrl(`ws://127.0.0.1:${port}`) });
   }
 
   async function handleResponseUrl(id: string, req: IncomingMessage, res: ServerResponse) {
@@ -228,7 +333,7 @@ export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi>
     }
     let text: string | undefined;
     try {
-      text = content(body).text;
+      text = content(body, 'response_url').text;
     } catch (error) {
       return sendJson(res, 400, { ok: false, error: (error as Error).message });
     }
@@ -242,14 +347,24 @@ export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi>
     sendJson(res, 200, { ok: true });
   }
 
-  const server = await listen(async (req, res) => {
+  const socket = new SocketModeServer({ appId: 'A0BACKUPSETUP' });
+  const route = async (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: 'method_not_allowed' });
     if (path.startsWith('/api/')) return handleApi(path.slice('/api/'.length), req, res);
     if (path.startsWith('/response/')) return handleResponseUrl(path.slice('/response/'.length), req, res);
     sendJson(res, 404, { ok: false, error: 'not_found' });
+  };
+  const server = createServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { ok: false, error: 'emulator_error', detail: String(error) });
+      else res.destroy();
+    });
   });
-  const base = `http://127.0.0.1:${server.port}`;
+  server.on('upgrade', (req, sock, head) => socket.handleUpgrade(req, sock, head));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const base = `http://127.0.0.1:${port}`;
 
   return {
     url: `${base}/api/`,
@@ -267,7 +382,24 @@ export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi>
     inject429(method, times, retryAfterSeconds) {
       rateLimits.set(method, { times, retryAfter: retryAfterSeconds });
     },
-    close: () => server.close(),
+    injectError(method, error, times) {
+      injected.set(method, { error, times });
+    },
+    setOutage(down) {
+      outage = down;
+    },
+    setMembership(channel, member) {
+      const found = channels.find((c) => c.id === channel);
+      if (!found) throw new Error(`no channel ${channel}`);
+      found.botIsMember = member;
+    },
+    socket,
+    deliver: (type, payload) => socket.deliver(type, payload),
+    async close() {
+      await socket.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }
 

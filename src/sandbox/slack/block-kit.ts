@@ -25,7 +25,20 @@ export const LIMITS = {
   confirmText: 300,
   confirmButton: 30,
   altText: 2000,
+  /** Cumulative text of a message's blocks (msg_blocks_too_long); see api.ts for the sources. */
+  messageText: 11_000,
 } as const;
+
+/** The characters of every `text` string in the blocks, as msg_blocks_too_long counts them. */
+export function blocksTextLength(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + blocksTextLength(item), 0);
+  if (!isObject(value)) return 0;
+  let sum = 0;
+  for (const [key, item] of Object.entries(value)) {
+    sum += key === 'text' && typeof item === 'string' ? item.length : blocksTextLength(item);
+  }
+  return sum;
+}
 
 /** Returns Slack-style problem messages; an empty list means the blocks are valid. */
 export function blockProblems(blocks: unknown): string[] {

@@ -10,7 +10,7 @@ const composer = document.getElementById('composer');
 
 const STORED_IDENTITY = 'backup-setup-sandbox-identity';
 const OUTCOME_LABEL = { created: 'created', updated: 'updated', 'already present': 'already present' };
-const DECISION_MARK = { approved: '✅ Approved', denied: '❌ Denied', expired: '⌛ Expired' };
+const DECISION_MARK = { approved: '✅ Approved', denied: '❌ Denied', expired: '⌛ Expired', closed: '🔒 Closed' };
 
 let stream = null;
 
@@ -169,7 +169,14 @@ function renderReply(message) {
     case 'decided':
       return [
         el('div', { class: 'decided', 'data-testid': 'decided' }, `${DECISION_MARK[reply.decision] ?? reply.decision}: `, ...markup(reply.title)),
-        el('div', { class: 'meta' }, reply.decision === 'expired' ? `at ${time(reply.at)}` : `by ${reply.by} at ${time(reply.at)}`),
+        el('div', { class: 'meta' }, reply.decision === 'expired' || reply.decision === 'closed' ? `at ${time(reply.at)}` : `by ${reply.by} at ${time(reply.at)}`),
+        reply.reason ? el('div', { class: 'meta' }, ...markup(reply.reason)) : '',
+      ];
+    case 'answered':
+      return [
+        el('div', { class: 'question answered' }, ...markup(reply.prompt.text)),
+        el('div', { class: 'meta', 'data-testid': 'answered' },
+          reply.answer ? `✔️ ${reply.answer.by} chose ${reply.answer.label}` : `🔒 Closed without an answer${reply.reason ? `: ${reply.reason}` : ''}`),
       ];
     case 'progress':
       return [el('div', { class: 'progress' }, '⏳ ', ...markup(reply.text))];

@@ -1,0 +1,143 @@
+// What people do in a session's thread: answer a question, decide an approval, type a reply. Every
+// click is checked against what the bot showed (the session, the message, the platform) before it
+// changes anything, and a click handled again after a crash changes nothing twice.
+import type { QuestionId } from '../../flows/contract.ts';
+import type { ChatEvent, QuestionPrompt, TellActor } from '../chat/model.ts';
+import { Fleets } from '../fleet/fleets.ts';
+import type { ApprovalRow, SessionRow } from '../store/contract.ts';
+import { decisionRefusal, paramsHash, refusalFor } from './approvals.ts';
+import type { RuntimeDeps } from './runtime.ts';
+
+type Answer = Extract<ChatEvent, { kind: 'answer' }>;
+type Decision = Extract<ChatEvent, { kind: 'decision' }>;
+type ThreadText = Extract<ChatEvent, { kind: 'threadText' }>;
+
+const CANCEL_WORDS = /^\/?(?:backup-setup\s+)?cancel$/i;
+
+function mayAnswer(deps: RuntimeDeps, row: SessionRow, actor: string): boolean {
+  return actor === row.requester || deps.policy.approvers.includes(actor);
+}
+
+export async function answer(deps: RuntimeDeps, event: Answer, tell: TellActor): Promise<void> {
+  const row = await deps.store.getSession(event.sessionId);
+  if (!row || row.status !== 'active') return tell('This setup has ended; your answer changed nothing.');
+  if (row.conversation.platform !== event.conversation.platform) return tell('This answer came from another chat platform than the setup; it changed nothing.');
+  const { prompt, message, applied } = deps.sessions.posted(row);
+  if (applied.includes(event.eventId)) return; // handled before a crash
+  if (!mayAnswer(deps, row, event.actor.id)) return tell('Only the person who started this setup or an approver can answer its questions.');
+  if (prompt?.kind !== 'question' || prompt.questionId !== event.questionId) {
+    return tell('That question has already been answered; your answer changed nothing.');
+  }
+  if (event.messageId !== undefined && message !== null && message.messageId !== event.messageId) {
+    return tell('That click came from another message than the question the setup asks now; it changed nothing.');
+  }
+  await takeAnswer(deps, row, prompt, event.value, event.actor.id, event.eventId);
+}
+
+async function takeAnswer(deps: RuntimeDeps, row: SessionRow, prompt: QuestionPrompt, value: string, by: string, eventId: string) {
+  const { sessions, store } = deps;
+  await sessions.audit(row.id, row.clusterId, by, 'answer', prompt.questionId, value);
+  const before = sessions.posted(row).message;
+  await sessions.send(row.id, { type: 'ANSWER', questionId: prompt.questionId as QuestionId, value, by }, eventId);
+  // Taken (the flow moved past it): the question shows who chose what, and loses its buttons.
+  const after = await store.getSession(row.id);
+  const next = after ? sessions.posted(after).prompt : null;
+  const moved = after?.status !== 'active' || next?.kind !== 'question' || next.questionId !== prompt.questionId;
+  if (moved && before) await sessions.speech.showAnswer(before, prompt, value, by);
+}
+
+export async function threadText(deps: RuntimeDeps, event: ThreadText, tell: TellActor, cancel: (row: SessionRow) => Promise<void>) {
+  const { conversation } = event;
+  if (!conversation.threadId) return;
+  const row = await deps.store.findSessionByThread(conversation.platform, conversation.channelId, conversation.threadId);
+  if (!row || row.status !== 'active') return;
+  const text = event.text.trim();
+  if (CANCEL_WORDS.test(text)) return cancel(row);
+  const { prompt, applied } = deps.sessions.posted(row);
+  if (applied.includes(event.eventId)) return;
+  if (prompt?.kind === 'question' && prompt.freeText) {
+    if (!mayAnswer(deps, row, event.actor.id)) return tell('Only the person who started this setup or an approver can answer its questions.');
+    return takeAnswer(deps, row, prompt, text, event.actor.id, event.eventId);
+  }
+  const expected =
+    prompt?.kind === 'question'
+      ? `a click on one of the choices of the question above (${prompt.choices.map((c) => `"${c.label}"`).join(', ')})`
+      : prompt?.kind === 'approval'
+        ? 'an approver’s click on Approve or Deny above'
+        : 'nothing from you: the setup is working';
+  return tell(`I expected ${expected}. In this thread you can also type \`cancel\`; everything else is in \`/backup-setup help\`.`);
+}
+
+export async function decision(deps: RuntimeDeps, event: Decision, tell: TellActor): Promise<void> {
+  const { store, sessions, metrics, now } = deps;
+  if (Fleets.isFleetApproval(event.approvalId)) {
+    return deps.fleets.decide(event.approvalId, event.decision, event.actor, event.messageId, tell);
+  }
+  const approval = await store.getApproval(event.approvalId);
+  const row = approval ? await store.getSession(approval.sessionId) : null;
+  if (!approval || !row) {
+    metrics.approvals.inc({ result: 'unknown' });
+    return tell('This approval is unknown; your click changed nothing.');
+  }
+  // A redelivered click that already decided it: finish what the crash interrupted, say nothing twice.
+  if (approval.decidedEvent === event.eventId) return applyDecision(deps, row, approval, event);
+  const mismatch = bindingRefusal(row, approval, event);
+  if (mismatch) {
+    metrics.approvals.inc({ result: 'refused' });
+    await sessions.audit(row.id, row.clusterId, event.actor.id, `approval.${event.decision}`, 'refused', mismatch, approval.step, approval.paramsHash);
+    return tell(mismatch);
+  }
+  const refusal = decisionRefusal(deps.policy, event.actor.id, row.requester);
+  if (refusal) {
+    metrics.approvals.inc({ result: 'refused' });
+    await sessions.audit(row.id, row.clusterId, event.actor.id, `approval.${event.decision}`, 'refused', refusal, approval.step, approval.paramsHash);
+    return tell(refusal);
+  }
+  const { prompt } = sessions.posted(row);
+  const shown = prompt?.kind === 'approval' && prompt.approvalId === approval.id ? paramsHash(prompt.request) : null;
+  const decided = await store.decideApproval(approval.id, {
+    by: event.actor.id,
+    decision: event.decision === 'approve' ? 'approved' : 'denied',
+    at: now(),
+    paramsHash: shown ?? 'no-longer-pending',
+    eventId: event.eventId,
+  });
+  if (!decided.ok) {
+    metrics.approvals.inc({ result: decided.reason });
+    await sessions.audit(row.id, row.clusterId, event.actor.id, `approval.${event.decision}`, decided.reason, undefined, approval.step, approval.paramsHash);
+    return tell(refusalFor(decided.reason, decided.approval));
+  }
+  metrics.approvals.inc({ result: event.decision === 'approve' ? 'approved' : 'denied' });
+  await sessions.audit(
+    row.id,
+    row.clusterId,
+    event.actor.id,
+    `approval.${event.decision}`,
+    event.decision === 'approve' ? 'approved' : 'denied',
+    undefined,
+    approval.step,
+    approval.paramsHash,
+  );
+  await applyDecision(deps, row, decided.approval, event);
+}
+
+/** The click must come from the approval's own message, in its own session, on the session's platform. */
+function bindingRefusal(row: SessionRow, approval: ApprovalRow, event: Decision): string | null {
+  if (approval.sessionId !== event.sessionId) return 'This button belongs to another setup than its approval; your click changed nothing.';
+  if (row.conversation.platform !== event.conversation.platform) {
+    return `This setup runs in ${row.conversation.platform}; a click from ${event.conversation.platform} changes nothing.`;
+  }
+  if (approval.messageRef?.messageId !== event.messageId) {
+    return 'This click did not come from the message that shows this approval; it changed nothing.';
+  }
+  return null;
+}
+
+async function applyDecision(deps: RuntimeDeps, row: SessionRow, approval: ApprovalRow, event: Decision) {
+  await deps.sessions.speech.showDecision(approval);
+  await deps.sessions.send(
+    row.id,
+    { type: event.decision === 'approve' ? 'APPROVE' : 'DENY', approvalId: approval.id, by: event.actor.id },
+    event.eventId,
+  );
+}
