@@ -239,7 +239,7 @@ describe('createBackupVault', () => {
     await h.executor.apply({ step: 'installAddon', params: { clusterId, addon: 'migrate-controller', version: '1.8.7', installedVersion: null } });
     await h.executor.apply(vault(''));
     const preview = await h.executor.preview(vault('', 'public'));
-    expect(preview.changes).toContain('a vault named sandbox-dedicated-backups already exists and points elsewhere; a vault cannot be modified, so sandbox-dedicated-backups-2 is used');
+    expect(preview.changes).toEqual([expect.stringMatching(/^create backup vault \(BackupLocation csdr\/sandbox-dedicated-backups-2\) for .*; sandbox-dedicated-backups exists and points elsewhere, and a vault cannot be modified/)]);
     expect(await h.executor.apply(vault('', 'public'))).toMatchObject({ outcome: 'created', detail: expect.stringContaining('sandbox-dedicated-backups-2') });
     expect((stored('sandbox-dedicated-backups')?.spec as { config: { network: string } }).config.network).toBe('internal');
     expect(h.sandbox.publicState().clusters[clusterId]!.backupVaults.sort()).toEqual(['sandbox-dedicated-backups', 'sandbox-dedicated-backups-2']);
@@ -250,7 +250,7 @@ describe('createBackupVault', () => {
     await h.executor.apply(vault(''));
     const kube = await h.clients.kube(clusterId);
     await kube.custom.deleteNamespacedCustomObject({ group: 'csdr.alibabacloud.com', version: 'v1beta1', namespace: 'csdr', plural: 'backuplocations', name: 'sandbox-dedicated-backups' });
-    expect((await h.executor.preview(vault(''))).changes.join('\n')).toContain('if sandbox-dedicated-backups was the name of a deleted vault');
+    expect((await h.executor.preview(vault(''))).changes.join('\n')).toContain('if a deleted vault had the name, which cannot be reused, the next of sandbox-dedicated-backups-2');
     const outcome = await h.executor.apply(vault(''));
     expect(outcome).toMatchObject({ outcome: 'created', detail: 'Created backup vault sandbox-dedicated-backups-2 (bucket cnfs-oss-sandbox-backups, cn-hangzhou, internal network)' });
     expect(await h.executor.apply(vault(''))).toMatchObject({ outcome: 'already present', detail: expect.stringContaining('sandbox-dedicated-backups-2') });

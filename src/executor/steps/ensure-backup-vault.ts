@@ -55,10 +55,12 @@ export async function preview(params: Params, ctx: ExecContext): Promise<StepPre
   if (same) return { step: 'createBackupVault', upToDate: true, changes: [`backup vault ${same.metadata?.name} already points at ${describe(params)}`] };
   const name = free[0];
   if (!name) throw new StepError('createBackupVault', 'VaultNamesTaken', `Backup vaults ${params.name} to ${vaultNameCandidates(params.name).at(-1)} already exist in cluster ${params.clusterId} and point elsewhere: delete one you no longer use, then retry.`);
-  const changes = [`create backup vault (BackupLocation ${BACKUP_NAMESPACE}/${name}) for ${describe(params)}`];
-  if (taken.has(params.name)) changes.push(`a vault named ${params.name} already exists and points elsewhere; a vault cannot be modified, so ${name} is used`);
-  changes.push(`if ${name} was the name of a deleted vault (such names cannot be reused), the next free name of ${params.name}-2 … ${params.name}-${vaultNameCandidates(params.name).length} is used`);
-  return { step: 'createBackupVault', upToDate: false, changes };
+  // One line per cluster: a fleet approval lists every cluster's lines.
+  const why = taken.has(params.name) ? `; ${params.name} exists and points elsewhere, and a vault cannot be modified` : '';
+  return {
+    step: 'createBackupVault', upToDate: false,
+    changes: [`create backup vault (BackupLocation ${BACKUP_NAMESPACE}/${name}) for ${describe(params)}${why} (if a deleted vault had the name, which cannot be reused, the next of ${params.name}-2 … -${vaultNameCandidates(params.name).length})`],
+  };
 }
 
 export async function apply(params: Params, ctx: ExecContext): Promise<StepOutcome> {
