@@ -32,6 +32,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY src ./src
 COPY flows ./flows
+COPY deploy/bot-ram-policy.json ./deploy/bot-ram-policy.json
 # Numeric, so that Kubernetes runAsNonRoot can verify it (uid 1000 is `node` in /etc/passwd).
 USER 1000:1000
 VOLUME ["/data"]

@@ -68,7 +68,7 @@ async function baselineRun(): Promise<Run> {
   const sandbox = await latentSandbox();
   try {
     const clients = createCloudClients({
-      credentials: sandbox.credentials,
+      credentials: sandbox.botCredentials,
       endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
       protocol: 'http',
     });

@@ -77,7 +77,7 @@ export async function fleet(): Promise<BenchResult> {
   const store = await openStore({ databaseUrl: null, stateDir });
   const metrics = createMetrics(() => store.countActiveSessionsByState());
   const clients = createCloudClients({
-    credentials: sandbox.credentials,
+    credentials: sandbox.botCredentials,
     endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
     protocol: 'http',
   });

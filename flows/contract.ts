@@ -10,8 +10,11 @@ export type ClusterKind =
   | 'dedicated'
   | 'registered';
 
-/** Which setup machine handles a cluster kind (managed also serves Serverless Pro and Edge). */
-export type FlowName = 'managed' | 'dedicated' | 'registered';
+/**
+ * Which machine runs a session: a setup machine per cluster kind (managed also serves Serverless Pro and Edge), or
+ * `testBackup`, the test backup alone that `/backup-setup verify <cluster-id> --test-backup` asks for.
+ */
+export type FlowName = 'managed' | 'dedicated' | 'registered' | 'testBackup';
 
 export interface Bucket {
   name: string;
@@ -60,8 +63,14 @@ export type NetworkType = 'internal' | 'public';
 export interface StepParamsByName {
   createBucket: { bucket: string; region: string };
   createRamUser: { userName: string };
-  /** `shared`: the policy serves several clusters (onectl's registered policy): a new version keeps every grant it has. */
-  ensurePolicy: { policyName: string; document: PolicyDocument; shared?: boolean };
+  ensurePolicy: {
+    policyName: string;
+    document: PolicyDocument;
+    /** The policy serves several clusters (onectl's registered policy): a new version keeps every grant it has. */
+    shared?: boolean;
+    /** Set when the step runs again for a failed test backup (named here): a request of its own, run once more. */
+    fixesTest?: string;
+  };
   attachPolicy: { policyName: string; userName: string };
   createAccessKeySecret: {
     clusterId: string;
@@ -82,6 +91,22 @@ export interface StepParamsByName {
     prefix: string;
     region: string;
     network: NetworkType;
+  };
+  testBackup: {
+    clusterId: string;
+    /** The backup vault (BackupLocation in csdr) the test backup is written to. */
+    vault: string;
+    /** The namespace backed up: small, in every cluster, nothing secret in it; the backup only reads it. */
+    namespace: string;
+    /** The ApplicationBackup's name: unique per session and attempt (a deleted backup's name stays taken). */
+    backupName: string;
+    /** Run even when the vault records a passed test of the current configuration. */
+    force: boolean;
+    /**
+     * Where the setup's vault points (its createBackupVault params): the vault that points there is tested, whatever its
+     * name (the vault step may keep an existing vault or take `<name>-2` …, flows/domain/vault.ts). Absent for the test alone.
+     */
+    target?: { bucket: string; prefix: string; region: string; network: NetworkType };
   };
 }
 
@@ -133,7 +158,7 @@ export type Prompt =
       preview: StepPreview;
     };
 
-export type QuestionId = 'region' | 'bucket' | 'bucketScope' | 'managedRole' | 'apiGateway' | 'confirmPlan';
+export type QuestionId = 'region' | 'bucket' | 'bucketScope' | 'managedRole' | 'apiGateway' | 'testBackupFailed' | 'confirmPlan';
 
 /** Events people (through the session runtime) send to a flow. */
 export type FlowEvent =
@@ -158,6 +183,21 @@ export interface FlowOutput {
   completed: StepOutcome[];
   /** Cancelled while this step was being applied: how far it got is for the session runtime to say. */
   interrupted?: StepRequest;
+}
+
+/**
+ * How the executor's testBackup step fails when the backup itself failed (not the bot's own call): the flow then asks
+ * what to do instead of stopping. `updatePolicy`: the component's RAM policy refused it, so the policy step can fix it.
+ */
+export interface TestBackupFailure {
+  code: 'TestBackupFailed';
+  remedy: 'updatePolicy' | 'fixAndRetry';
+  message: string;
+}
+
+export function isTestBackupFailure(error: unknown): error is TestBackupFailure {
+  const e = error as Partial<TestBackupFailure> | null;
+  return typeof e === 'object' && e !== null && e.code === 'TestBackupFailed' && (e.remedy === 'updatePolicy' || e.remedy === 'fixAndRetry') && typeof e.message === 'string';
 }
 
 /** Actors a flow invokes; the executor supplies real ones through `machine.provide({ actors })`. */

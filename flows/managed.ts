@@ -5,11 +5,12 @@ import { endings } from './blocks/endings.ts';
 import { privilegedSteps } from './blocks/privileged-step.ts';
 import { prerequisiteQuestion, question } from './blocks/question.ts';
 import { flowSetup } from './blocks/setup.ts';
+import { testBackupRecovery } from './blocks/test-backup.ts';
 import { managedPlan } from './plans.ts';
 import { CANCEL, SKIP } from './questions.ts';
 
 /** Bump when a change makes persisted snapshots of this machine unusable. */
-export const version = 1;
+export const version = 2;
 
 export const managedMachine = flowSetup.createMachine({
   id: 'managed',
@@ -28,6 +29,7 @@ export const managedMachine = flowSetup.createMachine({
     },
     ...privilegedSteps('apiGateway'),
     apiGateway: prerequisiteQuestion('apiGateway', 'complete', SKIP),
+    ...testBackupRecovery({ policyFix: true }),
     ...endings,
   },
   output: ({ context }) => context.output!,

@@ -1,5 +1,5 @@
 // Which privileged steps each flow runs, decided from the facts and the answers (DESIGN "Cluster types").
-import type { FlowName, NetworkType, PolicyDocument, StepRequest } from './contract.ts';
+import type { FlowInput, FlowName, NetworkType, PolicyDocument, StepRequest } from './contract.ts';
 import { chosenBucket, type FlowContext, type Plan, type PlannedStep } from './blocks/context.ts';
 import { addonIsCurrent, managedRoleCoversBucket } from './domain/cluster.ts';
 import { longLivedAccessKeyNotice } from './domain/guidance.ts';
@@ -8,8 +8,10 @@ import {
   BACKUP_NAMESPACE,
   CONTROLLER_DEPLOYMENT,
   CONTROLLER_NAMESPACE,
+  TEST_BACKUP_NAMESPACE,
   accessKeySecretOf,
   credentialNames,
+  testBackupName,
 } from './domain/names.ts';
 import { policyDocument } from './domain/policy.ts';
 import { backupVaultName, vaultNetwork } from './domain/vault.ts';
@@ -95,6 +97,7 @@ function finishPlan(context: FlowContext, plan: Plan, network: NetworkType): Pla
       params: { clusterId, name: backupVaultName(context.facts), bucket, prefix: '', region, network },
     },
   });
+  plan.steps.push({ request: testBackupRequest(context.facts, context.sessionId, false, { bucket, prefix: '', region, network }) });
   plan.steps.sort((a, b) => STEP_ORDER.indexOf(a.request.step) - STEP_ORDER.indexOf(b.request.step));
   return plan;
 }
@@ -102,4 +105,25 @@ function finishPlan(context: FlowContext, plan: Plan, network: NetworkType): Pla
 /** The version the policy is written for: the one that will run after the setup. */
 function addonVersion(context: FlowContext): string {
   return context.facts.addon.latestVersion;
+}
+
+/** The last step of every setup: prove that the component can write to the vault (and clean up after itself). */
+function testBackupRequest(
+  facts: FlowInput['facts'], sessionId: string, force: boolean,
+  target?: Extract<StepRequest, { step: 'testBackup' }>['params']['target'],
+): StepRequest {
+  return {
+    step: 'testBackup',
+    // The vault's planned name and, in a setup, where it points: the executor tests the vault the vault step made or
+    // kept, whatever its name (vault names can shift, vault.ts).
+    params: {
+      clusterId: facts.clusterId, vault: backupVaultName(facts), namespace: TEST_BACKUP_NAMESPACE, backupName: testBackupName(sessionId, 1), force,
+      ...(target ? { target } : {}),
+    },
+  };
+}
+
+/** `/backup-setup verify <cluster-id> --test-backup`: the test backup alone, run even when a passed one is recorded. */
+export function testOnlyPlan(input: FlowInput): Plan {
+  return { steps: [{ request: testBackupRequest(input.facts, input.sessionId, true) }], notices: [] };
 }

@@ -12,6 +12,15 @@ export type QuestionPrompt = Extract<Prompt, { kind: 'question' }>;
 export const RECHECK = 'recheck';
 export const CANCEL = 'cancel';
 export const SKIP = 'skip';
+/** Answers to a failed test backup. */
+export const UPDATE_POLICY = 'updatePolicy';
+export const RETEST = 'retest';
+export const STOP = 'stop';
+
+/** The policy step can fix the failure: the component's policy refused it and this setup manages that policy. */
+export function policyFixOffered(context: FlowContext): boolean {
+  return !context.testOnly && context.testFailure?.remedy === 'updatePolicy' && context.plan.steps.some((s) => s.request.step === 'ensurePolicy');
+}
 
 export function questionPrompt(questionId: AskedQuestion, context: FlowContext): QuestionPrompt {
   const { facts } = context;
@@ -59,6 +68,22 @@ export function questionPrompt(questionId: AskedQuestion, context: FlowContext):
         choices: [
           { label: 'I have authorized it — check again', value: RECHECK },
           { label: 'Cancel', value: CANCEL },
+        ],
+        freeText: false,
+      };
+    case 'testBackupFailed':
+      return {
+        kind: 'question',
+        questionId,
+        text:
+          `❌ The test backup failed: ${context.testFailure?.message ?? 'the backup component reported a failure.'} ` +
+          (policyFixOffered(context)
+            ? 'Approve the policy update (the policy step shows the change first), then the test runs again; or fix it yourself and test again.'
+            : 'Fix it, then test again.'),
+        choices: [
+          ...(policyFixOffered(context) ? [{ label: 'Update the policy, then test again', value: UPDATE_POLICY }] : []),
+          { label: policyFixOffered(context) ? 'I fixed it myself — test again' : 'I fixed it — test again', value: RETEST },
+          { label: 'Stop here', value: STOP },
         ],
         freeText: false,
       };
@@ -126,6 +151,7 @@ export function recordAnswer(questionId: AskedQuestion, value: string): Partial<
       return { bucketScope: value === 'all' ? 'all' : 'bucket' };
     case 'managedRole':
     case 'apiGateway':
+    case 'testBackupFailed':
       return {};
   }
 }
@@ -162,6 +188,8 @@ export function unattendedAnswer(prompt: QuestionPrompt): string | null {
       return CANCEL;
     case 'apiGateway':
       return SKIP;
+    case 'testBackupFailed':
+      return STOP;
     default:
       return prompt.choices[0]?.value ?? null;
   }

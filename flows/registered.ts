@@ -6,12 +6,13 @@ import { endings } from './blocks/endings.ts';
 import { privilegedSteps } from './blocks/privileged-step.ts';
 import { prerequisiteQuestion, question } from './blocks/question.ts';
 import { flowSetup } from './blocks/setup.ts';
+import { testBackupRecovery } from './blocks/test-backup.ts';
 import { ossInternalRouteGuidance } from './domain/oss-internal.ts';
 import { accessKeyPlan } from './plans.ts';
 import { SKIP } from './questions.ts';
 
 /** Bump when a change makes persisted snapshots of this machine unusable. */
-export const version = 1;
+export const version = 2;
 
 export const registeredMachine = flowSetup.createMachine({
   id: 'registered',
@@ -38,6 +39,7 @@ export const registeredMachine = flowSetup.createMachine({
       always: '#apiGateway',
     },
     apiGateway: prerequisiteQuestion('apiGateway', 'complete', SKIP),
+    ...testBackupRecovery({ policyFix: true }),
     ...endings,
   },
   output: ({ context }) => context.output!,

@@ -13,6 +13,7 @@ export const STEP_ORDER = [
   'installAddon',
   'restartMigrateController',
   'createBackupVault',
+  'testBackup',
 ] as const satisfies readonly StepName[];
 
 export function describeStep(request: StepRequest): string {
@@ -22,9 +23,12 @@ export function describeStep(request: StepRequest): string {
     case 'createRamUser':
       return `Create RAM user \`${request.params.userName}\``;
     case 'ensurePolicy':
-      return request.params.shared
-        ? `Create or update RAM policy \`${request.params.policyName}\` (${describePolicy(request.params.document)}; shared by the account's registered clusters: what it already grants is kept)`
-        : `Create or update RAM policy \`${request.params.policyName}\` (${describePolicy(request.params.document)})`;
+      return (
+        `Create or update RAM policy \`${request.params.policyName}\` (${describePolicy(request.params.document)}` +
+        (request.params.shared ? "; shared by the account's registered clusters: what it already grants is kept" : '') +
+        ')' +
+        (request.params.fixesTest ? `, again for the failed test backup \`${request.params.fixesTest}\`` : '')
+      );
     case 'attachPolicy':
       return `Attach policy \`${request.params.policyName}\` to RAM user \`${request.params.userName}\``;
     case 'createNamespace':
@@ -41,5 +45,7 @@ export function describeStep(request: StepRequest): string {
       return `Restart deployment \`${request.params.namespace}/${request.params.deployment}\` so it reads the new Secret`;
     case 'createBackupVault':
       return `Create backup vault \`${request.params.name}\` (bucket \`${request.params.bucket}\`, ${request.params.region}, ${request.params.network} network)`;
+    case 'testBackup':
+      return `Test backup of namespace \`${request.params.namespace}\` into vault \`${request.params.vault}\`, then delete it`;
   }
 }

@@ -65,7 +65,7 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
   const clients = createCloudClients(
     sandbox
       ? {
-          credentials: sandbox.credentials,
+          credentials: sandbox.botCredentials,
           endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
           protocol: 'http',
         }
@@ -93,7 +93,7 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
 
   // Ready means able to take events: the inbox needs the store to write, not only to answer.
   const readiness: Record<string, () => Promise<boolean>> = { store: () => store.probeWrite(now()).then(() => true) };
-  const web = config.webChat !== 'off' ? createWebChat({ handler, logger }) : null;
+  const web = config.webChat !== 'off' ? createWebChat({ handler, logger, historyFile: join(config.stateDir, 'web-chat.jsonl') }) : null;
   if (web) bot.attach(web.port);
   if (config.sandbox && config.webChat === 'off') {
     logger.info('the sandbox web chat is off beside a real chat platform (BACKUP_SETUP_WEB_CHAT=1 serves it to loopback clients)');

@@ -12,13 +12,18 @@ export interface ClosingCause {
 }
 
 export function closingOutput(status: FlowStatus, context: FlowContext, cause: ClosingCause): FlowOutput {
+  const test = testLine(status, context);
+  const lines = context.testOnly
+    ? [test ?? headline(status, context, cause), ...summary(status, context)]
+    : [headline(status, context, cause), ...(test ? [test] : []), ...summary(status, context)];
   const interrupted = status === 'cancelled' && context.current?.phase === 'applying' ? context.current.request : undefined;
-  return {
-    status,
-    message: [headline(status, context, cause), ...summary(status, context)].join('\n'),
-    completed: context.completed,
-    ...(interrupted ? { interrupted } : {}),
-  };
+  return { status, message: lines.join('\n'), completed: context.completed, ...(interrupted ? { interrupted } : {}) };
+}
+
+/** "✅ Test backup of kube-public: 12 objects written to oss://… in 2 s, then removed", or the passed one on record. */
+function testLine(status: FlowStatus, context: FlowContext): string | null {
+  const outcome = context.completed.findLast((o) => o.step === 'testBackup');
+  return status === 'complete' && outcome ? `✅ ${outcome.detail}` : null;
 }
 
 function headline(status: FlowStatus, context: FlowContext, cause: ClosingCause): string {
@@ -35,6 +40,7 @@ function headline(status: FlowStatus, context: FlowContext, cause: ClosingCause)
     case 'expired':
       return `⌛ Stopped: nobody decided on "${step}" before the approval expired.`;
     case 'failed':
+      if (!current && context.testFailure) return `❌ Stopped: the test backup failed: ${context.testFailure.message}`;
       return current?.phase === 'previewing'
         ? `❌ Stopped: could not check "${step}": ${cause.error}`
         : `❌ Stopped: "${step}" failed: ${cause.error}`;
@@ -48,8 +54,10 @@ function headline(status: FlowStatus, context: FlowContext, cause: ClosingCause)
 }
 
 function summary(status: FlowStatus, context: FlowContext): string[] {
-  const changed = context.completed.filter((o) => o.outcome !== 'already present');
-  const present = context.completed.filter((o) => o.outcome === 'already present');
+  // The test backup is said on its own line; it changes nothing that stays.
+  const steps = context.completed.filter((o) => o.step !== 'testBackup');
+  const changed = steps.filter((o) => o.outcome !== 'already present');
+  const present = steps.filter((o) => o.outcome === 'already present');
   const done = new Set(context.completed.map((o) => o.step));
   // A complete flow left out only the steps whose condition did not hold (the restart). A step that
   // was running when a cancel came is reported by the session runtime, which knows how far it got.

@@ -49,6 +49,10 @@ export interface FlowContext {
   reminders: string[];
   prompt: Prompt | null;
   output: FlowOutput | null;
+  /** The session runs the test backup alone (verify's on-request test), not a setup. */
+  testOnly: boolean;
+  /** Why the last test backup failed, while the flow asks what to do about it. */
+  testFailure: { message: string; remedy: 'updatePolicy' | 'fixAndRetry' } | null;
 }
 
 export function initialContext(input: FlowInput): FlowContext {
@@ -67,6 +71,8 @@ export function initialContext(input: FlowInput): FlowContext {
     reminders: [],
     prompt: null,
     output: null,
+    testOnly: false,
+    testFailure: null,
   };
 }
 

@@ -5,9 +5,22 @@ import type { StepName, StepOutcome } from '../contract.ts';
 import { describeStep, STEP_ORDER } from '../steps.ts';
 import { flowSetup } from './setup.ts';
 
-export function privilegedStep(step: StepName, next: string) {
+/**
+ * `id` names the state when a step is entered again from elsewhere (the policy step a failed test backup goes back to).
+ * The test backup differs from the other steps in two ways: a denial (or expiry) skips it and the setup completes with a
+ * reminder, and a failed backup (not a failed call) asks what to do instead of stopping (blocks/test-backup.ts).
+ */
+export function privilegedStep(step: StepName, next: string, id: string = step) {
+  const isTest = step === 'testBackup';
+  const declined = (type: 'denied' | 'expired') =>
+    isTest
+      ? [
+          { guard: 'decidesShownSkippableTest' as const, target: `#${next}`, actions: { type: 'skipTestBackup' as const, params: { why: type } } },
+          { guard: 'decidesShownApproval' as const, target: `#${type}` },
+        ]
+      : { guard: 'decidesShownApproval' as const, target: `#${type}` };
   return flowSetup.createStateConfig({
-    id: step,
+    id,
     initial: 'deciding',
     states: {
       deciding: {
@@ -63,8 +76,8 @@ export function privilegedStep(step: StepName, next: string) {
         exit: 'clearPrompt',
         on: {
           APPROVE: { guard: 'decidesShownApproval', target: 'applying' },
-          DENY: { guard: 'decidesShownApproval', target: '#denied' },
-          EXPIRE: { guard: 'decidesShownApproval', target: '#expired' },
+          DENY: declined('denied'),
+          EXPIRE: declined('expired'),
         },
       },
       applying: {
@@ -81,7 +94,11 @@ export function privilegedStep(step: StepName, next: string) {
             ],
           },
           // A cancel that reached the step right before one of its writes stops it there.
-          onError: [{ guard: 'stoppedByCancel', target: '#cancelled' }, { target: '#failed' }],
+          onError: [
+            { guard: 'stoppedByCancel', target: '#cancelled' },
+            ...(isTest ? [{ guard: 'testBackupFailed' as const, target: '#testBackupFailed', actions: 'recordTestFailure' as const }] : []),
+            { target: '#failed' },
+          ],
         },
       },
     },

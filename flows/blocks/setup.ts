@@ -1,19 +1,20 @@
 // The one xstate setup every setup flow is built from: its context, events, notices, actors and the
 // named actions and guards the building blocks refer to.
 import { assign, emit, enqueueActions, fromPromise, setup } from 'xstate';
-import type {
-  ClusterFacts,
-  FlowEvent,
-  FlowInput,
-  FlowNotice,
-  FlowOutput,
-  FlowStatus,
-  QuestionId,
-  ReadClusterInput,
-  StepName,
-  StepOutcome,
-  StepPreview,
-  StepRequest,
+import {
+  isTestBackupFailure,
+  type ClusterFacts,
+  type FlowEvent,
+  type FlowInput,
+  type FlowNotice,
+  type FlowOutput,
+  type FlowStatus,
+  type QuestionId,
+  type ReadClusterInput,
+  type StepName,
+  type StepOutcome,
+  type StepPreview,
+  type StepRequest,
 } from '../contract.ts';
 import { EDGE_NETWORK, NO_VOLUME_BACKUP } from '../domain/guidance.ts';
 import { KIND_LABEL } from '../domain/cluster.ts';
@@ -27,6 +28,7 @@ import {
   type AskedQuestion,
 } from '../questions.ts';
 import { describeStep } from '../steps.ts';
+import { testBackupName } from '../domain/names.ts';
 import { closingOutput } from './closing.ts';
 import type { FlowContext } from './context.ts';
 
@@ -116,6 +118,42 @@ export const flowSetup = setup({
     startApplying: assign(({ context }) => ({
       current: context.current && { ...context.current, phase: 'applying' as const },
     })),
+    recordTestFailure: assign(({ event }) => {
+      const error = (event as { error?: unknown }).error;
+      return isTestBackupFailure(error) ? { testFailure: { message: error.message, remedy: error.remedy }, current: null } : {};
+    }),
+    /**
+     * A new attempt of the test backup: a new name (the failed one's stays taken), run whatever the vault records. With
+     * `fixPolicy` the policy step goes first, as a request of its own (it names the failed test it fixes).
+     */
+    nextTestAttempt: assign(({ context }, params: { fixPolicy: boolean }) => {
+      const attempt = (context.attempts.testBackup ?? 1) + 1;
+      const failed = context.plan.steps.find((s) => s.request.step === 'testBackup')?.request.params as { backupName?: string } | undefined;
+      return {
+        testFailure: null,
+        plan: {
+          ...context.plan,
+          steps: context.plan.steps.map((s) => {
+            if (s.request.step === 'testBackup') {
+              return { ...s, request: { step: 'testBackup' as const, params: { ...s.request.params, backupName: testBackupName(context.sessionId, attempt), force: true } } };
+            }
+            if (s.request.step === 'ensurePolicy' && params.fixPolicy) {
+              return { ...s, request: { step: 'ensurePolicy' as const, params: { ...s.request.params, fixesTest: failed?.backupName ?? `attempt ${attempt - 1}` } } };
+            }
+            return s;
+          }),
+        },
+      };
+    }),
+    /** A denied (or expired) test backup leaves the setup complete but unproven, and says how to prove it later. */
+    skipTestBackup: enqueueActions(({ context, event, enqueue }, params: { why: 'denied' | 'expired' }) => {
+      const by = 'by' in event ? ` by ${event.by}` : '';
+      const reminder =
+        `No test backup was run (${params.why === 'denied' ? `denied${by}` : 'the approval expired'}): ` +
+        `\`/backup-setup verify ${context.facts.clusterId} --test-backup\` runs one when you are ready.`;
+      enqueue.assign({ reminders: [...context.reminders, reminder], current: null });
+      enqueue.emit({ type: 'notice', level: 'warning', text: reminder });
+    }),
     close: assign(({ context, event }, params: { status: FlowStatus }) => ({
       prompt: null,
       output: closingOutput(params.status, context, {
@@ -142,6 +180,14 @@ export const flowSetup = setup({
       const secret = context.completed.find((o) => o.step === 'createAccessKeySecret');
       return secret !== undefined && secret.outcome !== 'already present';
     },
+    /** The test backup failed as a backup (the component's error), not as a call the bot could not make. */
+    testBackupFailed: ({ event }) => isTestBackupFailure((event as { error?: unknown }).error),
+    /** A denial or expiry of the test backup shown now, in a setup (a test-only session stops instead). */
+    decidesShownSkippableTest: ({ context, event }) =>
+      !context.testOnly &&
+      (event.type === 'DENY' || event.type === 'EXPIRE') &&
+      context.prompt?.kind === 'approval' &&
+      event.approvalId === context.prompt.approvalId,
     /** The decision is about the approval shown now (a stale click changes nothing). */
     decidesShownApproval: ({ context, event }) =>
       (event.type === 'APPROVE' || event.type === 'DENY' || event.type === 'EXPIRE') &&

@@ -85,3 +85,15 @@ export function accessKeySecretOf(flow: FlowName): AccessKeySecret {
 export function suggestedBucketName(clusterId: string): string {
   return `${CNFS_OSS_PREFIX}backup-${shortClusterId(clusterId)}`;
 }
+
+/**
+ * The namespace the test backup reads: in every cluster, tiny, and public by design, so the test writes nothing
+ * secret to the bucket (the backup center skips it only "by default": it can be named explicitly).
+ */
+export const TEST_BACKUP_NAMESPACE = 'kube-public';
+
+/** The test backup's name: the session's first 8 characters and the attempt (a deleted backup's name stays taken). */
+export function testBackupName(sessionId: string, attempt: number): string {
+  const id = sessionId.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8) || 'session';
+  return `backup-setup-test-${id}-${attempt}`;
+}

@@ -5,7 +5,7 @@ export type Command =
   | { verb: 'setup-region'; region: string }
   | { verb: 'status'; clusterId?: string }
   | { verb: 'cancel'; clusterId?: string }
-  | { verb: 'verify'; clusterId: string }
+  | { verb: 'verify'; clusterId: string; testBackup?: true }
   | { verb: 'audit'; clusterId: string }
   | { verb: 'help' };
 
@@ -21,6 +21,7 @@ export const HELP_TEXT = [
   '`/backup-setup status [cluster-id]` show the running setup of a cluster (or all of this channel)',
   '`/backup-setup cancel [cluster-id]` cancel the running setup (of this thread when no id is given)',
   '`/backup-setup verify <cluster-id>` read-only check of every backup-center requirement, with fixes',
+  '`/backup-setup verify <cluster-id> --test-backup` the same, then a test backup (after an approval; it removes itself)',
   '`/backup-setup audit <cluster-id>` the last audit entries of a cluster',
   '`/backup-setup help` this text',
   '',
@@ -73,8 +74,9 @@ export function parseCommand(text: string): ParseResult {
     case 'cancel':
       return optionalCluster(first.toLowerCase() as 'status' | 'cancel', rest);
     case 'verify':
+      return verify(rest);
     case 'audit':
-      return requiredCluster(first.toLowerCase() as 'verify' | 'audit', rest);
+      return requiredCluster('audit', rest);
     case '--region':
       return regionFleet(rest);
     default:
@@ -96,6 +98,13 @@ function requiredCluster(verb: 'verify' | 'audit', rest: string[]): ParseResult 
   if (extra.length > 0) return unexpected(extra, verb);
   const problem = clusterIdProblem(clusterId);
   return problem ? failure(problem) : success({ verb, clusterId });
+}
+
+function verify(rest: string[]): ParseResult {
+  const flag = rest.indexOf('--test-backup');
+  const parsed = requiredCluster('verify', flag >= 0 ? rest.filter((_, i) => i !== flag) : rest);
+  if (!parsed.ok || flag < 0 || parsed.command.verb !== 'verify') return parsed;
+  return success({ ...parsed.command, testBackup: true });
 }
 
 function regionFleet(rest: string[]): ParseResult {

@@ -53,6 +53,8 @@ export interface CloudClients {
   cs: CsClient;
   csIn(region: string): CsClient;
   oss(region: string): Promise<OSS>;
+  /** An OSS client for the objects of one bucket (ali-oss binds object calls to its `bucket` option). */
+  ossBucket(region: string, bucket: string): Promise<OSS>;
   /** `paceCs` paces each CS request made to (re)fetch the kubeconfig; a cached one makes none. */
   kube(clusterId: string, paceCs?: Pace): Promise<KubeClients>;
   /** The cluster's region (it never changes), read once per cluster. */
@@ -136,6 +138,7 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
 
   // ali-oss takes fixed keys only: fetch them from the chain and rebuild the client when they expire.
   const ossClients = new Map<string, { client: OSS; expiresAt: number }>();
+  const ossBucketClients = new Map<string, { client: OSS; expiresAt: number }>();
   const ossCredentials = async (): Promise<StsCredentials> => {
     if (options.credentials) return { ...options.credentials, expiresAt: Number.POSITIVE_INFINITY };
     const model = await credential!.getCredential();
@@ -148,8 +151,12 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
       expiresAt: model.securityToken ? (expiration ? expiration * (expiration < 1e12 ? 1000 : 1) : Date.now() + 15 * 60_000) : Number.POSITIVE_INFINITY,
     };
   };
-  const oss = async (region: string): Promise<OSS> => {
-    const cached = ossClients.get(region);
+  const oss = (region: string) => ossClient(region);
+  const ossBucket = (region: string, bucket: string) => ossClient(region, bucket);
+  const ossClient = async (region: string, bucket?: string): Promise<OSS> => {
+    const cache = bucket ? ossBucketClients : ossClients;
+    const cacheKey = bucket ? `${region}/${bucket}` : region;
+    const cached = cache.get(cacheKey);
     if (cached && cached.expiresAt - RENEW_MARGIN_MS > Date.now()) return cached.client;
     const keys = await ossCredentials();
     // @types/ali-oss does not know sldEnable, which ali-oss 6.23.0 reads: path-style /<bucket>/ for IP endpoints.
@@ -161,9 +168,10 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
       secure: protocol === 'https',
       ...(options.endpoints.oss ? { endpoint: options.endpoints.oss, sldEnable: true } : { endpoint: `https://oss-${region}.aliyuncs.com` }),
       retryMax: 0,
+      ...(bucket ? { bucket } : {}),
     } as OSS.Options & { sldEnable?: boolean; retryMax: number };
     const client = new OSS(ossOptions);
-    ossClients.set(region, { client, expiresAt: keys.expiresAt });
+    cache.set(cacheKey, { client, expiresAt: keys.expiresAt });
     return client;
   };
 
@@ -208,5 +216,5 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
     return clients;
   };
 
-  return { timeouts, ram, cs: csIn(defaultRegion), csIn, oss, kube, regionOf };
+  return { timeouts, ram, cs: csIn(defaultRegion), csIn, oss, ossBucket, kube, regionOf };
 }

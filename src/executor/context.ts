@@ -21,6 +21,8 @@ export interface ExecContext {
   createdAccessKeys: CreatedAccessKeys;
   /** The session's hooks around cloud writes (a privileged step's apply). */
   writes?: WriteHooks;
+  /** Progress of a long step, one line for the thread each time ("Test backup …: InProgress"). Optional: may be absent. */
+  progress?: (text: string) => void;
 }
 
 /** What the session runtime does around each cloud write of a step. */

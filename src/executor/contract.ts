@@ -38,11 +38,14 @@ export class StepError extends Error {
   readonly step: StepName | 'readCluster' | 'verify';
   readonly code: string;
   readonly retryable: boolean;
-  constructor(step: StepName | 'readCluster' | 'verify', code: string, message: string, retryable = false) {
+  /** A failed test backup (code TestBackupFailed): what can fix it, for the flow (flows/contract.ts TestBackupFailure). */
+  readonly remedy: 'updatePolicy' | 'fixAndRetry' | undefined;
+  constructor(step: StepName | 'readCluster' | 'verify', code: string, message: string, retryable = false, remedy?: 'updatePolicy' | 'fixAndRetry') {
     super(message);
     this.step = step;
     this.code = code;
     this.retryable = retryable;
+    this.remedy = remedy;
   }
 }
 
@@ -81,6 +84,8 @@ export interface CreatedAccessKeys {
 /** How the session runtime oversees one apply. */
 export interface ApplyOptions {
   writes?: WriteHooks;
+  /** One line for the thread per change of a long step's progress. */
+  progress?: (text: string) => void;
 }
 
 export interface Executor {

@@ -48,13 +48,20 @@ function errorCode(error: unknown): string {
   return typeof name === 'string' ? name : 'Unknown';
 }
 
-function actionableMessage(code: string, status: number | undefined, context: CallContext, detail: string, retryable: boolean): string {
+/** The action RAM refused, as the service names it (openapi-core's accessDeniedDetail.AuthAction), when it does. */
+function deniedAction(error: unknown): string | null {
+  const detail = (error as { accessDeniedDetail?: { AuthAction?: unknown } } | null)?.accessDeniedDetail;
+  return typeof detail?.AuthAction === 'string' && /^[a-z-]+:\w+$/.test(detail.AuthAction) ? detail.AuthAction : null;
+}
+
+function actionableMessage(code: string, status: number | undefined, context: CallContext, detail: string, retryable: boolean, refused: string | null): string {
   const { permission, resource } = context;
   if (/NoPermission|Forbidden|AccessDenied|NotAuthorized/i.test(code) || status === 403) {
     if (context.service === 'kube') {
       return `The kubeconfig the bot gets from CS may not ${permission} on ${resource} (${detail}): grant the bot's RAM identity RBAC admin on the cluster (ACK console → Authorizations) and retry.`;
     }
-    return `The bot's credentials may not call ${permission} on ${resource} (${code}): add ${permission} to the bot's RAM policy and retry.`;
+    const action = refused ?? permission;
+    return `The bot's RAM identity may not call \`${action}\` on ${resource} (${code}): add \`${action}\` to the bot's RAM policy and retry.`;
   }
   if (code === 'ErrorClusterNotFound') return `Cluster ${resource} was not found in this account/region: check the cluster id in the ACK console and that the bot's AccessKey belongs to the cluster's account.`;
   if (code === 'LimitExceeded.User.AccessKey') return `${resource} already has 2 AccessKeys, the maximum: delete one it no longer uses in the RAM console and retry.`;
@@ -74,6 +81,6 @@ export function toStepError(step: StepOrRead, error: unknown, context: CallConte
   const status = statusOf(error);
   metrics?.cloudErrors.inc({ service: context.service, code });
   const retryable = isRetryable(error);
-  const message = actionableMessage(code, status, context, serviceMessage(error), retryable);
+  const message = actionableMessage(code, status, context, serviceMessage(error), retryable, deniedAction(error));
   return new StepError(step, code, scrub(message), retryable);
 }

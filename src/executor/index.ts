@@ -20,6 +20,7 @@ import { step as attachPolicy } from './steps/ensure-policy-attached.ts';
 import { step as ensurePolicy } from './steps/ensure-policy.ts';
 import { step as createRamUser } from './steps/ensure-ram-user.ts';
 import { step as restartMigrateController } from './steps/restart-migrate-controller.ts';
+import { step as testBackup } from './steps/test-backup.ts';
 import type { StepModule } from './steps/types.ts';
 import { verify } from './verify.ts';
 
@@ -28,7 +29,7 @@ export type { CreatedAccessKeys } from './contract.ts';
 export type { RetryOptions } from './retry.ts';
 
 const STEPS: { [K in StepName]: StepModule<K> } = {
-  createBucket, createRamUser, ensurePolicy, attachPolicy, createAccessKeySecret, createNamespace, installAddon, restartMigrateController, createBackupVault,
+  createBucket, createRamUser, ensurePolicy, attachPolicy, createAccessKeySecret, createNamespace, installAddon, restartMigrateController, createBackupVault, testBackup,
 };
 
 export interface ExecutorOptions {
@@ -85,7 +86,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
       guarded(request.step, () => stepModule(request.step).preview(request.params as never, context(request.step))),
     apply: (request: StepRequest, applyOptions: ApplyOptions = {}): Promise<StepOutcome> =>
       guarded(request.step, async () => {
-        const ctx = { ...context(request.step), ...(applyOptions.writes ? { writes: applyOptions.writes } : {}) };
+        const ctx = {
+          ...context(request.step),
+          ...(applyOptions.writes ? { writes: applyOptions.writes } : {}),
+          ...(applyOptions.progress ? { progress: applyOptions.progress } : {}),
+        };
         const outcome = await stepModule(request.step).apply(request.params as never, ctx);
         options.logger.info({ step: request.step, outcome: outcome.outcome }, outcome.detail);
         return { ...outcome, detail: scrub(outcome.detail) };

@@ -92,6 +92,15 @@ export async function policyVersions(ctx: ExecContext, policyName: string): Prom
   }));
 }
 
+/** The default version of a custom policy (its id and document), or null when the policy does not exist. */
+export async function policyDefaultVersion(ctx: ExecContext, policyName: string): Promise<{ versionId: string; document: string } | null> {
+  const found = await callOrNull(ctx, { service: 'ram', permission: 'ram:GetPolicy', resource: `policy ${policyName}` }, () =>
+    ctx.clients.ram.getPolicyWithOptions(new GetPolicyRequest({ policyName, policyType: 'Custom' }), runtime(ctx.clients.timeouts.read)));
+  if (found === null) return null;
+  const current = found.body?.defaultPolicyVersion;
+  return { versionId: current?.versionId ?? found.body?.policy?.defaultVersion ?? '', document: current?.policyDocument ?? '' };
+}
+
 /** The default version's document, or null when the policy does not exist. */
 export async function defaultPolicyDocument(ctx: ExecContext, policyName: string): Promise<string | null> {
   const found = await callOrNull(ctx, { service: 'ram', permission: 'ram:GetPolicy', resource: `policy ${policyName}` }, () =>
@@ -176,6 +185,14 @@ export async function namespaceExists(ctx: ExecContext, clusterId: string, names
   return found !== null;
 }
 
+/** The image the Deployment's first container runs, or null when the Deployment does not exist. */
+export async function deploymentImage(ctx: ExecContext, clusterId: string, namespace: string, name: string): Promise<string | null> {
+  const kube = await kubeOf(ctx, clusterId);
+  const found = await callOrNull(ctx, { service: 'kube', permission: 'get deployments', resource: `Deployment ${namespace}/${name} in cluster ${clusterId}` }, () =>
+    kube.apps.readNamespacedDeployment({ name, namespace }));
+  return found === null ? null : (found.spec?.template?.spec?.containers?.[0]?.image ?? '');
+}
+
 export async function readyReplicas(ctx: ExecContext, clusterId: string, namespace: string, name: string): Promise<number | null> {
   const kube = await kubeOf(ctx, clusterId);
   const found = await callOrNull(ctx, { service: 'kube', permission: 'get deployments', resource: `Deployment ${namespace}/${name} in cluster ${clusterId}` }, () =>
@@ -185,12 +202,27 @@ export async function readyReplicas(ctx: ExecContext, clusterId: string, namespa
 
 export const BACKUP_LOCATION = { group: 'csdr.alibabacloud.com', version: 'v1beta1', plural: 'backuplocations', kind: 'BackupLocation' } as const;
 
-export interface CustomObject { metadata?: { name?: string; resourceVersion?: string }; spec?: unknown }
+/** The backup center's task resources (sandbox/kube/backup-center.ts says where they are documented). */
+export const APPLICATION_BACKUP = { group: 'csdr.alibabacloud.com', version: 'v1beta1', plural: 'applicationbackups', kind: 'ApplicationBackup' } as const;
+export const DELETE_REQUEST = { group: 'csdr.alibabacloud.com', version: 'v1beta1', plural: 'deleterequests', kind: 'DeleteRequest' } as const;
 
-export async function readBackupLocation(ctx: ExecContext, clusterId: string, namespace: string, name: string): Promise<CustomObject | null> {
+export interface CustomObject {
+  metadata?: { name?: string; resourceVersion?: string; annotations?: Record<string, string> };
+  spec?: unknown;
+  status?: unknown;
+}
+
+type CustomResource = typeof BACKUP_LOCATION | typeof APPLICATION_BACKUP | typeof DELETE_REQUEST;
+
+/** A namespaced custom object, or null when absent. */
+export async function readCustomObject(ctx: ExecContext, clusterId: string, resource: CustomResource, namespace: string, name: string): Promise<CustomObject | null> {
   const kube = await kubeOf(ctx, clusterId);
-  return callOrNull(ctx, { service: 'kube', permission: 'get backuplocations.csdr.alibabacloud.com', resource: `backup vault ${namespace}/${name} in cluster ${clusterId}` }, () =>
-    kube.custom.getNamespacedCustomObject({ group: BACKUP_LOCATION.group, version: BACKUP_LOCATION.version, namespace, plural: BACKUP_LOCATION.plural, name }) as Promise<CustomObject>);
+  return callOrNull(ctx, { service: 'kube', permission: `get ${resource.plural}.${resource.group}`, resource: `${resource.kind} ${namespace}/${name} in cluster ${clusterId}` }, () =>
+    kube.custom.getNamespacedCustomObject({ group: resource.group, version: resource.version, namespace, plural: resource.plural, name }) as Promise<CustomObject>);
+}
+
+export function readBackupLocation(ctx: ExecContext, clusterId: string, namespace: string, name: string): Promise<CustomObject | null> {
+  return readCustomObject(ctx, clusterId, BACKUP_LOCATION, namespace, name);
 }
 
 export async function listBackupLocations(ctx: ExecContext, clusterId: string, namespace: string): Promise<CustomObject[]> {

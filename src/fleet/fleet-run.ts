@@ -135,7 +135,7 @@ export class FleetRun {
     if (!approval || approval.id !== approvalId) return tell('This approval was already decided; your click changed nothing.');
     await approval.posting;
     if (approval.message?.messageId !== messageId) return tell('This click did not come from the message that shows this approval; it changed nothing.');
-    const refusal = decisionRefusal(this.deps.policy, actor.id, this.requester.id);
+    const refusal = await decisionRefusal(this.deps.policy, actor.id, this.requester.id);
     if (refusal) return tell(refusal);
     const at = now();
     const outcome = decision === 'approve' ? 'approved' : 'denied';

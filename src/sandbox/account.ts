@@ -20,9 +20,28 @@ export interface RamPolicy {
 }
 export interface RamAttachment { user: string; policy: string; policyType: 'Custom' | 'System'; attachDate: string }
 export interface RamAccessKey { id: string; secret: string; user: string; status: 'Active' | 'Inactive'; createDate: string }
-export interface RamRole { name: string; createDate: string; id?: string; description?: string; assumeRolePolicyDocument?: string }
+export interface RamRole {
+  name: string;
+  createDate: string;
+  id?: string;
+  description?: string;
+  assumeRolePolicyDocument?: string;
+  /** System policies attached to the role (see iam/system-policies.ts). */
+  policies?: string[];
+}
+/** Temporary credentials of an assumed role (STS AssumeRole), what an ACK add-on token carries. */
+export interface StsCredential {
+  accessKeyId: string;
+  secret: string;
+  securityToken: string;
+  roleName: string;
+  sessionName: string;
+  /** ISO 8601, seconds precision. */
+  expiration: string;
+}
 
 export interface OssBucket { name: string; region: string; createdAt: string; storageClass: string; acl: string; dataRedundancyType?: string }
+export interface OssObject { size: number; etag: string; lastModified: string; contentType: string; storageClass: string; data: string }
 
 export interface KubeObject {
   apiVersion: string;
@@ -93,7 +112,11 @@ export interface AccountState {
     buckets: OssBucket[];
     /** Bucket names other Alibaba Cloud accounts hold (the bucket namespace is global): PutBucket answers 409. */
     foreignBuckets?: string[];
+    /** Objects by bucket, then key; `data` is base64. Absent in accounts saved before objects were modelled. */
+    objects?: Record<string, Record<string, OssObject>>;
   };
+  /** Live temporary credentials (assumed roles). */
+  sts?: StsCredential[];
   clusters: Record<string, SandboxCluster>;
   /** Names of backup vaults (BackupLocations) deleted from any cluster of the account: they cannot be reused. */
   deletedBackupVaults?: string[];
@@ -111,7 +134,7 @@ export interface PublicState {
     attachments: { user: string; policy: string }[];
     accessKeys: { id: string; user: string }[];
   };
-  oss: { buckets: { name: string; region: string }[] };
+  oss: { buckets: { name: string; region: string; objects: number }[] };
   clusters: Record<
     string,
     {

@@ -7,6 +7,8 @@ import { NonceCache, verifyAcs3 } from './acs3.ts';
 import { findAccessKey } from './credentials.ts';
 import { applyFaults, sleep, type FaultPlan } from './faults.ts';
 import { isoSeconds, newRequestId, readBody, sendJson, type Handler } from './http.ts';
+import { accessDeniedDetail, gate } from './iam/authorize.ts';
+import type { RequestLog } from './request-log.ts';
 import { kubeconfigFor, type KubeServerAddress } from './kube/kubeconfig.ts';
 import { applyAddonInstalled } from './kube/objects.ts';
 
@@ -45,9 +47,22 @@ export function compareVersions(a: string, b: string): number {
 const ADDON_CATEGORY: Record<string, string> = { 'csi-plugin': 'storage', 'csi-provisioner': 'storage', flexvolume: 'storage', 'migrate-controller': 'storage' };
 const VERSION_FORMAT = /^v?\d+\.\d+\.\d+([.-][A-Za-z0-9.]+)*$/;
 
-export interface CsEmulatorOptions { account: SandboxAccount; faults?: FaultPlan; kubeServer: KubeServerAddress }
+export interface CsEmulatorOptions { account: SandboxAccount; faults?: FaultPlan; kubeServer: KubeServerAddress; log?: RequestLog }
 
-export function csHandler({ account, faults, kubeServer }: CsEmulatorOptions): Handler {
+/**
+ * The resource CS authorizes an operation on (the "RAM authorization" table of each CS API page, e.g.
+ * https://help.aliyun.com/en/ack/ack-managed-and-ack-dedicated/developer-reference/api-cs-2015-12-15-describetaskinfo):
+ * `acs:cs:<region>:<account>:cluster/<id>` for cluster operations; DescribeTaskInfo authorizes on "All Resources",
+ * which only a policy Resource of `*` matches (stricter reading).
+ */
+function csResource(action: string, params: string[], query: Record<string, string>, state: AccountState): string {
+  if (action === 'DescribeTaskInfo') return '*';
+  if (action === 'DescribeClustersV1') return `acs:cs:${query.region_id || '*'}:${state.accountId}:cluster/*`;
+  const id = params[0] ?? '*';
+  return `acs:cs:${state.clusters[id]?.region ?? '*'}:${state.accountId}:cluster/${id}`;
+}
+
+export function csHandler({ account, faults, kubeServer, log }: CsEmulatorOptions): Handler {
   const nonces = new NonceCache();
   const state = () => account.state;
 
@@ -366,8 +381,23 @@ export function csHandler({ account, faults, kubeServer }: CsEmulatorOptions): H
     const path = (req.url ?? '/').split('?')[0]!;
     const route = routes.find((r) => r.method === req.method && r.path.test(path));
     if (!route) return answerError(404, 'InvalidAction.NotFound', `Specified api ${req.method} ${path} is not found, please check your url and method.`);
-    if (await applyFaults(faults, route.action, req, res, answerError)) return;
     const params = (route.path.exec(path) ?? []).slice(1).map((p) => decodeURIComponent(p));
+    // CS's refusal: HTTP 403, code StatusForbidden, "RAM policy Forbidden for action cs:…" for a RAM user and
+    // "STSToken policy Forbidden for action cs:…" for a role, with accessDeniedDetail (ACK's "Authorization overview" FAQ and
+    // the RRSA guide's sample error, https://www.alibabacloud.com/help/en/ack/ack-managed-and-ack-dedicated/user-guide/use-rrsa-to-authorize-pods-to-access-different-cloud-services).
+    const refusal = gate(state(), log, 'cs', verified.caller, { action: `cs:${route.action}`, resources: [csResource(route.action, params, verified.query, state())] });
+    if (refusal) {
+      const who = refusal.principal.type === 'AssumedRoleUser' ? 'STSToken' : 'RAM';
+      return sendJson(res, 403, {
+        accessDeniedDetail: accessDeniedDetail(refusal),
+        code: 'StatusForbidden',
+        message: `${who} policy Forbidden for action ${refusal.action}`,
+        requestId,
+        status: 403,
+        statusCode: 403,
+      }, { 'x-acs-request-id': requestId });
+    }
+    if (await applyFaults(faults, route.action, req, res, answerError)) return;
     settleOverdueTasks();
     try {
       const result = route.run({ params, query: verified.query, body }) as Record<string, unknown>;

@@ -7,19 +7,27 @@
 //   OSS:      new OSS({ endpoint: endpoints.oss, region: 'oss-<regionId>', accessKeyId, accessKeySecret,
 //             sldEnable: true }); the `region` option is the region buckets are created in and read from.
 import { SandboxAccount, type PublicState } from './account.ts';
+import { ensureBotIdentity } from './bot-identity.ts';
 import { csHandler } from './cs.ts';
 import { FaultPlan } from './faults.ts';
 import { listen } from './http.ts';
+import { renewRoleToken } from './kube/addon-token.ts';
+import { startMigrateControllers } from './kube/migrate-controller.ts';
 import { startKubeServer } from './kube/server.ts';
 import { ossHandler } from './oss.ts';
 import { publicStateOf } from './public-state.ts';
 import { ramHandler } from './ram.ts';
+import { RequestLog } from './request-log.ts';
 import { addFleetClusters, fleetCases, seedAccount } from './seed.ts';
 
 export interface Sandbox {
   account: SandboxAccount;
-  /** The account's own AccessKey, what the bot uses in sandbox mode. */
+  /** The account's own AccessKey (the primary account: never refused by RAM). */
   credentials: { accessKeyId: string; accessKeySecret: string };
+  /** The bot's RAM user's AccessKey, what the bot uses in sandbox mode (policy: deploy/bot-ram-policy.json). */
+  botCredentials: { accessKeyId: string; accessKeySecret: string };
+  /** Every request the RAM, CS and OSS emulators authorized or refused, with the identity behind it. */
+  requests: RequestLog;
   /** ram/cs: `host:port` for openapi-core's Config.endpoint (with protocol 'http'); oss/kube: URLs. */
   endpoints: { ram: string; cs: string; oss: string; kube: string };
   faults: { ram: FaultPlan; cs: FaultPlan; oss: FaultPlan; kube: FaultPlan };
@@ -32,18 +40,30 @@ export async function startSandbox(options: { stateDir?: string | null; fleet?: 
   const fleet = options.fleet ?? 0;
   const account = new SandboxAccount(options.stateDir ?? null, () => seedAccount({ fleet }));
   if (fleetCases(fleet).some((c) => !account.state.clusters[c.id])) account.change((state) => addFleetClusters(state, fleet));
+  // An account saved before the bot had its own RAM user gets it now (the policy always follows the file), and
+  // managed clusters' role tokens are renewed as ACK would have done while the sandbox was stopped.
+  const botCredentials = account.change((state) => {
+    for (const cluster of Object.values(state.clusters)) if (cluster.type === 'ManagedKubernetes') renewRoleToken(state, cluster);
+    return ensureBotIdentity(state);
+  });
   const faults = { ram: new FaultPlan(), cs: new FaultPlan(), oss: new FaultPlan(), kube: new FaultPlan() };
+  const requests = new RequestLog();
   const kube = await startKubeServer({ account, faults: faults.kube });
-  const ram = await listen(ramHandler(account, faults.ram));
-  const cs = await listen(csHandler({ account, faults: faults.cs, kubeServer: kube }));
-  const oss = await listen(ossHandler(account, faults.oss));
+  const ram = await listen(ramHandler(account, faults.ram, requests));
+  const cs = await listen(csHandler({ account, faults: faults.cs, kubeServer: kube, log: requests }));
+  const oss = await listen(ossHandler(account, faults.oss, requests));
+  const ossEndpoint = `http://127.0.0.1:${oss.port}`;
+  const controllers = startMigrateControllers({ account, ossEndpoint });
   return {
     account,
     credentials: { accessKeyId: account.state.rootKey.id, accessKeySecret: account.state.rootKey.secret },
-    endpoints: { ram: `127.0.0.1:${ram.port}`, cs: `127.0.0.1:${cs.port}`, oss: `http://127.0.0.1:${oss.port}`, kube: kube.url },
+    botCredentials,
+    requests,
+    endpoints: { ram: `127.0.0.1:${ram.port}`, cs: `127.0.0.1:${cs.port}`, oss: ossEndpoint, kube: kube.url },
     faults,
     publicState: () => publicStateOf(account.state),
     close: async () => {
+      await controllers.stop();
       await Promise.all([ram.close(), cs.close(), oss.close(), kube.close()]);
     },
   };

@@ -13,7 +13,7 @@ const V4 = /^OSS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/oss\/aliyun_
 const V1 = /^OSS ([^:]+):(.+)$/;
 /** The query parameters V1 signs in the canonicalized resource. */
 const SUB_RESOURCES = new Set([
-  'acl', 'append', 'bucketInfo', 'callback', 'callback-var', 'cname', 'comp', 'cors', 'delete', 'encryption', 'endTime',
+  'acl', 'append', 'bucketInfo', 'callback', 'callback-var', 'cname', 'comp', 'continuation-token', 'cors', 'delete', 'encryption', 'endTime',
   'img', 'inventory', 'lifecycle', 'live', 'location', 'logging', 'objectMeta', 'partNumber', 'policy', 'position', 'qos',
   'referer', 'replication', 'replicationLocation', 'replicationProgress', 'requestPayment', 'resourceGroup', 'restore',
   'response-cache-control', 'response-content-disposition', 'response-content-encoding', 'response-content-language',
@@ -53,6 +53,20 @@ function keyProblem(caller: CallerKey | undefined, accessKeyId: string): OssAuth
   return null;
 }
 
+/**
+ * Temporary credentials need their security token (ali-oss sends it as x-oss-security-token, which is signed) and
+ * must not have expired. Codes from OSS's 403 reference (https://www.alibabacloud.com/help/en/oss/how-to-troubleshoot-403-status-code-when-you-access-oss):
+ * InvalidSecurityToken, AccessKeyIdAndSecurityTokenNotMatch; the expired case's exact message is not documented there.
+ */
+function tokenProblem(caller: CallerKey, req: IncomingMessage, now: number): OssAuthResult | null {
+  const token = header(req, 'x-oss-security-token');
+  if (!caller.role) return token ? fail(403, 'AccessKeyIdAndSecurityTokenNotMatch', 'The OSS access key id and security token you provided does not match.') : null;
+  if (!token) return fail(403, 'InvalidAccessKeyId', 'The OSS Access Key Id you provided does not exist in our records.', { OSSAccessKeyId: caller.id });
+  if (token !== caller.role.securityToken) return fail(403, 'InvalidSecurityToken', 'The security token you provided is invalid.');
+  if (Date.parse(caller.role.expiration) <= now) return fail(403, 'InvalidSecurityToken', 'The security token you provided has expired.');
+  return null;
+}
+
 function skewProblem(requestTime: number, now: number): OssAuthResult | null {
   if (Number.isNaN(requestTime)) return fail(403, 'AccessDenied', 'The request date is missing or not well formatted.');
   if (Math.abs(now - requestTime) > MAX_SKEW_MS) {
@@ -66,7 +80,7 @@ function verifyV1(req: IncomingMessage, target: OssRequestTarget, accessKeyId: s
   const skew = skewProblem(Date.parse(date), now);
   if (skew) return skew;
   const caller = lookup(accessKeyId);
-  const problem = keyProblem(caller, accessKeyId);
+  const problem = keyProblem(caller, accessKeyId) ?? (caller ? tokenProblem(caller, req, now) : null);
   if (problem || !caller) return problem as OssAuthResult;
   const subResources = Object.keys(target.query)
     .filter((k) => SUB_RESOURCES.has(k))
@@ -94,7 +108,7 @@ function verifyV4(req: IncomingMessage, target: OssRequestTarget, parts: string[
   const skew = skewProblem(Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}Z`), now);
   if (skew) return skew;
   const caller = lookup(accessKeyId);
-  const problem = keyProblem(caller, accessKeyId);
+  const problem = keyProblem(caller, accessKeyId) ?? (caller ? tokenProblem(caller, req, now) : null);
   if (problem || !caller) return problem as OssAuthResult;
 
   const additionalHeaders = additional ? additional.split(';') : [];

@@ -1,6 +1,6 @@
-// OSS emulator: path-style bucket operations (ali-oss with sldEnable), V1/V4 signatures, XML
-// responses and XML errors shaped like the real service. The region of a request is the one its
-// Host names (`<bucket>.oss-<region>.aliyuncs.com`, which ali-oss sends from its `region` option when
+// OSS emulator: path-style bucket and object operations (ali-oss with sldEnable), V1/V4 signatures, RAM's
+// decision on every request of a RAM user or role, XML responses and XML errors shaped like the real service.
+// The region of a request is the one its Host names (`<bucket>.oss-<region>.aliyuncs.com`, which ali-oss sends from its `region` option when
 // the endpoint is an IP); a Host that names no OSS region means the default region, cn-hangzhou.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
@@ -9,7 +9,11 @@ import { splitUrl } from './acs3.ts';
 import { findAccessKey } from './credentials.ts';
 import { applyFaults, type FaultPlan } from './faults.ts';
 import { found, newRequestId, readBody, type Handler } from './http.ts';
+import { accessDeniedDetail, gate, type Refusal } from './iam/authorize.ts';
+import { objectOperationOf, objectOperations, type OssResult } from './oss-objects.ts';
 import { verifyOssSignature, type OssRequestTarget } from './oss-sign.ts';
+import { OssError, toXml, type XmlValue } from './oss-xml.ts';
+import type { RequestLog } from './request-log.ts';
 
 export const OSS_DEFAULT_REGION = 'cn-hangzhou';
 export const MAX_BUCKETS_PER_REGION = 100;
@@ -18,31 +22,6 @@ const HOST_REGION = /^(?:([^.]*)\.)?oss-([a-z0-9-]+?)(-internal)?\.aliyuncs\.com
 const STORAGE_CLASSES = ['Standard', 'IA', 'Archive', 'ColdArchive', 'DeepColdArchive'];
 const REDUNDANCY_TYPES = ['LRS', 'ZRS'];
 const ACLS = ['private', 'public-read', 'public-read-write'];
-
-type XmlValue = string | number | boolean | XmlValue[] | { [name: string]: XmlValue };
-
-function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-/** Renders `{ A: 'x', B: [{ C: 1 }, { C: 2 }] }` as <A>x</A><B><C>1</C></B><B><C>2</C></B>. */
-function toXml(name: string, value: XmlValue): string {
-  if (Array.isArray(value)) return value.map((item) => toXml(name, item)).join('');
-  if (typeof value === 'object') return `<${name}>${Object.entries(value).map(([k, v]) => toXml(k, v)).join('')}</${name}>`;
-  return `<${name}>${escapeXml(String(value))}</${name}>`;
-}
-
-class OssError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly extra: Record<string, string>;
-  constructor(status: number, code: string, message: string, extra: Record<string, string> = {}) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.extra = extra;
-  }
-}
 
 const noSuchBucket = (name: string) => new OssError(404, 'NoSuchBucket', 'The specified bucket does not exist.', { BucketName: name });
 
@@ -62,7 +41,44 @@ function createBucketConfiguration(body: Buffer): Record<string, string> {
   return fields;
 }
 
-export function ossHandler(account: SandboxAccount, faults?: FaultPlan): Handler {
+/** The RAM action OSS authorizes each operation as (https://www.alibabacloud.com/help/en/oss/user-guide/authorization-syntax-and-elements). */
+const OSS_ACTIONS: Record<string, string> = {
+  ListBuckets: 'oss:ListBuckets',
+  PutBucket: 'oss:PutBucket',
+  GetBucketInfo: 'oss:GetBucketInfo',
+  GetBucketLocation: 'oss:GetBucketLocation',
+  ListObjects: 'oss:ListObjects',
+  ListObjectsV2: 'oss:ListObjects',
+  PutObject: 'oss:PutObject',
+  GetObject: 'oss:GetObject',
+  HeadObject: 'oss:GetObject',
+  GetObjectMeta: 'oss:GetObject',
+  DeleteObject: 'oss:DeleteObject',
+};
+
+/**
+ * OSS's refusal of a RAM identity: 403 AccessDenied with AccessDeniedDetail, EC and RecommendDoc
+ * (https://www.alibabacloud.com/help/en/oss/support/0003-00000201 shows the body). EC 0003-00000201 is an explicit
+ * Deny; 0003-00000001 is the missing Allow on an existing bucket or object (https://www.alibabacloud.com/help/en/oss/support/0003-00000001)
+ * and 0003-00000202 on a service-level request or a bucket not yet created (https://help.aliyun.com/en/oss/user-guide/0003-00000202).
+ * The messages of the last two are not printed in the docs; these are the ones OSS is commonly seen answering (a guess for 0003-00000202).
+ */
+function refusalError(refusal: Refusal, operation: string, target: OssRequestTarget): OssError {
+  const serviceLevel = operation === 'ListBuckets' || operation === 'PutBucket';
+  const [ec, message] = refusal.decision === 'ExplicitDeny'
+    ? ['0003-00000201', 'Access denied by bucket policy.']
+    : serviceLevel
+      ? ['0003-00000202', 'You are not authorized to do this action. You should be authorized by RAM.']
+      : ['0003-00000001', 'You have no right to access this object because of bucket acl.'];
+  return new OssError(403, 'AccessDenied', message, {
+    AccessDeniedDetail: accessDeniedDetail(refusal),
+    ...(target.bucket ? { Bucket: target.bucket } : {}),
+    EC: ec,
+    RecommendDoc: `https://api.aliyun.com/troubleshoot?q=${ec}`,
+  });
+}
+
+export function ossHandler(account: SandboxAccount, faults?: FaultPlan, log?: RequestLog): Handler {
   const state = () => account.state;
   const location = (region: string) => `oss-${region}`;
   const endpoints = (region: string) => ({
@@ -72,7 +88,18 @@ export function ossHandler(account: SandboxAccount, faults?: FaultPlan): Handler
   const owner = (s: AccountState) => ({ ID: s.accountId, DisplayName: s.accountId });
   const bucket = (s: AccountState, name: string): OssBucket => found(s.oss.buckets.find((b) => b.name === name), () => noSuchBucket(name));
 
-  const operations: Record<string, (t: OssRequestTarget, region: string, req: IncomingMessage, body: Buffer) => { status?: number; headers?: Record<string, string>; xml?: [string, XmlValue] }> = {
+  /** A bucket is addressed at the endpoint of its own region; elsewhere OSS answers AccessDenied with the right endpoint. */
+  const inRegion = (info: OssBucket, region: string): OssBucket => {
+    if (info.region !== region) {
+      throw new OssError(403, 'AccessDenied', 'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.', {
+        Bucket: info.name,
+        Endpoint: endpoints(info.region).ExtranetEndpoint,
+      });
+    }
+    return info;
+  };
+
+  const operations: Record<string, (t: OssRequestTarget, region: string, req: IncomingMessage, body: Buffer) => OssResult> = {
     ListBuckets: ({ query }) => {
       const s = state();
       const prefix = query.prefix ?? '';
@@ -139,13 +166,7 @@ export function ossHandler(account: SandboxAccount, faults?: FaultPlan): Handler
     GetBucketInfo: ({ bucket: name }, region) => {
       const s = state();
       if ((s.oss.foreignBuckets ?? []).includes(name)) throw new OssError(403, 'AccessDenied', 'You have no right to access this bucket.', { BucketName: name });
-      const info = bucket(s, name);
-      if (info.region !== region) {
-        throw new OssError(403, 'AccessDenied', 'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.', {
-          Bucket: name,
-          Endpoint: endpoints(info.region).ExtranetEndpoint,
-        });
-      }
+      const info = inRegion(bucket(s, name), region);
       return {
         xml: ['BucketInfo', { Bucket: {
           AccessMonitor: 'Disabled', CreationDate: info.createdAt, ...endpoints(info.region), Location: location(info.region),
@@ -159,8 +180,25 @@ export function ossHandler(account: SandboxAccount, faults?: FaultPlan): Handler
     GetBucketLocation: ({ bucket: name }) => ({ xml: ['LocationConstraint', location(bucket(state(), name).region)] }),
   };
 
+  const objects = objectOperations(account);
+  for (const [name, run] of Object.entries(objects)) {
+    operations[name] = (t, region, req, body) => {
+      inRegion(bucket(state(), t.bucket), region);
+      return run(t, req, body);
+    };
+  }
+  /** The ARN OSS authorizes a request on: `acs:oss:<region>:<owner>:<bucket>[/<object>]`, `…:*` for the bucket list. */
+  const resourceOf = (t: OssRequestTarget, region: string): string => {
+    const s = state();
+    const bucketRegion = s.oss.buckets.find((b) => b.name === t.bucket)?.region ?? region;
+    if (!t.bucket) return `acs:oss:${region}:${s.accountId}:*`;
+    return `acs:oss:${bucketRegion}:${s.accountId}:${t.bucket}${t.object ? `/${t.object}` : ''}`;
+  };
+
   const operationOf = (method: string | undefined, t: OssRequestTarget): string | null => {
     if (!t.bucket) return method === 'GET' ? 'ListBuckets' : null;
+    const objectOperation = objectOperationOf(method, t);
+    if (objectOperation) return objectOperation;
     if (t.object) return null;
     if (method === 'PUT' && Object.keys(t.query).length === 0) return 'PutBucket';
     if (method === 'GET' && 'bucketInfo' in t.query) return 'GetBucketInfo';
@@ -180,18 +218,39 @@ export function ossHandler(account: SandboxAccount, faults?: FaultPlan): Handler
       res.writeHead(status, { server: 'AliyunOSS', 'x-oss-request-id': requestId, 'content-length': String(Buffer.byteLength(text)), ...headers });
       res.end(text);
     };
-    const answerError = (status: number, code: string, message: string, extra: Record<string, string> = {}) =>
-      send(status, { 'content-type': 'application/xml' }, `<?xml version="1.0" encoding="UTF-8"?>\n${toXml('Error', {
-        Code: code, Message: message, RequestId: requestId, HostId: host, ...extra,
-      })}`);
+    const answerError = (status: number, code: string, message: string, extra: Record<string, XmlValue> = {}) => {
+      const xml = `<?xml version="1.0" encoding="UTF-8"?>\n${toXml('Error', { Code: code, Message: message, RequestId: requestId, HostId: host, ...extra })}`;
+      const ec: Record<string, string> = typeof extra.EC === 'string' ? { 'x-oss-ec': extra.EC } : {};
+      // A HEAD answer has no body: OSS puts the error document, base64, in x-oss-err (ali-oss lib/client.js requestError reads it).
+      if (req.method === 'HEAD') return send(status, { ...ec, 'x-oss-err': Buffer.from(xml).toString('base64') });
+      send(status, { 'content-type': 'application/xml', ...ec }, xml);
+    };
 
     const verified = verifyOssSignature(req, target, (id) => findAccessKey(state(), id));
     if (!verified.ok) return answerError(verified.error.status, verified.error.code, verified.error.message, verified.error.extra);
     const operation = operationOf(req.method, target);
     if (!operation) return answerError(501, 'NotImplemented', `The sandbox OSS does not implement ${req.method} ${path}.`);
+    try {
+      // A bucket that does not exist is answered as such before permissions are looked at (the owner decides them).
+      // Another account's bucket exists: anything but PutBucket (409, above) is refused with 403 AccessDenied.
+      if (operation !== 'ListBuckets' && operation !== 'PutBucket' && (state().oss.foreignBuckets ?? []).includes(target.bucket)) {
+        throw new OssError(403, 'AccessDenied', 'You have no right to access this bucket.', { BucketName: target.bucket });
+      }
+      if (operation !== 'ListBuckets' && operation !== 'PutBucket') bucket(state(), target.bucket);
+      const refusal = gate(state(), log, 'oss', verified.caller, { action: OSS_ACTIONS[operation]!, resources: [resourceOf(target, region)] });
+      if (refusal) throw refusalError(refusal, operation, target);
+    } catch (error) {
+      if (!(error instanceof OssError)) throw error;
+      return answerError(error.status, error.code, error.message, error.extra);
+    }
     if (await applyFaults(faults, operation, req, res, answerError, 'SlowDown', 503)) return;
     try {
       const result = operations[operation]!(target, region, req, body);
+      if (result.body) {
+        res.writeHead(result.status ?? 200, { server: 'AliyunOSS', 'x-oss-request-id': requestId, 'content-length': String(result.body.length), ...result.headers });
+        res.end(req.method === 'HEAD' ? undefined : result.body);
+        return;
+      }
       const xml = result.xml ? `<?xml version="1.0" encoding="UTF-8"?>\n${toXml(...result.xml)}` : '';
       send(result.status ?? 200, { ...(xml ? { 'content-type': 'application/xml' } : {}), ...result.headers }, xml);
     } catch (error) {

@@ -14,7 +14,9 @@ export function publicStateOf(state: AccountState): PublicState {
       attachments: state.ram.attachments.map((a) => ({ user: a.user, policy: a.policy })),
       accessKeys: state.ram.accessKeys.map((k) => ({ id: k.id, user: k.user })),
     },
-    oss: { buckets: state.oss.buckets.map((b) => ({ name: b.name, region: b.region })) },
+    oss: {
+      buckets: state.oss.buckets.map((b) => ({ name: b.name, region: b.region, objects: Object.keys(state.oss.objects?.[b.name] ?? {}).length })),
+    },
     clusters: Object.fromEntries(
       Object.values(state.clusters).map((c) => {
         const objects = Object.values(c.objects);
@@ -33,7 +35,11 @@ export function publicStateOf(state: AccountState): PublicState {
   };
 }
 
-/** RAM only stores documents it could parse (ram.ts policyDocumentProblem), so this never throws for emulator data. */
 function parsedDocument(document: string | undefined): unknown {
-  return document === undefined ? null : JSON.parse(document);
+  if (document === undefined) return null;
+  try {
+    return JSON.parse(document);
+  } catch {
+    return document;
+  }
 }

@@ -7,6 +7,8 @@ import { NonceCache, verifyAcs3, type CallerKey } from './acs3.ts';
 import { findAccessKey } from './credentials.ts';
 import { applyFaults, sleep, type FaultPlan } from './faults.ts';
 import { found, isoSeconds, newRequestId, randomDigits, readBody, sendJson, type Handler } from './http.ts';
+import { accessDeniedDetail, gate } from './iam/authorize.ts';
+import type { RequestLog } from './request-log.ts';
 
 const VERSION = '2015-05-01';
 const HOST_ID = 'ram.aliyuncs.com';
@@ -128,7 +130,32 @@ export function policyDocumentProblem(document: string): string | null {
 
 type Action = (p: Params, caller: CallerKey) => Record<string, unknown>;
 
-export function ramHandler(account: SandboxAccount, faults?: FaultPlan): Handler {
+/**
+ * The resources RAM authorizes an action on (each operation's "RAM authorization" table in the RAM API reference,
+ * https://help.aliyun.com/en/ram/developer-reference/api-ram-2015-05-01-overview): `acs:ram:*:<account>:user/<name>`,
+ * `…:policy/<name>`, `…:role/<name>`. Attaching needs both the user and the policy (stricter reading: the tables list both).
+ */
+export function ramResources(action: string, query: Record<string, string>, caller: CallerKey, accountId: string): string[] {
+  const arn = (type: string, name: string | undefined) => `acs:ram:*:${accountId}:${type}/${name || '*'}`;
+  const user = arn('user', query.UserName || caller.user || undefined);
+  const policy = arn('policy', query.PolicyName);
+  switch (action) {
+    case 'AttachPolicyToUser':
+    case 'DetachPolicyFromUser':
+      return [user, policy];
+    case 'CreatePolicy': case 'GetPolicy': case 'CreatePolicyVersion': case 'ListPolicyVersions':
+    case 'GetPolicyVersion': case 'DeletePolicyVersion': case 'SetDefaultPolicyVersion':
+      return [policy];
+    case 'GetRole':
+      return [arn('role', query.RoleName)];
+    case 'ListUsers':
+      return [arn('user', '*')];
+    default:
+      return [user];
+  }
+}
+
+export function ramHandler(account: SandboxAccount, faults?: FaultPlan, log?: RequestLog): Handler {
   const nonces = new NonceCache();
   const state = () => account.state;
 
@@ -404,6 +431,19 @@ export function ramHandler(account: SandboxAccount, faults?: FaultPlan): Handler
     if (req.headers['x-acs-version'] !== VERSION) return answerError(400, 'InvalidVersion', 'Specified parameter Version is not valid.');
     const action = actions[actionName];
     if (!action) return answerError(404, 'InvalidAction.NotFound', `Specified api ${actionName} is not existing, please check your url and method.`);
+    // RAM's refusal: HTTP 403, code NoPermission, the message naming the resource and the action (as in
+    // https://github.com/alibaba-archive/fcli/issues/48), and the AccessDeniedDetail openapi-core reads (client.ts getAccessDeniedDetail).
+    const refusal = gate(state(), log, 'ram', verified.caller, { action: `ram:${actionName}`, resources: ramResources(actionName, verified.query, verified.caller, state().accountId) });
+    if (refusal) {
+      return sendJson(res, 403, {
+        RequestId: requestId,
+        HostId: HOST_ID,
+        Code: 'NoPermission',
+        Message: `You are not authorized to do this action. Resource: ${refusal.resource} Action: ${refusal.action}`,
+        Recommend: `https://api.aliyun.com/troubleshoot?q=NoPermission&product=Ram&requestId=${requestId}`,
+        AccessDeniedDetail: accessDeniedDetail(refusal),
+      });
+    }
     if (await applyFaults(faults, actionName, req, res, answerError)) return;
     try {
       const answer = { RequestId: requestId, ...action(new Params(verified.query), verified.caller) };

@@ -1,8 +1,10 @@
 // The emulated account a fresh sandbox starts with: one cluster per case of DESIGN.md's Sandbox
-// contract, the existing backup bucket, and a random AccessKey for the account itself.
+// contract, the existing backup bucket, a random AccessKey for the account itself, and the bot's own RAM user.
 import type { AccountState, AddonInstance, SandboxCluster } from './account.ts';
 import { newAccessKeyId, newAccessKeySecret } from './account.ts';
 import { randomDigits } from './http.ts';
+import { ensureBotIdentity } from './bot-identity.ts';
+import { authorizeManagedRole } from './kube/addon-token.ts';
 import { seedClusterObjects } from './kube/objects.ts';
 
 export const LATEST_MIGRATE_CONTROLLER = '1.8.7';
@@ -41,7 +43,7 @@ const CASES: ClusterCase[] = [
   { id: 'c-sandbox-ulanqab', type: 'ManagedKubernetes', profile: 'Default', spec: 'ack.pro.small', version: '1.31.1-aliyun.1', region: 'cn-wulanchabu', addons: [addon('csi-plugin', CSI_PLUGIN)] },
 ];
 
-/** Managed kinds have authorized AliyunCSManagedBackupRestoreRole, except the Ulanqab cluster (a case to guide). */
+/** Managed kinds have authorized AliyunCSManagedBackupRestoreRole (and hold its token), except the Ulanqab cluster (a case to guide). */
 const withoutRoleToken = new Set(['c-sandbox-ulanqab']);
 
 /** SANDBOX_FLEET=<n>: n more managed clusters c-sandbox-fleet-001 … in cn-hangzhou (DESIGN.md's Sandbox contract). */
@@ -59,7 +61,11 @@ export function fleetCases(n: number): ClusterCase[] {
 /** Adds the fleet clusters an account lacks (an account persisted before SANDBOX_FLEET was raised). */
 export function addFleetClusters(state: AccountState, n: number): boolean {
   const missing = fleetCases(n).filter((c) => !state.clusters[c.id]);
-  for (const c of missing) state.clusters[c.id] = clusterOf(c, new Date());
+  for (const c of missing) {
+    const cluster = clusterOf(c, new Date());
+    state.clusters[c.id] = cluster;
+    authorizeManagedRole(state, cluster);
+  }
   return missing.length > 0;
 }
 
@@ -67,7 +73,7 @@ export function seedAccount(options: { fleet?: number } = {}): AccountState {
   const clusters: Record<string, SandboxCluster> = {};
   const now = new Date();
   for (const c of [...CASES, ...fleetCases(options.fleet ?? 0)]) clusters[c.id] = clusterOf(c, now);
-  return {
+  const state: AccountState = {
     accountId: randomDigits(16),
     rootKey: { id: newAccessKeyId(), secret: newAccessKeySecret() },
     ram: { users: [], policies: [], attachments: [], accessKeys: [], roles: [] },
@@ -81,6 +87,11 @@ export function seedAccount(options: { fleet?: number } = {}): AccountState {
       flexvolume: 'v1.14.8.109-649dc5a-aliyun',
     },
   };
+  for (const cluster of Object.values(clusters)) {
+    if (cluster.type === 'ManagedKubernetes' && !withoutRoleToken.has(cluster.id)) authorizeManagedRole(state, cluster);
+  }
+  ensureBotIdentity(state);
+  return state;
 }
 
 function clusterOf(c: ClusterCase, at: Date): SandboxCluster {
@@ -100,6 +111,6 @@ function clusterOf(c: ClusterCase, at: Date): SandboxCluster {
     objects: {},
     resourceVersion: 1,
   };
-  seedClusterObjects(cluster, { managedRoleToken: c.type === 'ManagedKubernetes' && !withoutRoleToken.has(c.id) });
+  seedClusterObjects(cluster);
   return cluster;
 }

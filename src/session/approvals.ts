@@ -3,13 +3,23 @@ import { createHash } from 'node:crypto';
 import type { StepRequest, UserId } from '../../flows/contract.ts';
 
 export interface ApprovalPolicy {
+  /** People, or groups (a Slack user group `slack:S…`: its members approve). */
   approvers: readonly string[];
   allowSelfApproval: boolean;
+  /** The groups a person belongs to, as approver ids (from their chat platform). */
+  groupsOf?: (actor: UserId) => Promise<UserId[]>;
+}
+
+/** Named in APPROVERS, or a member of a group named there. */
+export async function isApprover(policy: ApprovalPolicy, actor: UserId): Promise<boolean> {
+  if (policy.approvers.includes(actor)) return true;
+  if (!policy.groupsOf) return false;
+  return (await policy.groupsOf(actor)).some((group) => policy.approvers.includes(group));
 }
 
 /** Why this person may not decide this step, or null when they may. Said to that person only. */
-export function decisionRefusal(policy: ApprovalPolicy, actor: UserId, requester: UserId): string | null {
-  if (!policy.approvers.includes(actor)) {
+export async function decisionRefusal(policy: ApprovalPolicy, actor: UserId, requester: UserId): Promise<string | null> {
+  if (!(await isApprover(policy, actor))) {
     return 'You are not an approver for backup-setup, so your click changed nothing. Ask one of the configured approvers.';
   }
   if (actor === requester && !policy.allowSelfApproval) {

@@ -5,7 +5,7 @@ import type { QuestionId } from '../../flows/contract.ts';
 import type { ChatEvent, QuestionPrompt, TellActor } from '../chat/model.ts';
 import { Fleets } from '../fleet/fleets.ts';
 import type { ApprovalRow, SessionRow } from '../store/contract.ts';
-import { decisionRefusal, paramsHash, refusalFor } from './approvals.ts';
+import { decisionRefusal, isApprover, paramsHash, refusalFor } from './approvals.ts';
 import type { RuntimeDeps } from './runtime.ts';
 
 type Answer = Extract<ChatEvent, { kind: 'answer' }>;
@@ -14,8 +14,8 @@ type ThreadText = Extract<ChatEvent, { kind: 'threadText' }>;
 
 const CANCEL_WORDS = /^\/?(?:backup-setup\s+)?cancel$/i;
 
-function mayAnswer(deps: RuntimeDeps, row: SessionRow, actor: string): boolean {
-  return actor === row.requester || deps.policy.approvers.includes(actor);
+async function mayAnswer(deps: RuntimeDeps, row: SessionRow, actor: string): Promise<boolean> {
+  return actor === row.requester || isApprover(deps.policy, actor);
 }
 
 export async function answer(deps: RuntimeDeps, event: Answer, tell: TellActor): Promise<void> {
@@ -24,7 +24,7 @@ export async function answer(deps: RuntimeDeps, event: Answer, tell: TellActor):
   if (row.conversation.platform !== event.conversation.platform) return tell('This answer came from another chat platform than the setup; it changed nothing.');
   const { prompt, message, applied } = deps.sessions.posted(row);
   if (applied.includes(event.eventId)) return; // handled before a crash
-  if (!mayAnswer(deps, row, event.actor.id)) return tell('Only the person who started this setup or an approver can answer its questions.');
+  if (!(await mayAnswer(deps, row, event.actor.id))) return tell('Only the person who started this setup or an approver can answer its questions.');
   if (prompt?.kind !== 'question' || prompt.questionId !== event.questionId) {
     return tell('That question has already been answered; your answer changed nothing.');
   }
@@ -56,7 +56,7 @@ export async function threadText(deps: RuntimeDeps, event: ThreadText, tell: Tel
   const { prompt, applied } = deps.sessions.posted(row);
   if (applied.includes(event.eventId)) return;
   if (prompt?.kind === 'question' && prompt.freeText) {
-    if (!mayAnswer(deps, row, event.actor.id)) return tell('Only the person who started this setup or an approver can answer its questions.');
+    if (!(await mayAnswer(deps, row, event.actor.id))) return tell('Only the person who started this setup or an approver can answer its questions.');
     return takeAnswer(deps, row, prompt, text, event.actor.id, event.eventId);
   }
   const expected =
@@ -87,7 +87,7 @@ export async function decision(deps: RuntimeDeps, event: Decision, tell: TellAct
     await sessions.audit(row.id, row.clusterId, event.actor.id, `approval.${event.decision}`, 'refused', mismatch, approval.step, approval.paramsHash);
     return tell(mismatch);
   }
-  const refusal = decisionRefusal(deps.policy, event.actor.id, row.requester);
+  const refusal = await decisionRefusal(deps.policy, event.actor.id, row.requester);
   if (refusal) {
     metrics.approvals.inc({ result: 'refused' });
     await sessions.audit(row.id, row.clusterId, event.actor.id, `approval.${event.decision}`, 'refused', refusal, approval.step, approval.paramsHash);

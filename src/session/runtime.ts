@@ -12,7 +12,7 @@ import { StoreUnavailableError, type SessionRow, type Store } from '../store/con
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { scrub } from '../observability/secrets.ts';
-import type { ApprovalPolicy } from './approvals.ts';
+import { isApprover, type ApprovalPolicy } from './approvals.ts';
 import { channelRefusal } from './channel-binding.ts';
 import { answer, decision, threadText } from './clicks.ts';
 import { renderAudit, renderStatus, renderVerify } from './render.ts';
@@ -127,7 +127,13 @@ async function command(deps: RuntimeDeps, command: Command, actor: Actor, conver
       if (refusal) return tell(refusal);
       const report = await executor.verify(command.clusterId);
       await speaker.post(conversation, { kind: 'text', text: renderVerify(report) });
-      return;
+      if (!command.testBackup) return;
+      const result = await sessions.start({ clusterId: command.clusterId, requester: actor.id, requesterName: actor.name, conversation, eventId, flow: 'testBackup' });
+      if (result.started) return;
+      if ('reason' in result) return tell(result.reason);
+      return tell(
+        `A session of \`${command.clusterId}\` is already running (started by ${result.existing.requester}): run the test backup again once it has ended (a setup ends with one of its own).`,
+      );
     }
     case 'audit': {
       const refusal = await channelRefusal(deps.channelClusters, conversation, command.clusterId, executor);
@@ -145,7 +151,7 @@ function inChannel(deps: RuntimeDeps, conversation: Conversation): Promise<Sessi
 }
 
 async function cancel(deps: RuntimeDeps, row: SessionRow, actor: UserId, eventId: string, tell: TellActor): Promise<void> {
-  if (actor !== row.requester && !deps.policy.approvers.includes(actor)) {
+  if (actor !== row.requester && !(await isApprover(deps.policy, actor))) {
     return tell('Only the person who started this setup or an approver can cancel it.');
   }
   if (!(await deps.sessions.cancel(row, actor, eventId))) return tell(`The setup of \`${row.clusterId}\` has already ended.`);

@@ -2,39 +2,24 @@
 // module starts a session, hands it the events people send, resumes it when it was left, and closes
 // it. The flows decide, the step runner applies privileged steps, the thread speaks, the store
 // remembers; between events a session lives only in the store.
-import { createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { fromPromise, type Actor, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
 import type { ClusterFacts, FlowEvent, FlowName, FlowNotice, FlowOutput, Prompt, StepRequest, UserId } from '../../flows/contract.ts';
 import { flows, flowVersions, preflightMachine, unattendedAnswer } from '../../flows/index.ts';
-import { describeStep } from '../../flows/steps.ts';
 import type { Conversation, PostedMessage, QuestionPrompt } from '../chat/model.ts';
 import type { Executor } from '../executor/contract.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { StaleRevisionError, type SessionRow, type StepRow, type Store } from '../store/contract.ts';
+import { StaleRevisionError, type SessionRow, type Store } from '../store/contract.ts';
 import { paramsHash } from './approvals.ts';
+import { closedBecause, interruptionNote, suspensionNote } from './endings.ts';
 import { driveFlow, isSettled } from './flow-host.ts';
+import { hasRunningWork, promptKey, promptOf, sessionIdFor, snapshotOf, stateName, type PostedPrompt, type SessionSnapshot } from './snapshot.ts';
 import type { Speaker } from './speaker.ts';
-import { STEP_LEASE_MS, StepRunner, stepKeyOf, type StoppedStep, type Suspension } from './step-runner.ts';
+import { StepRunner, type Suspension } from './step-runner.ts';
 import { SessionThread, threadOf, type ApprovalPrompt } from './thread.ts';
 
-/** What the store keeps for a session besides its row: the flow's persisted snapshot and what was shown. */
-export interface SessionSnapshot {
-  flow: FlowName;
-  version: number;
-  xstate: unknown;
-  /** The prompt last posted and its message: a restart re-posts one that never reached the thread, and a click is checked against it. */
-  posted: PostedPrompt | null;
-  /** The inbox events this session took (the latest), so one handled again after a crash changes nothing. */
-  applied: string[];
-}
-
-export interface PostedPrompt {
-  key: string;
-  message: PostedMessage | null;
-  /** Handed to a fleet's approval message (which lives in that process only) instead of the thread. */
-  fleet?: boolean;
-}
+export type { SessionSnapshot } from './snapshot.ts';
 
 export interface SessionDeps {
   store: Store;
@@ -66,6 +51,8 @@ export interface StartRequest {
   conversation: Conversation;
   /** The inbox event that asked for it: the session's id is derived from it, so a redelivery starts nothing twice. */
   eventId: string;
+  /** Only a test backup of a cluster already set up (`verify <id> --test-backup`), not a setup. */
+  flow?: 'testBackup';
 }
 
 export type StartResult =
@@ -79,31 +66,6 @@ export const SESSION_LEASE_MS = 2 * 60_000;
 const APPLIED_EVENTS = 50;
 /** Saves that lose to another process's save are retried on the state it saved, this many times in all. */
 const STALE_RETRIES = 3;
-/** How long a close waits for a step that another process is still running (its lease bounds it). */
-const INTERRUPTED_STEP_WAIT_MS = STEP_LEASE_MS + 5_000;
-
-export function sessionIdFor(eventId: string, clusterId: string): string {
-  const hex = createHash('sha256').update(`${eventId}\n${clusterId}`).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
-export function snapshotOf(row: SessionRow): SessionSnapshot | null {
-  const stored = row.snapshot as (SessionSnapshot & { postedPrompt?: string | null }) | null;
-  if (!stored) return null;
-  // Snapshots written before `posted` kept only the prompt's key.
-  const posted = stored.posted ?? (stored.postedPrompt ? { key: stored.postedPrompt, message: null } : null);
-  return { flow: stored.flow, version: stored.version, xstate: stored.xstate, posted, applied: stored.applied ?? [] };
-}
-
-/** The prompt a session waits on, from its stored snapshot. */
-export function promptOf(row: SessionRow): Prompt | null {
-  const xstate = snapshotOf(row)?.xstate as { context?: { prompt?: Prompt | null } } | undefined;
-  return xstate?.context?.prompt ?? null;
-}
-
-export function promptKey(prompt: Prompt): string {
-  return prompt.kind === 'approval' ? `approval:${prompt.approvalId}` : `question:${prompt.questionId}`;
-}
 
 export class Sessions {
   private readonly deps: SessionDeps;
@@ -137,7 +99,8 @@ export class Sessions {
     const created = await store.createSession({
       id: sessionId,
       clusterId,
-      flow: 'preflight',
+      // Until the preflight picks the flow, `flow` says whether one was asked for.
+      flow: request.flow ?? 'preflight',
       flowVersion: 0,
       requester,
       conversation,
@@ -158,7 +121,7 @@ export class Sessions {
     } else {
       const parent = await speaker.post(conversation, {
         kind: 'text',
-        text: `Backup center setup for \`${clusterId}\`, requested by ${request.requesterName} at ${now().toISOString()}. Reading the cluster…`,
+        text: `${request.flow === 'testBackup' ? 'Test backup' : 'Backup center setup'} for \`${clusterId}\`, requested by ${request.requesterName} at ${now().toISOString()}. Reading the cluster…`,
       });
       if (!parent) {
         // Nothing can be seen where nothing could be posted: the setup does not start.
@@ -200,7 +163,7 @@ export class Sessions {
       const stored = snapshotOf(row);
       if (stored === null) return this.preflight(row.id);
       const decided = await this.decisionNotYetApplied(row);
-      if (!decided && !this.hasRunningWork(row.id, stored)) return;
+      if (!decided && !hasRunningWork(stored, this.fleets.has(row.id))) return;
       return this.advance(sessionId, decided);
     });
   }
@@ -287,18 +250,6 @@ export class Sessions {
     }
   }
 
-  /** The persisted flow was in the middle of something (an invoked read or step), or its prompt is not where people can answer it. */
-  private hasRunningWork(sessionId: string, stored: SessionSnapshot): boolean {
-    const xstate = stored.xstate as { status?: string; children?: Record<string, unknown>; context?: { prompt?: Prompt | null } } | undefined;
-    if (!xstate || xstate.status !== 'active') return true; // not started, or finished but not yet closed
-    if (Object.keys(xstate.children ?? {}).length > 0) return true;
-    const prompt = xstate.context?.prompt ?? null;
-    if (prompt === null) return false;
-    if (stored.posted?.key !== promptKey(prompt)) return true;
-    // A fleet's approval message dies with its process: then the session asks in its own thread.
-    return stored.posted.fleet === true && !this.fleets.has(sessionId);
-  }
-
   private async preflight(sessionId: string) {
     const { store } = this.deps;
     const row = await store.getSession(sessionId);
@@ -315,10 +266,12 @@ export class Sessions {
       await this.close(row, { status: 'unsupported', message: output.problem ?? 'The cluster could not be read.', completed: [] });
       return;
     }
-    await store.setSessionFlow(sessionId, output.flow, flowVersions[output.flow]);
+    // A test backup asked for on its own runs the testBackup flow on a cluster the preflight accepted.
+    const flow: FlowName = row.flow === 'testBackup' ? 'testBackup' : output.flow;
+    await store.setSessionFlow(sessionId, flow, flowVersions[flow]);
     await this.drive(
-      { ...row, flow: output.flow, flowVersion: flowVersions[output.flow] },
-      { flow: output.flow, version: flowVersions[output.flow], xstate: undefined, posted: null, applied: [] },
+      { ...row, flow, flowVersion: flowVersions[flow] },
+      { flow, version: flowVersions[flow], xstate: undefined, posted: null, applied: [] },
       { input: { sessionId, requester: row.requester, facts: output.facts } },
     );
   }
@@ -367,6 +320,9 @@ export class Sessions {
               suspension.value ??= why;
               controller.abort(new Error(why.error));
             },
+            progress: (text) => {
+              if (!this.fleets.has(row.id)) void this.deps.speaker.post(thread, { kind: 'progress', text });
+            },
           }),
         ),
         readCluster: this.readClusterActor(),
@@ -406,23 +362,13 @@ export class Sessions {
   private async suspended(row: SessionRow, suspension: Suspension | null, error: unknown) {
     const { logger, speaker } = this.deps;
     if (suspension?.reason === 'claim lost') {
-      // Another process moved the session on (a cancel, a click on another replica): it speaks for it.
-      logger.info({ sessionId: row.id, reason: suspension?.reason ?? 'stale revision' }, 'session continued elsewhere');
+      // Another process took the step over: it speaks for the session.
+      logger.info({ sessionId: row.id }, 'session continued elsewhere');
       return;
     }
     const cause = suspension?.error ?? (error instanceof Error ? error.message : String(error));
     logger.warn({ sessionId: row.id, err: { message: cause } }, 'session suspended: the store failed');
-    const what = suspension?.done
-      ? `${suspension.done.detail}. `
-      : suspension?.writes.length
-        ? `"${describeStep(suspension.request)}" had done: ${suspension.writes.join('; ')}. `
-        : suspension
-          ? `"${describeStep(suspension.request)}" changed nothing. `
-          : '';
-    await speaker.post(threadOf(row), {
-      kind: 'text',
-      text: `⚠️ ${what}The bot's database is unavailable (${cause}), so the setup pauses here. It goes on by itself when the database is back; nothing is done twice.`,
-    });
+    await speaker.post(threadOf(row), { kind: 'text', text: suspensionNote(suspension, cause) });
   }
 
   /** Posts the prompt the flow now waits on (once), or closes the session when the flow is done. */
@@ -432,7 +378,7 @@ export class Sessions {
       return;
     }
     if (snapshot.status === 'error') {
-      const correlationId = createHash('sha256').update(`${row.id}${Date.now()}`).digest('hex').slice(0, 8);
+      const correlationId = randomUUID().slice(0, 8);
       this.deps.logger.error({ err: snapshot.error, sessionId: row.id, correlationId }, 'flow failed');
       await this.close(row, {
         status: 'failed',
@@ -444,7 +390,7 @@ export class Sessions {
     const prompt = (snapshot.context as { prompt?: Prompt | null }).prompt ?? null;
     if (!prompt) return;
     const key = promptKey(prompt);
-    if (key === stored.posted?.key && !this.hasRunningWork(row.id, stored)) return;
+    if (key === stored.posted?.key && !hasRunningWork(stored, this.fleets.has(row.id))) return;
     // Cancelled while it worked (on another replica, say): no new prompt, the cancel goes first.
     if ((await this.deps.store.getSession(row.id))?.cancelRequested) return this.advance(row.id, undefined);
     const posted = await this.postPrompt(row, prompt);
@@ -494,7 +440,7 @@ export class Sessions {
     // Ended first: of several processes that reach the end (a cancel on one replica, a step on another), one speaks.
     if (!(await store.endSession(row.id, output.status))) return;
     metrics.sessionsEnded.inc({ status: output.status });
-    const message = output.interrupted ? `${output.message}\n${await this.interruption(row, output.interrupted)}` : output.message;
+    const message = output.interrupted ? `${output.message}\n${await interruptionNote(store, row.id, output.interrupted)}` : output.message;
     const fleet = this.fleets.get(row.id);
     this.fleets.delete(row.id);
     if (fleet) fleet.closed(row.clusterId, { ...output, message });
@@ -503,26 +449,6 @@ export class Sessions {
     const question = open.prompt?.kind === 'question' && open.message ? { message: open.message, prompt: open.prompt as QuestionPrompt } : null;
     await this.thread.closePrompts(row, question, closedBecause(output));
     await this.audit(row.id, row.clusterId, row.requester, 'session.end', output.status);
-  }
-
-  /** What the step that was running when a cancel came really did (it may run on another replica). */
-  private async interruption(row: SessionRow, request: StepRequest): Promise<string> {
-    const key = stepKeyOf(request);
-    const deadline = Date.now() + INTERRUPTED_STEP_WAIT_MS;
-    let state: StepRow | null = await this.deps.store.getStep(row.id, key);
-    while (state?.status === 'running' && state.owner !== null && (state.leaseUntil?.getTime() ?? 0) > Date.now() && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      state = await this.deps.store.getStep(row.id, key);
-    }
-    const step = `"${describeStep(request)}" was running when the cancel came`;
-    if (state?.status === 'done') return `• ${step} and finished: ${(state.outcome as { detail: string }).detail}.`;
-    if (state?.status === 'stopped') {
-      const stopped = state.outcome as StoppedStep;
-      return stopped.writes.length > 0
-        ? `• ${step}: it had done ${stopped.writes.join('; ')}, and stopped before ${stopped.before}.`
-        : `• ${step}: it stopped before ${stopped.before}, so it changed nothing.`;
-    }
-    return `• ${step}: it stopped before its first change.`;
   }
 
   private notice(sessionId: string, clusterId: string, thread: Conversation, notice: FlowNotice) {
@@ -540,24 +466,3 @@ export class Sessions {
 
 const fromPromiseOf = <T, I>(run: (args: { input: I }) => Promise<T>) => fromPromise<T, I>(run);
 
-function stateName(snapshot: AnyMachineSnapshot): string {
-  return JSON.stringify(snapshot.value);
-}
-
-function closedBecause(output: FlowOutput): string {
-  switch (output.status) {
-    case 'cancelled':
-      return 'the setup was cancelled';
-    case 'complete':
-      return 'the setup is complete';
-    case 'denied':
-      return 'the setup stopped: a step was denied';
-    case 'expired':
-      return 'the setup stopped: an approval expired';
-    case 'abandoned':
-      return 'the setup was closed after a long time without activity';
-    case 'unsupported':
-    case 'failed':
-      return 'the setup stopped';
-  }
-}

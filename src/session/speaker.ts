@@ -29,6 +29,17 @@ export class Speaker {
     }
   }
 
+  /** The groups a person belongs to on their platform (Slack user groups), as approver ids. */
+  async groupsOf(userId: string): Promise<string[]> {
+    const platform = userId.slice(0, userId.indexOf(':')) as Platform;
+    try {
+      return (await this.ports.get(platform)?.groupsOf?.(userId)) ?? [];
+    } catch (error) {
+      this.logger.warn({ err: error, platform }, 'could not look up the groups of a person');
+      return [];
+    }
+  }
+
   /** Tells one person only; for events handled after a restart, when the adapter's own reply channel is gone. */
   async tell(conversation: Conversation, userId: string, text: string): Promise<void> {
     try {

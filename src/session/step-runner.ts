@@ -43,6 +43,8 @@ export interface StepJob {
   signal: AbortSignal;
   /** Stops the session's drive: the step neither succeeded nor failed as far as the flow knows. */
   suspend(suspension: Suspension): void;
+  /** A line for the thread while a long step runs (a test backup in progress). */
+  progress(text: string): void;
 }
 
 export type Audit = (entry: { sessionId: string; clusterId: string; outcome: string; detail: string; step: string; hash: string }) => Promise<void>;
@@ -98,7 +100,7 @@ export class StepRunner {
     const stopTimer = this.deps.metrics.stepDuration.startTimer({ step: job.request.step, flow: job.flow });
     let outcome: StepOutcome;
     try {
-      outcome = await this.deps.executor.apply(job.request, { writes: this.guard(job, key, writes) });
+      outcome = await this.deps.executor.apply(job.request, { writes: this.guard(job, key, writes), progress: (text) => job.progress(text) });
     } catch (error) {
       clearInterval(heartbeat);
       return this.failed(job, key, error, writes, stopTimer);

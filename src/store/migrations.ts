@@ -108,6 +108,9 @@ export const MIGRATIONS: Migration[] = [
       `ALTER TABLE approvals ADD COLUMN shown TEXT`,
       `ALTER TABLE approvals ADD COLUMN decided_event TEXT`,
       `ALTER TABLE approvals ADD COLUMN reason TEXT`,
+      // The resumer's two questions, each a scan of the active sessions that are not waiting (few) or
+      // that wait on an approval (one primary-key lookup each), never of the whole history.
+      `CREATE INDEX sessions_active_waiting ON sessions (waiting, status)`,
       `CREATE TABLE probes (name TEXT PRIMARY KEY, at BIGINT NOT NULL)`,
     ],
   },

@@ -223,9 +223,10 @@ export class SqlStore implements Store {
 
   async sessionsWithUnappliedDecisions(before: Date, owner?: string) {
     const rows = await this.sql.query(
-      `SELECT sessions.* FROM sessions JOIN approvals ON sessions.prompt_key = 'approval:' || approvals.id
-       WHERE sessions.status = 'active' AND approvals.decision IS NOT NULL
-         AND (approvals.decided_at < $1 OR sessions.driver = $2) ORDER BY sessions.updated_at`,
+      `SELECT sessions.* FROM sessions JOIN approvals ON approvals.id = substr(sessions.prompt_key, 10)
+       WHERE sessions.waiting = 1 AND sessions.status = 'active' AND sessions.prompt_key LIKE 'approval:%'
+         AND approvals.decision IS NOT NULL AND (approvals.decided_at < $1 OR sessions.driver = $2)
+       ORDER BY sessions.updated_at`,
       [before.getTime(), owner ?? null],
     );
     return rows.map(sessionOf);

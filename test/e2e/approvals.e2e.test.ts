@@ -2,6 +2,7 @@
 // closed by the sweeper with a message in the thread.
 import { afterEach, describe, expect, it } from 'vitest';
 import { APPROVER, BYSTANDER, firstApproval, REQUESTER, startTestBot, type TestBot } from '../support/bot-harness.ts';
+import { setupState } from '../support/sandbox-state.ts';
 
 let t: TestBot;
 afterEach(async () => {
@@ -18,7 +19,7 @@ describe('approvals', () => {
     clock += 61_000;
     await t.decide(approval, 'approve');
     expect(t.chat.told.at(-1)).toEqual({ userId: APPROVER.id, text: expect.stringMatching(/expired/) });
-    expect(t.sandbox.publicState().ram.users).toEqual([]);
+    expect(setupState(t.sandbox).ram.users).toEqual([]);
   });
 
   it('the sweeper closes an expired approval: the message says so and the thread says what was not done', async () => {
@@ -32,7 +33,7 @@ describe('approvals', () => {
     expect(done.ok).toBe(false);
     expect(done.text).toMatch(/expired/);
     expect(approval.updates).toContainEqual(expect.objectContaining({ kind: 'decided', decision: 'expired' }));
-    expect(t.sandbox.publicState().ram.users).toEqual([]);
+    expect(setupState(t.sandbox).ram.users).toEqual([]);
   });
 
   it('self-approval and bystanders are refused; self-approval works when configured', async () => {
@@ -63,7 +64,7 @@ describe('approvals', () => {
     expect(done.ok).toBe(false);
     expect(done.text).toMatch(/denied/);
     expect(done.text).toMatch(/Nothing was changed|Not done/);
-    expect(t.sandbox.publicState().ram.users).toEqual([]);
+    expect(setupState(t.sandbox).ram.users).toEqual([]);
   });
 
   it('a second /backup-setup for the same cluster names who started the running one and offers its status', async () => {

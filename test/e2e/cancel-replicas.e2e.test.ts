@@ -1,6 +1,7 @@
 // Issue 13: a cancel holds everywhere. Two bot processes share one PostgreSQL. Replica A is in the
 // middle of a privileged step (its read before the write is slow) when replica B takes the cancel:
 // no cloud write happens after the cancel, and the closing message says exactly how far the step got.
+import { setupState } from '../support/sandbox-state.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BotProcess } from '../support/bot-process.ts';
 import { startLiveWorld, type LiveWorld } from '../support/live-world.ts';
@@ -71,7 +72,7 @@ describe('cancel on one replica while the other runs a step', () => {
     await new Promise((resolve) => setTimeout(resolve, 2_500)); // longer than A's slow read
 
     expect(ram.calls.slice(cancelledAt).filter((c) => /^(Create|Delete|Attach)/.test(c))).toEqual([]);
-    expect(world.sandbox.publicState().ram.policies).toEqual([]);
+    expect(setupState(world.sandbox).ram.policies).toEqual([]);
     expect(closing.text).toMatch(/^🛑 Cancelled by/);
     expect(closing.text).toContain(`it stopped before ram:CreatePolicy on policy ${POLICY}, so it changed nothing.`);
     expect(world.api.messages.filter((m) => m.threadTs === parent.ts && isClosing(m))).toHaveLength(1);

@@ -1,9 +1,9 @@
 // Issue 4: every seeded cluster type set up end to end through flows + executor + real SDKs + emulators.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LATEST_MIGRATE_CONTROLLER } from '../../src/sandbox/seed.ts';
-import { secretData } from '../support/sandbox-state.ts';
+import { secretData, setupState } from '../support/sandbox-state.ts';
 import type { Recorded } from '../support/recording-chat.ts';
-import { authorizeManagedRole } from '../../src/sandbox/kube/objects.ts';
+import { authorizeManagedRole } from '../../src/sandbox/kube/addon-token.ts';
 import { approvedSteps, COMPLETE, driveToEnd, startTestBot, stepResults, type TestBot } from '../support/bot-harness.ts';
 
 let t: TestBot;
@@ -27,7 +27,7 @@ describe('dedicated cluster', () => {
     const done = await driveToEnd(t, 'c-sandbox-dedicated');
     expect(done.text).toMatch(COMPLETE);
 
-    const state = t.sandbox.publicState();
+    const state = setupState(t.sandbox);
     expect(state.ram.users).toEqual(['ack-backup-c-sandbox-dedicated']);
     expect(state.ram.policies.map((p) => p.name)).toEqual(['ack-backup-c-sandbox-dedicated-migrate-controller']);
     expect(state.ram.attachments).toEqual([{ user: 'ack-backup-c-sandbox-dedicated', policy: 'ack-backup-c-sandbox-dedicated-migrate-controller' }]);
@@ -81,8 +81,8 @@ describe('managed kinds', () => {
     const done = await driveToEnd(t, id);
     expect(done.text).toMatch(COMPLETE);
     expect(clusterState(id).addons).toContainEqual({ name: 'migrate-controller', version: LATEST_MIGRATE_CONTROLLER });
-    expect(t.sandbox.publicState().ram.users).toEqual([]);
-    expect(t.sandbox.publicState().ram.accessKeys).toEqual([]);
+    expect(setupState(t.sandbox).ram.users).toEqual([]);
+    expect(setupState(t.sandbox).ram.accessKeys).toEqual([]);
   });
 
   it('Serverless Pro and Edge are told there is no volume backup', async () => {
@@ -101,7 +101,7 @@ describe('managed kinds', () => {
   });
 
   it('Ulanqab (cn-wulanchabu) guides the API Gateway authorization', async () => {
-    t.sandbox.account.change((state) => authorizeManagedRole(state.clusters['c-sandbox-ulanqab']!));
+    t.sandbox.account.change((state) => authorizeManagedRole(state, state.clusters['c-sandbox-ulanqab']!));
     await t.command('/backup-setup c-sandbox-ulanqab');
     const apiGateway = async (question: Recorded) => {
       expect(JSON.stringify(question.reply)).toMatch(/Cloud Backup console .*China \(Ulanqab\)/);
@@ -121,7 +121,7 @@ describe('managed kinds', () => {
     await t.answer(question, 'recheck');
     await t.chat.until(() => t.chat.replies('text').find((r) => r.text.includes('authorization is still missing')));
 
-    t.sandbox.account.change((state) => authorizeManagedRole(state.clusters['c-sandbox-ulanqab']!));
+    t.sandbox.account.change((state) => authorizeManagedRole(state, state.clusters['c-sandbox-ulanqab']!));
     await t.answer(question, 'recheck');
     const done = await driveToEnd(t, 'c-sandbox-ulanqab', { answers: { apiGateway: 'skip' } });
     expect(done.text).toMatch(COMPLETE);
@@ -134,7 +134,7 @@ describe('registered cluster', () => {
     await t.command('/backup-setup c-sandbox-registered');
     const done = await driveToEnd(t, 'c-sandbox-registered');
     expect(done.text).toMatch(COMPLETE);
-    const state = t.sandbox.publicState();
+    const state = setupState(t.sandbox);
     expect(state.ram.users).toEqual(['ack-one-user-csandboxre']);
     expect(state.ram.policies.map((p) => p.name)).toEqual(['ack-one-registered-cluster-policy-migrate-controller']);
     expect(state.ram.accessKeys).toHaveLength(1);

@@ -3,7 +3,7 @@
 // died), restarted on the same store, and the setup still completes with exactly one of each resource.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FaultPlan } from '../../src/sandbox/faults.ts';
-import { secretData } from '../support/sandbox-state.ts';
+import { secretData, setupState } from '../support/sandbox-state.ts';
 import type { BotProcess } from '../support/bot-process.ts';
 import { startLiveWorld, type LiveWorld } from '../support/live-world.ts';
 import { isApproval, isClosing, isQuestion, SlackDriver } from '../support/slack-driver.ts';
@@ -32,6 +32,8 @@ const KILL_POINTS: KillPoint[] = [
   { step: 'createAccessKeySecret (Secret write)', service: 'kube', operation: 'kube:create', after: 1 },
   { step: 'installAddon', service: 'cs', operation: 'InstallClusterAddons' },
   { step: 'createBackupVault', service: 'kube', operation: 'kube:create', after: 2 },
+  { step: 'testBackup (ApplicationBackup create)', service: 'kube', operation: 'kube:create', after: 3 },
+  { step: 'testBackup (DeleteRequest create)', service: 'kube', operation: 'kube:create', after: 4 },
 ];
 
 let world: LiveWorld | undefined;
@@ -84,8 +86,13 @@ describe('crash safety: SIGKILL in every privileged step of the dedicated flow',
   it.each(KILL_POINTS.map((p) => [p.step, p] as const))('killed during %s', async (_name, point) => {
     const closing = await runWithKill(point);
     expect(closing.text, bot!.output.join('')).toMatch(/^✅ Backup center setup complete/);
+    // One test backup, resumed where it was, that removed itself: nothing is left in the bucket or the cluster.
+    expect(closing.text).toMatch(/\n✅ Test backup of kube-public: 12 objects \(.+\) written to oss:\/\/cnfs-oss-sandbox-backups\/backups\/backup-setup-test-\w+-1\/ in \d+ s, then removed\n/);
+    expect(world!.sandbox.publicState().oss.buckets.find((b) => b.name === 'cnfs-oss-sandbox-backups')?.objects).toBe(0);
+    const tasks = Object.values(world!.sandbox.account.state.clusters['c-sandbox-dedicated']!.objects).filter((o) => o.kind === 'ApplicationBackup');
+    expect(tasks).toEqual([]);
 
-    const state = world!.sandbox.publicState();
+    const state = setupState(world!.sandbox);
     expect(state.ram.users).toEqual([USER]);
     expect(state.ram.policies.map((p) => p.name)).toEqual([`${USER}-migrate-controller`]);
     expect(state.ram.attachments).toEqual([{ user: USER, policy: `${USER}-migrate-controller` }]);

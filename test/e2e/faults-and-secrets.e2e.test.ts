@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { COMPLETE, driveToEnd, startTestBot, stepResults, type TestBot } from '../support/bot-harness.ts';
+import { setupState } from '../support/sandbox-state.ts';
 
 let sandbox: Sandbox;
 const bots: TestBot[] = [];
@@ -35,7 +36,7 @@ describe('faults', () => {
     sandbox.faults.kube.clear();
 
     expect(done.text).toMatch(COMPLETE);
-    const state = sandbox.publicState();
+    const state = setupState(sandbox);
     expect(state.ram.users).toEqual(['ack-backup-c-sandbox-dedicated']);
     expect(state.ram.policies).toHaveLength(1);
     expect(state.ram.accessKeys).toHaveLength(1);
@@ -44,7 +45,7 @@ describe('faults', () => {
   });
 
   it('a permanent NoPermission stops the session with the permission to add, and later steps never run', async () => {
-    const before = sandbox.publicState();
+    const before = setupState(sandbox);
     sandbox.faults.ram.add({
       operation: 'AttachPolicyToUser',
       fault: { kind: 'error', status: 403, code: 'NoPermission', message: 'You are not authorized to do this action. You should be authorized by RAM.' },
@@ -56,8 +57,8 @@ describe('faults', () => {
 
     expect(done.ok).toBe(false);
     expect(done.text).toContain('ram:AttachPolicyToUser');
-    expect(done.text).toMatch(/add ram:AttachPolicyToUser to the bot's RAM policy/);
-    const after = sandbox.publicState();
+    expect(done.text).toMatch(/add `ram:AttachPolicyToUser` to the bot's RAM policy/);
+    const after = setupState(sandbox);
     // The user and policy made before the failure stay (the next run reports them present); nothing after it exists.
     expect(after.ram.attachments).toEqual(before.ram.attachments);
     expect(after.ram.accessKeys).toEqual(before.ram.accessKeys);
@@ -73,7 +74,11 @@ describe('faults', () => {
 
 describe('secrets', () => {
   it('no AccessKey secret appears in logs, chat, audit rows, error messages or stored sessions', async () => {
-    const secrets = [sandbox.account.state.rootKey.secret, ...sandbox.account.state.ram.accessKeys.map((k) => k.secret)];
+    const secrets = [
+      sandbox.account.state.rootKey.secret,
+      ...sandbox.account.state.ram.accessKeys.map((k) => k.secret),
+      ...(sandbox.account.state.sts ?? []).flatMap((c) => [c.secret, c.securityToken]),
+    ];
     expect(secrets.length).toBeGreaterThan(2);
     for (const t of bots) {
       const audit = [];

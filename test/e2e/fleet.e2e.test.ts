@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Reply } from '../../src/chat/model.ts';
 import { APPROVER, startTestBot, type TestBot } from '../support/bot-harness.ts';
+import { setupState } from '../support/sandbox-state.ts';
 
 let t: TestBot;
 beforeEach(async () => {
@@ -51,7 +52,7 @@ describe('fleet setup', () => {
     expect(install.covers?.sort()).toEqual(['c-sandbox-dedicated', 'c-sandbox-managed', 'c-sandbox-registered']);
     expect(install.prompt.preview.changes.filter((c) => c.startsWith('c-sandbox-managed: '))).not.toEqual([]);
 
-    const state = t.sandbox.publicState();
+    const state = setupState(t.sandbox);
     expect(state.ram.users.sort()).toEqual(['ack-backup-c-sandbox-dedicated', 'ack-one-user-csandboxre']);
     for (const id of ['c-sandbox-dedicated', 'c-sandbox-registered', 'c-sandbox-managed']) {
       expect(state.clusters[id]!.addons.map((a) => a.name)).toContain('migrate-controller');
@@ -70,7 +71,7 @@ describe('fleet setup', () => {
     expect(rowOf(summary.text, 'c-sandbox-managed')).toMatch(/\bdone\b/);
     expect(summary.ok).toBe(false);
     expect(t.sandbox.publicState().clusters['c-sandbox-managed']!.addons.map((a) => a.name)).toContain('migrate-controller');
-    expect(t.sandbox.publicState().ram.users).toEqual([]);
+    expect(setupState(t.sandbox).ram.users).toEqual([]);
   });
 
   it('by region: --region cn-wulanchabu --all covers every cluster of that region', async () => {

@@ -1,6 +1,7 @@
 // Issue 13: no acknowledged click is ever lost. The bot is a process; it stores an event and Slack
 // gets its acknowledgement, then the process is killed (SIGKILL) before it handles the event. After a
 // restart the event takes effect exactly once, with no second click — on SQLite and on PostgreSQL.
+import { setupState } from '../support/sandbox-state.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmulatedMessage } from '../../src/sandbox/slack/api.ts';
 import type { BotProcess } from '../support/bot-process.ts';
@@ -104,7 +105,7 @@ describe.each(['sqlite', 'postgres'] as const)('an acknowledged event survives S
     const parent = await running.slack.parentOf(CLUSTER);
     await running.slack.until('the next approval', () => inThread(parent).find((m) => isApproval(m) && m.ts !== approval.ts));
     expect(calls('CreateUser')).toBe(1);
-    expect(world!.sandbox.publicState().ram.users).toEqual([`ack-backup-${CLUSTER}`]);
+    expect(setupState(world!.sandbox).ram.users).toEqual([`ack-backup-${CLUSTER}`]);
     expect(approval.text).toMatch(/Approved by/);
   }, 90_000);
 

@@ -6,6 +6,7 @@ import type { SlackApi } from '../../src/sandbox/slack/api.ts';
 import type { BotProcess } from '../support/bot-process.ts';
 import { startLiveWorld, type LiveWorld } from '../support/live-world.ts';
 import { isApproval, isClosing, isQuestion, SlackDriver } from '../support/slack-driver.ts';
+import { setupState } from '../support/sandbox-state.ts';
 
 const BOT_TOKEN = 'xoxb-7070-7070-operatetoken';
 const REQUESTER = 'U0ALICE';
@@ -72,7 +73,7 @@ describe('operating the bot', () => {
     await slack.until('the CreateUser call', () => sandbox!.faults.ram.calls.includes('CreateUser'));
     const exitCode = await bot.terminate();
     expect(exitCode).toBe(0);
-    expect(sandbox!.publicState().ram.users).toEqual(['ack-backup-c-sandbox-dedicated']);
+    expect(setupState(sandbox!).ram.users).toEqual(['ack-backup-c-sandbox-dedicated']);
     expect(api!.messages.some((m) => m.threadTs === parent.ts && /createRamUser: created/.test(m.text ?? ''))).toBe(true);
 
     await bot.start();
@@ -86,6 +87,6 @@ describe('operating the bot', () => {
       await slack.click(next, isApproval(next) ? 'approve' : 'first', isApproval(next) ? APPROVER : REQUESTER);
     }
     expect(sandbox!.faults.ram.calls.filter((c) => c === 'CreateUser')).toHaveLength(1);
-    expect(sandbox!.publicState().ram.users).toEqual(['ack-backup-c-sandbox-dedicated']);
+    expect(setupState(sandbox!).ram.users).toEqual(['ack-backup-c-sandbox-dedicated']);
   }, 90_000);
 });

@@ -5,6 +5,7 @@
 // - Messages rendered from the store: decided approvals keep what was approved after a restart;
 //   prompts nobody will answer lose their buttons and say why.
 // - Operations: readiness writes, metrics answer without the store, the flow is named, every ending counted.
+import { setupState } from '../support/sandbox-state.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,7 +66,7 @@ describe('a store that fails around a step', () => {
     proxy!.restore();
     const next = await bot.chat.until(() => bot.chat.messages.find((m) => m.reply.kind === 'approval' && m.messageId !== approval.messageId), 30_000);
     expect(next.reply.kind === 'approval' && next.reply.prompt.request.step).toBe('ensurePolicy');
-    expect(bot.sandbox.publicState().ram.users).toEqual(['ack-backup-c-sandbox-dedicated']);
+    expect(setupState(bot.sandbox).ram.users).toEqual(['ack-backup-c-sandbox-dedicated']);
   }, 60_000);
 
   it('answers /readyz (a real write) and /metrics truthfully while the database is down', async () => {

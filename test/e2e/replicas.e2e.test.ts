@@ -7,6 +7,7 @@ import type { SlackApi } from '../../src/sandbox/slack/api.ts';
 import type { BotProcess } from '../support/bot-process.ts';
 import { startLiveWorld, type LiveWorld } from '../support/live-world.ts';
 import { postgresUrl, requirePostgres } from '../support/postgres.ts';
+import { setupState } from '../support/sandbox-state.ts';
 import { isApproval, isClosing, isQuestion, SlackDriver } from '../support/slack-driver.ts';
 
 const BOT_TOKEN = 'xoxb-7070-7070-replicatoken';
@@ -93,7 +94,7 @@ describe('two replicas on one PostgreSQL', () => {
   );
 
   it('the account holds one of each resource for each cluster', () => {
-    const state = sandbox.publicState();
+    const state = setupState(sandbox);
     expect(state.ram.users.sort()).toEqual(['ack-backup-c-sandbox-dedicated', 'ack-one-user-csandboxre']);
     expect(state.ram.attachments).toHaveLength(2);
     expect(state.ram.accessKeys).toHaveLength(2);

@@ -8,7 +8,9 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
+import { freePort } from '../support/bot-process.ts';
 import { SELECTORS, chromiumPath, launchChromium, openChat, sendCommand, type Browser } from '../web/browser.ts';
+import { BOT_USER } from '../../src/sandbox/bot-identity.ts';
 
 const SCREENSHOT = new URL('../../test-results/sandbox-setup.png', import.meta.url);
 
@@ -73,8 +75,52 @@ describe.skipIf(!chromiumPath())('the sandbox in a browser', () => {
     expect(errors).toEqual([]);
 
     const state = (await (await fetch(`${app.url}/sandbox/state`)).json()) as { ram: { users: string[] } };
-    expect(state.ram.users).toEqual(['ack-backup-c-sandbox-dedicated']);
+    expect(state.ram.users).toEqual([BOT_USER, 'ack-backup-c-sandbox-dedicated']);
     await mkdir(new URL('.', SCREENSHOT), { recursive: true });
     await requester.screenshot({ path: SCREENSHOT.pathname, fullPage: true });
   });
+
+  it('after a restart of the bot the thread and its pending approval are back, and the approval still works', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sandbox-restart-'));
+    const port = await freePort();
+    const config = loadConfig({ PORT: String(port), STATE_DIR: dir });
+    let first: App | null = await startApp(config, { logger: pino({ level: 'silent' }), host: '127.0.0.1' });
+    let second: App | null = null;
+    try {
+      const requester = await openChat(browser.context, first.url, 'web:requester');
+      await sendCommand(requester, '/backup-setup c-sandbox-dedicated');
+      const handled = new Set<string>();
+      for (;;) {
+        const question = await pending(requester, 'question', handled);
+        if (question) {
+          handled.add(question);
+          await requester.locator(`${SELECTORS.message}[data-message-id="${question}"] ${SELECTORS.choice}`).first().click();
+          continue;
+        }
+        if ((await requester.locator(`${SELECTORS.message}[data-kind="approval"]`).count()) > 0) break;
+        await requester.waitForTimeout(50);
+      }
+      const approvalId = (await requester.locator(`${SELECTORS.message}[data-kind="approval"]`).first().getAttribute('data-message-id'))!;
+      await first.stop();
+      first = null;
+
+      second = await startApp(config, { logger: pino({ level: 'silent' }), host: '127.0.0.1' });
+      const approver = await openChat(browser.context, second.url, 'web:approver');
+      const approval = approver.locator(`${SELECTORS.message}[data-message-id="${approvalId}"]`);
+      await approval.waitFor();
+      expect(await approver.locator(`${SELECTORS.message}[data-kind="question"]`).count()).toBe(0); // answered before the restart
+      expect(await approver.locator(`${SELECTORS.message}[data-kind="answered"]`).count()).toBe(3);
+      await approval.locator(SELECTORS.approve).click();
+      await approver.locator(`${SELECTORS.message}[data-message-id="${approvalId}"][data-kind="decided"]`).waitFor();
+      await approver.locator(`${SELECTORS.message}[data-kind="result"]`).first().waitFor();
+      await requester.reload();
+      await requester.locator(`${SELECTORS.message}[data-kind="result"]`).first().waitFor();
+      await mkdir(new URL('.', SCREENSHOT), { recursive: true });
+      await approver.screenshot({ path: new URL('../../test-results/sandbox-after-restart.png', import.meta.url).pathname, fullPage: true });
+    } finally {
+      await first?.stop();
+      await second?.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

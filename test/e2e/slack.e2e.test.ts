@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config/index.ts';
 import { startSlackApi, type EmulatedMessage, type SlackApi } from '../../src/sandbox/slack/api.ts';
 import { actionsOf, CHANNEL, isApproval, isQuestion, SlackDriver } from '../support/slack-driver.ts';
 import { FORM, send, signed, slashCommand, SIGNING_SECRET } from '../slack/slack-requests.ts';
+import { setupState } from '../support/sandbox-state.ts';
 
 const BOT_TOKEN = 'xoxb-4242-4242-e2etoken';
 const REQUESTER = 'U0ALICE';
@@ -20,9 +21,8 @@ let app: App;
 let slack: SlackDriver;
 let stateDir: string;
 
-beforeEach(async () => {
-  api = await startSlackApi({ token: BOT_TOKEN });
-  stateDir = mkdtempSync(join(tmpdir(), 'slack-e2e-'));
+/** The whole app in sandbox mode with Slack configured against the emulator `api`. */
+async function startWithSlack(approvers: string) {
   const config = loadConfig({
     BACKUP_SETUP_SANDBOX: '1',
     SLACK_BOT_TOKEN: BOT_TOKEN,
@@ -30,10 +30,16 @@ beforeEach(async () => {
     SLACK_API_URL: api.url,
     PORT: '0',
     STATE_DIR: stateDir,
-    APPROVERS: `slack:${APPROVER}`,
+    APPROVERS: approvers,
   });
   app = await startApp(config, { logger: pino({ level: 'silent' }), host: '127.0.0.1' });
   slack = new SlackDriver(api, `${app.url}/slack/events`);
+}
+
+beforeEach(async () => {
+  api = await startSlackApi({ token: BOT_TOKEN });
+  stateDir = mkdtempSync(join(tmpdir(), 'slack-e2e-'));
+  await startWithSlack(`slack:${APPROVER}`);
 });
 
 afterEach(async () => {
@@ -67,7 +73,7 @@ describe('Slack end to end', () => {
     const closing = await slack.clickThrough(parent.ts, REQUESTER, APPROVER);
     expect(closing.text).toMatch(/^✅ Backup center setup complete/);
 
-    const state = app.sandbox!.publicState();
+    const state = setupState(app.sandbox!);
     expect(state.ram.users).toEqual(['ack-backup-c-sandbox-dedicated']);
     expect(state.ram.accessKeys).toHaveLength(1);
     expect(state.clusters['c-sandbox-dedicated']!.secrets).toContain('csdr/alibaba-addon-secret');
@@ -120,5 +126,26 @@ describe('Slack end to end', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(api.messages).toEqual([]);
     expect(createCalls()).toEqual([]);
+  });
+});
+
+describe('a Slack user group as approvers', () => {
+  it('lets a member of the group named in APPROVERS approve, and refuses someone outside it', async () => {
+    await app.stop();
+    await api.close();
+    api = await startSlackApi({ token: BOT_TOKEN, userGroups: [{ id: 'S0OPS', handle: 'platform-oncall', users: ['U0CAROL'] }] });
+    await startWithSlack('slack:S0OPS');
+
+    await slack.command('c-sandbox-dedicated', REQUESTER);
+    const parent = await slack.parentOf('c-sandbox-dedicated');
+    const approval = await firstApproval(parent.ts);
+    expect((await slack.click(approval, 'approve', APPROVER)).status).toBe(200);
+    await slack.until('the refusal', () => api.ephemerals.find((e) => e.user === APPROVER));
+    expect(api.ephemerals.find((e) => e.user === APPROVER)!.text).toMatch(/not an approver/);
+    expect(approval.edits).toBe(0);
+
+    expect((await slack.click(approval, 'approve', 'U0CAROL')).status).toBe(200);
+    await slack.until('the decision', () => /Approved by/.test(approval.text ?? ''));
+    expect(api.calls.filter((c) => c.method === 'usergroups.users.list').length).toBeGreaterThan(0);
   });
 });

@@ -17,7 +17,7 @@ describe('toStepError', () => {
     expect(error.retryable).toBe(false);
     expect(error.message).toContain('ram:CreateUser');
     expect(error.message).toContain('user ack-backup-c-1');
-    expect(error.message).toContain("add ram:CreateUser to the bot's RAM policy");
+    expect(error.message).toContain("add `ram:CreateUser` to the bot's RAM policy");
     const { values } = await metrics.cloudErrors.get();
     expect(values.find((v) => v.labels.code === 'NoPermission')?.value).toBe(1);
   });

@@ -34,7 +34,7 @@ export async function startHarness(options: { timeouts?: Partial<Timeouts> } = {
   const logs: string[] = [];
   const logger = createLogger('debug', new Writable({ write(chunk, _encoding, done) { logs.push(String(chunk)); done(); } }) as never);
   const clients = createCloudClients({
-    credentials: sandbox.credentials,
+    credentials: sandbox.botCredentials,
     endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
     protocol: 'http',
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),

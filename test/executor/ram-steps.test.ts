@@ -4,6 +4,7 @@ import type { PolicyDocument } from '../../flows/contract.ts';
 import { policyDocument } from '../../flows/domain/policy.ts';
 import { StepError } from '../../src/executor/contract.ts';
 import { runtime } from '../../src/executor/clients.ts';
+import { setupState } from '../support/sandbox-state.ts';
 import { counterValue, failure, startHarness, type Harness } from './helpers.ts';
 
 let h: Harness;
@@ -20,7 +21,7 @@ describe('createRamUser', () => {
     const preview = await h.executor.preview({ step: 'createRamUser', params: { userName: user } });
     expect(preview).toEqual({ step: 'createRamUser', upToDate: false, changes: [expect.stringContaining(`create RAM user ${user}`)] });
     expect(await h.executor.apply({ step: 'createRamUser', params: { userName: user } })).toMatchObject({ outcome: 'created' });
-    expect(h.sandbox.publicState().ram.users).toEqual([user]);
+    expect(setupState(h.sandbox).ram.users).toEqual([user]);
     expect(await h.executor.apply({ step: 'createRamUser', params: { userName: user } })).toMatchObject({ outcome: 'already present' });
     expect((await h.executor.preview({ step: 'createRamUser', params: { userName: user } })).upToDate).toBe(true);
   });
@@ -30,13 +31,13 @@ describe('createRamUser', () => {
     h.sandbox.faults.ram.add({ operation: 'GetUser', fault: { kind: 'error5xx' }, times: 1 });
     expect(await h.executor.apply({ step: 'createRamUser', params: { userName: user } })).toMatchObject({ outcome: 'created' });
     expect(h.sandbox.faults.ram.calls.filter((c) => c === 'CreateUser')).toHaveLength(3);
-    expect(h.sandbox.publicState().ram.users).toEqual([user]);
+    expect(setupState(h.sandbox).ram.users).toEqual([user]);
   });
 
   it('retries a dropped connection', async () => {
     h.sandbox.faults.ram.add({ operation: 'CreateUser', fault: { kind: 'drop' }, times: 1 });
     expect(await h.executor.apply({ step: 'createRamUser', params: { userName: user } })).toMatchObject({ outcome: 'created' });
-    expect(h.sandbox.publicState().ram.users).toEqual([user]);
+    expect(setupState(h.sandbox).ram.users).toEqual([user]);
   });
 
   it('turns a permanent NoPermission into a specific StepError and changes nothing', async () => {
@@ -44,10 +45,10 @@ describe('createRamUser', () => {
     const error = await failure<StepError>(h.executor.apply({ step: 'createRamUser', params: { userName: user } }));
     expect(error).toBeInstanceOf(StepError);
     expect(error).toMatchObject({ step: 'createRamUser', code: 'NoPermission', retryable: false });
-    expect(error.message).toContain(`ram:CreateUser on user ${user}`);
+    expect(error.message).toContain(`\`ram:CreateUser\` on user ${user}`);
     expect(error.message).not.toMatch(/\n\s+at /);
     expect(h.sandbox.faults.ram.calls.filter((c) => c === 'CreateUser')).toHaveLength(1);
-    expect(h.sandbox.publicState().ram.users).toEqual([]);
+    expect(setupState(h.sandbox).ram.users).toEqual([]);
     expect(await counterValue(h.metrics, { service: 'ram', code: 'NoPermission' })).toBe(1);
   });
 });
@@ -64,7 +65,7 @@ describe('ensurePolicy', () => {
     expect(preview.upToDate).toBe(false);
     expect(preview.changes.join('\n')).toMatch(/adds Allow on \*: .*ecs:CopySnapshot/);
     expect(await h.executor.apply(ensure(newDocument))).toMatchObject({ outcome: 'updated' });
-    const state = h.sandbox.publicState().ram.policies.find((p) => p.name === policy)!;
+    const state = setupState(h.sandbox).ram.policies.find((p) => p.name === policy)!;
     expect(state.versions).toEqual(['v1', 'v2']);
     expect(state.defaultVersion).toBe('v2');
     expect(await h.executor.apply(ensure(newDocument))).toMatchObject({ outcome: 'already present' });
@@ -73,11 +74,11 @@ describe('ensurePolicy', () => {
   it('deletes the oldest non-default version when the policy already has 5', async () => {
     const buckets = ['b1', 'b2', 'b3', 'b4', 'b5'];
     for (const bucket of buckets) await h.executor.apply(ensure(policyDocument({ addonVersion: '1.8.7', bucket: `cnfs-oss-${bucket}` })));
-    expect(h.sandbox.publicState().ram.policies[0]!.versions).toEqual(['v1', 'v2', 'v3', 'v4', 'v5']);
+    expect(setupState(h.sandbox).ram.policies[0]!.versions).toEqual(['v1', 'v2', 'v3', 'v4', 'v5']);
     const preview = await h.executor.preview(ensure(newDocument));
     expect(preview.changes.join('\n')).toContain('delete its oldest non-default version v1');
     expect(await h.executor.apply(ensure(newDocument))).toMatchObject({ outcome: 'updated' });
-    const state = h.sandbox.publicState().ram.policies[0]!;
+    const state = setupState(h.sandbox).ram.policies[0]!;
     expect(state.versions).toEqual(['v2', 'v3', 'v4', 'v5', 'v6']);
     expect(state.defaultVersion).toBe('v6');
   });
@@ -90,7 +91,7 @@ describe('attachPolicy', () => {
     const request = { step: 'attachPolicy' as const, params: { policyName: policy, userName: user } };
     expect((await h.executor.preview(request)).changes).toEqual([`attach custom policy ${policy} to RAM user ${user}`]);
     expect(await h.executor.apply(request)).toMatchObject({ outcome: 'created' });
-    expect(h.sandbox.publicState().ram.attachments).toEqual([{ user, policy }]);
+    expect(setupState(h.sandbox).ram.attachments).toEqual([{ user, policy }]);
     expect(await h.executor.apply(request)).toMatchObject({ outcome: 'already present' });
   });
 });
@@ -100,7 +101,7 @@ describe('createBucket', () => {
     const request = { step: 'createBucket' as const, params: { bucket: 'cnfs-oss-backup-new', region: 'cn-beijing' } };
     expect((await h.executor.preview(request)).upToDate).toBe(false);
     expect(await h.executor.apply(request)).toMatchObject({ outcome: 'created' });
-    expect(h.sandbox.publicState().oss.buckets).toContainEqual({ name: 'cnfs-oss-backup-new', region: 'cn-beijing' });
+    expect(h.sandbox.publicState().oss.buckets).toContainEqual({ name: 'cnfs-oss-backup-new', region: 'cn-beijing', objects: 0 });
     expect(await h.executor.apply(request)).toMatchObject({ outcome: 'already present' });
   });
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StepRequest } from '../../flows/contract.ts';
 import { credentialNames } from '../../flows/domain/names.ts';
 import { policyDocument } from '../../flows/domain/policy.ts';
+import { backupVaultName } from '../../flows/domain/vault.ts';
 import { startHarness, type Harness } from './helpers.ts';
 
 let h: Harness;
@@ -36,9 +37,32 @@ describe('verify', () => {
     ];
     for (const step of steps) await h.executor.apply(step);
 
+    // Everything is in place, but nothing has proven yet that migrate-controller can write to the bucket.
+    const configured = await h.executor.verify(clusterId);
+    expect(configured.checks.filter((c) => c.status === 'fail')).toEqual([]);
+    expect(configured.checks.filter((c) => c.status === 'warn')).toEqual([expect.objectContaining({
+      requirement: 'A passed test backup of the current configuration',
+      detail: `no test backup is recorded on vault ${backupVaultName({ name: 'sandbox-dedicated', clusterId })}`,
+      fix: expect.stringContaining(`/backup-setup verify ${clusterId} --test-backup`),
+    })]);
+
+    await h.executor.apply({ step: 'testBackup', params: { clusterId, vault: backupVaultName({ name: 'sandbox-dedicated', clusterId }), namespace: 'kube-public', backupName: 'verify-test-1', force: false } });
     const after = await h.executor.verify(clusterId);
     expect(after.checks.filter((c) => c.status === 'fail' || c.status === 'warn')).toEqual([]);
     expect(after.checks.find((c) => c.requirement.startsWith('Policy grants ECS snapshot actions'))?.status).toBe('pass');
+    const tested = after.checks.find((c) => c.requirement === 'A passed test backup of the current configuration')!;
+    expect(tested.detail).toMatch(/^passed at \S+ \(kube-public: 12 objects \(.+\) written to oss:\/\/cnfs-oss-sandbox-backups\/backups\/verify-test-1\/ in \d+ s, then removed\); nothing changed since$/);
+
+    // A new version of a shared policy that only adds another cluster's bucket changes nothing for this vault.
+    await h.executor.apply({ step: 'ensurePolicy', params: { policyName, shared: true, document: policyDocument({ addonVersion: '1.8.7', bucket: 'cnfs-oss-other-cluster' }) } });
+    expect(h.sandbox.account.state.ram.policies.find((p) => p.name === policyName)?.defaultVersion).toBe('v2');
+    const stillTested = (await h.executor.verify(clusterId)).checks.find((c) => c.requirement === 'A passed test backup of the current configuration')!;
+    expect(stillTested).toMatchObject({ status: 'pass', detail: expect.stringContaining('nothing changed since') });
+
+    // A new policy version that changes what the component may do with this bucket is a configuration the test did not prove.
+    await h.executor.apply({ step: 'ensurePolicy', params: { policyName, document: policyDocument({ addonVersion: '1.8.7' }) } });
+    const changed = (await h.executor.verify(clusterId)).checks.find((c) => c.requirement === 'A passed test backup of the current configuration')!;
+    expect(changed).toMatchObject({ status: 'warn', detail: expect.stringMatching(new RegExp(`but since then policy: ${policyName} \\(\\d+ grants apply to bucket ${bucket}, fingerprint \\w{8}\\) → ${policyName} \\(\\d+ grants apply to bucket ${bucket}, fingerprint \\w{8}\\)`)) });
   });
 
   it('stops at an unsupported kind', async () => {

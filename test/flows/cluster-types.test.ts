@@ -53,10 +53,11 @@ describe('DESIGN "Cluster types"', () => {
   test('ACK managed, cnfs-oss-* bucket: add-on and vault only, no OSS permission', async () => {
     const seen = await setUp({ ...managed, buckets: [cnfsBucket, teamBucket] });
     expect(seen.questions).toEqual(['region', 'bucket']);
-    expect(steps(seen)).toEqual(['installAddon', 'createBackupVault']);
+    expect(steps(seen)).toEqual(['installAddon', 'createBackupVault', 'testBackup']);
     expect(seen.plan).toEqual([
       'Install add-on `migrate-controller` 1.8.7',
       'Create backup vault `sandbox-managed-backups` (bucket `cnfs-oss-sandbox`, cn-hangzhou, internal network)',
+      'Test backup of namespace `kube-public` into vault `sandbox-managed-backups`, then delete it',
     ]);
     expect(seen.notices).toContain(
       'info: Bucket `cnfs-oss-sandbox` starts with cnfs-oss-, so the cluster\'s AliyunCSManagedBackupRestoreRole can use it: no RAM user, policy or Secret is needed.',
@@ -66,13 +67,13 @@ describe('DESIGN "Cluster types"', () => {
 
   test('ACK managed, no bucket yet: the suggested cnfs-oss-* bucket is the default and is created', async () => {
     const seen = await setUp(managed);
-    expect(steps(seen)).toEqual(['createBucket', 'installAddon', 'createBackupVault']);
+    expect(steps(seen)).toEqual(['createBucket', 'installAddon', 'createBackupVault', 'testBackup']);
     expect(request(seen, 'createBucket').params).toEqual({ bucket: 'cnfs-oss-backup-csandboxma', region: 'cn-hangzhou' });
   });
 
   test('ACK managed, other bucket and an older add-on: dedicated-style OSS permission, upgrade, restart', async () => {
     const seen = await setUp({ ...managed, buckets: [cnfsBucket, teamBucket], addon: { installedVersion: '1.7.6', latestVersion: '1.8.7' } }, { bucket: 'team-data' });
-    expect(steps(seen)).toEqual([...ACCESS_KEY_STEPS, 'installAddon', 'restartMigrateController', 'createBackupVault']);
+    expect(steps(seen)).toEqual([...ACCESS_KEY_STEPS, 'installAddon', 'restartMigrateController', 'createBackupVault', 'testBackup']);
     expect(request(seen, 'createRamUser').params.userName).toBe('ack-backup-c-sandbox-managed');
     const policy = request(seen, 'ensurePolicy').params;
     expect(policy.policyName).toBe('ack-backup-c-sandbox-managed-migrate-controller');
@@ -94,7 +95,7 @@ describe('DESIGN "Cluster types"', () => {
 
   test('ACK managed, add-on current: skipped with a notice', async () => {
     const seen = await setUp({ ...managed, buckets: [cnfsBucket], addon: { installedVersion: '1.8.7', latestVersion: '1.8.7' } });
-    expect(steps(seen)).toEqual(['createBackupVault']);
+    expect(steps(seen)).toEqual(['createBackupVault', 'testBackup']);
     expect(seen.notices).toContain('info: Add-on migrate-controller 1.8.7 is already installed and current — skipped.');
   });
 
@@ -119,7 +120,7 @@ describe('DESIGN "Cluster types"', () => {
 
   test('ACK Serverless Pro: as managed, and says volume backup is not supported', async () => {
     const seen = await setUp(facts({ clusterId: 'c-sandbox-serverless-pro', profile: 'Serverless', clusterSpec: 'ack.pro.small', buckets: [cnfsBucket] }));
-    expect(steps(seen)).toEqual(['installAddon', 'createBackupVault']);
+    expect(steps(seen)).toEqual(['installAddon', 'createBackupVault', 'testBackup']);
     expect(seen.notices[0]).toBe(
       'info: Volume backup is not supported on ACK Serverless Pro clusters: the backup center backs up and restores the applications (their resources and configuration), not the data in their volumes.',
     );
@@ -148,13 +149,13 @@ describe('DESIGN "Cluster types"', () => {
     const edge = facts({ clusterId: 'c-sandbox-edge', profile: 'Edge', buckets: [cnfsBucket] });
     const seen = await setUp(edge);
     expect(request(seen, 'createBackupVault').params).toMatchObject({ bucket: 'cnfs-oss-sandbox', region: 'cn-hangzhou', network: 'public' });
-    expect(seen.plan.at(-1)).toContain('public network');
+    expect(seen.plan.find((line) => line.includes('backup vault'))).toContain('public network');
   });
 
   test('ACK managed Basic: even a cnfs-oss-* bucket gets the dedicated-style OSS permission, and the long-lived AccessKey is said plainly', async () => {
     const basic = { ...managed, clusterSpec: 'ack.standard', buckets: [cnfsBucket] };
     const seen = await setUp(basic);
-    expect(steps(seen)).toEqual([...ACCESS_KEY_STEPS, 'installAddon', 'createBackupVault']);
+    expect(steps(seen)).toEqual([...ACCESS_KEY_STEPS, 'installAddon', 'createBackupVault', 'testBackup']);
     const bucketQuestion = seen.point.log.find((e) => e.kind === 'event' && e.prompt?.kind === 'question' && e.prompt.questionId === 'bucket')!;
     expect(bucketQuestion.kind === 'event' && bucketQuestion.prompt?.kind === 'question' && bucketQuestion.prompt.text).toContain(
       'This is an ACK Basic cluster: any bucket needs a RAM user whose long-lived AccessKey (it does not expire) is stored in a Secret in the cluster',
@@ -191,7 +192,7 @@ describe('DESIGN "Cluster types"', () => {
     const dedicated = facts({ clusterId: 'c-sandbox-dedicated', clusterType: 'Kubernetes', buckets: [teamBucket] });
     const seen = await setUp(dedicated, { bucket: 'team-data', bucketScope: 'all' });
     expect(seen.questions).toEqual(['region', 'bucket', 'bucketScope']);
-    expect(steps(seen)).toEqual([...ACCESS_KEY_STEPS, 'installAddon', 'createBackupVault']);
+    expect(steps(seen)).toEqual([...ACCESS_KEY_STEPS, 'installAddon', 'createBackupVault', 'testBackup']);
     const policy = request(seen, 'ensurePolicy').params.document;
     expect(policy.Statement.map((s) => s.Resource)).toEqual(['*', '*', 'acs:oss:*:*:*']);
     expect(request(seen, 'createAccessKeySecret').params).toEqual({
@@ -208,7 +209,7 @@ describe('DESIGN "Cluster types"', () => {
   test('ACK dedicated with the add-on already running: the Secret comes after it, so migrate-controller is restarted', async () => {
     const dedicated = facts({ clusterId: 'c-sandbox-dedicated', clusterType: 'Kubernetes', addon: { installedVersion: '1.8.7', latestVersion: '1.8.7' } });
     const seen = await setUp(dedicated);
-    expect(steps(seen)).toEqual(['createBucket', ...ACCESS_KEY_STEPS, 'restartMigrateController', 'createBackupVault']);
+    expect(steps(seen)).toEqual(['createBucket', ...ACCESS_KEY_STEPS, 'restartMigrateController', 'createBackupVault', 'testBackup']);
     expect(request(seen, 'ensurePolicy').params.document.Statement[2]!.Resource).toEqual([
       'acs:oss:*:*:cnfs-oss-backup-csandboxde',
       'acs:oss:*:*:cnfs-oss-backup-csandboxde/*',
@@ -219,7 +220,7 @@ describe('DESIGN "Cluster types"', () => {
     const registered = facts({ clusterId: 'c-sandbox-registered', clusterType: 'ExternalKubernetes' });
     const seen = await setUp(registered);
     expect(seen.questions).toEqual(['region', 'bucket', 'bucketScope']);
-    expect(steps(seen)).toEqual(['createBucket', 'createRamUser', 'ensurePolicy', 'attachPolicy', 'createAccessKeySecret', 'installAddon', 'createBackupVault']);
+    expect(steps(seen)).toEqual(['createBucket', 'createRamUser', 'ensurePolicy', 'attachPolicy', 'createAccessKeySecret', 'installAddon', 'createBackupVault', 'testBackup']);
     expect(request(seen, 'createAccessKeySecret').params).toMatchObject({ namespace: 'kube-system', secretName: 'alibaba-addon-secret', shared: true });
     expect(request(seen, 'ensurePolicy').params.shared).toBe(true);
     expect(seen.plan).toContainEqual(expect.stringContaining("shared by the account's registered clusters: what it already grants is kept"));

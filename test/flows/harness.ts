@@ -13,6 +13,7 @@ import type {
   StepOutcome,
   StepPreview,
   StepRequest,
+  TestBackupFailure,
 } from '../../flows/contract.ts';
 
 export const SESSION = 'session-1';
@@ -50,10 +51,12 @@ export interface World {
   failApply: Set<StepName>;
   failPreview: Set<StepName>;
   failRead: boolean;
+  /** The next test backup fails as a backup (the component's error), once, with this remedy. */
+  failTest: TestBackupFailure['remedy'] | null;
 }
 
 export function world(clusterFacts: ClusterFacts, present: Iterable<StepName> = []): World {
-  return { present: new Set(present), facts: clusterFacts, failApply: new Set(), failPreview: new Set(), failRead: false };
+  return { present: new Set(present), facts: clusterFacts, failApply: new Set(), failPreview: new Set(), failRead: false, failTest: null };
 }
 
 export function cloneWorld(w: World): World {
@@ -63,6 +66,7 @@ export function cloneWorld(w: World): World {
     failApply: new Set(w.failApply),
     failPreview: new Set(w.failPreview),
     failRead: w.failRead,
+    failTest: w.failTest,
   };
 }
 
@@ -77,6 +81,12 @@ export function actorsFor(w: World, log: Entry[]) {
     applyStep: fromPromise<StepOutcome, StepRequest>(async ({ input }) => {
       log.push({ kind: 'apply', request: input });
       if (w.failApply.has(input.step)) throw new Error(`${input.step} failed: the service answered Forbidden.RAM (the bot may not do this).`);
+      if (input.step === 'testBackup' && w.failTest) {
+        const remedy = w.failTest;
+        w.failTest = null;
+        const failure: TestBackupFailure = { code: 'TestBackupFailed', remedy, message: 'ApplicationBackup csdr/test is Failed: «upload backup files to OSS bucket failed: …ErrorCode=AccessDenied…». Likely fix: …' };
+        throw Object.assign(new Error(failure.message), failure);
+      }
       const existed = w.present.has(input.step);
       w.present.add(input.step);
       return { step: input.step, outcome: existed ? 'updated' : 'created', detail: `${input.step} done` };

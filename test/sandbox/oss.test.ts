@@ -24,7 +24,7 @@ describe('OSS buckets', () => {
     const info = await beijing.getBucketInfo('cnfs-oss-beijing-1');
     expect(info.bucket).toMatchObject({ Name: 'cnfs-oss-beijing-1', Location: 'oss-cn-beijing', Region: 'cn-beijing', StorageClass: 'IA', ExtranetEndpoint: 'oss-cn-beijing.aliyuncs.com' });
     expect((await ossClient(sandbox).getBucketLocation('cnfs-oss-beijing-1')).location).toBe('oss-cn-beijing');
-    expect(sandbox.publicState().oss.buckets).toContainEqual({ name: 'cnfs-oss-beijing-1', region: 'cn-beijing' });
+    expect(sandbox.publicState().oss.buckets).toContainEqual({ name: 'cnfs-oss-beijing-1', region: 'cn-beijing', objects: 0 });
   });
 
   it("answers 200 to the owner's PutBucket of an existing bucket and applies the request's ACL and storage class to it", async () => {
@@ -100,11 +100,15 @@ describe('OSS signatures', () => {
     expect(await failure(wrong.getBucketInfo('cnfs-oss-v4'))).toMatchObject({ code: 'SignatureDoesNotMatch', status: 403 });
   });
 
-  it("accepts a RAM user's AccessKey", async () => {
+  it("accepts a RAM user's AccessKey, for what its policy allows", async () => {
     const ram = ramClient(sandbox);
     await ram.createUser(new $Ram.CreateUserRequest({ userName: 'oss-user' }));
     const key = (await ram.createAccessKey(new $Ram.CreateAccessKeyRequest({ userName: 'oss-user' }))).body!.accessKey!;
     const asUser = ossClient(sandbox, 'oss-cn-hangzhou', { accessKeyId: key.accessKeyId!, accessKeySecret: key.accessKeySecret! });
+    expect(await failure(asUser.getBucketLocation('cnfs-oss-sandbox-backups'))).toMatchObject({ code: 'AccessDenied', status: 403 });
+    const document = JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'oss:GetBucketLocation', Resource: 'acs:oss:*:*:cnfs-oss-sandbox-backups' }] });
+    await ram.createPolicy(new $Ram.CreatePolicyRequest({ policyName: 'oss-user-location', policyDocument: document }));
+    await ram.attachPolicyToUser(new $Ram.AttachPolicyToUserRequest({ policyType: 'Custom', policyName: 'oss-user-location', userName: 'oss-user' }));
     expect((await asUser.getBucketLocation('cnfs-oss-sandbox-backups')).location).toBe('oss-cn-hangzhou');
   });
 });

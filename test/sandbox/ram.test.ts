@@ -166,6 +166,9 @@ describe('RAM access keys', () => {
     expect(JSON.stringify(listed.body)).not.toContain(first!.accessKeySecret!);
 
     const asUser = ramClient(sandbox, { accessKeyId: first!.accessKeyId!, accessKeySecret: first!.accessKeySecret! });
+    const document = JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['ram:GetUser', 'ram:ListAccessKeys'], Resource: 'acs:ram:*:*:user/key-user' }] });
+    await ram.createPolicy(new $Ram.CreatePolicyRequest({ policyName: 'key-user-self', policyDocument: document }));
+    await ram.attachPolicyToUser(new $Ram.AttachPolicyToUserRequest({ policyType: 'Custom', policyName: 'key-user-self', userName: 'key-user' }));
     expect((await asUser.getUser(new $Ram.GetUserRequest({ userName: 'key-user' }))).body?.user?.userName).toBe('key-user');
     const own = await asUser.listAccessKeys(new $Ram.ListAccessKeysRequest({}));
     expect(own.body?.accessKeys?.accessKey?.map((k) => k.accessKeyId)).toContain(first!.accessKeyId);

@@ -1,11 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as $Ram from '@alicloud/ram20150501';
 import * as $Cs from '@alicloud/cs20151215';
+import { BOT_POLICY, BOT_POLICY_FILE, BOT_USER } from '../../src/sandbox/bot-identity.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
-import { csClient, listBuckets, ossClient, ramClient } from './clients.ts';
+import { MANAGED_ROLE_TOKEN_SECRET, readRoleToken } from '../../src/sandbox/kube/addon-token.ts';
+import { objectKey } from '../../src/sandbox/kube/objects.ts';
+import { seedAccount } from '../../src/sandbox/seed.ts';
+import { csClient, failure, listBuckets, ossClient, ramClient } from './clients.ts';
 
 const started: Sandbox[] = [];
 const dirs: string[] = [];
@@ -52,8 +56,15 @@ describe('sandbox', () => {
     expect(state.clusters['c-sandbox-ulanqab']).toMatchObject({ type: 'ManagedKubernetes', region: 'cn-wulanchabu' });
     expect(state.clusters['c-sandbox-edge']!.addons).toContainEqual({ name: 'migrate-controller', version: '1.7.6' });
     expect(state.clusters['c-sandbox-flexvolume']!.addons.map((a) => a.name)).toEqual(['flexvolume']);
-    expect(state.oss.buckets).toEqual([{ name: 'cnfs-oss-sandbox-backups', region: 'cn-hangzhou' }]);
-    expect(state.ram).toEqual({ users: [], policies: [], attachments: [], accessKeys: [] });
+    expect(state.oss.buckets).toEqual([{ name: 'cnfs-oss-sandbox-backups', region: 'cn-hangzhou', objects: 0 }]);
+    // The bot's own identity: a RAM user whose one policy is deploy/bot-ram-policy.json, and its key.
+    expect(state.ram).toEqual({
+      users: [BOT_USER],
+      policies: [{ name: BOT_POLICY, versions: ['v1'], defaultVersion: 'v1', document: JSON.parse(readFileSync(BOT_POLICY_FILE, 'utf8')) }],
+      attachments: [{ user: BOT_USER, policy: BOT_POLICY }],
+      accessKeys: [{ id: sandbox.botCredentials.accessKeyId, user: BOT_USER }],
+    });
+    expect(sandbox.botCredentials.accessKeyId).not.toBe(sandbox.credentials.accessKeyId);
     expect(sandbox.account.state.latestAddonVersions['migrate-controller']).toBe('1.8.7');
     expect(sandbox.credentials.accessKeyId).toMatch(/^LTAI\w{20}$/);
 
@@ -86,6 +97,23 @@ describe('sandbox', () => {
     for (const value of tokenData) expect(json).not.toContain(value);
   });
 
+  it('brings an account saved by an older sandbox up to date: the bot identity, real role tokens', async () => {
+    const dir = tempDir();
+    const old = seedAccount();
+    old.ram = { users: [], policies: [], attachments: [], accessKeys: [], roles: [] };
+    delete old.sts;
+    const token = old.clusters['c-sandbox-managed']!.objects[objectKey('v1', 'Secret', 'kube-system', MANAGED_ROLE_TOKEN_SECRET)]!;
+    token.data = { 'addon.token.config': Buffer.from(JSON.stringify({ roleName: 'AliyunCSManagedBackupRestoreRole', accessKeyId: 'STS.sandbox-placeholder' })).toString('base64') };
+    writeFileSync(join(dir, 'sandbox-account.json'), JSON.stringify(old));
+
+    const sandbox = await start(dir);
+    expect(sandbox.publicState().ram.users).toEqual([BOT_USER]);
+    const renewed = readRoleToken(sandbox.account.state.clusters['c-sandbox-managed']!.objects[objectKey('v1', 'Secret', 'kube-system', MANAGED_ROLE_TOKEN_SECRET)]);
+    expect(renewed?.accessKeyId).toMatch(/^STS\./);
+    expect(sandbox.account.state.ram.roles.map((r) => r.name)).toEqual(['AliyunCSManagedBackupRestoreRole']);
+    expect(sandbox.account.state.clusters['c-sandbox-ulanqab']!.objects[objectKey('v1', 'Secret', 'kube-system', MANAGED_ROLE_TOKEN_SECRET)]).toBeUndefined();
+  });
+
   it('keeps users, keys, buckets and add-ons across a restart on the same state directory', async () => {
     const dir = tempDir();
     const first = await start(dir);
@@ -102,10 +130,12 @@ describe('sandbox', () => {
 
     const second = await start(dir);
     expect(second.credentials).toEqual(first.credentials);
+    expect(second.botCredentials).toEqual(first.botCredentials);
     const users = await ramClient(second).listUsers(new $Ram.ListUsersRequest({}));
-    expect(users.body?.users?.user?.map((u) => u.userName)).toEqual(['ack-one-user-persist']);
+    expect(users.body?.users?.user?.map((u) => u.userName)).toEqual([BOT_USER, 'ack-one-user-persist']);
+    // The user's key still signs: RAM answers for its (missing) permissions, not for an unknown key.
     const asUser = ramClient(second, { accessKeyId: key.accessKeyId!, accessKeySecret: key.accessKeySecret! });
-    expect((await asUser.getUser(new $Ram.GetUserRequest({ userName: 'ack-one-user-persist' }))).body?.user?.userName).toBe('ack-one-user-persist');
+    expect(await failure(asUser.getUser(new $Ram.GetUserRequest({ userName: 'ack-one-user-persist' })))).toMatchObject({ code: 'NoPermission', statusCode: 403 });
     expect((await listBuckets(ossClient(second))).buckets?.map((b) => b.name)).toContain('cnfs-oss-persist');
     expect((await csClient(second).describeTaskInfo(taskId)).body?.taskId).toBe(taskId);
   });

@@ -78,7 +78,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
   );
   const chat = new RecordingChat();
   const clients = createCloudClients({
-    credentials: sandbox.credentials,
+    credentials: sandbox.botCredentials,
     endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
     protocol: 'http',
   });
@@ -187,6 +187,8 @@ export interface DriveOptions {
   /** Decision per approval, by step name; default approve. */
   decisions?: Partial<Record<string, 'approve' | 'deny'>>;
   approver?: Actor;
+  /** How the session's first message begins (a test-backup session's is "Test backup"). */
+  parent?: string;
 }
 
 /**
@@ -195,7 +197,8 @@ export interface DriveOptions {
  */
 export async function driveToEnd(t: TestBot, clusterId: string, options: DriveOptions = {}): Promise<Extract<Reply, { kind: 'done' }>> {
   const handled = new Set<string>();
-  const threadId = await t.chat.until(() => t.chat.messages.findLast((m) => !m.conversation.threadId && m.reply.kind === "text" && m.reply.text.startsWith(`Backup center setup for \`${clusterId}\``))?.messageId);
+  const parent = `${options.parent ?? 'Backup center setup'} for \`${clusterId}\``;
+  const threadId = await t.chat.until(() => t.chat.messages.findLast((m) => !m.conversation.threadId && m.reply.kind === 'text' && m.reply.text.startsWith(parent))?.messageId);
   const inThread = () => t.chat.messages.filter((m) => m.conversation.threadId === threadId);
   for (;;) {
     const next = await t.chat.until(() =>

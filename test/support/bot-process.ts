@@ -87,12 +87,12 @@ export class BotProcess {
 
 /** Environment for a bot in live mode whose clouds are the sandbox emulators of this test process. */
 export function liveEnvFor(sandbox: {
-  credentials: { accessKeyId: string; accessKeySecret: string };
+  botCredentials: { accessKeyId: string; accessKeySecret: string };
   endpoints: { ram: string; cs: string; oss: string };
 }): Record<string, string> {
   return {
-    ALIBABA_CLOUD_ACCESS_KEY_ID: sandbox.credentials.accessKeyId,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: sandbox.credentials.accessKeySecret,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: sandbox.botCredentials.accessKeyId,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: sandbox.botCredentials.accessKeySecret,
     ALIBABA_CLOUD_RAM_ENDPOINT: `http://${sandbox.endpoints.ram}`,
     ALIBABA_CLOUD_CS_ENDPOINT: `http://${sandbox.endpoints.cs}`,
     ALIBABA_CLOUD_OSS_ENDPOINT: sandbox.endpoints.oss,

@@ -1,4 +1,6 @@
 // Reading the emulated account the way an operator would check it, for assertions.
+import type { PublicState } from '../../src/sandbox/account.ts';
+import { BOT_POLICY, BOT_USER } from '../../src/sandbox/bot-identity.ts';
 import type { Sandbox } from '../../src/sandbox/index.ts';
 
 /** The decoded data of a Secret in an emulated cluster, or null when it does not exist. */
@@ -20,4 +22,21 @@ export function cloneClusters(sandbox: Sandbox, templateId: string, ids: string[
       state.clusters[id] = { ...structuredClone(template), id, name: id.replace(/^c-/, '') };
     }
   });
+}
+
+/**
+ * `/sandbox/state` without the bot's own RAM identity (its user, policy, attachment and key, seeded in every sandbox):
+ * what a setup created, for assertions about it.
+ */
+export function setupState(sandbox: Sandbox): PublicState {
+  const state = sandbox.publicState();
+  return {
+    ...state,
+    ram: {
+      users: state.ram.users.filter((u) => u !== BOT_USER),
+      policies: state.ram.policies.filter((p) => p.name !== BOT_POLICY),
+      attachments: state.ram.attachments.filter((a) => a.user !== BOT_USER),
+      accessKeys: state.ram.accessKeys.filter((k) => k.user !== BOT_USER),
+    },
+  };
 }

@@ -1,8 +1,9 @@
-// The sandbox channel: every message and private note of the local chat page, kept in memory and
-// streamed to each open page. It is also the web platform's ChatPort.
+// The sandbox channel: every message and private note of the local chat page, kept in memory (and on
+// disk when given a history) and streamed to each open page. It is also the web platform's ChatPort.
 import type { ServerResponse } from 'node:http';
 import { describeStep } from '../../../flows/steps.ts';
 import type { ChatPort, Conversation, PostedMessage, Reply } from '../model.ts';
+import type { ChannelHistory } from './history.ts';
 
 /** A message as the page receives it. A thread is a message without threadId; its replies carry its id. */
 export interface WebMessage {
@@ -44,9 +45,19 @@ export class WebChannel implements ChatPort {
   private readonly viewers = new Set<Viewer>();
   private counter = 0;
   private readonly now: () => Date;
+  private readonly history: ChannelHistory | null;
 
-  constructor(now: () => Date = () => new Date()) {
+  constructor(now: () => Date = () => new Date(), history: ChannelHistory | null = null) {
     this.now = now;
+    this.history = history;
+    if (!history) return;
+    const loaded = history.load();
+    for (const message of loaded.messages) {
+      this.messages.set(message.id, message);
+      this.remember(message.id, message.reply);
+    }
+    this.notes.push(...loaded.notes);
+    this.counter = Math.max(0, ...[...loaded.messages, ...loaded.notes].map((item) => sequence(item.id)));
   }
 
   async post(conversation: Conversation, reply: Reply): Promise<PostedMessage> {
@@ -59,6 +70,7 @@ export class WebChannel implements ChatPort {
     if (!existing) return;
     const updated: WebMessage = { ...existing, reply, stepTitle: stepTitleOf(reply), editedAt: this.now().toISOString() };
     this.messages.set(updated.id, updated);
+    this.history?.message(updated);
     this.remember(updated.id, reply);
     this.broadcast('message', updated);
   }
@@ -67,6 +79,7 @@ export class WebChannel implements ChatPort {
     const threadId = conversation.threadId && this.messages.has(conversation.threadId) ? conversation.threadId : null;
     const note: WebNote = { id: this.nextId('n'), userId, threadId, text, at: this.now().toISOString() };
     this.notes.push(note);
+    this.history?.note(note);
     for (const viewer of this.viewers) if (viewer.userId === userId) send(viewer.res, 'note', note);
   }
 
@@ -122,6 +135,7 @@ export class WebChannel implements ChatPort {
       editedAt: null,
     };
     this.messages.set(message.id, message);
+    this.history?.message(message);
     this.remember(message.id, reply);
     this.broadcast('message', message);
     return message;

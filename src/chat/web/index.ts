@@ -7,6 +7,7 @@ import type { Logger } from '../../observability/logger.ts';
 import { parseCommand } from '../grammar.ts';
 import type { Actor, ChatEvent, ChatEventHandler, ChatPort, Conversation } from '../model.ts';
 import { WebChannel } from './channel.ts';
+import { ChannelHistory } from './history.ts';
 import { pageAsset, renderPage } from './page.ts';
 
 export interface WebUser {
@@ -30,6 +31,8 @@ export interface WebChatOptions {
   logger: Logger;
   users?: WebUser[];
   now?: () => Date;
+  /** Keeps the channel's history in this file (under STATE_DIR), so a restart shows the same threads. */
+  historyFile?: string;
 }
 
 export interface WebChat {
@@ -44,7 +47,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 export function createWebChat(options: WebChatOptions): WebChat {
   const users = options.users ?? [...DEFAULT_WEB_USERS];
-  const channel = new WebChannel(options.now);
+  const channel = new WebChannel(options.now, options.historyFile ? new ChannelHistory(options.historyFile) : null);
   const { handler, logger } = options;
   const page = renderPage(users);
 

@@ -10,6 +10,7 @@ import { alreadyExists, guarded, type ExecContext } from '../context.ts';
 import { toStepError } from '../errors.ts';
 import { BACKUP_LOCATION, kubeOf, listBackupLocations, readBackupLocation, type CustomObject } from '../reads.ts';
 import { statusOf } from '../retry.ts';
+import { vaultPointsAt } from '../test-backup-record.ts';
 import type { StepModule } from './types.ts';
 
 type Params = StepParamsByName['createBackupVault'];
@@ -33,14 +34,8 @@ export function backupLocationSpec(params: Pick<Params, 'bucket' | 'prefix' | 'r
   };
 }
 
-interface VaultSpec { provider?: string; objectStorage?: { bucket?: string; prefix?: string }; config?: { region?: string; network?: string } }
-
 /** The vault points where the params ask: bucket, prefix, region and network. */
-function pointsAt(vault: CustomObject, params: Params): boolean {
-  const spec = (vault.spec ?? {}) as VaultSpec;
-  return spec.provider === 'alibabacloud' && spec.objectStorage?.bucket === params.bucket && (spec.objectStorage?.prefix ?? '') === params.prefix
-    && spec.config?.region === params.region && spec.config?.network === params.network;
-}
+const pointsAt = (vault: CustomObject, params: Params) => vaultPointsAt(vault, params);
 
 const describe = (p: Params) => `bucket ${p.bucket}${p.prefix ? `/${p.prefix}` : ''}, ${p.region}, ${p.network} network`;
 

@@ -4,9 +4,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { KubeObject, SandboxCluster } from '../account.ts';
 import { isoSeconds } from '../http.ts';
 import { BACKUP_LOCATION_SCHEMA } from './backup-location.ts';
+import { ensureBackupCenterCrds } from './backup-center.ts';
 
 export const ADMIN_TOKEN_SECRET = 'sandbox-cluster-admin-token';
-export const MANAGED_ROLE_TOKEN_SECRET = 'addon.aliyuncsmanagedbackuprestorerole.token';
 export const BACKUP_LOCATION_CRD = 'backuplocations.csdr.alibabacloud.com';
 
 export function objectKey(apiVersion: string, kind: string, namespace: string, name: string): string {
@@ -58,7 +58,7 @@ export function adminTokenOf(cluster: SandboxCluster): string | null {
   return token ? Buffer.from(token, 'base64').toString('utf8') : null;
 }
 
-export function seedClusterObjects(cluster: SandboxCluster, options: { managedRoleToken: boolean }): void {
+export function seedClusterObjects(cluster: SandboxCluster): void {
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) ensureNamespace(cluster, name);
   addObject(cluster, {
     apiVersion: 'v1',
@@ -67,22 +67,8 @@ export function seedClusterObjects(cluster: SandboxCluster, options: { managedRo
     type: 'kubernetes.io/service-account-token',
     data: { token: base64(randomBytes(32).toString('hex')), namespace: base64('kube-system') },
   });
-  if (options.managedRoleToken) authorizeManagedRole(cluster);
   const controller = cluster.addons.find((a) => a.name === 'migrate-controller');
   if (controller) applyAddonInstalled(cluster, controller.name, controller.version);
-}
-
-/** What ACK writes in a managed cluster once AliyunCSManagedBackupRestoreRole is authorized (the quick authorization). */
-export function authorizeManagedRole(cluster: SandboxCluster): void {
-  // A placeholder, not a credential.
-  const token = { roleName: 'AliyunCSManagedBackupRestoreRole', accessKeyId: 'STS.sandbox-placeholder', expiration: '2099-01-01T00:00:00Z' };
-  addObject(cluster, {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name: MANAGED_ROLE_TOKEN_SECRET, namespace: 'kube-system' },
-    type: 'Opaque',
-    data: { 'addon.token.config': base64(JSON.stringify(token)) },
-  });
 }
 
 function deploymentStatus(generation: number, replicas: number) {
@@ -127,6 +113,7 @@ export function applyAddonInstalled(cluster: SandboxCluster, name: string, versi
   if (name !== 'migrate-controller') return;
   ensureNamespace(cluster, 'csdr');
   if (!cluster.objects[objectKey('apiextensions.k8s.io/v1', 'CustomResourceDefinition', '', BACKUP_LOCATION_CRD)]) addObject(cluster, backupLocationCrd());
+  ensureBackupCenterCrds(cluster);
   const image = `registry-cn-hangzhou-vpc.ack.aliyuncs.com/acs/migrate-controller:v${version.replace(/^v/, '')}`;
   const key = objectKey('apps/v1', 'Deployment', 'kube-system', 'migrate-controller');
   const existing = cluster.objects[key];

@@ -1,6 +1,7 @@
 // The resources the Kubernetes emulator serves and the apiserver's rules for them: names, errors,
 // patches, selectors. Pure functions over a cluster's objects; the server persists through account.change.
 import type { KubeObject, SandboxCluster } from '../account.ts';
+import { APPLICATION_BACKUP_CRD, DELETE_REQUEST_CRD } from './backup-center.ts';
 import { BACKUP_LOCATION_SCHEMA, checkAgainstSchema, type SchemaCause } from './backup-location.ts';
 import { BACKUP_LOCATION_CRD, objectKey } from './objects.ts';
 
@@ -29,6 +30,8 @@ export const RESOURCES: ResourceType[] = [
     namespaced: false, verbs: ['get', 'list'], shortNames: ['crd', 'crds'], categories: ['api-extensions'],
   },
   { group: 'csdr.alibabacloud.com', version: 'v1beta1', plural: 'backuplocations', singular: 'backuplocation', kind: 'BackupLocation', namespaced: true, verbs: ALL_VERBS, crd: BACKUP_LOCATION_CRD },
+  { group: 'csdr.alibabacloud.com', version: 'v1beta1', plural: 'applicationbackups', singular: 'applicationbackup', kind: 'ApplicationBackup', namespaced: true, verbs: ALL_VERBS, crd: APPLICATION_BACKUP_CRD },
+  { group: 'csdr.alibabacloud.com', version: 'v1beta1', plural: 'deleterequests', singular: 'deleterequest', kind: 'DeleteRequest', namespaced: true, verbs: ALL_VERBS, crd: DELETE_REQUEST_CRD },
 ];
 
 export const apiVersionOf = (r: { group: string; version: string }) => (r.group ? `${r.group}/${r.version}` : r.version);
