@@ -27,7 +27,7 @@ export const meta = {
   step: 'testBackup', title: 'Run a test backup (it removes itself)', risk: 'low',
   apis: [
     'cs:DescribeClusterDetail', 'cs:DescribeClusterUserKubeconfig', 'ram:GetPolicy', 'oss:ListObjects',
-    'kube: get/patch backuplocations; get/create applicationbackups, deleterequests; get secrets, deployments',
+    'kube: get/list/patch backuplocations; get/create applicationbackups, deleterequests; get secrets, deployments',
   ],
   timeoutMs: 15 * 60_000,
 } as const satisfies StepModule<'testBackup'>['meta'];
