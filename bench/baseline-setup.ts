@@ -2,11 +2,13 @@
 // clients and request objects as the executor's steps, in the same order, with no flows, store, chat,
 // previews or existence checks: each call assumes the one before it worked.
 import { AttachPolicyToUserRequest, CreateAccessKeyRequest, CreatePolicyRequest, CreateUserRequest } from '@alicloud/ram20150501';
-import { InstallClusterAddonsRequest, InstallClusterAddonsRequestBody } from '@alicloud/cs20151215';
-import { ADDON_NAME, ADDON_SECRET_NAME, BACKUP_NAMESPACE, CONTROLLER_DEPLOYMENT, CONTROLLER_NAMESPACE, backupVaultName, credentialNames } from '../flows/domain/names.ts';
+import { InstallClusterAddonsRequest, InstallClusterAddonsRequestBody, ListAddonsRequest } from '@alicloud/cs20151215';
+import { ADDON_NAME, ADDON_SECRET_NAME, BACKUP_NAMESPACE, CONTROLLER_DEPLOYMENT, CONTROLLER_NAMESPACE, credentialNames } from '../flows/domain/names.ts';
+import { backupVaultName } from '../flows/domain/vault.ts';
 import { policyDocument } from '../flows/domain/policy.ts';
 import { runtime, type CloudClients } from '../src/executor/clients.ts';
 import { BACKUP_LOCATION } from '../src/executor/reads.ts';
+import { backupLocationSpec } from '../src/executor/steps/ensure-backup-vault.ts';
 import { statusOf } from '../src/executor/retry.ts';
 
 export interface PlainSetupOptions {
@@ -28,9 +30,8 @@ export async function plainDedicatedSetup(clients: CloudClients, options: PlainS
   const region = detail.body?.regionId;
   if (!region) throw new Error(`cluster ${clusterId} has no region`);
   const cs = clients.csIn(region);
-  const versions = await cs.describeClusterAddonsVersionWithOptions(clusterId, {}, runtime());
-  const addon = (versions.body?.[ADDON_NAME] ?? {}) as { version?: string; next_version?: string };
-  const version = addon.next_version || addon.version;
+  const offered = await cs.listAddonsWithOptions(new ListAddonsRequest({ clusterId }), {}, runtime());
+  const version = offered.body?.addons?.find((a) => a.name === ADDON_NAME)?.version;
   if (!version) throw new Error(`CS offers no ${ADDON_NAME} version for ${clusterId}`);
 
   const oss = await clients.oss(region);
@@ -97,8 +98,8 @@ export async function plainDedicatedSetup(clients: CloudClients, options: PlainS
     body: {
       apiVersion: `${BACKUP_LOCATION.group}/${BACKUP_LOCATION.version}`,
       kind: BACKUP_LOCATION.kind,
-      metadata: { name: backupVaultName(clusterId), namespace: BACKUP_NAMESPACE },
-      spec: { objectStorage: { bucket, prefix: '' }, config: { region, network: 'internal' } },
+      metadata: { name: backupVaultName({ name: detail.body?.name ?? '', clusterId }), namespace: BACKUP_NAMESPACE },
+      spec: backupLocationSpec({ bucket, prefix: '', region, network: 'internal' }),
     },
   });
 }

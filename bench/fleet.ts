@@ -21,6 +21,7 @@ import { APPROVER, CHANNEL, REQUESTER } from '../test/support/bot-harness.ts';
 import { RecordingChat } from '../test/support/recording-chat.ts';
 import { cloneClusters } from '../test/support/sandbox-state.ts';
 import { ratio, round, type BenchResult } from './stats.ts';
+import { createdAccessKeysIn } from '../src/store/created-access-keys.ts';
 
 const benchEventId = () => `bench:${randomUUID()}`;
 
@@ -81,7 +82,7 @@ export async function fleet(): Promise<BenchResult> {
     protocol: 'http',
   });
   const rateLimits = { ...DEFAULT_RATE_LIMITS, perSecond: { ...DEFAULT_RATE_LIMITS.perSecond, cs: BOT_CS_RATE } };
-  const executor = createExecutor({ clients, logger, metrics, rateLimits, pollIntervalMs: POLL_MS });
+  const executor = createExecutor({ clients, createdAccessKeys: createdAccessKeysIn(store), logger, metrics, rateLimits, pollIntervalMs: POLL_MS });
   const bot = createBot({
     store, executor, logger, metrics, approvers: [APPROVER.id], allowSelfApproval: false, approvalTtlMs: 3_600_000,
     channelClusters: null, now: () => new Date(), owner: 'bench',

@@ -23,6 +23,7 @@ import type { Sql } from '../src/store/sql.ts';
 import { postgresUrl } from '../test/support/postgres.ts';
 import { startRemoteSandbox, type RemoteSandbox } from './remote-sandbox.ts';
 import { median, round, type BenchResult } from './stats.ts';
+import { createdAccessKeysIn } from '../src/store/created-access-keys.ts';
 
 const WAITING = Number(process.env.BENCH_SESSIONS ?? 10_000);
 const ROUNDS = 5;
@@ -93,7 +94,7 @@ function botOn(store: Store, sandbox: RemoteSandbox): { bot: Bot; chat: Counting
   const metrics = createMetrics(() => store.countActiveSessionsByState());
   const bot = createBot({
     store,
-    executor: createExecutor({ clients, logger, metrics }),
+    executor: createExecutor({ clients, createdAccessKeys: createdAccessKeysIn(store), logger, metrics }),
     logger,
     metrics,
     approvers: [APPROVER.id],

@@ -66,6 +66,8 @@ export interface StepParamsByName {
   ensurePolicy: {
     policyName: string;
     document: PolicyDocument;
+    /** The policy serves several clusters (onectl's registered policy): a new version keeps every grant it has. */
+    shared?: boolean;
     /** Set when the step runs again for a failed test backup (named here): a request of its own, run once more. */
     fixesTest?: string;
   };
@@ -75,12 +77,15 @@ export interface StepParamsByName {
     userName: string;
     namespace: string;
     secretName: string;
+    /** Other add-ons read the same Secret (onectl's kube-system/alibaba-addon-secret): keep its other keys. */
+    shared?: boolean;
   };
   createNamespace: { clusterId: string; namespace: string };
   installAddon: { clusterId: string; addon: string; version: string; installedVersion: string | null };
   restartMigrateController: { clusterId: string; namespace: string; deployment: string };
   createBackupVault: {
     clusterId: string;
+    /** The name asked for; when a deleted vault had it, the executor takes the next of `<name>-2` … (vault.ts). */
     name: string;
     bucket: string;
     prefix: string;
@@ -97,6 +102,11 @@ export interface StepParamsByName {
     backupName: string;
     /** Run even when the vault records a passed test of the current configuration. */
     force: boolean;
+    /**
+     * Where the setup's vault points (its createBackupVault params): the vault that points there is tested, whatever its
+     * name (the vault step may keep an existing vault or take `<name>-2` …, flows/domain/vault.ts). Absent for the test alone.
+     */
+    target?: { bucket: string; prefix: string; region: string; network: NetworkType };
   };
 }
 

@@ -1,35 +1,35 @@
 // Which privileged steps each flow runs, decided from the facts and the answers (DESIGN "Cluster types").
 import type { FlowInput, FlowName, NetworkType, PolicyDocument, StepRequest } from './contract.ts';
 import { chosenBucket, type FlowContext, type Plan, type PlannedStep } from './blocks/context.ts';
+import { addonIsCurrent, managedRoleCoversBucket } from './domain/cluster.ts';
+import { longLivedAccessKeyNotice } from './domain/guidance.ts';
 import {
   ADDON_NAME,
-  ADDON_SECRET_NAME,
   BACKUP_NAMESPACE,
   CONTROLLER_DEPLOYMENT,
   CONTROLLER_NAMESPACE,
   TEST_BACKUP_NAMESPACE,
-  backupVaultName,
+  accessKeySecretOf,
   credentialNames,
-  isCnfsOssBucket,
   testBackupName,
 } from './domain/names.ts';
 import { policyDocument } from './domain/policy.ts';
-import { compareVersions } from './domain/versions.ts';
+import { backupVaultName, vaultNetwork } from './domain/vault.ts';
 import { STEP_ORDER } from './steps.ts';
 
-/** Managed, Serverless Pro and Edge: add-on and vault; OSS permission only for a bucket outside cnfs-oss-*. */
+/** Managed, Serverless Pro and Edge: add-on and vault; OSS permission for a bucket the managed role does not cover. */
 export function managedPlan(context: FlowContext): Plan {
   const { bucket, region } = chosenBucket(context);
   const plan = startPlan(context);
-  if (isCnfsOssBucket(bucket)) {
+  if (managedRoleCoversBucket(context.facts, bucket)) {
     plan.notices.push(
       `Bucket \`${bucket}\` starts with cnfs-oss-, so the cluster's AliyunCSManagedBackupRestoreRole can use it: no RAM user, policy or Secret is needed.`,
     );
   } else {
+    plan.notices.push(longLivedAccessKeyNotice(context.facts, bucket));
     plan.steps.push(...ossPermissionSteps(context, 'managed', policyDocument({ bucket, addonVersion: addonVersion(context), ossOnly: true })));
   }
-  const network: NetworkType = context.kind === 'edge' || region === context.facts.region ? 'internal' : 'public';
-  return finishPlan(context, plan, network);
+  return finishPlan(context, plan, vaultNetwork(context.kind, context.facts.region, region));
 }
 
 /** Dedicated and registered: RAM user, policy, AccessKey Secret, add-on, vault (the seed's "ACK dedicated" and onectl steps). */
@@ -41,8 +41,7 @@ export function accessKeyPlan(context: FlowContext, flow: 'dedicated' | 'registe
     addonVersion: addonVersion(context),
   });
   plan.steps.push(...ossPermissionSteps(context, flow, document));
-  const network: NetworkType = flow === 'dedicated' && region === context.facts.region ? 'internal' : 'public';
-  return finishPlan(context, plan, network);
+  return finishPlan(context, plan, vaultNetwork(context.kind, context.facts.region, region));
 }
 
 function startPlan(context: FlowContext): Plan {
@@ -56,15 +55,15 @@ function startPlan(context: FlowContext): Plan {
 function ossPermissionSteps(context: FlowContext, flow: FlowName, document: PolicyDocument): PlannedStep[] {
   const { clusterId } = context.facts;
   const { userName, policyName } = credentialNames(flow, clusterId);
+  const secret = accessKeySecretOf(flow);
   const requests: StepRequest[] = [
     { step: 'createRamUser', params: { userName } },
-    { step: 'ensurePolicy', params: { policyName, document } },
+    // onectl's registered policy is one per account: a new version keeps what the other clusters use.
+    { step: 'ensurePolicy', params: { policyName, document, shared: flow === 'registered' } },
     { step: 'attachPolicy', params: { policyName, userName } },
-    { step: 'createNamespace', params: { clusterId, namespace: BACKUP_NAMESPACE } },
-    {
-      step: 'createAccessKeySecret',
-      params: { clusterId, userName, namespace: BACKUP_NAMESPACE, secretName: ADDON_SECRET_NAME },
-    },
+    // kube-system always exists; csdr is made first so the Secret can go in before the add-on.
+    ...(secret.namespace === BACKUP_NAMESPACE ? [{ step: 'createNamespace' as const, params: { clusterId, namespace: BACKUP_NAMESPACE } }] : []),
+    { step: 'createAccessKeySecret', params: { clusterId, userName, ...secret } },
   ];
   return requests.map((request) => ({ request }));
 }
@@ -72,7 +71,7 @@ function ossPermissionSteps(context: FlowContext, flow: FlowName, document: Poli
 function finishPlan(context: FlowContext, plan: Plan, network: NetworkType): Plan {
   const { clusterId, addon } = context.facts;
   const { bucket, region } = chosenBucket(context);
-  if (addon.installedVersion !== null && compareVersions(addon.installedVersion, addon.latestVersion) >= 0) {
+  if (addonIsCurrent(addon)) {
     plan.notices.push(`Add-on ${ADDON_NAME} ${addon.installedVersion} is already installed and current — skipped.`);
   } else {
     plan.steps.push({
@@ -95,10 +94,10 @@ function finishPlan(context: FlowContext, plan: Plan, network: NetworkType): Pla
   plan.steps.push({
     request: {
       step: 'createBackupVault',
-      params: { clusterId, name: backupVaultName(clusterId), bucket, prefix: '', region, network },
+      params: { clusterId, name: backupVaultName(context.facts), bucket, prefix: '', region, network },
     },
   });
-  plan.steps.push({ request: testBackupRequest(clusterId, context.sessionId, false) });
+  plan.steps.push({ request: testBackupRequest(context.facts, context.sessionId, false, { bucket, prefix: '', region, network }) });
   plan.steps.sort((a, b) => STEP_ORDER.indexOf(a.request.step) - STEP_ORDER.indexOf(b.request.step));
   return plan;
 }
@@ -109,14 +108,22 @@ function addonVersion(context: FlowContext): string {
 }
 
 /** The last step of every setup: prove that the component can write to the vault (and clean up after itself). */
-function testBackupRequest(clusterId: string, sessionId: string, force: boolean): StepRequest {
+function testBackupRequest(
+  facts: FlowInput['facts'], sessionId: string, force: boolean,
+  target?: Extract<StepRequest, { step: 'testBackup' }>['params']['target'],
+): StepRequest {
   return {
     step: 'testBackup',
-    params: { clusterId, vault: backupVaultName(clusterId), namespace: TEST_BACKUP_NAMESPACE, backupName: testBackupName(sessionId, 1), force },
+    // The vault's planned name and, in a setup, where it points: the executor tests the vault the vault step made or
+    // kept, whatever its name (vault names can shift, vault.ts).
+    params: {
+      clusterId: facts.clusterId, vault: backupVaultName(facts), namespace: TEST_BACKUP_NAMESPACE, backupName: testBackupName(sessionId, 1), force,
+      ...(target ? { target } : {}),
+    },
   };
 }
 
 /** `/backup-setup verify <cluster-id> --test-backup`: the test backup alone, run even when a passed one is recorded. */
 export function testOnlyPlan(input: FlowInput): Plan {
-  return { steps: [{ request: testBackupRequest(input.facts.clusterId, input.sessionId, true) }], notices: [] };
+  return { steps: [{ request: testBackupRequest(input.facts, input.sessionId, true) }], notices: [] };
 }

@@ -3,7 +3,8 @@ import type { Prompt, QuestionId } from './contract.ts';
 import type { FlowContext } from './blocks/context.ts';
 import { apiGatewayGuidance, managedRoleGuidance, needsApiGatewayAuthorization } from './domain/guidance.ts';
 import { isCnfsOssBucket, suggestedBucketName } from './domain/names.ts';
-import { bucketChoiceProblem, regionProblem } from './domain/oss.ts';
+import { isPro } from './domain/cluster.ts';
+import { MAX_BUCKETS_PER_REGION, bucketChoiceProblem, regionProblem } from './domain/oss.ts';
 
 export type AskedQuestion = Exclude<QuestionId, 'confirmPlan'>;
 export type QuestionPrompt = Extract<Prompt, { kind: 'question' }>;
@@ -42,10 +43,8 @@ export function questionPrompt(questionId: AskedQuestion, context: FlowContext):
         kind: 'question',
         questionId,
         text:
-          `Which OSS bucket in ${context.region} should hold the backups? ` +
-          (context.kind === 'dedicated' || context.kind === 'registered'
-            ? 'A name that does not exist yet creates the bucket.'
-            : `A bucket whose name starts with cnfs-oss- needs no OSS permission; a name that does not exist yet creates the bucket.`) +
+          `Which OSS bucket in ${context.region} should hold the backups? ${bucketPermissionNote(context)} ` +
+          (regionIsFull(context) ? `The account already has ${MAX_BUCKETS_PER_REGION} buckets in ${context.region}, the most OSS allows, so pick an existing one.` : 'A name that does not exist yet creates the bucket.') +
           ' Pick one or type a name.',
         choices: bucketChoices(context),
         freeText: true,
@@ -107,22 +106,33 @@ function regionChoices(context: FlowContext): string[] {
   return [context.facts.region, ...[...new Set(others)].sort()];
 }
 
+/** What the bucket choice means for permissions, said plainly where a long-lived AccessKey follows from it. */
+function bucketPermissionNote(context: FlowContext): string {
+  const longLived = 'a RAM user whose long-lived AccessKey (it does not expire) is stored in a Secret in the cluster';
+  if (context.kind === 'dedicated' || context.kind === 'registered') return `Whichever bucket you pick, the setup creates ${longLived}.`;
+  if (!isPro(context.facts)) return `This is an ACK Basic cluster: any bucket needs ${longLived} (the cnfs-oss- exemption is for ACK Pro only).`;
+  return `A bucket whose name starts with cnfs-oss- needs no OSS permission; any other bucket needs ${longLived}.`;
+}
+
+const regionIsFull = (context: FlowContext) =>
+  context.facts.buckets.filter((b) => b.region === context.region).length >= MAX_BUCKETS_PER_REGION;
+
 function bucketChoices(context: FlowContext): QuestionPrompt['choices'] {
   const inRegion = context.facts.buckets
     .filter((b) => b.region === context.region)
     .map((b) => b.name)
     .sort();
   const cnfs = inRegion.find(isCnfsOssBucket);
-  const suggested = suggestedBucketName(context.facts.clusterId);
-  const names = [cnfs ?? suggested, ...inRegion.filter((name) => name !== cnfs)];
-  if (!names.includes(suggested)) names.push(suggested);
+  const suggested = regionIsFull(context) ? null : suggestedBucketName(context.facts.clusterId);
+  const names = [...new Set([cnfs ?? suggested ?? inRegion[0]!, ...inRegion])];
+  if (suggested && !names.includes(suggested)) names.push(suggested);
   return names.map((name) => ({ label: inRegion.includes(name) ? `${name} (existing)` : `${name} (new)`, value: name }));
 }
 
 /** Why an answer cannot be taken, said to the person who typed it; null when it can. */
 export function answerProblem(questionId: AskedQuestion, context: FlowContext, value: string): string | null {
   const prompt = questionPrompt(questionId, context);
-  if (prompt.choices.some((choice) => choice.value === value)) return null;
+  if (prompt.choices.some((choice) => choice.value === value) && questionId !== 'bucket') return null;
   if (!prompt.freeText) {
     const valid = prompt.choices.map((choice) => `"${choice.label}"`).join(' or ');
     return `"${value}" is not an answer to this question: choose ${valid}.`;

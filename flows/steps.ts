@@ -24,7 +24,9 @@ export function describeStep(request: StepRequest): string {
       return `Create RAM user \`${request.params.userName}\``;
     case 'ensurePolicy':
       return (
-        `Create or update RAM policy \`${request.params.policyName}\` (${describePolicy(request.params.document)})` +
+        `Create or update RAM policy \`${request.params.policyName}\` (${describePolicy(request.params.document)}` +
+        (request.params.shared ? "; shared by the account's registered clusters: what it already grants is kept" : '') +
+        ')' +
         (request.params.fixesTest ? `, again for the failed test backup \`${request.params.fixesTest}\`` : '')
       );
     case 'attachPolicy':
@@ -32,7 +34,9 @@ export function describeStep(request: StepRequest): string {
     case 'createNamespace':
       return `Create namespace \`${request.params.namespace}\``;
     case 'createAccessKeySecret':
-      return `Create an AccessKey for \`${request.params.userName}\` and store it in Secret \`${request.params.namespace}/${request.params.secretName}\``;
+      return request.params.shared
+        ? `Reuse a valid AccessKey of \`${request.params.userName}\` in Secret \`${request.params.namespace}/${request.params.secretName}\` (shared with other add-ons), or create a long-lived one and store it there`
+        : `Create a long-lived AccessKey for \`${request.params.userName}\` and store it in Secret \`${request.params.namespace}/${request.params.secretName}\``;
     case 'installAddon':
       return request.params.installedVersion === null
         ? `Install add-on \`${request.params.addon}\` ${request.params.version}`

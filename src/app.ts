@@ -16,6 +16,7 @@ import { startServer, type RunningServer } from './server.ts';
 import { createSlackAdapter } from './chat/slack/index.ts';
 import { createDingTalkAdapter } from './chat/dingtalk/index.ts';
 import { createWebChat } from './chat/web/index.ts';
+import { createdAccessKeysIn } from './store/created-access-keys.ts';
 
 export interface App {
   url: string;
@@ -71,7 +72,7 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
       : liveCloudOptions(config.cloud),
   );
   // The emulated add-on tasks finish after a fixed number of polls, so the sandbox need not wait 3 s each.
-  const executor = createExecutor({ clients, logger, metrics, ...(sandbox ? { pollIntervalMs: 500 } : {}) });
+  const executor = createExecutor({ clients, createdAccessKeys: createdAccessKeysIn(store), logger, metrics, ...(sandbox ? { pollIntervalMs: 500 } : {}) });
   const bot = createBot({
     store,
     executor,

@@ -51,4 +51,16 @@ export const NO_VOLUME_BACKUP = {
 } as const;
 
 export const EDGE_NETWORK =
-  'On an ACK Edge cluster the migrate-controller add-on runs on cloud-side nodes and reaches OSS over the internal network, so the backup vault will use the internal network.';
+  'On an ACK Edge cluster the migrate-controller add-on runs on cloud-side nodes, but the backup-center FAQ requires the backup vault of an ACK Edge cluster to reach OSS over the public network: ' +
+  'the vault uses the public network, so the cloud-side nodes need Internet access (a NAT gateway or EIPs), and OSS charges for outbound Internet traffic when backups are read back.';
+
+/** Said before any step when the setup will create a long-lived AccessKey: what it is and why it is needed. */
+export function longLivedAccessKeyNotice(facts: { clusterSpec: string }, bucket: string): string {
+  const why = facts.clusterSpec.startsWith('ack.pro.')
+    ? `bucket \`${bucket}\` does not start with cnfs-oss-, and the cluster's AliyunCSManagedBackupRestoreRole covers only cnfs-oss-* buckets`
+    : 'the cnfs-oss-* exemption applies to ACK Pro clusters only, and this is an ACK Basic cluster';
+  return (
+    `OSS permission needed: ${why}. The setup creates a RAM user with a custom policy for this bucket and a long-lived AccessKey ` +
+    'stored in Secret csdr/alibaba-addon-secret. The AccessKey does not expire: rotate it yourself, and delete it when the cluster no longer needs it.'
+  );
+}

@@ -28,6 +28,25 @@ export interface CredentialNames {
   policyName: string;
 }
 
+// RAM user names: 1–64 letters, digits, periods, hyphens and underscores (CreateUser,
+// https://help.aliyun.com/document_detail/28680.html). Policy names: 1–128 letters, digits and hyphens (CreatePolicy).
+export const RAM_USER_NAME_MAX = 64;
+export const RAM_POLICY_NAME_MAX = 128;
+
+/** FNV-1a, 32 bits, as 8 hex digits: a short stable fingerprint for names that had to be shortened. */
+function fingerprint(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, '0');
+}
+
+/** `name` with characters outside `allowed` replaced by "-", and, when longer than `max`, cut and suffixed with a fingerprint of the whole. */
+export function fitName(name: string, max: number, allowed = /[A-Za-z0-9.\-_]/): string {
+  const cleaned = [...name].map((c) => (allowed.test(c) ? c : '-')).join('');
+  if (cleaned.length <= max) return cleaned;
+  return `${cleaned.slice(0, max - 9).replace(/[-._]+$/, '')}-${fingerprint(name)}`;
+}
+
 /** The RAM user and custom policy that give migrate-controller its AccessKey (registered: onectl's names). */
 export function credentialNames(flow: FlowName, clusterId: string): CredentialNames {
   if (flow === 'registered') {
@@ -36,16 +55,35 @@ export function credentialNames(flow: FlowName, clusterId: string): CredentialNa
       policyName: 'ack-one-registered-cluster-policy-migrate-controller',
     };
   }
-  return { userName: `ack-backup-${clusterId}`, policyName: `ack-backup-${clusterId}-migrate-controller` };
+  // The policy name keeps the suffix readable: only the cluster id part is shortened.
+  const policySuffix = '-migrate-controller';
+  return {
+    userName: fitName(`ack-backup-${clusterId}`, RAM_USER_NAME_MAX),
+    policyName: `${fitName(`ack-backup-${clusterId}`, RAM_POLICY_NAME_MAX - policySuffix.length, /[A-Za-z0-9-]/)}${policySuffix}`,
+  };
+}
+
+export interface AccessKeySecret {
+  namespace: string;
+  secretName: string;
+  /** Other add-ons read it too: keep its other keys, never replace a key the bot cannot vouch for. */
+  shared: boolean;
+}
+
+/**
+ * Where migrate-controller reads its AccessKey. Registered clusters: where onectl keeps the component AccessKey,
+ * kube-system/alibaba-addon-secret, which other add-ons (logtail-ds, …) share
+ * (https://www.alibabacloud.com/help/en/doc-detail/469900.htm). Dedicated (and managed clusters with a bucket the
+ * managed role does not cover): the seed's csdr/alibaba-addon-secret, migrate-controller's own.
+ */
+export function accessKeySecretOf(flow: FlowName): AccessKeySecret {
+  return flow === 'registered'
+    ? { namespace: CONTROLLER_NAMESPACE, secretName: ADDON_SECRET_NAME, shared: true }
+    : { namespace: BACKUP_NAMESPACE, secretName: ADDON_SECRET_NAME, shared: false };
 }
 
 export function suggestedBucketName(clusterId: string): string {
   return `${CNFS_OSS_PREFIX}backup-${shortClusterId(clusterId)}`;
-}
-
-/** Backup vault (BackupLocation) names allow lowercase letters and digits only. */
-export function backupVaultName(clusterId: string): string {
-  return `backup${shortClusterId(clusterId)}`;
 }
 
 /**

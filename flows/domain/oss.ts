@@ -28,7 +28,10 @@ function suggestion(name: string): string {
   return fixed.length >= 3 && fixed !== name ? ` Try \`${fixed}\`.` : '';
 }
 
-/** A bucket answer for `region`: a valid name that is not an existing bucket of another region. */
+/** "You can create up to 100 buckets in each region within an Alibaba Cloud account" (https://www.alibabacloud.com/help/en/oss/product-overview/limits). */
+export const MAX_BUCKETS_PER_REGION = 100;
+
+/** A bucket answer for `region`: a valid name that is not an existing bucket of another region, nor a new one in a full region. */
 export function bucketChoiceProblem(name: string, region: string, buckets: Bucket[]): string | null {
   const nameProblem = bucketNameProblem(name);
   if (nameProblem) return nameProblem;
@@ -37,6 +40,12 @@ export function bucketChoiceProblem(name: string, region: string, buckets: Bucke
     return (
       `Bucket \`${name}\` already exists in ${existing.region}, not in ${region} (the region you chose). ` +
       `Pick a bucket in ${region} or type a new name; to use \`${name}\`, cancel and start again choosing region ${existing.region}.`
+    );
+  }
+  if (!existing && buckets.filter((b) => b.region === region).length >= MAX_BUCKETS_PER_REGION) {
+    return (
+      `The account already has ${MAX_BUCKETS_PER_REGION} buckets in ${region}, the most OSS allows per region, so bucket \`${name}\` cannot be created. ` +
+      `Pick one of the existing buckets in ${region}, or delete a bucket you no longer use and start again.`
     );
   }
   return null;

@@ -53,13 +53,53 @@ export function policyDocument(options: PolicyOptions): PolicyDocument {
 
 /** One line for people: what the document grants. */
 export function describePolicy(document: PolicyDocument): string {
-  const parts = document.Statement.map((statement) => {
+  const parts = new Set<string>();
+  for (const statement of document.Statement) {
     const service = statement.Action[0]?.split(':')[0];
-    if (service === 'hbr') return 'Cloud Backup';
-    if (service === 'ecs') return 'ECS disk snapshots';
-    const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
-    const buckets = resources.filter((r) => !r.endsWith('/*')).map((r) => r.replace('acs:oss:*:*:', ''));
-    return buckets.includes('*') ? 'OSS: all buckets' : `OSS: bucket ${buckets.join(', ')} only`;
-  });
-  return parts.join('; ');
+    if (service === 'hbr') parts.add('Cloud Backup');
+    else if (service === 'ecs') parts.add('ECS disk snapshots');
+  }
+  const buckets = grantedBuckets(document);
+  if (buckets.includes('*')) parts.add('OSS: all buckets');
+  else if (buckets.length) parts.add(`OSS: bucket${buckets.length > 1 ? 's' : ''} ${buckets.join(', ')} only`);
+  return [...parts].join('; ');
+}
+
+const asList = (value: string | string[] | undefined): string[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
+const sameActions = (a: PolicyStatement, b: PolicyStatement) =>
+  a.Effect === b.Effect && a.Action.length === b.Action.length && [...a.Action].sort().join() === [...b.Action].sort().join();
+
+/**
+ * A document that grants everything `wanted` grants and everything `current` grants: for a policy shared by several
+ * clusters (onectl's registered policy is one per account), where a new version must keep what other clusters use.
+ * Statements with the same effect and actions are merged into one with the union of their resources; any other
+ * statement of `current` is kept as it is.
+ */
+export function unionPolicy(current: PolicyDocument, wanted: PolicyDocument): PolicyDocument {
+  const statements: PolicyStatement[] = wanted.Statement.map((s) => ({ ...s, Action: [...s.Action], Resource: asList(s.Resource) }));
+  for (const statement of current.Statement) {
+    const normalized: PolicyStatement = { Effect: statement.Effect, Action: asList(statement.Action), Resource: asList(statement.Resource) };
+    const match = statements.find((s) => sameActions(s, normalized));
+    if (match) {
+      const resources = asList(match.Resource);
+      match.Resource = [...resources, ...asList(normalized.Resource).filter((r) => !resources.includes(r))];
+    } else {
+      statements.push(normalized);
+    }
+  }
+  return { Version: '1', Statement: statements };
+}
+
+/** The OSS buckets a document grants access to ("*" for every bucket). */
+export function grantedBuckets(document: PolicyDocument): string[] {
+  const buckets = new Set<string>();
+  for (const statement of document.Statement) {
+    if (statement.Effect !== 'Allow' || !asList(statement.Action).some((a) => a.startsWith('oss:'))) continue;
+    for (const resource of asList(statement.Resource)) {
+      // acs:oss:*:*:<bucket> and acs:oss:*:*:<bucket>/<objects> both name the bucket.
+      const bucket = resource === '*' ? '*' : resource.startsWith('acs:oss:*:*:') ? resource.slice('acs:oss:*:*:'.length).split('/')[0]! : '';
+      if (bucket) buckets.add(bucket);
+    }
+  }
+  return [...buckets];
 }

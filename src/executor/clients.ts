@@ -25,7 +25,29 @@ export interface KubeClients {
   custom: CustomObjectsApi;
 }
 
+/**
+ * How long one request may take, by kind of operation, in ms. Without them httpx gives every request 3,000 ms
+ * (node_modules/httpx/lib/index.js TIMEOUT; @darabonba/typescript core.ts doAction passes runtime.readTimeout /
+ * connectTimeout; @alicloud/openapi-core client.ts uses runtime.readTimeout || config.readTimeout), and a RAM write
+ * that takes 3.5 s fails although it was carried out. httpx also hands connectTimeout to http.request as `timeout`,
+ * the socket's idle timeout, so a response slower than connectTimeout fails as a ConnectTimeout whatever
+ * readTimeout says (measured: readTimeout 20 s, connectTimeout 5 s, an answer after 21 s fails at 5 s): both are set
+ * to the operation's budget. Add-on installs and kubeconfig issuance are the slow ones.
+ */
+export interface Timeouts {
+  read: number;
+  write: number;
+  /** InstallClusterAddons / UpgradeClusterAddons: CS validates and starts a task before it answers. */
+  addonChange: number;
+  /** DescribeClusterUserKubeconfig: CS issues a certificate. */
+  kubeconfig: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = { read: 10_000, write: 20_000, addonChange: 60_000, kubeconfig: 30_000 };
+
 export interface CloudClients {
+  /** The timeouts every call of these clients uses, by kind of operation. */
+  timeouts: Timeouts;
   ram: RamClient;
   /** The CS client of a region (CS endpoints are regional); `cs` is the one of the default region. */
   cs: CsClient;
@@ -39,6 +61,24 @@ export interface CloudClients {
   regionOf(clusterId: string, paceCs?: Pace): Promise<string>;
 }
 
+/** What DescribeClusterDetail says about where a cluster is and how its API server is reached. */
+export interface ClusterEndpoint {
+  region: string;
+  /** false: the API server has only an internal (VPC) endpoint (master_url has no api_server_endpoint). */
+  publicApiServer: boolean;
+}
+
+/** master_url is a JSON string {"api_server_endpoint": …, "intranet_api_server_endpoint": …} (DescribeClusterDetailResponseBody.masterUrl). */
+export function publicApiServerOf(masterUrl: string | undefined): boolean {
+  if (!masterUrl) return true;
+  try {
+    const parsed = JSON.parse(masterUrl) as { api_server_endpoint?: unknown; intranet_api_server_endpoint?: unknown };
+    return typeof parsed.api_server_endpoint === 'string' && parsed.api_server_endpoint !== '' ? true : typeof parsed.intranet_api_server_endpoint !== 'string';
+  } catch {
+    return true;
+  }
+}
+
 export type Pace = <T>(request: () => Promise<T>) => Promise<T>;
 const unpaced: Pace = (request) => request();
 
@@ -49,11 +89,19 @@ export interface CloudClientOptions {
   protocol?: 'http' | 'https';
   /** Region of the `cs` client and of CS calls made before a cluster's region is known. */
   defaultRegion?: string;
+  timeouts?: Partial<Timeouts>;
 }
 
-/** openapi-core retries nothing unless config.retryOptions says so; autoretry false also covers old runtimes. */
-export function runtime(): $dara.RuntimeOptions {
-  return new $dara.RuntimeOptions({ autoretry: false, maxAttempts: 1 });
+/**
+ * openapi-core retries nothing unless config.retryOptions says so; autoretry false also covers old runtimes.
+ * `timeoutMs`: the operation's budget (Timeouts); the executor always passes one.
+ */
+export function runtime(timeoutMs?: number): $dara.RuntimeOptions {
+  return new $dara.RuntimeOptions({
+    autoretry: false,
+    maxAttempts: 1,
+    ...(timeoutMs ? { connectTimeout: timeoutMs, readTimeout: timeoutMs } : {}),
+  });
 }
 
 const KUBECONFIG_MINUTES = 60;
@@ -64,6 +112,7 @@ interface StsCredentials { accessKeyId: string; accessKeySecret: string; securit
 
 export function createCloudClients(options: CloudClientOptions): CloudClients {
   const protocol = options.protocol ?? 'https';
+  const timeouts: Timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const defaultRegion = options.defaultRegion ?? 'cn-hangzhou';
   // Without explicit keys: env AK, RRSA OIDC, profile files, ECS role… (the @alicloud/credentials chain).
   const credential = options.credentials ? null : new CredentialClass();
@@ -131,27 +180,33 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
     return client;
   };
 
-  const clusterRegions = new Map<string, string>();
-  const regionOf = async (clusterId: string, pace: Pace = unpaced): Promise<string> => {
-    const known = clusterRegions.get(clusterId);
+  // DescribeClusterDetail goes to the default region's endpoint: the bot learns a cluster's region from it. Whether
+  // a regional CS endpoint answers for clusters of other regions is not documented (see README, "Regions").
+  const clusterEndpoints = new Map<string, ClusterEndpoint>();
+  const endpointOf = async (clusterId: string, pace: Pace = unpaced): Promise<ClusterEndpoint> => {
+    const known = clusterEndpoints.get(clusterId);
     if (known) return known;
-    const detail = await pace(() => csIn(defaultRegion).describeClusterDetailWithOptions(clusterId, {}, runtime()));
-    const region = (detail.body as DescribeClusterDetailResponseBody | undefined)?.regionId ?? defaultRegion;
-    clusterRegions.set(clusterId, region);
-    return region;
+    const detail = await pace(() => csIn(defaultRegion).describeClusterDetailWithOptions(clusterId, {}, runtime(timeouts.read)));
+    const body = detail.body as DescribeClusterDetailResponseBody | undefined;
+    const endpoint = { region: body?.regionId ?? defaultRegion, publicApiServer: publicApiServerOf(body?.masterUrl) };
+    clusterEndpoints.set(clusterId, endpoint);
+    return endpoint;
   };
+  const regionOf = async (clusterId: string, pace: Pace = unpaced): Promise<string> => (await endpointOf(clusterId, pace)).region;
 
   const kubeClients = new Map<string, { clients: KubeClients; expiresAt: number }>();
   const kube = async (clusterId: string, pace: Pace = unpaced): Promise<KubeClients> => {
     const cached = kubeClients.get(clusterId);
     if (cached && cached.expiresAt - RENEW_MARGIN_MS > Date.now()) return cached.clients;
-    const region = await regionOf(clusterId, pace);
+    const { region, publicApiServer } = await endpointOf(clusterId, pace);
+    // A private-only API server has no public kubeconfig: ask for the internal one, which works only where the bot
+    // runs inside (or is routed into) the cluster's VPC (DescribeClusterUserKubeconfigRequest.privateIpAddress).
     const response = await pace(() =>
       csIn(region).describeClusterUserKubeconfigWithOptions(
         clusterId,
-        new DescribeClusterUserKubeconfigRequest({ privateIpAddress: false, temporaryDurationMinutes: KUBECONFIG_MINUTES }),
+        new DescribeClusterUserKubeconfigRequest({ privateIpAddress: !publicApiServer, temporaryDurationMinutes: KUBECONFIG_MINUTES }),
         {},
-        runtime(),
+        runtime(timeouts.kubeconfig),
       ),
     );
     const config = new KubeConfig();
@@ -166,5 +221,5 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
     return clients;
   };
 
-  return { ram, cs: csIn(defaultRegion), csIn, oss, ossBucket, kube, regionOf };
+  return { timeouts, ram, cs: csIn(defaultRegion), csIn, oss, ossBucket, kube, regionOf };
 }

@@ -49,6 +49,38 @@ export class StepError extends Error {
   }
 }
 
+/** An AccessKey the bot created: for which RAM user, and the cluster whose Secret it was created for. */
+export interface CreatedAccessKey {
+  userName: string;
+  accessKeyId: string;
+  clusterId: string;
+}
+
+/** A CreateAccessKey the bot started: the user's keys just before it. */
+export interface AccessKeyCreation {
+  clusterId: string;
+  existingKeyIds: string[];
+}
+
+/**
+ * The bot's durable record of the AccessKeys it created, written before the key's secret goes anywhere. The bot
+ * deletes only keys it finds here, or keys that appeared while one of its own CreateAccessKey calls was under way
+ * and that nobody recorded (the call was carried out but its answer was lost to a crash or a timeout): a key made by
+ * onectl, by hand or for another add-on is never its to delete.
+ */
+export interface CreatedAccessKeys {
+  record(userName: string, accessKeyId: string, clusterId: string): Promise<void>;
+  list(userName: string): Promise<CreatedAccessKey[]>;
+  /** After the key is deleted from RAM. */
+  forget(userName: string, accessKeyId: string): Promise<void>;
+  /** Before CreateAccessKey, with the user's keys now. */
+  begin(userName: string, clusterId: string, existingKeyIds: string[]): Promise<void>;
+  /** CreateAccessKey calls started and not yet ended, by cluster. */
+  pending(userName: string): Promise<AccessKeyCreation[]>;
+  /** Once the new key is recorded (or none is needed). */
+  end(userName: string, clusterId: string): Promise<void>;
+}
+
 /** How the session runtime oversees one apply. */
 export interface ApplyOptions {
   writes?: WriteHooks;

@@ -64,12 +64,12 @@ function actionableMessage(code: string, status: number | undefined, context: Ca
     return `The bot's RAM identity may not call \`${action}\` on ${resource} (${code}): add \`${action}\` to the bot's RAM policy and retry.`;
   }
   if (code === 'ErrorClusterNotFound') return `Cluster ${resource} was not found in this account/region: check the cluster id in the ACK console and that the bot's AccessKey belongs to the cluster's account.`;
-  if (code === 'LimitExceeded.User.AccessKey') return `RAM user ${resource} already has 2 AccessKeys, the maximum: delete one it no longer uses in the RAM console and retry.`;
+  if (code === 'LimitExceeded.User.AccessKey') return `${resource} already has 2 AccessKeys, the maximum: delete one it no longer uses in the RAM console and retry.`;
   if (code === 'LimitExceeded.Policy.Version') return `Policy ${resource} already has 5 versions, the maximum: delete an old non-default version in the RAM console and retry.`;
   if (code === 'LimitExceeded.User.Policy') return `RAM user ${resource} already has the maximum number of custom policies attached: detach one it no longer needs and retry.`;
   if (code === 'MalformedPolicyDocument') return `RAM rejected the policy document for ${resource} (${detail}); this is a bug in the bot, please report it.`;
   if (code === 'BucketAlreadyExists') return `Bucket name ${resource} is taken by another Alibaba Cloud account: choose another name.`;
-  if (code === 'TooManyBuckets') return `The account already has the maximum number of OSS buckets: reuse an existing bucket or delete an unused one.`;
+  if (code === 'TooManyBuckets') return `The account already has the maximum number of OSS buckets in this region (100 per region): reuse an existing bucket there, or delete an unused one, and retry.`;
   if (code.startsWith('EntityNotExist')) return `${resource} does not exist (${code}): run the setup again so the step that creates it runs first.`;
   if (retryable) return `${permission} on ${resource} kept failing with ${code} (${detail}) after several attempts: the service is busy or unreachable; retry in a few minutes.`;
   return `${permission} on ${resource} failed with ${code}: ${detail}`;

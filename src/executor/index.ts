@@ -5,7 +5,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { scrub } from '../observability/secrets.ts';
 import type { CloudClients } from './clients.ts';
-import { StepError, type ApplyOptions, type Executor, type StepMeta } from './contract.ts';
+import { StepError, type ApplyOptions, type CreatedAccessKeys, type Executor, type StepMeta } from './contract.ts';
 import type { ExecContext } from './context.ts';
 import { CallLimiter, type RateLimits } from './rate-limit.ts';
 import { readCluster } from './read-cluster.ts';
@@ -25,6 +25,7 @@ import type { StepModule } from './steps/types.ts';
 import { verify } from './verify.ts';
 
 export type { CloudClients } from './clients.ts';
+export type { CreatedAccessKeys } from './contract.ts';
 export type { RetryOptions } from './retry.ts';
 
 const STEPS: { [K in StepName]: StepModule<K> } = {
@@ -33,6 +34,8 @@ const STEPS: { [K in StepName]: StepModule<K> } = {
 
 export interface ExecutorOptions {
   clients: CloudClients;
+  /** Where the ids of the AccessKeys the bot creates are recorded (the store: src/store/created-access-keys.ts). */
+  createdAccessKeys: CreatedAccessKeys;
   logger: Logger;
   metrics?: Metrics;
   retry?: RetryOptions;
@@ -52,6 +55,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const limiter = options.rateLimits === null ? undefined : new CallLimiter(options.rateLimits);
   const base: Omit<ExecContext, 'step'> = {
     clients: options.clients,
+    createdAccessKeys: options.createdAccessKeys,
     logger: options.logger,
     retry: options.retry ?? DEFAULT_RETRY,
     pollMs: options.pollIntervalMs ?? 3000,

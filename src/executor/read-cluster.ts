@@ -4,16 +4,18 @@ import { classifyCluster, flowFor } from '../../flows/domain/cluster.ts';
 import { ADDON_NAME, CONTROLLER_NAMESPACE } from '../../flows/domain/names.ts';
 import { StepError } from './contract.ts';
 import type { ExecContext } from './context.ts';
-import { addonVersions, clusterDetail, listBuckets, readSecret, roleExists, type AddonVersions } from './reads.ts';
+import { clusterDetail, installedAddons, listBuckets, offeredAddonVersion, readSecret, roleExists, type InstalledAddon } from './reads.ts';
 
 /** Regions where Cloud Backup must be authorized to use API Gateway (reference §6). */
 export const API_GATEWAY_REGIONS: readonly string[] = ['cn-wulanchabu', 'cn-heyuan', 'cn-guangzhou'];
 export const API_GATEWAY_ROLE = 'AliyunServiceRoleForHbrMagpieBridge';
 export const MANAGED_ROLE_TOKEN_SECRET = 'addon.aliyuncsmanagedbackuprestorerole.token';
 
-export function storagePluginOf(addons: AddonVersions): ClusterFacts['storagePlugin'] {
-  if ('flexvolume' in addons.installed) return 'flexvolume';
-  if ('csi-plugin' in addons.installed) return 'csi';
+/** From the installed add-ons (ListClusterAddonInstances), never from what could be installed. */
+export function storagePluginOf(installed: InstalledAddon[]): ClusterFacts['storagePlugin'] {
+  const names = new Set(installed.map((a) => a.name));
+  if (names.has('flexvolume')) return 'flexvolume';
+  if (names.has('csi-plugin')) return 'csi';
   return 'none';
 }
 
@@ -30,8 +32,9 @@ export async function readCluster(ctx: ExecContext, clusterId: string): Promise<
   if (!detail.region) throw new StepError(ctx.step, 'ErrorClusterNotFound', `Cluster ${clusterId} has no region in its CS description; check the cluster in the ACK console.`);
   const kind = classifyCluster(detail);
   const managedKind = flowFor(kind) === 'managed';
-  const [addons, buckets, roleToken, gateway] = await Promise.all([
-    addonVersions(ctx, clusterId, detail.region),
+  const [installed, offered, buckets, roleToken, gateway] = await Promise.all([
+    installedAddons(ctx, clusterId, detail.region),
+    offeredAddonVersion(ctx, clusterId, detail.region, ADDON_NAME),
     listBuckets(ctx, detail.region),
     managedKind ? managedRoleAuthorized(ctx, clusterId) : Promise.resolve(null),
     apiGatewayAuthorized(ctx, detail.region),
@@ -44,8 +47,8 @@ export async function readCluster(ctx: ExecContext, clusterId: string): Promise<
     profile: detail.profile,
     clusterSpec: detail.clusterSpec,
     kubernetesVersion: detail.currentVersion,
-    storagePlugin: storagePluginOf(addons),
-    addon: { installedVersion: addons.installed[ADDON_NAME] ?? null, latestVersion: addons.latest[ADDON_NAME] ?? '' },
+    storagePlugin: storagePluginOf(installed),
+    addon: { installedVersion: installed.find((a) => a.name === ADDON_NAME)?.version ?? null, latestVersion: offered },
     buckets,
     managedRoleAuthorized: roleToken,
     apiGatewayAuthorized: gateway,

@@ -2,9 +2,9 @@
 import {
   GetPolicyRequest, GetRoleRequest, GetUserRequest, ListAccessKeysRequest, ListPoliciesForUserRequest, ListPolicyVersionsRequest,
 } from '@alicloud/ram20150501';
-import { DescribeClustersV1Request } from '@alicloud/cs20151215';
+import { DescribeClustersV1Request, ListAddonsRequest } from '@alicloud/cs20151215';
 import type { Bucket } from '../../flows/contract.ts';
-import { runtime, type KubeClients, type Pace } from './clients.ts';
+import { publicApiServerOf, runtime, type KubeClients, type Pace } from './clients.ts';
 import { call, callOrNull, type ExecContext } from './context.ts';
 import type { CallContext } from './errors.ts';
 
@@ -12,12 +12,14 @@ import type { CallContext } from './errors.ts';
 
 export interface ClusterDetail {
   clusterId: string; name: string; region: string; clusterType: string; profile: string; clusterSpec: string; currentVersion: string;
+  /** false when the API server has only an internal endpoint (master_url). */
+  publicApiServer: boolean;
 }
 
 /** DescribeClusterDetail; ErrorClusterNotFound becomes the StepError of ctx.step. */
 export async function clusterDetail(ctx: ExecContext, clusterId: string): Promise<ClusterDetail> {
   const detail = await call(ctx, { service: 'cs', permission: 'cs:DescribeClusterDetail', resource: clusterId }, () =>
-    ctx.clients.cs.describeClusterDetailWithOptions(clusterId, {}, runtime()));
+    ctx.clients.cs.describeClusterDetailWithOptions(clusterId, {}, runtime(ctx.clients.timeouts.read)));
   const b = detail.body;
   return {
     clusterId: b?.clusterId ?? clusterId,
@@ -27,37 +29,39 @@ export async function clusterDetail(ctx: ExecContext, clusterId: string): Promis
     profile: b?.profile ?? '',
     clusterSpec: b?.clusterSpec ?? '',
     currentVersion: b?.currentVersion ?? '',
+    publicApiServer: publicApiServerOf(b?.masterUrl),
   };
 }
 
-export interface AddonVersions {
-  /** Installed add-ons by name. */
-  installed: Record<string, string>;
-  /** The newest version CS offers, by add-on name. */
-  latest: Record<string, string>;
+export interface InstalledAddon { name: string; version: string; state: string }
+
+/** ListClusterAddonInstances: the add-ons installed in the cluster (state active, updating, upgrading or deleting). */
+export async function installedAddons(ctx: ExecContext, clusterId: string, region: string): Promise<InstalledAddon[]> {
+  const response = await call(ctx, { service: 'cs', permission: 'cs:ListClusterAddonInstances', resource: `cluster ${clusterId}` }, () =>
+    ctx.clients.csIn(region).listClusterAddonInstancesWithOptions(clusterId, {}, runtime(ctx.clients.timeouts.read)));
+  return (response.body?.addons ?? []).map((a) => ({ name: a.name ?? '', version: a.version ?? '', state: a.state ?? '' }));
 }
 
-/** DescribeClusterAddonsVersion: a free-form map of add-on name → { version, next_version, exist }. */
-export async function addonVersions(ctx: ExecContext, clusterId: string, region: string): Promise<AddonVersions> {
-  const response = await call(ctx, { service: 'cs', permission: 'cs:DescribeClusterAddonsVersion', resource: `cluster ${clusterId}` }, () =>
-    ctx.clients.csIn(region).describeClusterAddonsVersionWithOptions(clusterId, {}, runtime()));
-  const installed: Record<string, string> = {};
-  const latest: Record<string, string> = {};
-  for (const [name, raw] of Object.entries(response.body ?? {})) {
-    const info = (raw ?? {}) as { version?: unknown; next_version?: unknown; exist?: unknown };
-    const version = typeof info.version === 'string' ? info.version : '';
-    if (info.exist === true || (info.exist === undefined && version)) installed[name] = version;
-    const next = typeof info.next_version === 'string' && info.next_version ? info.next_version : version;
-    if (next) latest[name] = next;
-  }
-  return { installed, latest };
+/** GetClusterAddonInstance: one add-on as installed, or null when it is not (404). */
+export async function installedAddon(ctx: ExecContext, clusterId: string, region: string, name: string): Promise<InstalledAddon | null> {
+  const found = await callOrNull(ctx, { service: 'cs', permission: 'cs:GetClusterAddonInstance', resource: `add-on ${name} of cluster ${clusterId}` }, () =>
+    ctx.clients.csIn(region).getClusterAddonInstanceWithOptions(clusterId, name, {}, runtime(ctx.clients.timeouts.read)));
+  if (found === null) return null;
+  return { name: found.body?.name ?? name, version: found.body?.version ?? '', state: found.body?.state ?? '' };
+}
+
+/** ListAddons with cluster_id: the version of each add-on that can be installed in that cluster ('' when none is offered). */
+export async function offeredAddonVersion(ctx: ExecContext, clusterId: string, region: string, name: string): Promise<string> {
+  const response = await call(ctx, { service: 'cs', permission: 'cs:ListAddons', resource: `cluster ${clusterId}` }, () =>
+    ctx.clients.csIn(region).listAddonsWithOptions(new ListAddonsRequest({ clusterId }), {}, runtime(ctx.clients.timeouts.read)));
+  return (response.body?.addons ?? []).find((a) => a.name === name)?.version ?? '';
 }
 
 export async function clusterIdsIn(ctx: ExecContext, region: string): Promise<string[]> {
   const ids: string[] = [];
   for (let page = 1; ; page++) {
     const response = await call(ctx, { service: 'cs', permission: 'cs:DescribeClustersV1', resource: `region ${region}` }, () =>
-      ctx.clients.csIn(region).describeClustersV1WithOptions(new DescribeClustersV1Request({ regionId: region, pageNumber: page, pageSize: 100 }), {}, runtime()));
+      ctx.clients.csIn(region).describeClustersV1WithOptions(new DescribeClustersV1Request({ regionId: region, pageNumber: page, pageSize: 100 }), {}, runtime(ctx.clients.timeouts.read)));
     const clusters = response.body?.clusters ?? [];
     for (const c of clusters) if (c.clusterId) ids.push(c.clusterId);
     const total = response.body?.pageInfo?.totalCount ?? ids.length;
@@ -69,7 +73,7 @@ export async function clusterIdsIn(ctx: ExecContext, region: string): Promise<st
 
 export async function userExists(ctx: ExecContext, userName: string): Promise<boolean> {
   const found = await callOrNull(ctx, { service: 'ram', permission: 'ram:GetUser', resource: `RAM user ${userName}` }, () =>
-    ctx.clients.ram.getUserWithOptions(new GetUserRequest({ userName }), runtime()));
+    ctx.clients.ram.getUserWithOptions(new GetUserRequest({ userName }), runtime(ctx.clients.timeouts.read)));
   return found !== null;
 }
 
@@ -78,7 +82,7 @@ export interface PolicyVersion { versionId: string; isDefault: boolean; document
 /** The custom policy's versions, or null when the policy does not exist. */
 export async function policyVersions(ctx: ExecContext, policyName: string): Promise<PolicyVersion[] | null> {
   const listed = await callOrNull(ctx, { service: 'ram', permission: 'ram:ListPolicyVersions', resource: `policy ${policyName}` }, () =>
-    ctx.clients.ram.listPolicyVersionsWithOptions(new ListPolicyVersionsRequest({ policyName, policyType: 'Custom' }), runtime()));
+    ctx.clients.ram.listPolicyVersionsWithOptions(new ListPolicyVersionsRequest({ policyName, policyType: 'Custom' }), runtime(ctx.clients.timeouts.read)));
   if (listed === null) return null;
   return (listed.body?.policyVersions?.policyVersion ?? []).map((v) => ({
     versionId: v.versionId ?? '',
@@ -91,7 +95,7 @@ export async function policyVersions(ctx: ExecContext, policyName: string): Prom
 /** The default version of a custom policy (its id and document), or null when the policy does not exist. */
 export async function policyDefaultVersion(ctx: ExecContext, policyName: string): Promise<{ versionId: string; document: string } | null> {
   const found = await callOrNull(ctx, { service: 'ram', permission: 'ram:GetPolicy', resource: `policy ${policyName}` }, () =>
-    ctx.clients.ram.getPolicyWithOptions(new GetPolicyRequest({ policyName, policyType: 'Custom' }), runtime()));
+    ctx.clients.ram.getPolicyWithOptions(new GetPolicyRequest({ policyName, policyType: 'Custom' }), runtime(ctx.clients.timeouts.read)));
   if (found === null) return null;
   const current = found.body?.defaultPolicyVersion;
   return { versionId: current?.versionId ?? found.body?.policy?.defaultVersion ?? '', document: current?.policyDocument ?? '' };
@@ -100,14 +104,14 @@ export async function policyDefaultVersion(ctx: ExecContext, policyName: string)
 /** The default version's document, or null when the policy does not exist. */
 export async function defaultPolicyDocument(ctx: ExecContext, policyName: string): Promise<string | null> {
   const found = await callOrNull(ctx, { service: 'ram', permission: 'ram:GetPolicy', resource: `policy ${policyName}` }, () =>
-    ctx.clients.ram.getPolicyWithOptions(new GetPolicyRequest({ policyName, policyType: 'Custom' }), runtime()));
+    ctx.clients.ram.getPolicyWithOptions(new GetPolicyRequest({ policyName, policyType: 'Custom' }), runtime(ctx.clients.timeouts.read)));
   if (found === null) return null;
   return found.body?.defaultPolicyVersion?.policyDocument ?? '';
 }
 
 export async function policyAttached(ctx: ExecContext, userName: string, policyName: string): Promise<boolean> {
   const listed = await callOrNull(ctx, { service: 'ram', permission: 'ram:ListPoliciesForUser', resource: `RAM user ${userName}` }, () =>
-    ctx.clients.ram.listPoliciesForUserWithOptions(new ListPoliciesForUserRequest({ userName }), runtime()));
+    ctx.clients.ram.listPoliciesForUserWithOptions(new ListPoliciesForUserRequest({ userName }), runtime(ctx.clients.timeouts.read)));
   return (listed?.body?.policies?.policy ?? []).some((p) => p.policyName === policyName && p.policyType === 'Custom');
 }
 
@@ -115,13 +119,13 @@ export interface AccessKeyInfo { accessKeyId: string; status: string }
 
 export async function accessKeys(ctx: ExecContext, userName: string): Promise<AccessKeyInfo[]> {
   const listed = await callOrNull(ctx, { service: 'ram', permission: 'ram:ListAccessKeys', resource: `RAM user ${userName}` }, () =>
-    ctx.clients.ram.listAccessKeysWithOptions(new ListAccessKeysRequest({ userName }), runtime()));
+    ctx.clients.ram.listAccessKeysWithOptions(new ListAccessKeysRequest({ userName }), runtime(ctx.clients.timeouts.read)));
   return (listed?.body?.accessKeys?.accessKey ?? []).map((k) => ({ accessKeyId: k.accessKeyId ?? '', status: k.status ?? '' }));
 }
 
 export async function roleExists(ctx: ExecContext, roleName: string): Promise<boolean> {
   const found = await callOrNull(ctx, { service: 'ram', permission: 'ram:GetRole', resource: `RAM role ${roleName}` }, () =>
-    ctx.clients.ram.getRoleWithOptions(new GetRoleRequest({ roleName }), runtime()));
+    ctx.clients.ram.getRoleWithOptions(new GetRoleRequest({ roleName }), runtime(ctx.clients.timeouts.read)));
   return found !== null;
 }
 
@@ -161,7 +165,7 @@ export function regionOf(ctx: ExecContext, clusterId: string): Promise<string> {
   return cachedCsCall(ctx, { service: 'cs', permission: 'cs:DescribeClusterDetail', resource: clusterId }, (pace) => ctx.clients.regionOf(clusterId, pace));
 }
 
-export interface SecretView { keys: string[]; data: Record<string, string> }
+export interface SecretView { keys: string[]; data: Record<string, string>; labels: Record<string, string>; resourceVersion: string }
 
 /** The Secret's keys and decoded values, or null when absent. Callers must not log `data`. */
 export async function readSecret(ctx: ExecContext, clusterId: string, namespace: string, name: string): Promise<SecretView | null> {
@@ -171,7 +175,7 @@ export async function readSecret(ctx: ExecContext, clusterId: string, namespace:
   if (secret === null) return null;
   const data = Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
   for (const [k, v] of Object.entries(secret.stringData ?? {})) data[k] = v;
-  return { keys: Object.keys(data).sort(), data };
+  return { keys: Object.keys(data).sort(), data, labels: secret.metadata?.labels ?? {}, resourceVersion: secret.metadata?.resourceVersion ?? '' };
 }
 
 export async function namespaceExists(ctx: ExecContext, clusterId: string, namespace: string): Promise<boolean> {

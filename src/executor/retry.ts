@@ -29,6 +29,12 @@ export function codeOf(error: unknown): string {
   return typeof e.code === 'string' ? e.code : '';
 }
 
+/** httpx's ReadTimeout / ConnectTimeout (name RequestTimeoutError, node_modules/httpx/lib/index.js). */
+export function isTimeout(error: unknown): boolean {
+  const e = (error ?? {}) as ErrorShape;
+  return e.name === 'RequestTimeoutError' || (typeof e.message === 'string' && /^(ReadTimeout|ConnectTimeout)/.test(e.message));
+}
+
 function isConnectionError(error: unknown): boolean {
   for (let e = error as ErrorShape | undefined, depth = 0; e && depth < 4; e = e.cause as ErrorShape | undefined, depth++) {
     if (typeof e.code === 'string' && CONNECTION_CODES.has(e.code)) return true;
@@ -44,18 +50,40 @@ export function isRetryable(error: unknown): boolean {
   if (code.includes('Throttling') || code === 'TooManyRequests' || status === 429) return true;
   if (code === 'RequestTimeTooSkewed') return false;
   if (status !== undefined && status >= 500 && status <= 599) return true;
-  return isConnectionError(error);
+  return isTimeout(error) || isConnectionError(error);
+}
+
+/** The service refused the request outright (flow control): a write it answers this way was not carried out. */
+function isThrottled(error: unknown): boolean {
+  const code = codeOf(error);
+  return code.includes('Throttling') || code === 'TooManyRequests' || statusOf(error) === 429;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function withRetry<T>(call: () => Promise<T>, options: RetryOptions = DEFAULT_RETRY): Promise<T> {
+/**
+ * How to repeat a write: a timeout, a dropped connection or a 5xx may come after the service carried the request
+ * out, so before another attempt `landed` reads whether it did: its answer (non-null) ends the retries as the
+ * write's result. `landed: null` means there is no way to tell, and such a failure is not repeated.
+ */
+export interface WriteCheck<T> {
+  landed: (() => Promise<T | null>) | null;
+}
+
+/** Reads are repeated on every transient failure; writes (with `write`) only after a read says they did not land. */
+export async function withRetry<T>(call: () => Promise<T>, options: RetryOptions = DEFAULT_RETRY, write?: WriteCheck<T>): Promise<T> {
   const random = options.random ?? Math.random;
   for (let attempt = 1; ; attempt++) {
     try {
       return await call();
     } catch (error) {
-      if (attempt >= options.attempts || !isRetryable(error)) throw error;
+      if (!isRetryable(error)) throw error;
+      if (write && !isThrottled(error)) {
+        if (!write.landed) throw error;
+        const landed = await write.landed();
+        if (landed !== null) return landed;
+      }
+      if (attempt >= options.attempts) throw error;
       const ceiling = Math.min(options.capMs, options.baseMs * 2 ** (attempt - 1));
       await sleep(Math.floor(random() * ceiling));
     }

@@ -3,13 +3,17 @@
 // credentials migrate-controller uses, the default version of their RAM policy, and the component's image. The record
 // lives with the thing it proves, so every bot replica, verify, and anyone with kubectl sees it, and a lost bot database
 // loses nothing. A later setup skips the test while the configuration is the same, and verify says when it changed.
+import { createHash } from 'node:crypto';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { StepParamsByName } from '../../flows/contract.ts';
 import { classifyCluster, flowFor } from '../../flows/domain/cluster.ts';
 import { ADDON_SECRET_NAME, BACKUP_NAMESPACE, CONTROLLER_DEPLOYMENT, CONTROLLER_NAMESPACE, MANAGED_BACKUP_ROLE, credentialNames } from '../../flows/domain/names.ts';
+import { vaultNameCandidates } from '../../flows/domain/vault.ts';
 import { StepError } from './contract.ts';
+import { policyGrants } from './steps/ensure-policy.ts';
 import { call, type ExecContext } from './context.ts';
 import { MANAGED_ROLE_TOKEN_SECRET } from './read-cluster.ts';
-import { BACKUP_LOCATION, clusterDetail, deploymentImage, kubeOf, policyDefaultVersion, readBackupLocation, readSecret, type CustomObject } from './reads.ts';
+import { BACKUP_LOCATION, clusterDetail, deploymentImage, kubeOf, listBackupLocations, policyDefaultVersion, readSecret, type CustomObject } from './reads.ts';
 
 export const LAST_TEST_ANNOTATION = 'backup-setup/last-test-backup';
 
@@ -49,14 +53,44 @@ export function vaultOf(object: CustomObject, name: string): Vault {
   };
 }
 
-export async function readVault(ctx: ExecContext, clusterId: string, name: string): Promise<{ vault: Vault; record: TestRecord | null }> {
-  const object = await readBackupLocation(ctx, clusterId, BACKUP_NAMESPACE, name);
+export type VaultTarget = NonNullable<StepParamsByName['testBackup']['target']>;
+
+/** The vault points at the target: provider, bucket, prefix, region and network (createBackupVault's test for reuse). */
+export function vaultPointsAt(object: CustomObject, target: VaultTarget): boolean {
+  const spec = (object.spec ?? {}) as { provider?: string; objectStorage?: { bucket?: string; prefix?: string }; config?: { region?: string; network?: string } };
+  return spec.provider === 'alibabacloud' && spec.objectStorage?.bucket === target.bucket && (spec.objectStorage?.prefix ?? '') === target.prefix
+    && spec.config?.region === target.region && spec.config?.network === target.network;
+}
+
+/**
+ * The vault to test. A setup names where its vault points (`target`): the vault step keeps an existing vault that points
+ * there or creates `<name>`, `<name>-2` … (flows/domain/vault.ts), so the vault pointing there is the one, the planned name
+ * first. The test alone: the named vault, else the one verify judges (the latest recorded test), else `<name>-2` …, else
+ * the first vault.
+ */
+export async function readVault(ctx: ExecContext, clusterId: string, name: string, target?: VaultTarget): Promise<{ vault: Vault; record: TestRecord | null }> {
+  const all = await listBackupLocations(ctx, clusterId, BACKUP_NAMESPACE);
+  const named = (n: string) => all.find((v) => v.metadata?.name === n);
+  const candidates = vaultNameCandidates(name);
+  const byName = (a: CustomObject, b: CustomObject) => rank(a) - rank(b);
+  const rank = (v: CustomObject) => { const i = candidates.indexOf(v.metadata?.name ?? ''); return i < 0 ? candidates.length : i; };
+  let object: CustomObject | undefined;
+  if (target) {
+    object = all.filter((v) => vaultPointsAt(v, target)).sort(byName)[0];
+    if (!object) {
+      throw new StepError(ctx.step, 'NoBackupVault', `No backup vault in namespace ${BACKUP_NAMESPACE} of cluster ${clusterId} points at bucket ${target.bucket}${target.prefix ? `/${target.prefix}` : ''} (${target.region}, ${target.network} network): run /backup-setup ${clusterId} again (it creates the vault).`);
+    }
+  } else {
+    const tested = all.filter((v) => recordOf(v) !== null).sort((a, b) => recordOf(b)!.at.localeCompare(recordOf(a)!.at));
+    object = named(name) ?? tested[0] ?? [...all].sort(byName)[0];
+  }
   if (!object) {
     throw new StepError(ctx.step, 'NoBackupVault', `Backup vault ${name} does not exist in namespace ${BACKUP_NAMESPACE} of cluster ${clusterId}: run /backup-setup ${clusterId} first (it creates the vault).`);
   }
-  const vault = vaultOf(object, name);
+  const found = object.metadata?.name ?? name;
+  const vault = vaultOf(object, found);
   if (!vault.bucket || !vault.region) {
-    throw new StepError(ctx.step, 'InvalidBackupVault', `Backup vault ${name} in cluster ${clusterId} names no bucket or region (spec.objectStorage.bucket, spec.config.region): recreate it with /backup-setup ${clusterId}.`);
+    throw new StepError(ctx.step, 'InvalidBackupVault', `Backup vault ${found} in cluster ${clusterId} names no bucket or region (spec.objectStorage.bucket, spec.config.region): recreate it with /backup-setup ${clusterId}.`);
   }
   return { vault, record: recordOf(object) };
 }
@@ -111,10 +145,28 @@ export async function currentConfiguration(ctx: ExecContext, clusterId: string, 
     configuration: {
       vault: `${vault.bucket}/${vault.prefix} in ${vault.region} (${vault.network} network)`,
       credentials: credentials.description,
-      policy: credentials.policyName ? `${credentials.policyName} ${policy ? policy.versionId : '(missing)'}` : credentials.kind === 'role' ? `system policy of ${MANAGED_BACKUP_ROLE}` : 'none',
+      policy: credentials.policyName ? `${credentials.policyName} ${policy ? grantsForVault(policy.document, vault.bucket) : '(missing)'}` : credentials.kind === 'role' ? `system policy of ${MANAGED_BACKUP_ROLE}` : 'none',
       component: image ?? 'not installed',
     },
   };
+}
+
+/**
+ * What the policy lets the component do with this vault, in words that change only when that does: the grants but those
+ * on another bucket's OSS resources, counted and fingerprinted. A policy shared by several clusters (registered clusters,
+ * onectl's) gains a version when another cluster's bucket is added; that is no change for this vault, so its test holds.
+ */
+export function grantsForVault(document: string, bucket: string): string {
+  let grants: string[];
+  try {
+    grants = [...policyGrants(document)];
+  } catch {
+    return 'default version is not valid JSON';
+  }
+  const ossBucket = (grant: string) => /^acs:oss:[^:]*:[^:]*:([^/]+)/.exec(grant.split(' on ')[1] ?? '')?.[1];
+  const relevant = grants.filter((g) => { const b = ossBucket(g); return b === undefined || b === '*' || b === bucket; }).sort();
+  const fingerprint = createHash('sha256').update(relevant.join('\n')).digest('hex').slice(0, 8);
+  return `(${relevant.length} grants apply to bucket ${bucket}, fingerprint ${fingerprint})`;
 }
 
 /** "policy: p v2 → p v3", one per part that differs; [] when the configuration is the one tested. */

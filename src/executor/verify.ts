@@ -1,10 +1,10 @@
 // A read-only checklist of every seed requirement for one cluster, each with what was seen and its fix.
-import type { ClusterKind } from '../../flows/contract.ts';
-import { classifyCluster, flowFor, KIND_LABEL, MINIMUM_KUBERNETES } from '../../flows/domain/cluster.ts';
+import type { ClusterKind, FlowName, PolicyDocument } from '../../flows/contract.ts';
+import { addonIsCurrent, classifyCluster, flowFor, KIND_LABEL, managedRoleCoversBucket, MINIMUM_KUBERNETES } from '../../flows/domain/cluster.ts';
 import {
-  ADDON_NAME, ADDON_SECRET_NAME, BACKUP_NAMESPACE, CONTROLLER_DEPLOYMENT, CONTROLLER_NAMESPACE, backupVaultName, credentialNames, MANAGED_BACKUP_ROLE,
+  ADDON_NAME, BACKUP_NAMESPACE, CONTROLLER_DEPLOYMENT, CONTROLLER_NAMESPACE, accessKeySecretOf, credentialNames, MANAGED_BACKUP_ROLE,
 } from '../../flows/domain/names.ts';
-import { needsEcsSnapshotPermissions } from '../../flows/domain/policy.ts';
+import { grantedBuckets, needsEcsSnapshotPermissions } from '../../flows/domain/policy.ts';
 import { compareVersions } from '../../flows/domain/versions.ts';
 import type { VerifyCheck, VerifyReport } from './contract.ts';
 import type { ExecContext } from './context.ts';
@@ -49,37 +49,24 @@ export async function verify(ctx: ExecContext, clusterId: string): Promise<Verif
   if (installed === null) {
     checks.push(check(`${ADDON_NAME} installed and current`, false, 'not installed', `Run /backup-setup, or install ${ADDON_NAME} ${latest} from the cluster's add-on page.`));
   } else {
-    const outdated = latest !== '' && compareVersions(installed, latest) < 0;
-    checks.push(outdated
-      ? { requirement: `${ADDON_NAME} installed and current`, status: 'warn', detail: `${installed} installed, ${latest} available`, fix: `Upgrade ${ADDON_NAME} to ${latest} (run /backup-setup or use the cluster's add-on page).` }
-      : { requirement: `${ADDON_NAME} installed and current`, status: 'pass', detail: `${installed}` });
+    checks.push(addonIsCurrent(facts.addon)
+      ? { requirement: `${ADDON_NAME} installed and current`, status: 'pass', detail: `${installed}` }
+      : { requirement: `${ADDON_NAME} installed and current`, status: 'warn', detail: `${installed} installed, ${latest} available`, fix: `Upgrade ${ADDON_NAME} to ${latest} (run /backup-setup or use the cluster's add-on page).` });
     const ready = await readyReplicas(ctx, clusterId, CONTROLLER_NAMESPACE, CONTROLLER_DEPLOYMENT);
     checks.push(check(`${ADDON_NAME} running`, ready !== null && ready >= 1, ready === null ? 'Deployment not found' : `${ready} ready replica(s)`,
       `Check the pods: kubectl -n ${CONTROLLER_NAMESPACE} get pods | grep ${CONTROLLER_DEPLOYMENT}; describe them for image or scheduling errors.`));
   }
 
+  const vaults = await listBackupLocations(ctx, clusterId, BACKUP_NAMESPACE);
+  const vaultBuckets = vaults.map((v) => (v.spec as { objectStorage?: { bucket?: string } } | undefined)?.objectStorage?.bucket).filter((b): b is string => !!b);
   if (flow === 'managed') {
     const authorized = facts.managedRoleAuthorized ?? (await managedRoleAuthorized(ctx, clusterId));
     checks.push(check(`${MANAGED_BACKUP_ROLE} authorized`, authorized, authorized ? 'role token Secret present in kube-system' : 'role token Secret missing from kube-system',
       `Authorize ${MANAGED_BACKUP_ROLE} for Container Service in the RAM console (quick authorization), then run /backup-setup again.`));
-  } else {
-    const names = credentialNames(flow, clusterId);
-    const user = await userExists(ctx, names.userName);
-    checks.push(check(`RAM user ${names.userName}`, user, user ? 'exists' : 'missing', 'Run /backup-setup to create it.'));
-    const attached = user && (await policyAttached(ctx, names.userName, names.policyName));
-    checks.push(check(`Policy ${names.policyName} attached to ${names.userName}`, attached, attached ? 'attached' : 'not attached', 'Run /backup-setup to create and attach it.'));
-    if (installed !== null && needsEcsSnapshotPermissions(installed)) {
-      const document = await defaultPolicyDocument(ctx, names.policyName);
-      const grants = document === null ? new Set<string>() : safeGrants(document);
-      const missing = ECS_SNAPSHOT_MARKERS.filter((action) => ![...grants].some((g) => g.startsWith(`Allow ${action} `)));
-      checks.push(check(`Policy grants ECS snapshot actions (${ADDON_NAME} ${installed} ≥ 1.7.7)`, missing.length === 0,
-        document === null ? 'policy missing' : missing.length ? `missing ${missing.join(', ')}` : 'granted',
-        'Run /backup-setup: it adds a new default policy version with the ECS snapshot statement.'));
-    }
-    const secret = await readAccessKeySecret(ctx, { clusterId, userName: names.userName, namespace: BACKUP_NAMESPACE, secretName: ADDON_SECRET_NAME });
-    checks.push(check(`Secret ${BACKUP_NAMESPACE}/${ADDON_SECRET_NAME} holds an Active AccessKey of ${names.userName}`, secret.problem === null,
-      secret.problem ?? `holds AccessKey ${secret.secretKeyId}`, 'Run /backup-setup: it creates a new AccessKey and writes the Secret.'));
   }
+  // Managed kinds need the AccessKey route only for a vault bucket their managed role does not cover.
+  const uncovered = vaultBuckets.filter((b) => !managedRoleCoversBucket(facts, b));
+  if (flow !== 'managed' || uncovered.length > 0) checks.push(...(await credentialChecks(ctx, clusterId, flow, installed, flow === 'managed' ? uncovered : vaultBuckets)));
 
   const gateway = facts.apiGatewayAuthorized ?? (await apiGatewayAuthorized(ctx, facts.region));
   checks.push(gateway === null
@@ -87,8 +74,6 @@ export async function verify(ctx: ExecContext, clusterId: string): Promise<Verif
     : check('Cloud Backup authorized to use API Gateway', gateway, gateway ? 'service-linked role present' : 'service-linked role AliyunServiceRoleForHbrMagpieBridge missing',
       'In the Cloud Backup console, authorize Cloud Backup to access API Gateway (install page, optional step 3).'));
 
-  const vaults = await listBackupLocations(ctx, clusterId, BACKUP_NAMESPACE);
-  const vaultBuckets = vaults.map((v) => (v.spec as { objectStorage?: { bucket?: string } } | undefined)?.objectStorage?.bucket).filter((b): b is string => !!b);
   const bucketNames = new Set(facts.buckets.map((b) => b.name));
   const usable = vaultBuckets.length ? vaultBuckets.filter((b) => bucketNames.has(b)) : [...bucketNames];
   checks.push(check('An OSS bucket for backups', usable.length > 0, usable.length ? usable.join(', ') : vaultBuckets.length ? `vault bucket ${vaultBuckets.join(', ')} does not exist` : 'no bucket in the account',
@@ -96,9 +81,49 @@ export async function verify(ctx: ExecContext, clusterId: string): Promise<Verif
   checks.push(check('A backup vault', vaults.length > 0, vaults.length ? vaults.map((v) => v.metadata?.name).join(', ') : `no BackupLocation in namespace ${BACKUP_NAMESPACE}`,
     'Run /backup-setup, or create a backup vault in the ACK console (Backup Center → Backup Vault).'));
 
-  const vault = vaults.find((v) => v.metadata?.name === backupVaultName(clusterId)) ?? vaults[0];
+  // The vault with the latest recorded test backup (a setup's vault name can shift, flows/domain/vault.ts), else the first.
+  const tested = vaults.filter((v) => recordOf(v) !== null).sort((a, b) => recordOf(b)!.at.localeCompare(recordOf(a)!.at));
+  const vault = tested[0] ?? vaults[0];
   if (vault && installed !== null) checks.push(await lastTestBackup(ctx, clusterId, vault));
   return { clusterId, checks };
+}
+
+/** The RAM user, its policy (ECS snapshot actions, the vault buckets) and the AccessKey Secret, for the flows that use them. */
+async function credentialChecks(ctx: ExecContext, clusterId: string, flow: FlowName, installed: string | null, vaultBuckets: string[]): Promise<VerifyCheck[]> {
+  const checks: VerifyCheck[] = [];
+  const names = credentialNames(flow, clusterId);
+  const user = await userExists(ctx, names.userName);
+  checks.push(check(`RAM user ${names.userName}`, user, user ? 'exists' : 'missing', 'Run /backup-setup to create it.'));
+  const attached = user && (await policyAttached(ctx, names.userName, names.policyName));
+  checks.push(check(`Policy ${names.policyName} attached to ${names.userName}`, attached, attached ? 'attached' : 'not attached', 'Run /backup-setup to create and attach it.'));
+  const document = await defaultPolicyDocument(ctx, names.policyName);
+  if (installed !== null && needsEcsSnapshotPermissions(installed) && flow !== 'managed') {
+    const grants = document === null ? new Set<string>() : safeGrants(document);
+    const missing = ECS_SNAPSHOT_MARKERS.filter((action) => ![...grants].some((g) => g.startsWith(`Allow ${action} `)));
+    checks.push(check(`Policy grants ECS snapshot actions (${ADDON_NAME} ${installed} ≥ 1.7.7)`, missing.length === 0,
+      document === null ? 'policy missing' : missing.length ? `missing ${missing.join(', ')}` : 'granted',
+      'Run /backup-setup: it adds a new default policy version with the ECS snapshot statement.'));
+  }
+  if (vaultBuckets.length > 0) {
+    const granted = document === null ? [] : safeBuckets(document);
+    const missing = vaultBuckets.filter((b) => !granted.includes('*') && !granted.includes(b));
+    checks.push(check(`Policy ${names.policyName} grants OSS access to the vault bucket${vaultBuckets.length > 1 ? 's' : ''}`, missing.length === 0,
+      document === null ? 'policy missing' : missing.length ? `no grant for ${missing.join(', ')}` : `granted: ${vaultBuckets.join(', ')}`,
+      'Run /backup-setup: it adds the bucket to a new default policy version.'));
+  }
+  const secret = accessKeySecretOf(flow);
+  const state = await readAccessKeySecret(ctx, { clusterId, userName: names.userName, ...secret });
+  checks.push(check(`Secret ${secret.namespace}/${secret.secretName} holds an Active AccessKey of ${names.userName}`, state.problem === null,
+    state.problem ?? `holds AccessKey ${state.secretKeyId}`, 'Run /backup-setup: it creates a new AccessKey and writes the Secret.'));
+  return checks;
+}
+
+function safeBuckets(document: string): string[] {
+  try {
+    return grantedBuckets(JSON.parse(document) as PolicyDocument);
+  } catch {
+    return [];
+  }
 }
 
 /** The last passed test backup on the vault, and whether what it proved still holds (test-backup-record.ts). */

@@ -48,6 +48,8 @@ interface FleetApproval {
   covered: Waiting[];
   message: { conversation: Conversation; messageId: string } | null;
   shown: ApprovalReply | null;
+  /** Until the message (and its follow-ups) is posted: a click can arrive before the post returns. */
+  posting: Promise<void> | null;
 }
 
 export const FLEET_APPROVAL_PREFIX = 'fleet:';
@@ -131,6 +133,7 @@ export class FleetRun {
     const { store, speaker, sessions, now, executor } = this.deps;
     const approval = this.approval;
     if (!approval || approval.id !== approvalId) return tell('This approval was already decided; your click changed nothing.');
+    await approval.posting;
     if (approval.message?.messageId !== messageId) return tell('This click did not come from the message that shows this approval; it changed nothing.');
     const refusal = await decisionRefusal(this.deps.policy, actor.id, this.requester.id);
     if (refusal) return tell(refusal);
@@ -210,7 +213,7 @@ export class FleetRun {
     const id = `${FLEET_APPROVAL_PREFIX}${this.id}/${step}/${++this.rounds}`;
     const hash = paramsHash({ step, params: covered.map((w) => paramsHash(w.prompt.request)) } as never);
     const expiresAt = new Date(Math.min(...covered.map((w) => w.expiresAt.getTime())));
-    const approval: FleetApproval = { id, step, hash, covered, message: null, shown: null };
+    const approval: FleetApproval = { id, step, hash, covered, message: null, shown: null, posting: null };
     this.approval = approval;
 
     const { store, speaker, executor } = this.deps;
@@ -239,11 +242,14 @@ export class FleetRun {
     };
     approval.shown = shown;
     await store.createApproval({ id, sessionId: covered[0]!.row.id, step, paramsHash: hash, requester: this.requester.id, expiresAt, shown });
-    const posted = await speaker.post(this.thread, shown);
-    if (posted) {
-      approval.message = posted;
-      await store.setApprovalMessage(id, posted);
-    }
+    approval.posting = (async () => {
+      const posted = await speaker.post(this.thread, shown);
+      if (posted) {
+        approval.message = posted;
+        await store.setApprovalMessage(id, posted);
+      }
+    })();
+    await approval.posting;
   }
 
   private async summarize(members: Member[]) {

@@ -90,6 +90,8 @@ export interface SandboxCluster {
   vpcId: string;
   created: string;
   addons: AddonInstance[];
+  /** false: the API server has only an internal (VPC) endpoint; absent means it also has a public one. */
+  apiServerPublic?: boolean;
   /** Every Kubernetes object of the cluster, keyed by "<apiVersion>|<kind>|<namespace>|<name>". */
   objects: Record<string, KubeObject>;
   resourceVersion: number;
@@ -108,12 +110,16 @@ export interface AccountState {
   };
   oss: {
     buckets: OssBucket[];
+    /** Bucket names other Alibaba Cloud accounts hold (the bucket namespace is global): PutBucket answers 409. */
+    foreignBuckets?: string[];
     /** Objects by bucket, then key; `data` is base64. Absent in accounts saved before objects were modelled. */
     objects?: Record<string, Record<string, OssObject>>;
   };
   /** Live temporary credentials (assumed roles). */
   sts?: StsCredential[];
   clusters: Record<string, SandboxCluster>;
+  /** Names of backup vaults (BackupLocations) deleted from any cluster of the account: they cannot be reused. */
+  deletedBackupVaults?: string[];
   tasks: Record<string, CsTask>;
   /** The latest migrate-controller version CS offers. */
   latestAddonVersions: Record<string, string>;
@@ -123,6 +129,7 @@ export interface AccountState {
 export interface PublicState {
   ram: {
     users: string[];
+    /** `document`: the default version's document, parsed. */
     policies: { name: string; versions: string[]; defaultVersion: string; document: unknown }[];
     attachments: { user: string; policy: string }[];
     accessKeys: { id: string; user: string }[];

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { AccountState, CsTask, SandboxAccount, SandboxCluster } from './account.ts';
 import { NonceCache, verifyAcs3 } from './acs3.ts';
 import { findAccessKey } from './credentials.ts';
-import { applyFaults, type FaultPlan } from './faults.ts';
+import { applyFaults, sleep, type FaultPlan } from './faults.ts';
 import { isoSeconds, newRequestId, readBody, sendJson, type Handler } from './http.ts';
 import { accessDeniedDetail, gate } from './iam/authorize.ts';
 import type { RequestLog } from './request-log.ts';
@@ -44,6 +44,7 @@ export function compareVersions(a: string, b: string): number {
   }
   return 0;
 }
+const ADDON_CATEGORY: Record<string, string> = { 'csi-plugin': 'storage', 'csi-provisioner': 'storage', flexvolume: 'storage', 'migrate-controller': 'storage' };
 const VERSION_FORMAT = /^v?\d+\.\d+\.\d+([.-][A-Za-z0-9.]+)*$/;
 
 export interface CsEmulatorOptions { account: SandboxAccount; faults?: FaultPlan; kubeServer: KubeServerAddress; log?: RequestLog }
@@ -94,6 +95,12 @@ export function csHandler({ account, faults, kubeServer, log }: CsEmulatorOption
     size: 3,
     tags: [],
     meta_data: JSON.stringify({ KubernetesVersion: c.version.replace(/-aliyun\.\d+$/, ''), Region: c.region }),
+    // "The access addresses of the cluster, including the internal network access address and the public network
+    // access address" (DescribeClusterDetailResponseBody.masterUrl): a private-only API server has no public one.
+    master_url: JSON.stringify({
+      ...(c.apiServerPublic === false ? {} : { api_server_endpoint: `https://47.${c.vpcId.length}.0.1:6443` }),
+      intranet_api_server_endpoint: 'https://192.168.0.1:6443',
+    }),
   });
   const latest = (s: AccountState, name: string): string => {
     const version = s.latestAddonVersions[name];
@@ -207,6 +214,18 @@ export function csHandler({ account, faults, kubeServer, log }: CsEmulatorOption
     };
   };
 
+  /** One entry of ListAddons, fields as in ListAddonsResponseBodyAddons (node_modules/@alicloud/cs20151215/src/models/ListAddonsResponseBody.ts). */
+  const addonOnOffer = (name: string, version: string) => ({
+    name,
+    version,
+    category: ADDON_CATEGORY[name] ?? '',
+    config_schema: '{}',
+    install_by_default: false,
+    managed: false,
+    supported_actions: ['install', 'upgrade', 'uninstall'],
+    architecture: ['amd64', 'arm64'],
+  });
+
   const routes: { method: string; path: RegExp; action: string; run: Operation }[] = [
     { method: 'GET', path: /^\/api\/v1\/clusters$/, action: 'DescribeClustersV1', run: ({ query }) => {
       const pageSize = query.page_size ? Number(query.page_size) : 10;
@@ -233,19 +252,39 @@ export function csHandler({ account, faults, kubeServer, log }: CsEmulatorOption
       const a = installed(cluster(state(), params[0]!), params[1]!);
       return { name: a.name, version: a.version, state: a.state, config: '{}', logging: { capable: false, enabled: false, log_project: '', logstore: '' } };
     } },
+    // ListAddons (GET /addons): the add-ons that can be installed, one entry per add-on with the version on offer.
+    // With cluster_id the list is the one for that cluster and the other parameters are ignored; without it,
+    // region_id, cluster_type, profile, cluster_spec and cluster_version "must be specified together"
+    // (https://www.alibabacloud.com/help/en/ack/ack-managed-and-ack-dedicated/developer-reference/api-cs-2015-12-15-listaddons;
+    // node_modules/@alicloud/cs20151215/src/models/ListAddonsRequest.ts). The error for a partial set is not
+    // documented: the stricter reading refuses it with InvalidParameter.
+    { method: 'GET', path: /^\/addons$/, action: 'ListAddons', run: ({ query }) => {
+      const s = state();
+      if (query.cluster_id !== undefined && query.cluster_id !== '') {
+        cluster(s, query.cluster_id);
+      } else {
+        const together = ['region_id', 'cluster_type', 'profile', 'cluster_spec', 'cluster_version'];
+        const missing = together.filter((k) => !query[k]);
+        if (missing.length) throw invalid(`without cluster_id, ${together.join(', ')} must be specified together; missing ${missing.join(', ')}`);
+      }
+      return { addons: Object.entries(s.latestAddonVersions).map(([name, version]) => addonOnOffer(name, version)) };
+    } },
+    // DescribeClusterAddonsVersion is deprecated and documented as "Queries the details of all installed
+    // components in a cluster" (node_modules/@alicloud/cs20151215/src/client.ts, @deprecated;
+    // https://www.alibabacloud.com/help/en/ack/ack-managed-and-ack-dedicated/developer-reference/api-query-components):
+    // an add-on that is not installed is not listed at all, so it says nothing about versions that can be installed.
     { method: 'GET', path: /^\/clusters\/([^/]+)\/components\/version$/, action: 'DescribeClusterAddonsVersion', run: ({ params }) => {
       const s = state();
       const c = cluster(s, params[0]!);
-      const names = [...new Set([...c.addons.map((a) => a.name), ...Object.keys(s.latestAddonVersions)])];
-      return Object.fromEntries(names.map((name) => {
-        const current = c.addons.find((a) => a.name === name);
-        const next = s.latestAddonVersions[name] ?? current?.version ?? '';
-        return [name, {
-          component_name: name,
-          version: current?.version ?? '',
-          next_version: next,
-          can_upgrade: current !== undefined && compareVersions(next, current.version) > 0,
-          exist: current !== undefined,
+      return Object.fromEntries(c.addons.map((current) => {
+        const next = s.latestAddonVersions[current.name] ?? current.version;
+        const canUpgrade = compareVersions(next, current.version) > 0;
+        return [current.name, {
+          component_name: current.name,
+          version: current.version,
+          next_version: canUpgrade ? next : '',
+          can_upgrade: canUpgrade,
+          exist: true,
           required: false,
           changed: '',
           message: '',
@@ -320,6 +359,12 @@ export function csHandler({ account, faults, kubeServer, log }: CsEmulatorOption
         throw invalid('TemporaryDurationMinutes must be an integer from 15 to 4320');
       }
       if (query.PrivateIpAddress !== undefined && !['true', 'false'].includes(query.PrivateIpAddress)) throw invalid('PrivateIpAddress must be true or false');
+      // PrivateIpAddress false (the default) "obtains only the public network connection credential"
+      // (DescribeClusterUserKubeconfigRequest.privateIpAddress): a cluster whose API server has no public endpoint
+      // has none to give. The real answer is not documented; the stricter reading refuses (the code is ours).
+      if (query.PrivateIpAddress !== 'true' && c.apiServerPublic === false) {
+        throw new CsError(400, 'ErrorApiServerNotPublic', `cluster ${c.id} has no public API server endpoint; ask for the internal one with PrivateIpAddress=true`);
+      }
       const lifetime = minutes === undefined ? CERT_LIFETIME_MS : Number(minutes) * 60_000;
       return { config: kubeconfigFor(c, kubeServer), expiration: isoSeconds(new Date(Date.now() + lifetime)) };
     } },
@@ -357,6 +402,8 @@ export function csHandler({ account, faults, kubeServer, log }: CsEmulatorOption
     try {
       const result = route.run({ params, query: verified.query, body }) as Record<string, unknown>;
       const withRequestId = route.action === 'InstallClusterAddons' || route.action === 'UpgradeClusterAddons' ? { ...result, request_id: requestId } : result;
+      const delay = faults?.answerDelay(route.action) ?? 0;
+      if (delay) await sleep(delay);
       sendJson(res, 200, withRequestId, { 'x-acs-request-id': requestId });
     } catch (error) {
       if (!(error instanceof CsError)) throw error;

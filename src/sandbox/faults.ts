@@ -3,6 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export type Fault =
   | { kind: 'latency'; ms: number }
+  /** The call is carried out at once, its answer sent `ms` later: a client that gives up first never learns it landed. */
+  | { kind: 'slowAnswer'; ms: number }
   | { kind: 'throttle' }
   | { kind: 'error5xx'; status?: number }
   | { kind: 'drop' }
@@ -67,11 +69,26 @@ export class FaultPlan {
     return faults;
   }
 
+  /** How long to hold back the answer of a call just carried out ("slowAnswer" rules, consumed here, not by take). */
+  answerDelay(operation: string): number {
+    let ms = 0;
+    for (const rule of this.rules) {
+      if (rule.fault.kind !== 'slowAnswer' || (rule.operation !== '*' && rule.operation !== operation)) continue;
+      rule.seen += 1;
+      if (rule.seen <= (rule.after ?? 0)) continue;
+      if (rule.times !== undefined && rule.applied >= rule.times) continue;
+      rule.applied += 1;
+      ms += rule.fault.ms;
+    }
+    return ms;
+  }
+
   /** Records the call and returns the faults that apply to it, in rule order. */
   take(operation: string): Fault[] {
     this.calls.push(operation);
     const faults: Fault[] = [];
     for (const rule of this.rules) {
+      if (rule.fault.kind === 'slowAnswer') continue;
       if (rule.operation !== '*' && rule.operation !== operation) continue;
       rule.seen += 1;
       if (rule.seen <= (rule.after ?? 0)) continue;
@@ -109,6 +126,8 @@ export async function applyFaults(
     switch (fault.kind) {
       case 'latency':
         await sleep(fault.ms);
+        break;
+      case 'slowAnswer':
         break;
       case 'throttle':
         answerError(throttleStatus, throttleCode, 'Request was denied due to user flow control.');

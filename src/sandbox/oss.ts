@@ -16,7 +16,7 @@ import { OssError, toXml, type XmlValue } from './oss-xml.ts';
 import type { RequestLog } from './request-log.ts';
 
 export const OSS_DEFAULT_REGION = 'cn-hangzhou';
-const MAX_BUCKETS = 100;
+export const MAX_BUCKETS_PER_REGION = 100;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 const HOST_REGION = /^(?:([^.]*)\.)?oss-([a-z0-9-]+?)(-internal)?\.aliyuncs\.com(?::\d+)?$/;
 const STORAGE_CLASSES = ['Standard', 'IA', 'Archive', 'ColdArchive', 'DeepColdArchive'];
@@ -138,16 +138,34 @@ export function ossHandler(account: SandboxAccount, faults?: FaultPlan, log?: Re
       const redundancy = config.DataRedundancyType ?? 'LRS';
       if (!REDUNDANCY_TYPES.includes(redundancy)) throw new OssError(400, 'InvalidArgument', `Unsupported data redundancy type ${redundancy}.`, { ArgumentName: 'DataRedundancyType', ArgumentValue: redundancy });
       account.change((s) => {
-        if (s.oss.buckets.some((b) => b.name === name)) {
+        // The bucket namespace is global: a name another account holds is refused with 409 BucketAlreadyExists.
+        if ((s.oss.foreignBuckets ?? []).includes(name)) {
           throw new OssError(409, 'BucketAlreadyExists', 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.', { BucketName: name });
         }
-        if (s.oss.buckets.length >= MAX_BUCKETS) throw new OssError(400, 'TooManyBuckets', `You have attempted to create more buckets than allowed (${MAX_BUCKETS}).`, { BucketName: name });
+        // PutBucket by the bucket's own owner answers 200 and applies the request's ACL and storage class to the
+        // existing bucket (https://help.aliyun.com/document_detail/31959.html): a repeat is not an error and
+        // overwrites settings. A request without x-oss-acl is read, strictly, as asking for the default (private).
+        const owned = s.oss.buckets.find((b) => b.name === name);
+        if (owned) {
+          if (owned.region !== region) {
+            throw new OssError(409, 'BucketAlreadyExists', 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.', { BucketName: name });
+          }
+          owned.acl = acl;
+          owned.storageClass = storageClass;
+          return;
+        }
+        // "You can create up to 100 buckets in each region within an Alibaba Cloud account"
+        // (OSS limits, https://www.alibabacloud.com/help/en/oss/product-overview/limits): the limit is per region.
+        if (s.oss.buckets.filter((b) => b.region === region).length >= MAX_BUCKETS_PER_REGION) {
+          throw new OssError(400, 'TooManyBuckets', `You have attempted to create more buckets than allowed (${MAX_BUCKETS_PER_REGION} in ${region}).`, { BucketName: name });
+        }
         s.oss.buckets.push({ name, region, createdAt: new Date().toISOString(), storageClass, acl, dataRedundancyType: redundancy });
       });
       return { headers: { location: `/${name}` } };
     },
     GetBucketInfo: ({ bucket: name }, region) => {
       const s = state();
+      if ((s.oss.foreignBuckets ?? []).includes(name)) throw new OssError(403, 'AccessDenied', 'You have no right to access this bucket.', { BucketName: name });
       const info = inRegion(bucket(s, name), region);
       return {
         xml: ['BucketInfo', { Bucket: {
@@ -214,6 +232,10 @@ export function ossHandler(account: SandboxAccount, faults?: FaultPlan, log?: Re
     if (!operation) return answerError(501, 'NotImplemented', `The sandbox OSS does not implement ${req.method} ${path}.`);
     try {
       // A bucket that does not exist is answered as such before permissions are looked at (the owner decides them).
+      // Another account's bucket exists: anything but PutBucket (409, above) is refused with 403 AccessDenied.
+      if (operation !== 'ListBuckets' && operation !== 'PutBucket' && (state().oss.foreignBuckets ?? []).includes(target.bucket)) {
+        throw new OssError(403, 'AccessDenied', 'You have no right to access this bucket.', { BucketName: target.bucket });
+      }
       if (operation !== 'ListBuckets' && operation !== 'PutBucket') bucket(state(), target.bucket);
       const refusal = gate(state(), log, 'oss', verified.caller, { action: OSS_ACTIONS[operation]!, resources: [resourceOf(target, region)] });
       if (refusal) throw refusalError(refusal, operation, target);

@@ -5,7 +5,7 @@ import type { AccountState, RamAccessKey, RamPolicy, RamUser, SandboxAccount } f
 import { newAccessKeyId, newAccessKeySecret } from './account.ts';
 import { NonceCache, verifyAcs3, type CallerKey } from './acs3.ts';
 import { findAccessKey } from './credentials.ts';
-import { applyFaults, type FaultPlan } from './faults.ts';
+import { applyFaults, sleep, type FaultPlan } from './faults.ts';
 import { found, isoSeconds, newRequestId, randomDigits, readBody, sendJson, type Handler } from './http.ts';
 import { accessDeniedDetail, gate } from './iam/authorize.ts';
 import type { RequestLog } from './request-log.ts';
@@ -13,7 +13,9 @@ import type { RequestLog } from './request-log.ts';
 const VERSION = '2015-05-01';
 const HOST_ID = 'ram.aliyuncs.com';
 export const RAM_LIMITS = { policyVersions: 5, accessKeysPerUser: 2, customPoliciesPerUser: 5, policyDocumentLength: 6144 };
-const USER_NAME = /^[A-Za-z0-9._@-]+$/;
+// "1 to 64 characters … letters, digits, periods (.), hyphens (-), and underscores (_)"
+// (CreateUser, https://help.aliyun.com/document_detail/28680.html): no @, unlike a logon name.
+const USER_NAME = /^[A-Za-z0-9._-]+$/;
 const POLICY_NAME = /^[A-Za-z0-9-]+$/;
 const ROTATE_STRATEGIES = ['None', 'DeleteOldestNonDefaultVersionWhenLimitExceeded'];
 
@@ -444,7 +446,10 @@ export function ramHandler(account: SandboxAccount, faults?: FaultPlan, log?: Re
     }
     if (await applyFaults(faults, actionName, req, res, answerError)) return;
     try {
-      sendJson(res, 200, { RequestId: requestId, ...action(new Params(verified.query), verified.caller) });
+      const answer = { RequestId: requestId, ...action(new Params(verified.query), verified.caller) };
+      const delay = faults?.answerDelay(actionName) ?? 0;
+      if (delay) await sleep(delay);
+      sendJson(res, 200, answer);
     } catch (error) {
       if (!(error instanceof RamError)) throw error;
       answerError(error.status, error.code, error.message);

@@ -33,6 +33,8 @@ const CASES: ClusterCase[] = [
   },
   { id: 'c-sandbox-dedicated', type: 'Kubernetes', profile: 'Default', spec: '', version: '1.28.9-aliyun.1', addons: [addon('csi-plugin', CSI_PLUGIN)] },
   { id: 'c-sandbox-registered', type: 'ExternalKubernetes', profile: 'Default', spec: '', version: '1.30.4', addons: [] },
+  // A second registered cluster: the onectl policy (and the component user its short id maps to) is shared.
+  { id: 'c-sandbox-registered-2', type: 'ExternalKubernetes', profile: 'Default', spec: '', version: '1.31.2', addons: [] },
   {
     id: 'c-sandbox-flexvolume', type: 'Kubernetes', profile: 'Default', spec: '', version: '1.26.15-aliyun.1',
     addons: [addon('flexvolume', 'v1.14.8.109-649dc5a-aliyun')],

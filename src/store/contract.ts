@@ -127,6 +127,22 @@ export interface AuditRow extends AuditEntry {
   id: number;
 }
 
+/** An AccessKey the bot created, for the cluster whose Secret it was meant for. Never its secret. */
+export interface CreatedAccessKeyRow {
+  userName: string;
+  accessKeyId: string;
+  clusterId: string;
+  createdAt: Date;
+}
+
+/** A CreateAccessKey the bot started for a cluster: the keys the user had just before. */
+export interface AccessKeyCreationRow {
+  userName: string;
+  clusterId: string;
+  existingKeyIds: string[];
+  startedAt: Date;
+}
+
 /** What a step runner learns right before a cloud write. */
 export interface StepGuard {
   /** The claim is still this owner's (its lease was renewed). */
@@ -222,6 +238,17 @@ export interface Store {
   listAudit(clusterId: string, limit: number): Promise<AuditRow[]>;
   /** Every audit row, oldest first, for export as JSON lines. */
   exportAudit(): AsyncIterable<AuditRow>;
+
+  /** Records an AccessKey the bot created (idempotent), before its secret is written anywhere. */
+  recordCreatedAccessKey(key: Omit<CreatedAccessKeyRow, 'createdAt'>): Promise<void>;
+  /** The AccessKeys the bot created for `userName`, oldest first. */
+  listCreatedAccessKeys(userName: string): Promise<CreatedAccessKeyRow[]>;
+  /** After the key was deleted from RAM. */
+  forgetCreatedAccessKey(userName: string, accessKeyId: string): Promise<void>;
+  /** Before CreateAccessKey: the user's keys now (replaces an earlier unfinished one for the same user and cluster). */
+  beginAccessKeyCreation(userName: string, clusterId: string, existingKeyIds: string[]): Promise<void>;
+  listAccessKeyCreations(userName: string): Promise<AccessKeyCreationRow[]>;
+  endAccessKeyCreation(userName: string, clusterId: string): Promise<void>;
 
   ping(): Promise<boolean>;
   /** A real write (readiness proves the store can write, not only answer). */

@@ -114,6 +114,28 @@ export const MIGRATIONS: Migration[] = [
       `CREATE TABLE probes (name TEXT PRIMARY KEY, at BIGINT NOT NULL)`,
     ],
   },
+  {
+    // AccessKeys the bot created (recorded before their secret is written anywhere): the only ones it may delete.
+    version: 3,
+    statements: () => [
+      `CREATE TABLE created_access_keys (
+        access_key_id TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL,
+        cluster_id TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      )`,
+      `CREATE INDEX created_access_keys_by_user ON created_access_keys (user_name)`,
+      // A CreateAccessKey under way: the keys the user had before it. A key that appears later, recorded by
+      // nobody, was made by that call even when its answer never came (a crash, a timeout).
+      `CREATE TABLE access_key_creations (
+        user_name TEXT NOT NULL,
+        cluster_id TEXT NOT NULL,
+        existing_keys TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        PRIMARY KEY (user_name, cluster_id)
+      )`,
+    ],
+  },
 ];
 
 export async function migrate(sql: Sql): Promise<number[]> {

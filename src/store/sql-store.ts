@@ -7,7 +7,9 @@ import {
   StaleRevisionError,
   type ApprovalRow,
   type AuditEntry,
+  type AccessKeyCreationRow,
   type AuditRow,
+  type CreatedAccessKeyRow,
   type DecideResult,
   type Decision,
   type InboxEvent,
@@ -424,6 +426,50 @@ export class SqlStore implements Store {
       if (rows.length < EXPORT_PAGE) return;
       after = Number(rows[rows.length - 1]!.id);
     }
+  }
+
+  async recordCreatedAccessKey(key: Omit<CreatedAccessKeyRow, 'createdAt'>) {
+    await this.sql.query(
+      `INSERT INTO created_access_keys (access_key_id, user_name, cluster_id, created_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (access_key_id) DO NOTHING`,
+      [key.accessKeyId, key.userName, key.clusterId, Date.now()],
+    );
+  }
+
+  async listCreatedAccessKeys(userName: string) {
+    const rows = await this.sql.query('SELECT * FROM created_access_keys WHERE user_name = $1 ORDER BY created_at, access_key_id', [userName]);
+    return rows.map((row): CreatedAccessKeyRow => ({
+      userName: String(row.user_name),
+      accessKeyId: String(row.access_key_id),
+      clusterId: String(row.cluster_id),
+      createdAt: date(row.created_at),
+    }));
+  }
+
+  async forgetCreatedAccessKey(userName: string, accessKeyId: string) {
+    await this.sql.query('DELETE FROM created_access_keys WHERE user_name = $1 AND access_key_id = $2', [userName, accessKeyId]);
+  }
+
+  async beginAccessKeyCreation(userName: string, clusterId: string, existingKeyIds: string[]) {
+    await this.sql.query(
+      `INSERT INTO access_key_creations (user_name, cluster_id, existing_keys, started_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (user_name, cluster_id) DO UPDATE SET existing_keys = excluded.existing_keys, started_at = excluded.started_at`,
+      [userName, clusterId, JSON.stringify(existingKeyIds), Date.now()],
+    );
+  }
+
+  async listAccessKeyCreations(userName: string) {
+    const rows = await this.sql.query('SELECT * FROM access_key_creations WHERE user_name = $1 ORDER BY started_at, cluster_id', [userName]);
+    return rows.map((row): AccessKeyCreationRow => ({
+      userName: String(row.user_name),
+      clusterId: String(row.cluster_id),
+      existingKeyIds: parse(row.existing_keys) as string[],
+      startedAt: date(row.started_at),
+    }));
+  }
+
+  async endAccessKeyCreation(userName: string, clusterId: string) {
+    await this.sql.query('DELETE FROM access_key_creations WHERE user_name = $1 AND cluster_id = $2', [userName, clusterId]);
   }
 
   async ping() {

@@ -36,7 +36,10 @@ const setup = (clusterId: string, answers: Record<string, string> = {}) => async
   if (full) expect(done.text).toMatch(COMPLETE);
 };
 
-/** A policy with RAM's five versions and a key no Secret refers to: the policy and AccessKey steps clean up. */
+/**
+ * A policy with RAM's five versions and a key no Secret refers to, one the bot created in an earlier run (recorded in
+ * its store; the bot never deletes a key it did not create): the policy and AccessKey steps clean up.
+ */
 async function drift(t: TestBot) {
   const ram = ramClient(t.sandbox);
   const userName = 'ack-backup-c-sandbox-dedicated';
@@ -46,7 +49,8 @@ async function drift(t: TestBot) {
   await ram.createPolicy(new $Ram.CreatePolicyRequest({ policyName, policyDocument: document(1) }));
   for (let n = 2; n <= 5; n++) await ram.createPolicyVersion(new $Ram.CreatePolicyVersionRequest({ policyName, policyDocument: document(n), setAsDefault: true }));
   await ram.attachPolicyToUser(new $Ram.AttachPolicyToUserRequest({ policyType: 'Custom', policyName, userName }));
-  await ram.createAccessKey(new $Ram.CreateAccessKeyRequest({ userName }));
+  const key = await ram.createAccessKey(new $Ram.CreateAccessKeyRequest({ userName }));
+  await t.store.recordCreatedAccessKey({ userName, accessKeyId: key.body!.accessKey!.accessKeyId!, clusterId: 'c-sandbox-dedicated' });
 }
 
 const PATHS: Path[] = [

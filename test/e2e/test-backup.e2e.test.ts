@@ -60,7 +60,9 @@ describe('a setup ends with a test backup written with the component\'s own cred
     expect(approval.title).toBe('Run a test backup (it removes itself)');
     const shown = approval.prompt.preview.changes.join('\n');
     expect(shown).toContain('back up namespace kube-public (read only, no volume data)');
-    expect(shown).toContain(component.startsWith('role/') ? 'with its own credentials (AliyunCSManagedBackupRestoreRole)' : 'with its own credentials (Secret csdr/alibaba-addon-secret (AccessKey LTAI');
+    // Registered clusters keep onectl's Secret in kube-system (shared with other add-ons); dedicated ones in csdr.
+    const secret = clusterId === 'c-sandbox-registered' ? 'kube-system' : 'csdr';
+    expect(shown).toContain(component.startsWith('role/') ? 'with its own credentials (AliyunCSManagedBackupRestoreRole)' : `with its own credentials (Secret ${secret}/alibaba-addon-secret (AccessKey LTAI`);
     expect(shown).toMatch(/then remove it: DeleteRequest csdr\/backup-setup-test-\w+-1-dbr deletes its files/);
   });
 

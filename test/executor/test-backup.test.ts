@@ -1,7 +1,8 @@
 // The executor's testBackup step against the sandbox (its emulated migrate-controller does the backup).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StepRequest } from '../../flows/contract.ts';
-import { backupVaultName, credentialNames } from '../../flows/domain/names.ts';
+import { credentialNames } from '../../flows/domain/names.ts';
+import { backupVaultName } from '../../flows/domain/vault.ts';
 import { policyDocument } from '../../flows/domain/policy.ts';
 import { StepError } from '../../src/executor/contract.ts';
 import { LAST_TEST_ANNOTATION } from '../../src/executor/test-backup-record.ts';
@@ -11,7 +12,7 @@ import { failure, startHarness, type Harness } from './helpers.ts';
 const clusterId = 'c-sandbox-dedicated';
 const { userName, policyName } = credentialNames('dedicated', clusterId);
 const bucket = 'cnfs-oss-sandbox-backups';
-const vault = backupVaultName(clusterId);
+const vault = backupVaultName({ name: 'sandbox-dedicated', clusterId });
 const test = (backupName: string, force = false): Extract<StepRequest, { step: 'testBackup' }> =>
   ({ step: 'testBackup', params: { clusterId, vault, namespace: 'kube-public', backupName, force } });
 
@@ -51,12 +52,25 @@ describe('testBackup', () => {
     expect(objects()).toEqual([]);
 
     const record = JSON.parse(Object.values(cluster().objects).find((o) => o.kind === 'BackupLocation')!.metadata.annotations![LAST_TEST_ANNOTATION]!);
-    expect(record).toMatchObject({ backup: 't-1', namespace: 'kube-public', objects: 12, configuration: { policy: `${policyName} v1`, vault: `${bucket}/team in cn-hangzhou (internal network)` } });
+    expect(record).toMatchObject({ backup: 't-1', namespace: 'kube-public', objects: 12, configuration: { policy: expect.stringMatching(new RegExp(`^${policyName} \\(\\d+ grants apply to bucket ${bucket}, fingerprint \\w{8}\\)$`)), vault: `${bucket}/team in cn-hangzhou (internal network)` } });
 
     // The same configuration is not tested again, unless asked for.
     const again = await h.executor.preview(test('t-2'));
     expect(again).toMatchObject({ upToDate: true, changes: [expect.stringMatching(/^Test backup of kube-public passed at \S+ with this configuration \(12 objects written to oss:\/\/.+\/t-1\/, then removed\); not run again$/)] });
     expect((await h.executor.preview(test('t-2', true))).upToDate).toBe(false);
+  });
+
+  it("tests the vault the setup's vault step kept or made, whatever its name", async () => {
+    // The planned name points elsewhere (a vault cannot be modified), so the vault step made `<name>-2`.
+    const target = { bucket, prefix: '', region: 'cn-hangzhou', network: 'internal' as const };
+    await h.executor.apply({ step: 'createBackupVault', params: { clusterId, name: vault, ...target } });
+    expect(Object.values(cluster().objects).filter((o) => o.kind === 'BackupLocation').map((o) => o.metadata.name).sort()).toEqual([vault, `${vault}-2`]);
+    const preview = await h.executor.preview({ ...test('t-7'), params: { ...test('t-7').params, target } });
+    expect(preview.changes[0]).toContain(`into vault ${vault}-2: migrate-controller writes its files to oss://${bucket}/backups/t-7/`);
+    // Nothing pointing there: said plainly.
+    const nowhere = { ...target, prefix: 'nowhere' };
+    const error = await failure<StepError>(h.executor.preview({ ...test('t-8'), params: { ...test('t-8').params, target: nowhere } }));
+    expect(error).toMatchObject({ code: 'NoBackupVault', message: expect.stringContaining(`points at bucket ${bucket}/nowhere (cn-hangzhou, internal network)`) });
   });
 
   it('carries on after a restart that came once the removal was asked for', async () => {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StepRequest } from '../../flows/contract.ts';
-import { backupVaultName, credentialNames } from '../../flows/domain/names.ts';
+import { credentialNames } from '../../flows/domain/names.ts';
 import { policyDocument } from '../../flows/domain/policy.ts';
+import { backupVaultName } from '../../flows/domain/vault.ts';
 import { startHarness, type Harness } from './helpers.ts';
 
 let h: Harness;
@@ -32,7 +33,7 @@ describe('verify', () => {
       { step: 'createAccessKeySecret', params: { clusterId, userName, namespace: 'csdr', secretName: 'alibaba-addon-secret' } },
       { step: 'installAddon', params: { clusterId, addon: 'migrate-controller', version: '1.8.7', installedVersion: null } },
       { step: 'restartMigrateController', params: { clusterId, namespace: 'kube-system', deployment: 'migrate-controller' } },
-      { step: 'createBackupVault', params: { clusterId, name: backupVaultName(clusterId), bucket, prefix: '', region: 'cn-hangzhou', network: 'internal' } },
+      { step: 'createBackupVault', params: { clusterId, name: 'sandbox-dedicated-backups', bucket, prefix: '', region: 'cn-hangzhou', network: 'internal' } },
     ];
     for (const step of steps) await h.executor.apply(step);
 
@@ -41,21 +42,27 @@ describe('verify', () => {
     expect(configured.checks.filter((c) => c.status === 'fail')).toEqual([]);
     expect(configured.checks.filter((c) => c.status === 'warn')).toEqual([expect.objectContaining({
       requirement: 'A passed test backup of the current configuration',
-      detail: `no test backup is recorded on vault ${backupVaultName(clusterId)}`,
+      detail: `no test backup is recorded on vault ${backupVaultName({ name: 'sandbox-dedicated', clusterId })}`,
       fix: expect.stringContaining(`/backup-setup verify ${clusterId} --test-backup`),
     })]);
 
-    await h.executor.apply({ step: 'testBackup', params: { clusterId, vault: backupVaultName(clusterId), namespace: 'kube-public', backupName: 'verify-test-1', force: false } });
+    await h.executor.apply({ step: 'testBackup', params: { clusterId, vault: backupVaultName({ name: 'sandbox-dedicated', clusterId }), namespace: 'kube-public', backupName: 'verify-test-1', force: false } });
     const after = await h.executor.verify(clusterId);
     expect(after.checks.filter((c) => c.status === 'fail' || c.status === 'warn')).toEqual([]);
     expect(after.checks.find((c) => c.requirement.startsWith('Policy grants ECS snapshot actions'))?.status).toBe('pass');
     const tested = after.checks.find((c) => c.requirement === 'A passed test backup of the current configuration')!;
     expect(tested.detail).toMatch(/^passed at \S+ \(kube-public: 12 objects \(.+\) written to oss:\/\/cnfs-oss-sandbox-backups\/backups\/verify-test-1\/ in \d+ s, then removed\); nothing changed since$/);
 
-    // A new policy version is a configuration the test did not prove.
+    // A new version of a shared policy that only adds another cluster's bucket changes nothing for this vault.
+    await h.executor.apply({ step: 'ensurePolicy', params: { policyName, shared: true, document: policyDocument({ addonVersion: '1.8.7', bucket: 'cnfs-oss-other-cluster' }) } });
+    expect(h.sandbox.account.state.ram.policies.find((p) => p.name === policyName)?.defaultVersion).toBe('v2');
+    const stillTested = (await h.executor.verify(clusterId)).checks.find((c) => c.requirement === 'A passed test backup of the current configuration')!;
+    expect(stillTested).toMatchObject({ status: 'pass', detail: expect.stringContaining('nothing changed since') });
+
+    // A new policy version that changes what the component may do with this bucket is a configuration the test did not prove.
     await h.executor.apply({ step: 'ensurePolicy', params: { policyName, document: policyDocument({ addonVersion: '1.8.7' }) } });
     const changed = (await h.executor.verify(clusterId)).checks.find((c) => c.requirement === 'A passed test backup of the current configuration')!;
-    expect(changed).toMatchObject({ status: 'warn', detail: expect.stringContaining(`but since then policy: ${policyName} v1 → ${policyName} v2`) });
+    expect(changed).toMatchObject({ status: 'warn', detail: expect.stringMatching(new RegExp(`but since then policy: ${policyName} \\(\\d+ grants apply to bucket ${bucket}, fingerprint \\w{8}\\) → ${policyName} \\(\\d+ grants apply to bucket ${bucket}, fingerprint \\w{8}\\)`)) });
   });
 
   it('stops at an unsupported kind', async () => {

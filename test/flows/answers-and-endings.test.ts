@@ -118,10 +118,10 @@ describe('flows that stop early say what was changed and what was not', () => {
         'Not done:',
         '• Attach policy `ack-backup-c-test-dedicated-migrate-controller` to RAM user `ack-backup-c-test-dedicated`',
         '• Create namespace `csdr`',
-        '• Create an AccessKey for `ack-backup-c-test-dedicated` and store it in Secret `csdr/alibaba-addon-secret`',
+        '• Create a long-lived AccessKey for `ack-backup-c-test-dedicated` and store it in Secret `csdr/alibaba-addon-secret`',
         '• Install add-on `migrate-controller` 1.8.7',
-        '• Create backup vault `backupctestdedic` (bucket `team-data`, cn-hangzhou, internal network)',
-        '• Test backup of namespace `kube-public` into vault `backupctestdedic`, then delete it',
+        '• Create backup vault `prod-backups` (bucket `team-data`, cn-hangzhou, internal network)',
+        '• Test backup of namespace `kube-public` into vault `prod-backups`, then delete it',
       ].join('\n'),
       completed: [
         { step: 'createRamUser', outcome: 'created', detail: 'createRamUser done' },

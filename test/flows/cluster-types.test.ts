@@ -56,8 +56,8 @@ describe('DESIGN "Cluster types"', () => {
     expect(steps(seen)).toEqual(['installAddon', 'createBackupVault', 'testBackup']);
     expect(seen.plan).toEqual([
       'Install add-on `migrate-controller` 1.8.7',
-      'Create backup vault `backupcsandboxma` (bucket `cnfs-oss-sandbox`, cn-hangzhou, internal network)',
-      'Test backup of namespace `kube-public` into vault `backupcsandboxma`, then delete it',
+      'Create backup vault `sandbox-managed-backups` (bucket `cnfs-oss-sandbox`, cn-hangzhou, internal network)',
+      'Test backup of namespace `kube-public` into vault `sandbox-managed-backups`, then delete it',
     ]);
     expect(seen.notices).toContain(
       'info: Bucket `cnfs-oss-sandbox` starts with cnfs-oss-, so the cluster\'s AliyunCSManagedBackupRestoreRole can use it: no RAM user, policy or Secret is needed.',
@@ -135,14 +135,57 @@ describe('DESIGN "Cluster types"', () => {
     );
   });
 
-  test('ACK Edge: cloud-side nodes reach OSS over the internal network; no volume backup', async () => {
+  test('ACK Edge, bucket in another region: the vault uses the public network; no volume backup', async () => {
     const edge = facts({ clusterId: 'c-sandbox-edge', profile: 'Edge', buckets: [{ name: 'cnfs-oss-sh', region: 'cn-shanghai' }] });
     const seen = await setUp(edge, { region: 'cn-shanghai' });
     expect(seen.notices.slice(0, 2)).toEqual([
       'info: Volume backup is not supported on ACK Edge clusters: the backup center backs up and restores the applications (their resources and configuration), not the data in their volumes.',
-      'info: On an ACK Edge cluster the migrate-controller add-on runs on cloud-side nodes and reaches OSS over the internal network, so the backup vault will use the internal network.',
+      expect.stringMatching(/^info: On an ACK Edge cluster .* requires the backup vault of an ACK Edge cluster to reach OSS over the public network/),
     ]);
-    expect(request(seen, 'createBackupVault').params).toMatchObject({ bucket: 'cnfs-oss-sh', region: 'cn-shanghai', network: 'internal' });
+    expect(request(seen, 'createBackupVault').params).toMatchObject({ bucket: 'cnfs-oss-sh', region: 'cn-shanghai', network: 'public' });
+  });
+
+  test('ACK Edge, bucket in the cluster region: public too (the backup-center FAQ requires it for Edge)', async () => {
+    const edge = facts({ clusterId: 'c-sandbox-edge', profile: 'Edge', buckets: [cnfsBucket] });
+    const seen = await setUp(edge);
+    expect(request(seen, 'createBackupVault').params).toMatchObject({ bucket: 'cnfs-oss-sandbox', region: 'cn-hangzhou', network: 'public' });
+    expect(seen.plan.find((line) => line.includes('backup vault'))).toContain('public network');
+  });
+
+  test('ACK managed Basic: even a cnfs-oss-* bucket gets the dedicated-style OSS permission, and the long-lived AccessKey is said plainly', async () => {
+    const basic = { ...managed, clusterSpec: 'ack.standard', buckets: [cnfsBucket] };
+    const seen = await setUp(basic);
+    expect(steps(seen)).toEqual([...ACCESS_KEY_STEPS, 'installAddon', 'createBackupVault', 'testBackup']);
+    const bucketQuestion = seen.point.log.find((e) => e.kind === 'event' && e.prompt?.kind === 'question' && e.prompt.questionId === 'bucket')!;
+    expect(bucketQuestion.kind === 'event' && bucketQuestion.prompt?.kind === 'question' && bucketQuestion.prompt.text).toContain(
+      'This is an ACK Basic cluster: any bucket needs a RAM user whose long-lived AccessKey (it does not expire) is stored in a Secret in the cluster',
+    );
+    expect(seen.notices).toContainEqual(expect.stringContaining('the cnfs-oss-* exemption applies to ACK Pro clusters only, and this is an ACK Basic cluster'));
+    expect(seen.notices).toContainEqual(expect.stringContaining('long-lived AccessKey stored in Secret csdr/alibaba-addon-secret. The AccessKey does not expire'));
+    expect(seen.plan).toContain('Create a long-lived AccessKey for `ack-backup-c-sandbox-managed` and store it in Secret `csdr/alibaba-addon-secret`');
+  });
+
+  test('ACK managed Pro, a bucket outside cnfs-oss-*: the question and the plan say a long-lived AccessKey is created', async () => {
+    const seen = await setUp({ ...managed, buckets: [teamBucket] }, { bucket: 'team-data' });
+    const bucketQuestion = seen.point.log.find((e) => e.kind === 'event' && e.prompt?.kind === 'question' && e.prompt.questionId === 'bucket')!;
+    expect(bucketQuestion.kind === 'event' && bucketQuestion.prompt?.kind === 'question' && bucketQuestion.prompt.text).toContain('any other bucket needs a RAM user whose long-lived AccessKey');
+    expect(seen.notices).toContainEqual(expect.stringContaining('bucket `team-data` does not start with cnfs-oss-'));
+  });
+
+  test('no migrate-controller offered by CS (ListAddons lists none): stops before any change', async () => {
+    const decided = await preflight({ ...managed, addon: { installedVersion: null, latestVersion: '' } });
+    expect(decided.flow).toBeNull();
+    expect(decided.problem).toContain('offers no migrate-controller add-on that can be installed on this cluster');
+  });
+
+  test('a region that already holds 100 buckets offers only existing buckets and refuses a new name', async () => {
+    const full = Array.from({ length: 100 }, (_, i) => ({ name: `cnfs-oss-full-${String(i).padStart(3, '0')}`, region: 'cn-hangzhou' }));
+    const seen = await setUp({ ...managed, buckets: full }, { bucket: 'cnfs-oss-full-007' });
+    const bucketQuestion = seen.point.log.find((e) => e.kind === 'event' && e.prompt?.kind === 'question' && e.prompt.questionId === 'bucket')!;
+    const prompt = bucketQuestion.kind === 'event' && bucketQuestion.prompt?.kind === 'question' ? bucketQuestion.prompt : null;
+    expect(prompt!.text).toContain('already has 100 buckets in cn-hangzhou');
+    expect(prompt!.choices.every((c) => c.label.endsWith('(existing)'))).toBe(true);
+    expect(steps(seen)).not.toContain('createBucket');
   });
 
   test('ACK dedicated: RAM user → policy → attach → namespace → AccessKey Secret → add-on', async () => {
@@ -157,7 +200,9 @@ describe('DESIGN "Cluster types"', () => {
       userName: 'ack-backup-c-sandbox-dedicated',
       namespace: 'csdr',
       secretName: 'alibaba-addon-secret',
+      shared: false,
     });
+    expect(request(seen, 'ensurePolicy').params.shared).toBe(false);
     expect(request(seen, 'createBackupVault').params.network).toBe('internal');
   });
 
@@ -171,11 +216,14 @@ describe('DESIGN "Cluster types"', () => {
     ]);
   });
 
-  test('registered: onectl names, public network, and the optional OSS internal route', async () => {
+  test("registered: onectl names, onectl's shared kube-system Secret and shared policy, public network, the optional OSS internal route", async () => {
     const registered = facts({ clusterId: 'c-sandbox-registered', clusterType: 'ExternalKubernetes' });
     const seen = await setUp(registered);
     expect(seen.questions).toEqual(['region', 'bucket', 'bucketScope']);
-    expect(steps(seen)).toEqual(['createBucket', ...ACCESS_KEY_STEPS, 'installAddon', 'createBackupVault', 'testBackup']);
+    expect(steps(seen)).toEqual(['createBucket', 'createRamUser', 'ensurePolicy', 'attachPolicy', 'createAccessKeySecret', 'installAddon', 'createBackupVault', 'testBackup']);
+    expect(request(seen, 'createAccessKeySecret').params).toMatchObject({ namespace: 'kube-system', secretName: 'alibaba-addon-secret', shared: true });
+    expect(request(seen, 'ensurePolicy').params.shared).toBe(true);
+    expect(seen.plan).toContainEqual(expect.stringContaining("shared by the account's registered clusters: what it already grants is kept"));
     expect(request(seen, 'createRamUser').params.userName).toBe('ack-one-user-csandboxre');
     expect(request(seen, 'attachPolicy').params).toEqual({
       policyName: 'ack-one-registered-cluster-policy-migrate-controller',

@@ -2,7 +2,8 @@
 import { describe, expect, test } from 'vitest';
 import { classifyCluster, supportProblem } from '../../flows/domain/cluster.ts';
 import { apiGatewayGuidance, needsApiGatewayAuthorization } from '../../flows/domain/guidance.ts';
-import { backupVaultName, credentialNames, shortClusterId, suggestedBucketName } from '../../flows/domain/names.ts';
+import { credentialNames, fitName, shortClusterId, suggestedBucketName } from '../../flows/domain/names.ts';
+import { backupVaultName, vaultNameCandidates, vaultNetwork } from '../../flows/domain/vault.ts';
 import { OSS_INTERNAL_RANGES, ossInternalRouteGuidance } from '../../flows/domain/oss-internal.ts';
 import { bucketNameProblem } from '../../flows/domain/oss.ts';
 import { needsEcsSnapshotPermissions, policyDocument } from '../../flows/domain/policy.ts';
@@ -93,10 +94,35 @@ describe('names', () => {
       policyName: 'ack-one-registered-cluster-policy-migrate-controller',
     });
   });
-  test('bucket suggestion and vault name', () => {
+  test('long cluster ids still give valid RAM names (user ≤ 64 of letters, digits, . - _; policy ≤ 128 of letters, digits, -)', () => {
+    const long = `c${'a1b2c3d4'.repeat(12)}`;
+    const names = credentialNames('dedicated', long);
+    expect(names.userName.length).toBeLessThanOrEqual(64);
+    expect(names.userName).toMatch(/^[A-Za-z0-9._-]+$/);
+    expect(names.policyName.length).toBeLessThanOrEqual(128);
+    expect(names.policyName).toMatch(/^[A-Za-z0-9-]+-migrate-controller$/);
+    // Shortened names stay distinct: the fingerprint is of the whole id.
+    expect(credentialNames('dedicated', `${long}x`).userName).not.toBe(names.userName);
+    expect(credentialNames('dedicated', 'c-sandbox-dedicated').userName).toBe('ack-backup-c-sandbox-dedicated');
+    expect(fitName('ack-backup-c@1', 64)).toBe('ack-backup-c-1');
+  });
+  test('bucket suggestion and vault names: readable, then -2 … when a name is taken', () => {
     expect(suggestedBucketName('c-sandbox-managed')).toBe('cnfs-oss-backup-csandboxma');
-    expect(backupVaultName('c-sandbox-managed')).toMatch(/^[a-z0-9]+$/);
+    expect(backupVaultName({ name: 'sandbox-managed', clusterId: 'c-sandbox-managed' })).toBe('sandbox-managed-backups');
+    expect(backupVaultName({ name: '生产集群', clusterId: 'c82e6987e2961451182edacd74faf2e30' })).toBe('c82e6987e2961451182edacd74faf2e30-backups');
+    const long = backupVaultName({ name: 'Prod Cluster / Shanghai '.repeat(5), clusterId: 'c1' });
+    expect(long.length).toBeLessThanOrEqual(61);
+    expect(long).toMatch(/^[a-z][a-z0-9-]*[a-z0-9]$/);
+    expect(vaultNameCandidates('x-backups').slice(0, 3)).toEqual(['x-backups', 'x-backups-2', 'x-backups-3']);
     expect(bucketNameProblem(suggestedBucketName('C_Upper-Case-Cluster-Id-That-Is-Long'))).toBeNull();
+  });
+  test('vault network: public across regions and for Edge and registered clusters; internal otherwise', () => {
+    expect(vaultNetwork('managed', 'cn-hangzhou', 'cn-hangzhou')).toBe('internal');
+    expect(vaultNetwork('dedicated', 'cn-hangzhou', 'cn-hangzhou')).toBe('internal');
+    expect(vaultNetwork('managed', 'cn-hangzhou', 'cn-shanghai')).toBe('public');
+    expect(vaultNetwork('edge', 'cn-hangzhou', 'cn-hangzhou')).toBe('public');
+    expect(vaultNetwork('edge', 'cn-hangzhou', 'cn-shanghai')).toBe('public');
+    expect(vaultNetwork('registered', 'cn-hangzhou', 'cn-hangzhou')).toBe('public');
   });
 });
 

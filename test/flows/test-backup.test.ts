@@ -29,7 +29,11 @@ describe('the test backup in a setup', () => {
     const at = approvalOf(await until(start, isTest));
     expect(at.request).toEqual<StepRequest>({
       step: 'testBackup',
-      params: { clusterId: 'c-test-dedicated', vault: 'backupctestdedic', namespace: 'kube-public', backupName: 'backup-setup-test-session1-1', force: false },
+      params: {
+        clusterId: 'c-test-dedicated', vault: 'prod-backups', namespace: 'kube-public', backupName: 'backup-setup-test-session1-1', force: false,
+        // Where the vault step's vault points: the executor tests that vault, whatever name it got.
+        target: { bucket: 'team-data', prefix: '', region: 'cn-hangzhou', network: 'internal' },
+      },
     });
   });
 
@@ -66,7 +70,8 @@ describe('the test backup in a setup', () => {
 describe('the test backup alone (verify --test-backup)', () => {
   test('asks its approval at once, runs whatever is on record, and closes with the test line', async () => {
     const start = await advance(flows.testBackup, inputFor(dedicated), null, null, world(dedicated));
-    expect(approvalOf(start).request).toMatchObject({ step: 'testBackup', params: { vault: 'backupctestdedic', force: true } });
+    expect(approvalOf(start).request).toMatchObject({ step: 'testBackup', params: { vault: 'prod-backups', force: true } });
+    expect(approvalOf(start).request.params).not.toHaveProperty('target');
     const done = await advance(flows.testBackup, inputFor(dedicated), start, { type: 'APPROVE', approvalId: approvalOf(start).approvalId, by: APPROVER }, start.world);
     expect(outputOf(done)).toMatchObject({ status: 'complete', message: '✅ testBackup done\nNothing was changed.' });
   });

@@ -53,14 +53,14 @@ describe('CS clusters', () => {
 
   it('lists clusters with filters and paging', async () => {
     const all = await cs.describeClustersV1(new $Cs.DescribeClustersV1Request({ pageSize: 100 }));
-    expect(all.body?.pageInfo?.totalCount).toBe(9);
+    expect(all.body?.pageInfo?.totalCount).toBe(10);
     const dedicated = await cs.describeClustersV1(new $Cs.DescribeClustersV1Request({ clusterType: 'Kubernetes' }));
     expect(dedicated.body?.clusters?.map((c) => c.clusterId).sort()).toEqual(['c-sandbox-dedicated', 'c-sandbox-flexvolume']);
     const ulanqab = await cs.describeClustersV1(new $Cs.DescribeClustersV1Request({ regionId: 'cn-wulanchabu' }));
     expect(ulanqab.body?.clusters?.map((c) => c.clusterId)).toEqual(['c-sandbox-ulanqab']);
     const page = await cs.describeClustersV1(new $Cs.DescribeClustersV1Request({ pageSize: 2, pageNumber: 2 }));
     expect(page.body?.clusters).toHaveLength(2);
-    expect(page.body?.pageInfo).toMatchObject({ pageNumber: 2, pageSize: 2, totalCount: 9 });
+    expect(page.body?.pageInfo).toMatchObject({ pageNumber: 2, pageSize: 2, totalCount: 10 });
     expect(await failure(cs.describeClustersV1(new $Cs.DescribeClustersV1Request({ pageSize: 500 })))).toMatchObject({ code: 'InvalidParameter', statusCode: 400 });
   });
 
@@ -75,15 +75,43 @@ describe('CS clusters', () => {
 });
 
 describe('CS add-ons', () => {
-  it('reports installed add-ons and the versions on offer', async () => {
+  it('ListClusterAddonInstances and GetClusterAddonInstance report what is installed', async () => {
     expect(await addonsOf('c-sandbox-flexvolume')).toEqual([expect.objectContaining({ name: 'flexvolume', state: 'active' })]);
-    const versions = (await cs.describeClusterAddonsVersion('c-sandbox-edge')).body as Record<string, Record<string, unknown>>;
-    expect(versions['migrate-controller']).toMatchObject({ component_name: 'migrate-controller', version: '1.7.6', next_version: '1.8.7', can_upgrade: true });
-    const managed = (await cs.describeClusterAddonsVersion('c-sandbox-managed')).body as Record<string, Record<string, unknown>>;
-    expect(managed['migrate-controller']).toMatchObject({ version: '', next_version: '1.8.7', can_upgrade: false });
+    expect(await addonsOf('c-sandbox-dedicated')).toEqual([expect.objectContaining({ name: 'csi-plugin' })]);
     const instance = await cs.getClusterAddonInstance('c-sandbox-edge', 'migrate-controller');
     expect(instance.body).toMatchObject({ name: 'migrate-controller', version: '1.7.6', state: 'active' });
     expect(await failure(cs.getClusterAddonInstance('c-sandbox-managed', 'migrate-controller'))).toMatchObject({ code: 'AddonNotFound', statusCode: 404 });
+  });
+
+  it('ListAddons offers the versions that can be installed, for a cluster or for a full cluster description', async () => {
+    const offered = await cs.listAddons(new $Cs.ListAddonsRequest({ clusterId: 'c-sandbox-dedicated' }));
+    expect(offered.body?.addons).toContainEqual(expect.objectContaining({ name: 'migrate-controller', version: '1.8.7', category: 'storage' }));
+    const described = await cs.listAddons(new $Cs.ListAddonsRequest({
+      regionId: 'cn-hangzhou', clusterType: 'ManagedKubernetes', profile: 'Default', clusterSpec: 'ack.pro.small', clusterVersion: '1.31.1-aliyun.1',
+    }));
+    expect(described.body?.addons?.map((a) => a.name)).toContain('migrate-controller');
+    expect(await failure(cs.listAddons(new $Cs.ListAddonsRequest({ regionId: 'cn-hangzhou', clusterType: 'ManagedKubernetes' })))).toMatchObject({ code: 'InvalidParameter', statusCode: 400 });
+    expect(await failure(cs.listAddons(new $Cs.ListAddonsRequest({ clusterId: 'c-nope' })))).toMatchObject({ code: 'ErrorClusterNotFound', statusCode: 404 });
+  });
+
+  it('DescribeClusterAddonsVersion (deprecated) lists installed add-ons only: no installable version for an absent add-on', async () => {
+    const dedicated = (await cs.describeClusterAddonsVersion('c-sandbox-dedicated')).body as Record<string, Record<string, unknown>>;
+    expect(Object.keys(dedicated)).toEqual(['csi-plugin']);
+    // What the bot used to read as "the latest version" is simply absent on a cluster without migrate-controller.
+    expect(dedicated['migrate-controller']?.next_version ?? '').toBe('');
+    const edge = (await cs.describeClusterAddonsVersion('c-sandbox-edge')).body as Record<string, Record<string, unknown>>;
+    expect(edge['migrate-controller']).toMatchObject({ component_name: 'migrate-controller', version: '1.7.6', next_version: '1.8.7', can_upgrade: true, exist: true });
+  });
+
+  it('tells the public and the internal API server endpoints apart; a private-only cluster gives no public kubeconfig', async () => {
+    const masterUrl = (await cs.describeClusterDetail('c-sandbox-managed')).body?.masterUrl ?? '';
+    expect(JSON.parse(masterUrl)).toMatchObject({ api_server_endpoint: expect.stringMatching(/^https:/), intranet_api_server_endpoint: expect.stringMatching(/^https:/) });
+    sandbox.account.change((s) => { s.clusters['c-sandbox-old']!.apiServerPublic = false; });
+    expect(JSON.parse((await cs.describeClusterDetail('c-sandbox-old')).body?.masterUrl ?? '{}')).not.toHaveProperty('api_server_endpoint');
+    expect(await failure(cs.describeClusterUserKubeconfig('c-sandbox-old', new $Cs.DescribeClusterUserKubeconfigRequest({})))).toMatchObject({ statusCode: 400 });
+    const internal = await cs.describeClusterUserKubeconfig('c-sandbox-old', new $Cs.DescribeClusterUserKubeconfigRequest({ privateIpAddress: true }));
+    expect(internal.body?.config).toContain('server:');
+    sandbox.account.change((s) => { delete s.clusters['c-sandbox-old']!.apiServerPublic; });
   });
 
   it('installs asynchronously: the task runs for a few polls, then the add-on and its objects exist', async () => {
@@ -131,8 +159,7 @@ describe('CS add-ons', () => {
     expect(await addonsOf('c-sandbox-edge')).toContainEqual({ name: 'migrate-controller', version: '1.7.6', state: 'upgrading' });
     expect(await finished(taskId)).toBe('success');
     expect(await addonsOf('c-sandbox-edge')).toContainEqual({ name: 'migrate-controller', version: '1.8.7', state: 'active' });
-    const versions = (await cs.describeClusterAddonsVersion('c-sandbox-edge')).body as Record<string, Record<string, unknown>>;
-    expect(versions['migrate-controller']).toMatchObject({ version: '1.8.7', can_upgrade: false });
+    expect((await cs.getClusterAddonInstance('c-sandbox-edge', 'migrate-controller')).body).toMatchObject({ version: '1.8.7', state: 'active' });
   });
 
   it('answers ErrorTaskNotFound for an unknown task', async () => {

@@ -81,7 +81,10 @@ const installMigrateController = () =>
 
 const vault = (name: string) => ({
   apiVersion: 'csdr.alibabacloud.com/v1beta1', kind: 'BackupLocation', metadata: { name, namespace: 'csdr' },
-  spec: { objectStorage: { bucket: 'cnfs-oss-sandbox-backups', prefix: '' }, config: { region: 'cn-hangzhou', network: 'internal' } },
+  spec: {
+    backupSyncPeriod: '0s', provider: 'alibabacloud',
+    objectStorage: { bucket: 'cnfs-oss-sandbox-backups', prefix: '' }, config: { region: 'cn-hangzhou', network: 'internal' },
+  },
 });
 
 describe('Kubernetes emulator with @kubernetes/client-node', () => {
@@ -186,6 +189,45 @@ describe('Kubernetes emulator with @kubernetes/client-node', () => {
     const listed = (await custom.listNamespacedCustomObject(coordinates)) as { kind: string; items: unknown[] };
     expect(listed).toMatchObject({ kind: 'BackupLocationList', items: [{ spec: { objectStorage: { prefix: 'team-a' } } }] });
     expect(await failure(custom.createNamespacedCustomObject({ ...coordinates, body: vault('backupcsandboxde') }))).toMatchObject({ code: 409, body: { reason: 'AlreadyExists' } });
+  });
+
+  it('validates a BackupLocation against its CRD schema: required fields, types, enums; unknown fields pruned', async () => {
+    const { custom } = clients(kubeconfig);
+    installMigrateController();
+    const coordinates = { group: 'csdr.alibabacloud.com', version: 'v1beta1', namespace: 'csdr', plural: 'backuplocations' };
+    const partial = { ...vault('partial'), spec: { objectStorage: { bucket: 'cnfs-oss-sandbox-backups' }, config: { region: 'cn-hangzhou', network: 'intranet' } } };
+    const refused = await failure(custom.createNamespacedCustomObject({ ...coordinates, body: partial }));
+    expect(refused).toMatchObject({ code: 422, body: { reason: 'Invalid' } });
+    const causes = (refused.body as { details: { causes: { field: string; reason: string }[] } }).details.causes;
+    expect(causes).toEqual(expect.arrayContaining([
+      expect.objectContaining({ field: 'spec.provider', reason: 'FieldValueRequired' }),
+      expect.objectContaining({ field: 'spec.backupSyncPeriod', reason: 'FieldValueRequired' }),
+      expect.objectContaining({ field: 'spec.objectStorage.prefix', reason: 'FieldValueRequired' }),
+      expect.objectContaining({ field: 'spec.config.network', reason: 'FieldValueNotSupported' }),
+    ]));
+    const wrongType = { ...vault('typed'), spec: { ...vault('typed').spec, objectStorage: { bucket: 42, prefix: '' } } };
+    expect((await failure(custom.createNamespacedCustomObject({ ...coordinates, body: wrongType }))).body).toMatchObject({ details: { causes: [{ field: 'spec.objectStorage.bucket', reason: 'FieldValueTypeInvalid' }] } });
+    expect(sandbox.publicState().clusters[clusterId]!.backupVaults).not.toEqual(expect.arrayContaining(['partial', 'typed']));
+
+    const extra = { ...vault('pruned'), spec: { ...vault('pruned').spec, surprise: 'dropped' } };
+    const created = (await custom.createNamespacedCustomObject({ ...coordinates, body: extra })) as { spec: Record<string, unknown> };
+    expect(created.spec).not.toHaveProperty('surprise');
+    expect(created.spec).toMatchObject({ provider: 'alibabacloud', config: { network: 'internal', region: 'cn-hangzhou' } });
+  });
+
+  it("refuses to create a backup vault with a deleted vault's name, in any cluster of the account", async () => {
+    const { custom } = clients(kubeconfig);
+    installMigrateController();
+    const coordinates = { group: 'csdr.alibabacloud.com', version: 'v1beta1', namespace: 'csdr', plural: 'backuplocations' };
+    await custom.createNamespacedCustomObject({ ...coordinates, body: vault('once') });
+    await custom.deleteNamespacedCustomObject({ ...coordinates, name: 'once' });
+    const reused = await failure(custom.createNamespacedCustomObject({ ...coordinates, body: vault('once') }));
+    expect(reused).toMatchObject({ code: 400 });
+    expect((reused.body as { message: string }).message).toMatch(/cannot be created with the name of a deleted one/);
+    sandbox.account.change((s) => applyAddonInstalled(s.clusters['c-sandbox-managed']!, 'migrate-controller', '1.8.7'));
+    const managed = (await csClient(sandbox).describeClusterUserKubeconfig('c-sandbox-managed', new $Cs.DescribeClusterUserKubeconfigRequest({}))).body!.config!;
+    expect((await failure(clients(managed).custom.createNamespacedCustomObject({ ...coordinates, body: vault('once') }))).code).toBe(400);
+    await custom.createNamespacedCustomObject({ ...coordinates, body: vault('once-2') });
   });
 
   it('answers 401 Unauthorized to a wrong or missing token', async () => {

@@ -51,11 +51,11 @@ function install(clusterId: string) {
   });
 }
 
-async function vault(clusterId: string, bucket = BUCKET, prefix = '') {
+async function vault(clusterId: string, bucket = BUCKET, prefix = '', name = 'vault1') {
   const { custom } = await kube(clusterId);
   await custom.createNamespacedCustomObject({ ...GROUP, plural: 'backuplocations', body: {
-    apiVersion: 'csdr.alibabacloud.com/v1beta1', kind: 'BackupLocation', metadata: { name: 'vault1' },
-    spec: { objectStorage: { bucket, prefix }, config: { region: 'cn-hangzhou', network: 'internal' }, provider: 'alibabacloud' },
+    apiVersion: 'csdr.alibabacloud.com/v1beta1', kind: 'BackupLocation', metadata: { name },
+    spec: { backupSyncPeriod: '0s', objectStorage: { bucket, prefix }, config: { region: 'cn-hangzhou', network: 'internal' }, provider: 'alibabacloud' },
   } });
 }
 
@@ -75,8 +75,8 @@ async function run(clusterId: string, plural: 'applicationbackups' | 'deleterequ
   }
 }
 
-const backup = (clusterId: string, name: string, namespace = 'kube-public') =>
-  run(clusterId, 'applicationbackups', name, { includedNamespaces: [namespace], includeClusterResources: false, pvBackup: { defaultPvBackup: false }, storageLocation: 'vault1', ttl: '1h0m0s' });
+const backup = (clusterId: string, name: string, storageLocation = 'vault1', namespace = 'kube-public') =>
+  run(clusterId, 'applicationbackups', name, { includedNamespaces: [namespace], includeClusterResources: false, pvBackup: { defaultPvBackup: false }, storageLocation, ttl: '1h0m0s' });
 const keys = (prefix = '') => Object.keys(sandbox.account.state.oss.objects?.[BUCKET] ?? {}).filter((k) => k.startsWith(prefix)).sort();
 const writers = () => [...new Set(sandbox.requests.entries.filter((e) => e.action === 'oss:PutObject').map((e) => e.principal))];
 
@@ -149,8 +149,9 @@ describe('the emulated migrate-controller', () => {
     await ossClient(sandbox).putBucket('team-data-managed');
     const { custom } = await kube('c-sandbox-managed');
     await custom.deleteNamespacedCustomObject({ ...GROUP, plural: 'backuplocations', name: 'vault1' });
-    await vault('c-sandbox-managed', 'team-data-managed');
-    expect((await backup('c-sandbox-managed', 'b8')).status?.message).toMatch(/^VaultError: backup vault is unavailable: .*ErrorCode=AccessDenied/);
+    // A deleted vault's name cannot be reused (backup-center FAQ): the new vault gets another.
+    await vault('c-sandbox-managed', 'team-data-managed', '', 'vault2');
+    expect((await backup('c-sandbox-managed', 'b8', 'vault2')).status?.message).toMatch(/^VaultError: backup vault is unavailable: .*ErrorCode=AccessDenied/);
   });
 
   it('fails a DeleteRequest when the policy lacks oss:DeleteObject, and keeps the backup', async () => {
@@ -172,6 +173,6 @@ describe('the emulated migrate-controller', () => {
       (s.oss.objects[BUCKET] ??= {})['backups/b10/velero-backup.json'] = { size: 2, etag: '0', lastModified: new Date().toISOString(), contentType: 'application/json', storageClass: 'Standard', data: 'e30=' };
     });
     expect((await backup('c-sandbox-dedicated', 'b10')).status?.message).toBe(`backup already exists in OSS bucket ${BUCKET}`);
-    expect((await backup('c-sandbox-dedicated', 'b11', 'no-such-namespace')).status?.message).toBe('get target namespace failed: namespaces "no-such-namespace" not found');
+    expect((await backup('c-sandbox-dedicated', 'b11', 'vault1', 'no-such-namespace')).status?.message).toBe('get target namespace failed: namespaces "no-such-namespace" not found');
   });
 });

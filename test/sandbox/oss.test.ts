@@ -27,10 +27,31 @@ describe('OSS buckets', () => {
     expect(sandbox.publicState().oss.buckets).toContainEqual({ name: 'cnfs-oss-beijing-1', region: 'cn-beijing', objects: 0 });
   });
 
-  it('refuses a bucket that already exists', async () => {
-    const error = await failure(ossClient(sandbox).putBucket('cnfs-oss-sandbox-backups'));
+  it("answers 200 to the owner's PutBucket of an existing bucket and applies the request's ACL and storage class to it", async () => {
+    const client = ossClient(sandbox);
+    await client.putBucket('cnfs-oss-owned', { acl: 'public-read', storageClass: 'IA' } as never);
+    const again = await client.putBucket('cnfs-oss-owned');
+    expect(again.res.status).toBe(200);
+    const owned = sandbox.account.state.oss.buckets.filter((b) => b.name === 'cnfs-oss-owned');
+    expect(owned).toEqual([expect.objectContaining({ acl: 'private', storageClass: 'Standard' })]);
+  });
+
+  it("refuses a name another account holds with 409 BucketAlreadyExists, and hides that bucket's details", async () => {
+    sandbox.account.change((s) => { s.oss.foreignBuckets = ['cnfs-oss-someone-else']; });
+    const error = await failure(ossClient(sandbox).putBucket('cnfs-oss-someone-else'));
     expect(error).toMatchObject({ name: 'BucketAlreadyExistsError', code: 'BucketAlreadyExists', status: 409 });
-    expect(sandbox.account.state.oss.buckets.filter((b) => b.name === 'cnfs-oss-sandbox-backups')).toHaveLength(1);
+    expect(await failure(ossClient(sandbox).getBucketInfo('cnfs-oss-someone-else'))).toMatchObject({ code: 'AccessDenied', status: 403 });
+    expect(sandbox.account.state.oss.buckets.map((b) => b.name)).not.toContain('cnfs-oss-someone-else');
+  });
+
+  it('refuses a 101st bucket in one region (TooManyBuckets) but not in another region', async () => {
+    const region = 'oss-ap-southeast-1';
+    sandbox.account.change((s) => {
+      for (let i = 0; i < 100; i++) s.oss.buckets.push({ name: `full-${i}`, region: 'ap-southeast-1', createdAt: new Date().toISOString(), storageClass: 'Standard', acl: 'private' });
+    });
+    expect(await failure(ossClient(sandbox, region).putBucket('full-100'))).toMatchObject({ code: 'TooManyBuckets', status: 400 });
+    await ossClient(sandbox, 'oss-eu-west-1').putBucket('not-full-1');
+    sandbox.account.change((s) => { s.oss.buckets = s.oss.buckets.filter((b) => !b.name.startsWith('full-')); });
   });
 
   it('refuses an invalid bucket name on the wire (ali-oss checks it too)', async () => {

@@ -34,12 +34,20 @@ describe('RAM users', () => {
   });
 
   it('refuses a second user of the same name', async () => {
-    await ram.createUser(new $Ram.CreateUserRequest({ userName: 'twice@example.onaliyun.com' }));
-    const error = await failure(ram.createUser(new $Ram.CreateUserRequest({ userName: 'twice@example.onaliyun.com' })));
+    await ram.createUser(new $Ram.CreateUserRequest({ userName: 'twice.user_1' }));
+    const error = await failure(ram.createUser(new $Ram.CreateUserRequest({ userName: 'twice.user_1' })));
     expect(error).toMatchObject({ code: 'EntityAlreadyExists.User', statusCode: 409 });
     expect(error.data).toMatchObject({ Code: 'EntityAlreadyExists.User', HostId: 'ram.aliyuncs.com' });
     expect(error.data?.RequestId).toBeTruthy();
     expect(error.data?.Recommend).toContain('EntityAlreadyExists.User');
+  });
+
+  it('refuses user names with characters RAM does not allow (@ is for logon names only) or longer than 64', async () => {
+    const at = await failure(ram.createUser(new $Ram.CreateUserRequest({ userName: 'alice@example.onaliyun.com' })));
+    expect(at).toMatchObject({ code: 'InvalidParameter.UserName.InvalidChars', statusCode: 400 });
+    const long = await failure(ram.createUser(new $Ram.CreateUserRequest({ userName: 'a'.repeat(65) })));
+    expect(long).toMatchObject({ code: 'InvalidParameter.UserName.Length', statusCode: 400 });
+    await ram.createUser(new $Ram.CreateUserRequest({ userName: `A.b-c_${'d'.repeat(58)}` }));
   });
 
   it('names a missing required parameter', async () => {

@@ -51,7 +51,7 @@ describe('sandbox', () => {
     const state = sandbox.publicState();
     expect(Object.keys(state.clusters).sort()).toEqual([
       'c-sandbox-dedicated', 'c-sandbox-edge', 'c-sandbox-flexvolume', 'c-sandbox-managed', 'c-sandbox-old',
-      'c-sandbox-registered', 'c-sandbox-serverless-basic', 'c-sandbox-serverless-pro', 'c-sandbox-ulanqab',
+      'c-sandbox-registered', 'c-sandbox-registered-2', 'c-sandbox-serverless-basic', 'c-sandbox-serverless-pro', 'c-sandbox-ulanqab',
     ]);
     expect(state.clusters['c-sandbox-ulanqab']).toMatchObject({ type: 'ManagedKubernetes', region: 'cn-wulanchabu' });
     expect(state.clusters['c-sandbox-edge']!.addons).toContainEqual({ name: 'migrate-controller', version: '1.7.6' });

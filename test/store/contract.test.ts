@@ -202,6 +202,32 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
       });
     });
 
+    describe('created AccessKeys', () => {
+      it('records the keys the bot created once each, per user, and forgets a deleted one', async () => {
+        await store.recordCreatedAccessKey({ userName: 'ack-one-user-c1', accessKeyId: 'LTAI-created-1', clusterId: 'c-1' });
+        await store.recordCreatedAccessKey({ userName: 'ack-one-user-c1', accessKeyId: 'LTAI-created-2', clusterId: 'c-2' });
+        await store.recordCreatedAccessKey({ userName: 'ack-one-user-c1', accessKeyId: 'LTAI-created-1', clusterId: 'c-1' });
+        await store.recordCreatedAccessKey({ userName: 'ack-backup-c3', accessKeyId: 'LTAI-created-3', clusterId: 'c-3' });
+        const listed = await store.listCreatedAccessKeys('ack-one-user-c1');
+        expect(listed.map((k) => [k.accessKeyId, k.clusterId])).toEqual([['LTAI-created-1', 'c-1'], ['LTAI-created-2', 'c-2']]);
+        expect(listed[0]!.createdAt).toBeInstanceOf(Date);
+        await store.forgetCreatedAccessKey('ack-one-user-c1', 'LTAI-created-1');
+        expect((await store.listCreatedAccessKeys('ack-one-user-c1')).map((k) => k.accessKeyId)).toEqual(['LTAI-created-2']);
+        expect((await store.listCreatedAccessKeys('ack-backup-c3')).map((k) => k.accessKeyId)).toEqual(['LTAI-created-3']);
+        expect(await store.listCreatedAccessKeys('nobody')).toEqual([]);
+      });
+
+      it('remembers a CreateAccessKey under way with the keys the user had before, per cluster, until it ends', async () => {
+        await store.beginAccessKeyCreation('ack-one-user-c9', 'c-9', ['LTAI-before']);
+        await store.beginAccessKeyCreation('ack-one-user-c9', 'c-9', ['LTAI-before', 'LTAI-also']);
+        await store.beginAccessKeyCreation('ack-one-user-c9', 'c-10', []);
+        const pending = await store.listAccessKeyCreations('ack-one-user-c9');
+        expect(pending.map((p) => [p.clusterId, p.existingKeyIds]).sort()).toEqual([['c-10', []], ['c-9', ['LTAI-before', 'LTAI-also']]]);
+        await store.endAccessKeyCreation('ack-one-user-c9', 'c-9');
+        expect((await store.listAccessKeyCreations('ack-one-user-c9')).map((p) => p.clusterId)).toEqual(['c-10']);
+      });
+    });
+
     describe('audit', () => {
       it('is append-only, newest first, scrubbed of secrets, and exports every row', async () => {
         for (let i = 0; i < 3; i++) {
@@ -242,6 +268,7 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
       try {
         expect(await again.ping()).toBe(true);
         expect((await again.listAudit('c-audit', 10)).length).toBe(3);
+        expect((await again.listCreatedAccessKeys('ack-one-user-c1')).map((k) => k.accessKeyId)).toEqual(['LTAI-created-2']);
       } finally {
         await again.close();
       }

@@ -18,6 +18,7 @@ import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import type { Store } from '../../src/store/contract.ts';
 import { openStore } from '../../src/store/index.ts';
 import { RecordingChat, type Recorded } from './recording-chat.ts';
+import { createdAccessKeysIn } from '../../src/store/created-access-keys.ts';
 
 export const REQUESTER: Actor = { id: 'web:requester', name: 'Requester' };
 export const APPROVER: Actor = { id: 'web:approver', name: 'Approver' };
@@ -92,7 +93,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
   const build = async () => {
     store = await openStore({ databaseUrl: options.databaseUrl ?? null, stateDir });
     metrics = createMetrics(() => store.countActiveSessionsByState());
-    const executor = createExecutor({ clients, logger, metrics, retry, pollIntervalMs: options.pollIntervalMs ?? 20 });
+    const executor = createExecutor({ clients, createdAccessKeys: createdAccessKeysIn(store), logger, metrics, retry, pollIntervalMs: options.pollIntervalMs ?? 20 });
     bot = createBot({
       store,
       executor,

@@ -5,24 +5,25 @@ import { CONTROLLER_DEPLOYMENT, CONTROLLER_NAMESPACE } from '../../../flows/doma
 import { compareVersions } from '../../../flows/domain/versions.ts';
 import { runtime } from '../clients.ts';
 import { StepError } from '../contract.ts';
-import { call, type ExecContext } from '../context.ts';
-import { addonVersions, readyReplicas, regionOf } from '../reads.ts';
+import { call, write, type ExecContext } from '../context.ts';
+import { installedAddon, readyReplicas, regionOf } from '../reads.ts';
 import type { StepModule } from './types.ts';
 
 type Params = StepParamsByName['installAddon'];
 
 export const meta = {
   step: 'installAddon', title: 'Install or upgrade migrate-controller', risk: 'medium',
-  apis: ['cs:DescribeClusterAddonsVersion', 'cs:InstallClusterAddons', 'cs:UpgradeClusterAddons', 'cs:DescribeTaskInfo', 'kube: get deployments'],
+  apis: ['cs:GetClusterAddonInstance', 'cs:InstallClusterAddons', 'cs:UpgradeClusterAddons', 'cs:DescribeTaskInfo', 'kube: get deployments'],
   timeoutMs: 15 * 60_000,
 } as const satisfies StepModule<'installAddon'>['meta'];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function installed(ctx: ExecContext, params: Params): Promise<{ region: string; version: string | null }> {
+/** The add-on as installed (GetClusterAddonInstance), and while a task changes it, its state. */
+async function installed(ctx: ExecContext, params: Params): Promise<{ region: string; version: string | null; state: string | null }> {
   const region = await regionOf(ctx, params.clusterId);
-  const versions = await addonVersions(ctx, params.clusterId, region);
-  return { region, version: versions.installed[params.addon] ?? null };
+  const addon = await installedAddon(ctx, params.clusterId, region, params.addon);
+  return { region, version: addon?.version ?? null, state: addon?.state ?? null };
 }
 
 const current = (version: string | null, wanted: string) => version !== null && compareVersions(version, wanted) >= 0;
@@ -43,7 +44,7 @@ export async function preview(params: Params, ctx: ExecContext): Promise<StepPre
 async function waitForTask(ctx: ExecContext, params: Params, region: string, taskId: string, deadline: number): Promise<void> {
   for (;;) {
     const task = await call(ctx, { service: 'cs', permission: 'cs:DescribeTaskInfo', resource: `task ${taskId} of cluster ${params.clusterId}` }, () =>
-      ctx.clients.csIn(region).describeTaskInfoWithOptions(taskId, {}, runtime()));
+      ctx.clients.csIn(region).describeTaskInfoWithOptions(taskId, {}, runtime(ctx.clients.timeouts.read)));
     const state = task.body?.state;
     if (state === 'success') return;
     if (state === 'fail') {
@@ -90,14 +91,29 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
   }
   const cs = ctx.clients.csIn(region);
   const context = { service: 'cs' as const, permission: version === null ? 'cs:InstallClusterAddons' : 'cs:UpgradeClusterAddons', resource: `cluster ${params.clusterId}` };
+  // After a timeout the request may have started a task: the add-on then shows up (install) or changes state
+  // (upgrade), and the version is waited for instead of sending the request again.
+  const started = async () => {
+    const now = await installed(ctx, params);
+    const moved = version === null ? now.version !== null : now.state !== 'active' || now.version !== version;
+    return moved ? ('already started' as const) : null;
+  };
+  const timeout = ctx.clients.timeouts.addonChange;
   try {
-    const started = await call(ctx, context, () => version === null
-      ? cs.installClusterAddonsWithOptions(params.clusterId, new InstallClusterAddonsRequest({ body: [new InstallClusterAddonsRequestBody({ name: params.addon, version: params.version })] }), {}, runtime())
-      : cs.upgradeClusterAddonsWithOptions(params.clusterId, new UpgradeClusterAddonsRequest({ body: [new UpgradeClusterAddonsRequestBody({ componentName: params.addon, version, nextVersion: params.version })] }), {}, runtime()));
-    const taskId = started.body?.taskId;
-    if (!taskId) throw new StepError('installAddon', 'NoTask', `CS accepted the ${params.addon} request for cluster ${params.clusterId} but returned no task id: check the add-on page in the ACK console.`);
-    ctx.logger.info({ clusterId: params.clusterId, addon: params.addon, version: params.version, taskId }, version === null ? 'installing add-on' : 'upgrading add-on');
-    await waitForTask(ctx, params, region, taskId, deadline);
+    const answer = await write(ctx, context, async () => {
+      const response = version === null
+        ? await cs.installClusterAddonsWithOptions(params.clusterId, new InstallClusterAddonsRequest({ body: [new InstallClusterAddonsRequestBody({ name: params.addon, version: params.version })] }), {}, runtime(timeout))
+        : await cs.upgradeClusterAddonsWithOptions(params.clusterId, new UpgradeClusterAddonsRequest({ body: [new UpgradeClusterAddonsRequestBody({ componentName: params.addon, version, nextVersion: params.version })] }), {}, runtime(timeout));
+      return response.body?.taskId ?? '';
+    }, started);
+    if (answer === 'already started') {
+      ctx.logger.info({ clusterId: params.clusterId, addon: params.addon }, 'the add-on request timed out but CS started it; waiting for the version');
+      await waitForVersion(ctx, params, deadline);
+    } else {
+      if (!answer) throw new StepError('installAddon', 'NoTask', `CS accepted the ${params.addon} request for cluster ${params.clusterId} but returned no task id: check the add-on page in the ACK console.`);
+      ctx.logger.info({ clusterId: params.clusterId, addon: params.addon, version: params.version, taskId: answer }, version === null ? 'installing add-on' : 'upgrading add-on');
+      await waitForTask(ctx, params, region, answer, deadline);
+    }
   } catch (error) {
     // A task for the add-on is already running: ours, started before a crash or by another replica. Wait for it.
     if (!(error instanceof StepError && error.code === 'ErrorClusterState')) throw error;

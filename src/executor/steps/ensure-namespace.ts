@@ -20,7 +20,8 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
   // No read first: the API server answers 409 AlreadyExists for a namespace that is there.
   const kube = await kubeOf(ctx, params.clusterId);
   const result = await createOrPresent(ctx, { service: 'kube', permission: 'create namespaces', resource: `namespace ${params.namespace} in cluster ${params.clusterId}` }, () =>
-    kube.core.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: params.namespace } } }));
+    kube.core.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: params.namespace } } }),
+  () => namespaceExists(ctx, params.clusterId, params.namespace));
   if (result === 'present') return present;
   ctx.logger.info({ clusterId: params.clusterId, namespace: params.namespace }, 'created namespace');
   return { step: 'createNamespace', outcome: 'created', detail: `Created namespace ${params.namespace} in ${params.clusterId}` };

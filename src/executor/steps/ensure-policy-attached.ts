@@ -21,7 +21,8 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
   const present: StepOutcome = { step: 'attachPolicy', outcome: 'already present', detail: `Policy ${params.policyName} is already attached to ${params.userName}` };
   // No read first: RAM answers EntityAlreadyExists.User.Policy for an attachment that is there.
   const result = await createOrPresent(ctx, { service: 'ram', permission: 'ram:AttachPolicyToUser', resource: `user ${params.userName} (policy ${params.policyName})` }, () =>
-    ctx.clients.ram.attachPolicyToUserWithOptions(new AttachPolicyToUserRequest({ policyType: 'Custom', policyName: params.policyName, userName: params.userName }), runtime()));
+    ctx.clients.ram.attachPolicyToUserWithOptions(new AttachPolicyToUserRequest({ policyType: 'Custom', policyName: params.policyName, userName: params.userName }), runtime(ctx.clients.timeouts.write)),
+  () => policyAttached(ctx, params.userName, params.policyName));
   if (result === 'present') return present;
   ctx.logger.info({ userName: params.userName, policyName: params.policyName }, 'attached policy');
   return { step: 'attachPolicy', outcome: 'created', detail: `Attached policy ${params.policyName} to ${params.userName}` };

@@ -1,9 +1,11 @@
-// ensurePolicy: the custom policy exists and its default version grants exactly the document the flow asks for.
+// ensurePolicy: the custom policy exists and its default version grants the document the flow asks for: exactly
+// that, or for a policy shared by several clusters, that and everything it already grants.
 import { CreatePolicyRequest, CreatePolicyVersionRequest, DeletePolicyVersionRequest } from '@alicloud/ram20150501';
 import type { PolicyDocument, StepOutcome, StepParamsByName, StepPreview } from '../../../flows/contract.ts';
-import { describePolicy } from '../../../flows/domain/policy.ts';
+import { describePolicy, grantedBuckets, unionPolicy } from '../../../flows/domain/policy.ts';
 import { runtime } from '../clients.ts';
-import { call, createOrPresent, type ExecContext } from '../context.ts';
+import { StepError } from '../contract.ts';
+import { createOrPresent, write, type ExecContext } from '../context.ts';
 import { policyVersions, type PolicyVersion } from '../reads.ts';
 import type { StepModule } from './types.ts';
 
@@ -57,17 +59,43 @@ function oldestNonDefault(versions: PolicyVersion[]): PolicyVersion | undefined 
   return versions.filter((v) => !v.isDefault).sort((a, b) => number(a) - number(b))[0];
 }
 
+/** The document the new default version must grant: the flow's, or for a shared policy, the union with what it grants now. */
+function desiredDocument(params: Params, current: PolicyVersion | undefined): PolicyDocument {
+  if (!params.shared || !current) return params.document;
+  let parsed: PolicyDocument;
+  try {
+    parsed = JSON.parse(current.document) as PolicyDocument;
+  } catch {
+    throw new StepError('ensurePolicy', 'MalformedPolicyDocument',
+      `The default version ${current.versionId} of policy ${params.policyName} is not valid JSON, so the grants other clusters rely on cannot be kept: fix it in the RAM console, then retry.`);
+  }
+  return unionPolicy(parsed, params.document);
+}
+
+/** Buckets the shared policy grants now that this cluster does not ask for: kept, since other clusters may use them. */
+function keptBuckets(params: Params, desired: PolicyDocument): string[] {
+  const wanted = new Set(grantedBuckets(params.document));
+  return grantedBuckets(desired).filter((b) => !wanted.has(b));
+}
+
+const SHARED = "shared by the account's registered clusters";
+
 export async function preview(params: Params, ctx: ExecContext): Promise<StepPreview> {
   const versions = await policyVersions(ctx, params.policyName);
   if (versions === null) {
-    return { step: 'ensurePolicy', upToDate: false, changes: [`create custom RAM policy ${params.policyName} (${describePolicy(params.document)})`] };
+    return { step: 'ensurePolicy', upToDate: false, changes: [`create custom RAM policy ${params.policyName} (${describePolicy(params.document)})${params.shared ? `, ${SHARED}` : ''}`] };
   }
   const current = versions.find((v) => v.isDefault);
-  const differences = policyDifferences(current?.document ?? '{}', params.document);
+  const desired = desiredDocument(params, current);
+  const kept = params.shared ? keptBuckets(params, desired) : [];
+  const keeps = kept.length
+    ? [`keeps access to ${kept.map((b) => (b === '*' ? 'every bucket' : `bucket ${b}`)).join(', ')}: the policy is ${SHARED} and another cluster may use ${kept.length > 1 ? 'them' : 'it'}`]
+    : [];
+  const differences = policyDifferences(current?.document ?? '{}', desired);
   if (differences.length === 0) {
-    return { step: 'ensurePolicy', upToDate: true, changes: [`policy ${params.policyName} already grants exactly what is needed (default version ${current?.versionId})`] };
+    return { step: 'ensurePolicy', upToDate: true, changes: [`policy ${params.policyName} already grants what is needed (default version ${current?.versionId})`, ...keeps] };
   }
-  const changes = [`add a new default version to policy ${params.policyName} (${describePolicy(params.document)}), replacing ${current?.versionId ?? 'no default'}`, ...differences];
+  const changes = [`add a new default version to policy ${params.policyName} (${describePolicy(desired)}), replacing ${current?.versionId ?? 'no default'}`, ...differences, ...keeps];
   const oldest = versions.length >= MAX_POLICY_VERSIONS ? oldestNonDefault(versions) : undefined;
   if (oldest) changes.push(`delete its oldest non-default version ${oldest.versionId} (RAM keeps at most ${MAX_POLICY_VERSIONS} versions)`);
   return { step: 'ensurePolicy', upToDate: false, changes };
@@ -75,34 +103,47 @@ export async function preview(params: Params, ctx: ExecContext): Promise<StepPre
 
 export async function apply(params: Params, ctx: ExecContext): Promise<StepOutcome> {
   const name = params.policyName;
-  const documentJson = JSON.stringify(params.document);
+  const writeTimeout = ctx.clients.timeouts.write;
   let versions = await policyVersions(ctx, name);
   if (versions === null) {
     const result = await createOrPresent(ctx, { service: 'ram', permission: 'ram:CreatePolicy', resource: `policy ${name}` }, () =>
-      ctx.clients.ram.createPolicyWithOptions(new CreatePolicyRequest({ policyName: name, policyDocument: documentJson, description: 'migrate-controller (ACK backup center), managed by the backup-setup bot' }), runtime()));
+      ctx.clients.ram.createPolicyWithOptions(new CreatePolicyRequest({ policyName: name, policyDocument: JSON.stringify(params.document), description: 'migrate-controller (ACK backup center), managed by the backup-setup bot' }), runtime(writeTimeout)),
+      async () => (await policyVersions(ctx, name)) !== null);
     if (result === 'created') {
       ctx.logger.info({ policyName: name }, 'created policy');
       return { step: 'ensurePolicy', outcome: 'created', detail: `Created policy ${name} (${describePolicy(params.document)})` };
     }
     versions = (await policyVersions(ctx, name)) ?? [];
   }
+  // Re-read at apply time: another cluster may have added a grant since the approval was shown; it is kept too.
   const current = versions.find((v) => v.isDefault);
-  if (current && policyDifferences(current.document, params.document).length === 0) {
+  const desired = desiredDocument(params, current);
+  if (current && policyDifferences(current.document, desired).length === 0) {
     return { step: 'ensurePolicy', outcome: 'already present', detail: `Policy ${name} already grants what is needed (${current.versionId})` };
   }
   if (versions.length >= MAX_POLICY_VERSIONS) {
     const oldest = oldestNonDefault(versions);
     if (oldest) {
-      await call(ctx, { service: 'ram', permission: 'ram:DeletePolicyVersion', resource: `policy ${name} version ${oldest.versionId}` }, () =>
-        ctx.clients.ram.deletePolicyVersionWithOptions(new DeletePolicyVersionRequest({ policyName: name, versionId: oldest.versionId }), runtime()));
+      await write(ctx, { service: 'ram', permission: 'ram:DeletePolicyVersion', resource: `policy ${name} version ${oldest.versionId}` }, () =>
+        ctx.clients.ram.deletePolicyVersionWithOptions(new DeletePolicyVersionRequest({ policyName: name, versionId: oldest.versionId }), runtime(writeTimeout)),
+        async () => ((await policyVersions(ctx, name)) ?? []).some((v) => v.versionId === oldest.versionId) ? null : ({} as never));
       ctx.logger.info({ policyName: name, versionId: oldest.versionId }, 'deleted oldest non-default policy version');
     }
   }
-  const created = await call(ctx, { service: 'ram', permission: 'ram:CreatePolicyVersion', resource: `policy ${name}` }, () =>
-    ctx.clients.ram.createPolicyVersionWithOptions(new CreatePolicyVersionRequest({ policyName: name, policyDocument: documentJson, setAsDefault: true }), runtime()));
-  const versionId = created.body?.policyVersion?.versionId ?? 'new version';
+  const landedVersion = async () => {
+    const now = ((await policyVersions(ctx, name)) ?? []).find((v) => v.isDefault);
+    return now && now.versionId !== current?.versionId && policyDifferences(now.document, desired).length === 0 ? now.versionId : null;
+  };
+  const versionId = await write(ctx, { service: 'ram', permission: 'ram:CreatePolicyVersion', resource: `policy ${name}` }, async () => {
+    const created = await ctx.clients.ram.createPolicyVersionWithOptions(new CreatePolicyVersionRequest({ policyName: name, policyDocument: JSON.stringify(desired), setAsDefault: true }), runtime(writeTimeout));
+    return created.body?.policyVersion?.versionId ?? 'new version';
+  }, landedVersion);
   ctx.logger.info({ policyName: name, versionId }, 'updated policy');
-  return { step: 'ensurePolicy', outcome: 'updated', detail: `Updated policy ${name}: ${versionId} is now the default (${describePolicy(params.document)})` };
+  const kept = params.shared ? keptBuckets(params, desired) : [];
+  return {
+    step: 'ensurePolicy', outcome: 'updated',
+    detail: `Updated policy ${name}: ${versionId} is now the default (${describePolicy(desired)})${kept.length ? `; kept ${kept.join(', ')} for the other clusters` : ''}`,
+  };
 }
 
 export const step: StepModule<'ensurePolicy'> = { meta, preview, apply };

@@ -18,7 +18,8 @@ export async function preview(params: Params, ctx: ExecContext): Promise<StepPre
 export async function apply(params: Params, ctx: ExecContext): Promise<StepOutcome> {
   // No read first: CreateUser answers EntityAlreadyExists for a user that is there (made before a crash, or by hand).
   const result = await createOrPresent(ctx, { service: 'ram', permission: 'ram:CreateUser', resource: `user ${params.userName}` }, () =>
-    ctx.clients.ram.createUserWithOptions(new CreateUserRequest({ userName: params.userName, comments: 'migrate-controller (ACK backup center), created by the backup-setup bot' }), runtime()));
+    ctx.clients.ram.createUserWithOptions(new CreateUserRequest({ userName: params.userName, comments: 'migrate-controller (ACK backup center), created by the backup-setup bot' }), runtime(ctx.clients.timeouts.write)),
+  () => userExists(ctx, params.userName));
   if (result === 'present') return { step: 'createRamUser', outcome: 'already present', detail: `RAM user ${params.userName} already exists` };
   ctx.logger.info({ userName: params.userName }, 'created RAM user');
   return { step: 'createRamUser', outcome: 'created', detail: `Created RAM user ${params.userName}` };

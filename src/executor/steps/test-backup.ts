@@ -27,7 +27,7 @@ export const meta = {
   step: 'testBackup', title: 'Run a test backup (it removes itself)', risk: 'low',
   apis: [
     'cs:DescribeClusterDetail', 'cs:DescribeClusterUserKubeconfig', 'ram:GetPolicy', 'oss:ListObjects',
-    'kube: get/patch backuplocations; get/create applicationbackups, deleterequests; get secrets, deployments',
+    'kube: get/list/patch backuplocations; get/create applicationbackups, deleterequests; get secrets, deployments',
   ],
   timeoutMs: 15 * 60_000,
 } as const satisfies StepModule<'testBackup'>['meta'];
@@ -46,7 +46,7 @@ function coordinates(resource: typeof APPLICATION_BACKUP | typeof DELETE_REQUEST
 }
 
 export async function preview(params: Params, ctx: ExecContext): Promise<StepPreview> {
-  const { vault, record } = await readVault(ctx, params.clusterId, params.vault);
+  const { vault, record } = await readVault(ctx, params.clusterId, params.vault, params.target);
   const { configuration } = await currentConfiguration(ctx, params.clusterId, vault);
   const changed = record ? configurationChanges(record.configuration, configuration) : [];
   if (record && !params.force && changed.length === 0) {
@@ -152,7 +152,7 @@ function secondsBetween(status: unknown, fallbackMs: number): number {
 export async function apply(params: Params, ctx: ExecContext): Promise<StepOutcome> {
   const started = Date.now();
   const deadline = started + meta.timeoutMs;
-  const { vault } = await readVault(ctx, params.clusterId, params.vault);
+  const { vault } = await readVault(ctx, params.clusterId, params.vault, params.target);
   const view = await currentConfiguration(ctx, params.clusterId, vault);
   const location = locationOf(vault, params.backupName);
   const deleteName = `${params.backupName}-dbr`;

@@ -3,6 +3,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { KubeObject, SandboxCluster } from '../account.ts';
 import { isoSeconds } from '../http.ts';
+import { BACKUP_LOCATION_SCHEMA } from './backup-location.ts';
 import { ensureBackupCenterCrds } from './backup-center.ts';
 
 export const ADMIN_TOKEN_SECRET = 'sandbox-cluster-admin-token';
@@ -97,7 +98,7 @@ function backupLocationCrd(): NewObject {
       group: 'csdr.alibabacloud.com',
       names,
       scope: 'Namespaced',
-      versions: [{ name: 'v1beta1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+      versions: [{ name: 'v1beta1', served: true, storage: true, schema: { openAPIV3Schema: structuredClone(BACKUP_LOCATION_SCHEMA) } }],
     },
     status: {
       acceptedNames: names,

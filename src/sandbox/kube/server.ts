@@ -9,6 +9,7 @@ import type { AccountState, KubeObject, SandboxAccount, SandboxCluster } from '.
 import { applyFaults, type FaultPlan } from '../faults.ts';
 import { readBody, sendJson, type Handler } from '../http.ts';
 import { selfSignedCertificate, type KubeServerAddress } from './kubeconfig.ts';
+import { deletedVaultNameRefusal, rememberDeletedVault } from './backup-location.ts';
 import { addObject, adminTokenOf, namespaceObject, nextResourceVersion, objectKey, settleDeployment } from './objects.ts';
 import {
   KubeError, PATCH_TYPES, alreadyExists, apiVersionOf, applyPatch, badRequest, checkBody, conflict, foldStringData, invalid,
@@ -268,7 +269,16 @@ async function serveResource(
       // k8s.io/apiserver/pkg/endpoints/handlers/negotiation/negotiate.go. PATCH has no such default.
       if (!['', 'application/json'].includes(mediaType(req))) throw new KubeError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json`);
       const body = parseJson(raw);
-      if (verb === 'create') return { status: 201, body: account.change((s) => create(cluster(s), target, body)) };
+      if (verb === 'create') {
+        return {
+          status: 201,
+          body: account.change((s) => {
+            const refusal = r.kind === 'BackupLocation' ? deletedVaultNameRefusal(s, (body as { metadata?: { name?: unknown } } | null)?.metadata?.name) : null;
+            if (refusal) throw new KubeError(400, 'BadRequest', refusal);
+            return create(cluster(s), target, body);
+          }),
+        };
+      }
       return { status: 200, body: account.change((s) => replace(cluster(s), target, stored(cluster(s), r, namespace, name!), body, verb)) };
     }
     case 'patch': {
@@ -287,7 +297,14 @@ async function serveResource(
     }
     case 'delete': {
       const body = raw.length ? parseJson(raw) : null;
-      return { status: 200, body: account.change((s) => remove(cluster(s), target, body)) };
+      return {
+        status: 200,
+        body: account.change((s) => {
+          const removed = remove(cluster(s), target, body);
+          if (r.kind === 'BackupLocation') rememberDeletedVault(s, name!);
+          return removed;
+        }),
+      };
     }
   }
 }

@@ -2,6 +2,7 @@
 // patches, selectors. Pure functions over a cluster's objects; the server persists through account.change.
 import type { KubeObject, SandboxCluster } from '../account.ts';
 import { APPLICATION_BACKUP_CRD, DELETE_REQUEST_CRD } from './backup-center.ts';
+import { BACKUP_LOCATION_SCHEMA, checkAgainstSchema, type SchemaCause } from './backup-location.ts';
 import { BACKUP_LOCATION_CRD, objectKey } from './objects.ts';
 
 export interface ResourceType {
@@ -73,7 +74,7 @@ export const alreadyExists = (r: ResourceType, name: string) =>
 export const conflict = (r: ResourceType, name: string) =>
   new KubeError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(r)} "${name}": the object has been modified; please apply your changes to the latest version and try again`, detailsOf(r, name));
 
-interface Cause { field: string; message: string; reason: 'FieldValueRequired' | 'FieldValueInvalid' }
+type Cause = SchemaCause;
 export function invalid(r: ResourceType, name: string, causes: Cause[]): KubeError {
   const text = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
   return new KubeError(422, 'Invalid', `${r.kind} "${name}" is invalid: ${causes.length > 1 ? `[${text}]` : text}`, {
@@ -142,6 +143,13 @@ export function validate(r: ResourceType, object: Json & { metadata: Json }): vo
         if (typeof value !== 'string' || !BASE64.test(value)) throw badRequest(`Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 0`);
       }
     }
+  }
+  if (r.kind === 'BackupLocation') {
+    // The CRD's schema: typed, required fields; unknown ones pruned (backup-location.ts).
+    const { metadata, ...rest } = object;
+    const checked = checkAgainstSchema(BACKUP_LOCATION_SCHEMA, rest, '', causes) as Json;
+    for (const key of Object.keys(object)) if (key !== 'metadata' && !(key in checked)) delete object[key];
+    Object.assign(object, checked, { metadata });
   }
   if (r.kind === 'Deployment') {
     const spec = isMap(object.spec) ? object.spec : {};
