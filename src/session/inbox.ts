@@ -42,8 +42,10 @@ export class Inbox {
    * it cannot be stored (StoreUnavailableError): the adapter must then not acknowledge it as taken.
    */
   readonly accept: ChatEventHandler = async (event, tell) => {
-    const stored = await this.deps.store.acceptEvent({ eventId: event.eventId, kind: event.kind, event }, this.deps.now());
-    if (!stored || this.deps.hold) return; // a redelivery of an event already stored, or held for a test
+    const { store, now, owner, hold } = this.deps;
+    // Held by this process from the insert on: no second write to claim it.
+    const stored = await store.acceptEvent({ eventId: event.eventId, kind: event.kind, event }, now(), owner, EVENT_LEASE_MS);
+    if (!stored || hold) return; // a redelivery of an event already stored, or held for a test
     this.tellers.set(event.eventId, tell);
     void this.handle(event.eventId, event, true);
   };
@@ -71,12 +73,15 @@ export class Inbox {
     while (this.running.size > 0) await Promise.all(this.running.values());
   }
 
-  /** `afterAck`: the adapter acknowledges when accept resolves, so the work starts on a later turn. */
-  private handle(eventId: string, event: ChatEvent, afterAck = false): Promise<void> {
+  /**
+   * `accepted`: stored (and held) by this process just now; the adapter acknowledges when accept
+   * resolves, so the work starts on a later turn. Otherwise the event is claimed first.
+   */
+  private handle(eventId: string, event: ChatEvent, accepted = false): Promise<void> {
     const existing = this.running.get(eventId);
     if (existing) return existing;
-    const start = afterAck ? new Promise<void>((resolve) => setImmediate(resolve)) : Promise.resolve();
-    const done = start.then(() => this.claimAndWork(eventId, event)).finally(() => {
+    const start = accepted ? new Promise<void>((resolve) => setImmediate(resolve)) : Promise.resolve();
+    const done = start.then(() => this.claimAndWork(eventId, event, accepted)).finally(() => {
       this.running.delete(eventId);
       this.tellers.delete(eventId);
     });
@@ -84,12 +89,12 @@ export class Inbox {
     return done;
   }
 
-  private async claimAndWork(eventId: string, event: ChatEvent): Promise<void> {
+  private async claimAndWork(eventId: string, event: ChatEvent, held: boolean): Promise<void> {
     const { store, logger, now, owner } = this.deps;
     try {
-      const claimed = await store.claimEvent(eventId, owner, EVENT_LEASE_MS);
-      if (!claimed) return; // another process has it, or it is finished
-      if (claimed.attempts > MAX_ATTEMPTS) {
+      const claimed = held ? null : await store.claimEvent(eventId, owner, EVENT_LEASE_MS);
+      if (!held && !claimed) return; // another process has it, or it is finished
+      if (claimed && claimed.attempts > MAX_ATTEMPTS) {
         logger.error({ eventId, kind: event.kind }, 'chat event given up after repeated failures');
         await store.finishEvent(eventId, now());
         return;

@@ -223,8 +223,11 @@ export interface Store {
   stopStep(sessionId: string, stepKey: string, outcome: unknown): Promise<void>;
   listSteps(sessionId: string): Promise<StepRow[]>;
 
-  /** Stores an inbound event once: false when its id was already stored (a redelivery). */
-  acceptEvent(event: InboxEvent, at: Date): Promise<boolean>;
+  /**
+   * Stores an inbound event once, held by `owner` for `leaseMs` (it handles it next): false when its
+   * id was already stored (a redelivery).
+   */
+  acceptEvent(event: InboxEvent, at: Date, owner: string, leaseMs: number): Promise<boolean>;
   /** Claims an unfinished event for `owner` (unclaimed, its lease run out, or already `owner`'s); null otherwise. */
   claimEvent(eventId: string, owner: string, leaseMs: number): Promise<InboxRow | null>;
   finishEvent(eventId: string, at: Date): Promise<void>;

@@ -362,11 +362,11 @@ export class SqlStore implements Store {
     return (await this.sql.query('SELECT * FROM steps WHERE session_id = $1', [sessionId])).map(stepOf);
   }
 
-  async acceptEvent(event: InboxEvent, at: Date) {
+  async acceptEvent(event: InboxEvent, at: Date, owner: string, leaseMs: number) {
     const row = await this.one(
-      `INSERT INTO inbox (event_id, kind, event, received_at, status) VALUES ($1, $2, $3, $4, 'pending')
+      `INSERT INTO inbox (event_id, kind, event, received_at, status, owner, lease_until, attempts) VALUES ($1, $2, $3, $4, 'pending', $5, $6, 1)
        ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
-      [event.eventId, event.kind, JSON.stringify(event.event), at.getTime()],
+      [event.eventId, event.kind, JSON.stringify(event.event), at.getTime(), owner, at.getTime() + leaseMs],
     );
     return row !== null;
   }

@@ -228,6 +228,121 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
       });
     });
 
+    describe('inbox', () => {
+      const event = (id: string) => ({ eventId: id, kind: 'command', event: { kind: 'command', eventId: id, text: 'c-1' } });
+
+      it('stores an event once, held by the process that took it, and gives it to another only when nobody finished it', async () => {
+        const at = new Date();
+        expect(await store.acceptEvent(event('e-1'), at, 'replica-a', 60_000)).toBe(true);
+        expect(await store.acceptEvent(event('e-1'), at, 'replica-b', 60_000)).toBe(false); // a redelivery
+        // Held by A: B can neither claim it nor find it unfinished.
+        expect(await store.claimEvent('e-1', 'replica-b', 60_000)).toBeNull();
+        expect((await store.unfinishedEvents(new Date(Date.now() + 10_000), 10)).map((r) => r.eventId)).not.toContain('e-1');
+        expect(await store.claimEvent('e-1', 'replica-a', 60_000)).toMatchObject({ eventId: 'e-1', attempts: 2, event: { text: 'c-1' } });
+        await store.finishEvent('e-1', new Date());
+        expect(await store.claimEvent('e-1', 'replica-a', 60_000)).toBeNull();
+      });
+
+      it("lists an event whose holder's lease ran out, and lets another take it", async () => {
+        expect(await store.acceptEvent(event('e-2'), new Date(), 'replica-a', 1)).toBe(true);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        expect((await store.unfinishedEvents(new Date(0), 10)).map((r) => r.eventId)).toContain('e-2');
+        expect(await store.claimEvent('e-2', 'replica-b', 60_000)).toMatchObject({ eventId: 'e-2' });
+        expect(await store.claimEvent('e-2', 'replica-a', 60_000)).toBeNull();
+      });
+
+      it('forgets finished events received before a time, never an unfinished one', async () => {
+        const old = new Date(Date.now() - 3_600_000);
+        await store.acceptEvent(event('e-old-done'), old, 'a', 60_000);
+        await store.finishEvent('e-old-done', new Date());
+        await store.acceptEvent(event('e-old-open'), old, 'a', 1);
+        expect(await store.pruneEvents(new Date(Date.now() - 60_000))).toBe(1);
+        expect(await store.acceptEvent(event('e-old-done'), new Date(), 'a', 60_000)).toBe(true); // forgotten
+        expect(await store.acceptEvent(event('e-old-open'), new Date(), 'a', 60_000)).toBe(false); // kept
+      });
+    });
+
+    describe('cancel, leases and the resumer', () => {
+      it('records the first cancel only, and only of an active session', async () => {
+        const created = await store.createSession(newSession('c-cancel'));
+        if (!created.ok) throw new Error('not created');
+        const first = await store.requestCancel(created.row.id, 'slack:UA', new Date(1_000));
+        expect(first?.cancelRequested).toEqual({ by: 'slack:UA', at: new Date(1_000) });
+        expect((await store.requestCancel(created.row.id, 'slack:UB', new Date(2_000)))?.cancelRequested).toEqual({ by: 'slack:UA', at: new Date(1_000) });
+        await store.endSession(created.row.id, 'cancelled');
+        expect(await store.requestCancel(created.row.id, 'slack:UB', new Date())).toBeNull();
+      });
+
+      it('tells a step runner before each write whether its claim holds and whether the session was cancelled', async () => {
+        const created = await store.createSession(newSession('c-guard'));
+        if (!created.ok) throw new Error('not created');
+        const id = created.row.id;
+        expect(await store.claimStep(id, 'k', 'runner-a', 60_000)).toBe(true);
+        expect(await store.guardStep(id, 'k', 'runner-a', 60_000)).toEqual({ held: true, cancelled: null });
+        expect(await store.guardStep(id, 'k', 'runner-b', 60_000)).toEqual({ held: false, cancelled: null });
+        await store.requestCancel(id, 'slack:UA', new Date());
+        expect(await store.guardStep(id, 'k', 'runner-a', 60_000)).toEqual({ held: true, cancelled: { by: 'slack:UA' } });
+        await store.stopStep(id, 'k', { before: 'ram:CreatePolicy on policy p', writes: [], reason: 'cancelled' });
+        expect(await store.getStep(id, 'k')).toMatchObject({ status: 'stopped', owner: null, outcome: { before: 'ram:CreatePolicy on policy p' } });
+        expect(await store.claimStep(id, 'k', 'runner-a', 60_000)).toBe(false);
+        expect((await store.listSteps(id)).map((s) => s.stepKey)).toEqual(['k']);
+      });
+
+      it('finds the sessions nobody drives, and not those a live driver or a live step lease holds', async () => {
+        const make = async (clusterId: string) => {
+          const created = await store.createSession(newSession(clusterId));
+          if (!created.ok) throw new Error('not created');
+          return created.row;
+        };
+        const orphan = await make('c-orphan');
+        await store.saveSession(orphan.id, { snapshot: {}, state: 'x', driver: 'gone', driverLeaseMs: 1 }, 0);
+        const driven = await make('c-driven');
+        await store.saveSession(driven.id, { snapshot: {}, state: 'x', driver: 'replica-b', driverLeaseMs: 60_000 }, 0);
+        const mine = await make('c-mine');
+        await store.saveSession(mine.id, { snapshot: {}, state: 'x', driver: 'replica-a', driverLeaseMs: 60_000 }, 0);
+        const waiting = await make('c-waiting');
+        await store.saveSession(waiting.id, { snapshot: {}, state: 'x', waiting: true, promptKey: 'question:region', driver: 'gone', driverLeaseMs: 1 }, 0);
+        const stepping = await make('c-stepping');
+        await store.saveSession(stepping.id, { snapshot: {}, state: 'x', driver: 'gone', driverLeaseMs: 1 }, 0);
+        await store.claimStep(stepping.id, 'k', 'replica-b', 60_000);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        const stalled = (await store.stalledSessions('replica-a')).map((r) => r.clusterId);
+        expect(stalled).toEqual(expect.arrayContaining(['c-orphan', 'c-mine']));
+        expect(stalled).not.toContain('c-driven');
+        expect(stalled).not.toContain('c-waiting');
+        expect(stalled).not.toContain('c-stepping');
+      });
+
+      it('finds the sessions whose decided approval never reached their flow, once the decider had its time', async () => {
+        const created = await store.createSession(newSession('c-decided'));
+        if (!created.ok) throw new Error('not created');
+        const id = created.row.id;
+        await store.saveSession(id, { snapshot: {}, state: 'x', waiting: true, promptKey: `approval:${id}/createRamUser/1`, driver: 'replica-a', driverLeaseMs: 60_000 }, 0);
+        await store.createApproval({ id: `${id}/createRamUser/1`, sessionId: id, step: 'createRamUser', paramsHash: 'h', requester: 'slack:U1', expiresAt: new Date(Date.now() + 60_000), shown: null });
+        expect(await store.sessionsWithUnappliedDecisions(new Date(Date.now() + 60_000))).toEqual([]);
+        const decidedAt = new Date();
+        await store.decideApproval(`${id}/createRamUser/1`, { by: 'slack:U2', decision: 'approved', at: decidedAt, paramsHash: 'h', eventId: 'e-9' });
+        expect(await store.sessionsWithUnappliedDecisions(decidedAt)).toEqual([]); // the decider's to apply
+        expect((await store.sessionsWithUnappliedDecisions(new Date(decidedAt.getTime() + 1))).map((r) => r.id)).toEqual([id]);
+        expect((await store.sessionsWithUnappliedDecisions(decidedAt, 'replica-a')).map((r) => r.id)).toEqual([id]); // its driver at start-up
+        expect(await store.getApproval(`${id}/createRamUser/1`)).toMatchObject({ decidedEvent: 'e-9' });
+      });
+
+      it('closes the open approvals of an ended session and lists the active sessions of a channel', async () => {
+        const created = await store.createSession(newSession('c-close', { conversation: { platform: 'slack', channelId: 'C-close' } }));
+        if (!created.ok) throw new Error('not created');
+        const id = created.row.id;
+        expect((await store.activeSessionsIn('slack', 'C-close')).map((r) => r.id)).toEqual([id]);
+        await store.createApproval({ id: `${id}/a`, sessionId: id, step: 's', paramsHash: 'h', requester: 'slack:U1', expiresAt: new Date(Date.now() + 60_000), shown: { title: 'T' } });
+        const closed = await store.closeOpenApprovals(id, new Date());
+        expect(closed.map((a) => [a.id, a.decision, a.shown])).toEqual([[`${id}/a`, 'closed', { title: 'T' }]]);
+        expect(await store.closeOpenApprovals(id, new Date())).toEqual([]);
+        await store.setSessionFlow(id, 'dedicated', 2);
+        expect(await store.getSession(id)).toMatchObject({ flow: 'dedicated', flowVersion: 2 });
+        await store.probeWrite(new Date());
+      });
+    });
+
     describe('audit', () => {
       it('is append-only, newest first, scrubbed of secrets, and exports every row', async () => {
         for (let i = 0; i < 3; i++) {
