@@ -57,7 +57,7 @@ export class Inbox {
   async recover(unclaimedForMs = UNCLAIMED_AFTER_MS, limit = 100): Promise<number> {
     if (this.deps.hold) return 0;
     const before = new Date(this.deps.now().getTime() - unclaimedForMs);
-    const rows = await this.deps.store.unfinishedEvents(before, limit);
+    const rows = await this.deps.store.unfinishedEvents(before, limit, this.deps.owner);
     const fresh = rows.filter((row) => !this.running.has(row.eventId));
     await Promise.all(fresh.map((row) => this.handle(row.eventId, row.event as ChatEvent)));
     return fresh.length;

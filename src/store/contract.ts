@@ -231,8 +231,11 @@ export interface Store {
   /** Claims an unfinished event for `owner` (unclaimed, its lease run out, or already `owner`'s); null otherwise. */
   claimEvent(eventId: string, owner: string, leaseMs: number): Promise<InboxRow | null>;
   finishEvent(eventId: string, at: Date): Promise<void>;
-  /** Unfinished events nobody holds (unclaimed since before `before`, or their lease ran out), oldest first. */
-  unfinishedEvents(before: Date, limit: number): Promise<InboxRow[]>;
+  /**
+   * Unfinished events that nobody else holds, oldest first: held by `owner` (this instance, maybe
+   * before a restart), unclaimed since before `before`, or their lease ran out.
+   */
+  unfinishedEvents(before: Date, limit: number, owner: string): Promise<InboxRow[]>;
   /** Forgets finished events received before `before`; redeliveries come within minutes. */
   pruneEvents(before: Date): Promise<number>;
 

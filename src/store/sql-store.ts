@@ -388,11 +388,11 @@ export class SqlStore implements Store {
     ]);
   }
 
-  async unfinishedEvents(before: Date, limit: number) {
+  async unfinishedEvents(before: Date, limit: number, owner: string) {
     const rows = await this.sql.query(
-      `SELECT * FROM inbox WHERE status = 'pending' AND ((owner IS NULL AND received_at < $1) OR lease_until <= $2)
+      `SELECT * FROM inbox WHERE status = 'pending' AND (owner = $4 OR (owner IS NULL AND received_at < $1) OR lease_until <= $2)
        ORDER BY received_at LIMIT $3`,
-      [before.getTime(), Date.now(), limit],
+      [before.getTime(), Date.now(), limit, owner],
     );
     return rows.map(inboxOf);
   }

@@ -237,7 +237,9 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
         expect(await store.acceptEvent(event('e-1'), at, 'replica-b', 60_000)).toBe(false); // a redelivery
         // Held by A: B can neither claim it nor find it unfinished.
         expect(await store.claimEvent('e-1', 'replica-b', 60_000)).toBeNull();
-        expect((await store.unfinishedEvents(new Date(Date.now() + 10_000), 10)).map((r) => r.eventId)).not.toContain('e-1');
+        expect((await store.unfinishedEvents(new Date(Date.now() + 10_000), 10, 'replica-b')).map((r) => r.eventId)).not.toContain('e-1');
+        // A's own events are A's to take up again (a restart of A).
+        expect((await store.unfinishedEvents(new Date(0), 10, 'replica-a')).map((r) => r.eventId)).toContain('e-1');
         expect(await store.claimEvent('e-1', 'replica-a', 60_000)).toMatchObject({ eventId: 'e-1', attempts: 2, event: { text: 'c-1' } });
         await store.finishEvent('e-1', new Date());
         expect(await store.claimEvent('e-1', 'replica-a', 60_000)).toBeNull();
@@ -246,7 +248,7 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
       it("lists an event whose holder's lease ran out, and lets another take it", async () => {
         expect(await store.acceptEvent(event('e-2'), new Date(), 'replica-a', 1)).toBe(true);
         await new Promise((resolve) => setTimeout(resolve, 5));
-        expect((await store.unfinishedEvents(new Date(0), 10)).map((r) => r.eventId)).toContain('e-2');
+        expect((await store.unfinishedEvents(new Date(0), 10, 'replica-b')).map((r) => r.eventId)).toContain('e-2');
         expect(await store.claimEvent('e-2', 'replica-b', 60_000)).toMatchObject({ eventId: 'e-2' });
         expect(await store.claimEvent('e-2', 'replica-a', 60_000)).toBeNull();
       });
