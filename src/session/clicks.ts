@@ -73,7 +73,7 @@ export async function decision(deps: RuntimeDeps, event: Decision, tell: TellAct
   if (Fleets.isFleetApproval(event.approvalId)) {
     return deps.fleets.decide(event.approvalId, event.decision, event.actor, event.messageId, tell);
   }
-  const approval = await store.getApproval(event.approvalId);
+  const approval = await recordedApproval(deps, event.approvalId);
   const row = approval ? await store.getSession(approval.sessionId) : null;
   if (!approval || !row) {
     metrics.approvals.inc({ result: 'unknown' });
@@ -119,6 +119,22 @@ export async function decision(deps: RuntimeDeps, event: Decision, tell: TellAct
     approval.paramsHash,
   );
   await applyDecision(deps, row, decided.approval, event);
+}
+
+/** How long a click waits for the poster to record where the approval was posted (a fast click on a fresh message). */
+const MESSAGE_RECORD_WAIT_MS = 5_000;
+
+/**
+ * The approval with the reference of the message it was posted in. A click can reach a replica before
+ * the poster has stored that reference (the message exists as soon as the chat has it): wait for it.
+ */
+async function recordedApproval(deps: RuntimeDeps, approvalId: string): Promise<ApprovalRow | null> {
+  const deadline = Date.now() + MESSAGE_RECORD_WAIT_MS;
+  for (;;) {
+    const approval = await deps.store.getApproval(approvalId);
+    if (!approval || approval.messageRef || approval.decision !== null || Date.now() > deadline) return approval;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** The click must come from the approval's own message, in its own session, on the session's platform. */

@@ -87,7 +87,11 @@ describe('two replicas on one PostgreSQL', () => {
       expect(new Set(calls).size, `cloud writes: ${calls.join(', ')}`).toBe(calls.length);
       // Three of every four clicks were refused, each to the clicker only.
       const refusals = api.ephemerals.filter((e) => e.user === APPROVER && /already decided/.test(e.text ?? ''));
-      expect(refusals.length).toBeGreaterThanOrEqual(races * 3);
+      const told = [
+        ...api.ephemerals.filter((e) => e.user === APPROVER).map((e) => e.text),
+        ...api.messages.filter((m) => m.threadTs === closing.threadTs).map((m) => `${m.ts} ${(m.text ?? '').slice(0, 60)} ${JSON.stringify(m.blocks).match(/approval:[^"]+/)?.[0] ?? ''}`),
+      ];
+      expect(refusals.length, `told the approver: ${JSON.stringify(told)}`).toBeGreaterThanOrEqual(races * 3);
       api.ephemerals.length = 0;
     },
     90_000,
