@@ -16,6 +16,7 @@ import {
 import { policyDocument } from './domain/policy.ts';
 import { backupVaultName, vaultNetwork } from './domain/vault.ts';
 import { STEP_ORDER } from './steps.ts';
+import { code } from './domain/inline.js';
 
 /** Managed, Serverless Pro and Edge: add-on and vault; OSS permission for a bucket the managed role does not cover. */
 export function managedPlan(context: FlowContext): Plan {
@@ -23,7 +24,7 @@ export function managedPlan(context: FlowContext): Plan {
   const plan = startPlan(context);
   if (managedRoleCoversBucket(context.facts, bucket)) {
     plan.notices.push(
-      `Bucket \`${bucket}\` starts with cnfs-oss-, so the cluster's AliyunCSManagedBackupRestoreRole can use it: no RAM user, policy or Secret is needed.`,
+      `Bucket ${code(bucket)} starts with cnfs-oss-, so the cluster's AliyunCSManagedBackupRestoreRole can use it: no RAM user, policy or Secret is needed.`,
     );
   } else {
     plan.notices.push(longLivedAccessKeyNotice(context.facts, bucket));
@@ -47,7 +48,7 @@ export function accessKeyPlan(context: FlowContext, flow: 'dedicated' | 'registe
 function startPlan(context: FlowContext): Plan {
   const { bucket, region } = chosenBucket(context);
   if (context.facts.buckets.some((b) => b.name === bucket)) {
-    return { steps: [], notices: [`Bucket \`${bucket}\` already exists in ${region}; it is used as it is.`] };
+    return { steps: [], notices: [`Bucket ${code(bucket)} already exists in ${region}; it is used as it is.`] };
   }
   return { steps: [{ request: { step: 'createBucket', params: { bucket, region } } }], notices: [] };
 }

@@ -5,6 +5,7 @@ import { apiGatewayGuidance, managedRoleGuidance, needsApiGatewayAuthorization }
 import { isCnfsOssBucket, suggestedBucketName } from './domain/names.ts';
 import { isPro } from './domain/cluster.ts';
 import { MAX_BUCKETS_PER_REGION, bucketChoiceProblem, regionProblem } from './domain/oss.ts';
+import { code } from './domain/inline.js';
 
 export type AskedQuestion = Exclude<QuestionId, 'confirmPlan'>;
 export type QuestionPrompt = Extract<Prompt, { kind: 'question' }>;
@@ -53,7 +54,7 @@ export function questionPrompt(questionId: AskedQuestion, context: FlowContext):
       return {
         kind: 'question',
         questionId,
-        text: `Should the RAM policy of migrate-controller allow only bucket \`${context.bucket}\`, or every bucket of the account?`,
+        text: `Should the RAM policy of migrate-controller allow only bucket ${code(context.bucket ?? '')}, or every bucket of the account?`,
         choices: [
           { label: `Only bucket ${context.bucket} (recommended)`, value: 'bucket' },
           { label: 'All buckets', value: 'all' },

@@ -31,6 +31,7 @@ import { describeStep } from '../steps.ts';
 import { testBackupName } from '../domain/names.ts';
 import { closingOutput } from './closing.ts';
 import type { FlowContext } from './context.ts';
+import { code } from '../domain/inline.js';
 
 type Confirmation = 'managedRole' | 'apiGateway';
 
@@ -103,7 +104,7 @@ export const flowSetup = setup({
       const { facts, plan } = context;
       enqueue.emit({
         type: 'plan',
-        title: `Plan for \`${facts.name}\` (${facts.clusterId}, ${KIND_LABEL[context.kind]}): each step asks for an approval first`,
+        title: `Plan for ${code(facts.name)} (${facts.clusterId}, ${KIND_LABEL[context.kind]}): each step asks for an approval first`,
         lines: plan.steps.map(
           (s) => `${describeStep(s.request)}${s.onlyIfSecretChanged ? ' (only if the Secret is created or changed, since the add-on is already running)' : ''}`,
         ),

@@ -2,6 +2,7 @@
 import type { ClusterFacts, ClusterKind, FlowName } from '../contract.ts';
 import { isCnfsOssBucket } from './names.ts';
 import { compareVersions, releaseParts } from './versions.ts';
+import { code } from './inline.js';
 
 export const MINIMUM_KUBERNETES = '1.18';
 const UPGRADE_GUIDE = 'https://www.alibabacloud.com/help/en/ack/ack-managed-and-ack-dedicated/user-guide/upgrade-clusters';
@@ -67,7 +68,7 @@ export function addonIsCurrent(addon: ClusterFacts['addon']): boolean {
 
 /** Why the backup center cannot be set up on this cluster and what to do instead; null when it can. */
 export function supportProblem(facts: ClusterFacts): string | null {
-  const cluster = `\`${facts.name}\` (${facts.clusterId})`;
+  const cluster = `${code(facts.name)} (${facts.clusterId})`;
   if (classifyCluster(facts) === 'serverless-basic') {
     return (
       `${cluster} is an ACK Serverless Basic cluster, and the backup center does not support ACK Serverless Basic clusters. ` +

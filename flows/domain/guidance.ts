@@ -1,5 +1,6 @@
 // Console steps the bot cannot do through an API: it explains them, waits, and checks again.
 import { MANAGED_BACKUP_ROLE } from './names.ts';
+import { code } from './inline.js';
 
 const API_GATEWAY_REGIONS: Record<string, string> = {
   'cn-wulanchabu': 'China (Ulanqab)',
@@ -36,7 +37,7 @@ const QUICK_AUTHORIZATION_URL =
 
 export function managedRoleGuidance(clusterName: string): string {
   return (
-    `The backup role of \`${clusterName}\` is not authorized: the Secret addon.aliyuncsmanagedbackuprestorerole.token is missing ` +
+    `The backup role of ${code(clusterName)} is not authorized: the Secret addon.aliyuncsmanagedbackuprestorerole.token is missing ` +
     `in kube-system, so migrate-controller cannot use Cloud Backup, ECS snapshots or cnfs-oss-* buckets. ` +
     `Authorize the RAM role ${MANAGED_BACKUP_ROLE} once for this account with the quick authorization ` +
     `(${QUICK_AUTHORIZATION_URL}), or from the cluster's Application Backup page in the ACK console. ` +
@@ -57,7 +58,7 @@ export const EDGE_NETWORK =
 /** Said before any step when the setup will create a long-lived AccessKey: what it is and why it is needed. */
 export function longLivedAccessKeyNotice(facts: { clusterSpec: string }, bucket: string): string {
   const why = facts.clusterSpec.startsWith('ack.pro.')
-    ? `bucket \`${bucket}\` does not start with cnfs-oss-, and the cluster's AliyunCSManagedBackupRestoreRole covers only cnfs-oss-* buckets`
+    ? `bucket ${code(bucket)} does not start with cnfs-oss-, and the cluster's AliyunCSManagedBackupRestoreRole covers only cnfs-oss-* buckets`
     : 'the cnfs-oss-* exemption applies to ACK Pro clusters only, and this is an ACK Basic cluster';
   return (
     `OSS permission needed: ${why}. The setup creates a RAM user with a custom policy for this bucket and a long-lived AccessKey ` +

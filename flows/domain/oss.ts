@@ -1,5 +1,6 @@
 // OSS naming rules and regions: answers people type are checked here before anything is planned.
 import type { Bucket } from '../contract.ts';
+import { code } from './inline.js';
 
 /** Why a bucket name breaks OSS's naming rules and what to type instead; null when it is valid. */
 export function bucketNameProblem(name: string): string | null {
@@ -7,14 +8,14 @@ export function bucketNameProblem(name: string): string | null {
   if (name.trim() === '') return `The bucket name is empty. ${rules}; type one, e.g. \`cnfs-oss-backup\`.`;
   const invalid = [...new Set(name.replace(/[a-z0-9-]/g, ''))];
   if (invalid.length > 0) {
-    const shown = invalid.map((c) => (c === ' ' ? 'a space' : `\`${c}\``)).join(', ');
-    return `\`${name}\` contains ${shown}, which bucket names may not contain. ${rules}.${suggestion(name)}`;
+    const shown = invalid.map((c) => (c === ' ' ? 'a space' : `${code(c)}`)).join(', ');
+    return `${code(name)} contains ${shown}, which bucket names may not contain. ${rules}.${suggestion(name)}`;
   }
   if (name.length < 3 || name.length > 63) {
-    return `\`${name}\` is ${name.length} characters long. ${rules}.${name.length > 63 ? suggestion(name) : ''}`;
+    return `${code(name)} is ${name.length} characters long. ${rules}.${name.length > 63 ? suggestion(name) : ''}`;
   }
   if (name.startsWith('-') || name.endsWith('-')) {
-    return `\`${name}\` ${name.startsWith('-') ? 'starts' : 'ends'} with a hyphen. ${rules}.${suggestion(name)}`;
+    return `${code(name)} ${name.startsWith('-') ? 'starts' : 'ends'} with a hyphen. ${rules}.${suggestion(name)}`;
   }
   return null;
 }
@@ -25,7 +26,7 @@ function suggestion(name: string): string {
     .replace(/[^a-z0-9-]+/g, '-')
     .slice(0, 63)
     .replace(/^-+|-+$/g, '');
-  return fixed.length >= 3 && fixed !== name ? ` Try \`${fixed}\`.` : '';
+  return fixed.length >= 3 && fixed !== name ? ` Try ${code(fixed)}.` : '';
 }
 
 /** "You can create up to 100 buckets in each region within an Alibaba Cloud account" (https://www.alibabacloud.com/help/en/oss/product-overview/limits). */
@@ -38,13 +39,13 @@ export function bucketChoiceProblem(name: string, region: string, buckets: Bucke
   const existing = buckets.find((b) => b.name === name);
   if (existing && existing.region !== region) {
     return (
-      `Bucket \`${name}\` already exists in ${existing.region}, not in ${region} (the region you chose). ` +
-      `Pick a bucket in ${region} or type a new name; to use \`${name}\`, cancel and start again choosing region ${existing.region}.`
+      `Bucket ${code(name)} already exists in ${existing.region}, not in ${region} (the region you chose). ` +
+      `Pick a bucket in ${region} or type a new name; to use ${code(name)}, cancel and start again choosing region ${existing.region}.`
     );
   }
   if (!existing && buckets.filter((b) => b.region === region).length >= MAX_BUCKETS_PER_REGION) {
     return (
-      `The account already has ${MAX_BUCKETS_PER_REGION} buckets in ${region}, the most OSS allows per region, so bucket \`${name}\` cannot be created. ` +
+      `The account already has ${MAX_BUCKETS_PER_REGION} buckets in ${region}, the most OSS allows per region, so bucket ${code(name)} cannot be created. ` +
       `Pick one of the existing buckets in ${region}, or delete a bucket you no longer use and start again.`
     );
   }
@@ -65,11 +66,11 @@ export function regionProblem(region: string): string | null {
   if (OSS_REGIONS.includes(region)) return null;
   if (region.trim() === '') return 'The region is empty. Type a region id such as `cn-hangzhou`.';
   const closest = closestRegion(region);
-  const hint = closest ? ` Did you mean \`${closest}\`?` : ' Type a region id such as `cn-hangzhou`, or pick one of the choices.';
+  const hint = closest ? ` Did you mean ${code(closest)}?` : ' Type a region id such as `cn-hangzhou`, or pick one of the choices.';
   if (!/^[a-z]+(-[a-z0-9]+)+$/.test(region)) {
-    return `\`${region}\` is not a region id: region ids are lowercase words joined by hyphens, like \`cn-hangzhou\`.${hint}`;
+    return `${code(region)} is not a region id: region ids are lowercase words joined by hyphens, like \`cn-hangzhou\`.${hint}`;
   }
-  return `\`${region}\` is not an Alibaba Cloud region with OSS.${hint}`;
+  return `${code(region)} is not an Alibaba Cloud region with OSS.${hint}`;
 }
 
 function closestRegion(typed: string): string | null {

@@ -1,6 +1,7 @@
 // The custom RAM policy migrate-controller's AccessKey needs (reference §1a, decisions in §8).
 import type { PolicyDocument, PolicyStatement } from '../contract.ts';
 import { compareVersions } from './versions.ts';
+import { code } from './inline.js';
 
 const CLOUD_BACKUP_ACTIONS = [
   'hbr:CreateVault', 'hbr:CreateBackupJob', 'hbr:DescribeVaults', 'hbr:DescribeBackupJobs2',
@@ -61,7 +62,7 @@ export function describePolicy(document: PolicyDocument): string {
   }
   const buckets = grantedBuckets(document);
   if (buckets.includes('*')) parts.add('OSS: all buckets');
-  else if (buckets.length) parts.add(`OSS: bucket${buckets.length > 1 ? 's' : ''} ${buckets.join(', ')} only`);
+  else if (buckets.length) parts.add(`OSS: bucket${buckets.length > 1 ? 's' : ''} ${buckets.map(code).join(', ')} only`);
   return [...parts].join('; ');
 }
 

@@ -1,5 +1,11 @@
-// What an approval message shows besides its preview, the same on every platform.
+// What approval and decision messages say, the same on every platform: each adapter only renders these
+// texts (inline marks of flows/domain/inline.js) in its own markup.
 import type { StepRequest } from '../../flows/contract.ts';
+import { code, person, time } from '../../flows/domain/inline.js';
+import type { ApprovalReply, Reply } from './model.ts';
+
+type Decided = Extract<Reply, { kind: 'decided' }>;
+type Answered = Extract<Reply, { kind: 'answered' }>;
 
 /** The parameters a person checks before approving (the policy document is shown on its own). */
 export function resources(request: StepRequest): Record<string, string> {
@@ -19,4 +25,50 @@ export function policyDocument(request: StepRequest): string | null {
 export function stepTitle(step: string): string {
   const words = step.replace(/([A-Z])/g, ' $1').toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+export interface Fact {
+  label: string;
+  /** Inline-marked text. */
+  text: string;
+}
+
+/** "high: creates a long-lived AccessKey …": the level and why. */
+export function riskText(reply: ApprovalReply): string {
+  return reply.riskReason ? `${reply.risk}: ${reply.riskReason}` : reply.risk;
+}
+
+/** The facts under an approval's changes: its parameters (unless a fleet approval), risk, APIs, expiry, requester. */
+export function approvalFacts(reply: ApprovalReply): Fact[] {
+  const params = reply.covers ? [] : Object.entries(resources(reply.prompt.request)).map(([label, value]) => ({ label, text: code(value) }));
+  return [
+    ...params,
+    { label: 'Risk', text: riskText(reply) },
+    { label: 'APIs', text: reply.apis.length ? reply.apis.map(code).join(', ') : 'none' },
+    { label: 'Expires', text: time(reply.expiresAt) },
+    { label: 'Requested by', text: person(reply.requester) },
+  ];
+}
+
+/** Who decided and when ("✅ Approved by @Avery at …"), or why nobody did. */
+export function decisionText(decided: Decided): string {
+  const at = time(decided.at);
+  const by = person(decided.by);
+  switch (decided.decision) {
+    case 'approved':
+      return `✅ Approved by ${by} at ${at}`;
+    case 'denied':
+      return `🚫 Denied by ${by} at ${at}${decided.reason ? ` (${decided.reason})` : ''}`;
+    case 'expired':
+      return `⌛ Expired at ${at}; nothing was changed`;
+    case 'closed':
+      return `🔒 Closed at ${at}${decided.reason ? `: ${decided.reason}` : ''}; nothing was decided or changed`;
+  }
+}
+
+/** The line under an answered question: who chose what, or why it closed. */
+export function answerText(answered: Answered): string {
+  return answered.answer
+    ? `✔️ ${person(answered.answer.by)} chose ${code(answered.answer.label)}`
+    : `🔒 Closed without an answer${answered.reason ? `: ${answered.reason}` : ''}`;
 }

@@ -1,4 +1,5 @@
 // The one command grammar shared by Slack (`/backup-setup …`) and DingTalk (`@bot backup-setup …`).
+import { code } from '../../flows/domain/inline.js';
 
 export type Command =
   | { verb: 'setup'; clusterIds: string[] }
@@ -14,7 +15,7 @@ export type ParseResult = { ok: true; command: Command } | { ok: false; error: s
 export const COMMAND_NAME = 'backup-setup';
 
 export const HELP_TEXT = [
-  '*backup-setup* turns on the ACK backup center (migrate-controller and its permissions) for a cluster.',
+  '`backup-setup` turns on the ACK backup center (migrate-controller and its permissions) for a cluster.',
   '',
   '`/backup-setup <cluster-id>` start a setup for one cluster (several ids: one session each)',
   '`/backup-setup --region <region> --all` start a setup for every cluster of a region',
@@ -42,19 +43,18 @@ export function clusterIdProblem(value: string): string | null {
   // plain word such as "check" is not taken for one, and neither is a region id such as cn-shanghai.
   if (CLUSTER_ID.test(value) && /[0-9-]/.test(value) && !REGION_ID.test(value)) return null;
   if (REGION_ID.test(value)) {
-    return `\`${value}\` is a region, not a cluster id. To set up every cluster of it: \`/backup-setup --region ${value} --all\`.`;
+    return `${code(value)} is a region, not a cluster id. To set up every cluster of it: \`/backup-setup --region ${value} --all\`.`;
   }
   return (
-    `\`${echo(value)}\` is not a cluster id: ACK cluster ids start with "c" followed by lowercase letters, ` +
+    `${code(echo(value))} is not a cluster id: ACK cluster ids start with "c" followed by lowercase letters, ` +
     'digits and hyphens (for example c82e6987e2961451182edacd74faf2e30). ' +
     'Copy it from the Clusters page of the ACK console.'
   );
 }
 
-/** A word of the person's input as an error message repeats it: cut short, without backticks. */
+/** A word of the person's input as an error message repeats it (as code, so every character shows): cut short. */
 function echo(word: string): string {
-  const clean = word.replace(/`/g, "'");
-  return clean.length <= ECHO ? clean : `${clean.slice(0, ECHO - 1)}…`;
+  return word.length <= ECHO ? word : `${word.slice(0, ECHO - 1)}…`;
 }
 
 /** Parses the words after the command name. Leading "/backup-setup" or "backup-setup" is tolerated. */
@@ -94,7 +94,7 @@ function optionalCluster(verb: 'status' | 'cancel', rest: string[]): ParseResult
 
 function requiredCluster(verb: 'verify' | 'audit', rest: string[]): ParseResult {
   const [clusterId, ...extra] = rest;
-  if (clusterId === undefined) return failure(`\`${verb}\` needs a cluster id: \`/backup-setup ${verb} <cluster-id>\`.`);
+  if (clusterId === undefined) return failure(`${code(verb)} needs a cluster id: \`/backup-setup ${verb} <cluster-id>\`.`);
   if (extra.length > 0) return unexpected(extra, verb);
   const problem = clusterIdProblem(clusterId);
   return problem ? failure(problem) : success({ verb, clusterId });
@@ -111,7 +111,7 @@ function regionFleet(rest: string[]): ParseResult {
   const [region, all, ...extra] = rest;
   if (region === undefined || !REGION_ID.test(region)) {
     return failure(
-      `\`--region\` needs a region id such as cn-hangzhou${region === undefined ? '' : `, not \`${echo(region)}\``}: ` +
+      `\`--region\` needs a region id such as cn-hangzhou${region === undefined ? '' : `, not ${code(echo(region))}`}: ` +
         '`/backup-setup --region <region> --all`.',
     );
   }
@@ -126,7 +126,7 @@ function clusters(words: string[]): ParseResult {
   for (const word of words) {
     if (!word.startsWith('c')) {
       return failure(
-        `Unknown word \`${echo(word)}\`. Use \`/backup-setup <cluster-id>\`, or one of: status, cancel, verify, audit, help.`,
+        `Unknown word ${code(echo(word))}. Use \`/backup-setup <cluster-id>\`, or one of: status, cancel, verify, audit, help.`,
       );
     }
     const problem = clusterIdProblem(word);
@@ -140,7 +140,7 @@ function clusters(words: string[]): ParseResult {
 }
 
 function unexpected(extra: string[], verb: string): ParseResult {
-  return failure(`Unexpected \`${echo(extra.join(' '))}\` after \`${verb}\`. See \`/backup-setup help\`.`);
+  return failure(`Unexpected ${code(echo(extra.join(' ')))} after ${code(verb)}. See \`/backup-setup help\`.`);
 }
 
 const success = (command: Command): ParseResult => ({ ok: true, command });

@@ -48,7 +48,10 @@ export type ChatEvent = Inbound &
 
 export type QuestionPrompt = Extract<Prompt, { kind: 'question' }>;
 
-/** Outbound, platform-neutral. Adapters render each kind as Block Kit or a DingTalk card. */
+/**
+ * Outbound, platform-neutral. Every text is written with the inline marks of flows/domain/inline.js:
+ * identifiers as code spans (`code()`), people (`person()`) and times (`time()`) as tokens.
+ */
 export type Reply =
   | { kind: 'text'; text: string }
   | { kind: 'help'; text: string }
@@ -68,6 +71,8 @@ export type Reply =
       covers?: string[];
       /** From the executor's step metadata. */
       risk: 'low' | 'medium' | 'high';
+      /** Why the step has its risk, in one line ("creates a long-lived AccessKey …"). */
+      riskReason?: string;
       apis: string[];
       expiresAt: string;
       requester: UserId;

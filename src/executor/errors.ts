@@ -4,6 +4,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { scrub } from '../observability/secrets.ts';
 import { StepError } from './contract.ts';
 import { codeOf, isRetryable, statusOf } from './retry.ts';
+import { code as codeSpan } from '../../flows/domain/inline.js';
 
 export type CloudService = 'ram' | 'cs' | 'oss' | 'kube';
 
@@ -61,7 +62,7 @@ function actionableMessage(code: string, status: number | undefined, context: Ca
       return `The kubeconfig the bot gets from CS may not ${permission} on ${resource} (${detail}): grant the bot's RAM identity RBAC admin on the cluster (ACK console → Authorizations) and retry.`;
     }
     const action = refused ?? permission;
-    return `The bot's RAM identity may not call \`${action}\` on ${resource} (${code}): add \`${action}\` to the bot's RAM policy and retry.`;
+    return `The bot's RAM identity may not call ${codeSpan(action)} on ${resource} (${code}): add ${codeSpan(action)} to the bot's RAM policy and retry.`;
   }
   if (code === 'ErrorClusterNotFound') return `Cluster ${resource} was not found in this account/region: check the cluster id in the ACK console and that the bot's AccessKey belongs to the cluster's account.`;
   if (code === 'LimitExceeded.User.AccessKey') return `${resource} already has 2 AccessKeys, the maximum: delete one it no longer uses in the RAM console and retry.`;

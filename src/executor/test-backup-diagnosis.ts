@@ -6,6 +6,7 @@
 import { isCnfsOssBucket } from '../../flows/domain/names.ts';
 import type { ComponentCredentials, Vault } from './test-backup-record.ts';
 import { policyGrants } from './steps/ensure-policy.ts';
+import { code } from '../../flows/domain/inline.js';
 
 export interface Diagnosis {
   remedy: 'updatePolicy' | 'fixAndRetry';
@@ -36,22 +37,22 @@ export function diagnose(error: string, vault: Vault, credentials: ComponentCred
     const resource = scope === 'bucket' ? `acs:oss:*:*:${vault.bucket}` : `acs:oss:*:*:${vault.bucket}/*`;
     if (credentials.kind === 'role') {
       return isCnfsOssBucket(vault.bucket)
-        ? retry(`the system policy of AliyunCSManagedBackupRestoreRole does not allow \`${action}\` on \`${resource}\`: restore the role's authorization (RAM console → Roles → AliyunCSManagedBackupRestoreRole), then test again.`)
-        : retry(`AliyunCSManagedBackupRestoreRole may only use buckets named cnfs-oss-*, and \`${vault.bucket}\` is not one: run /backup-setup again and choose a cnfs-oss-* bucket, or choose \`${vault.bucket}\` there so the setup gives migrate-controller an AccessKey with OSS permission on it.`);
+        ? retry(`the system policy of AliyunCSManagedBackupRestoreRole does not allow ${code(action)} on ${code(resource)}: restore the role's authorization (RAM console → Roles → AliyunCSManagedBackupRestoreRole), then test again.`)
+        : retry(`AliyunCSManagedBackupRestoreRole may only use buckets named cnfs-oss-*, and ${code(vault.bucket)} is not one: run /backup-setup again and choose a cnfs-oss-* bucket, or choose ${code(vault.bucket)} there so the setup gives migrate-controller an AccessKey with OSS permission on it.`);
     }
     const granted = ossResources(policyDocument);
     const names = granted.length > 0 && !granted.some((r) => r === '*' || r.startsWith(`acs:oss:*:*:${vault.bucket}`) || r === 'acs:oss:*:*:*')
-      ? ` (it grants OSS only on ${granted.map((r) => `\`${r}\``).join(', ')})`
+      ? ` (it grants OSS only on ${granted.map((r) => `${code(r)}`).join(', ')})`
       : '';
     return {
       remedy: 'updatePolicy',
-      fix: `the policy \`${credentials.policyName ?? 'of the AccessKey in the Secret'}\` lacks \`${action}\` on \`${resource}\`${names}; approve the policy update.`,
+      fix: `the policy ${code(credentials.policyName ?? 'of the AccessKey in the Secret')} lacks ${code(action)} on ${code(resource)}${names}; approve the policy update.`,
     };
   }
   if (/ErrorCode=InvalidAccessKeyId|ErrorCode=SignatureDoesNotMatch/.test(error)) {
     return retry(`the AccessKey in ${credentials.description} is not valid (deleted or disabled): run /backup-setup again, its AccessKey step writes a new one to the Secret.`);
   }
-  if (/ErrorCode=NoSuchBucket/.test(error)) return retry(`bucket \`${vault.bucket}\` does not exist: create it (or run /backup-setup again), then test again.`);
+  if (/ErrorCode=NoSuchBucket/.test(error)) return retry(`bucket ${code(vault.bucket)} does not exist: create it (or run /backup-setup again), then test again.`);
   if (/no credentials/.test(error)) return retry('give migrate-controller its credentials (run /backup-setup again), and restart it if the Secret came after it started.');
   if (/already exists/.test(error)) return retry('test again: the next attempt uses a new name.');
   return retry(`see \`kubectl -n csdr describe applicationbackup\` for details, fix the cause, then test again.`);

@@ -12,6 +12,7 @@ import type { FleetMember, Sessions } from '../session/sessions.ts';
 import type { Speaker } from '../session/speaker.ts';
 import type { SessionRow, Store } from '../store/contract.ts';
 import { fleetRow, renderFleetSummary, type FleetRow } from './summary.ts';
+import { code } from '../../flows/domain/inline.js';
 
 export interface FleetDeps {
   store: Store;
@@ -57,7 +58,7 @@ export const FLEET_APPROVAL_PREFIX = 'fleet:';
 const NAMED_IN_PARENT = 10;
 
 function compactList(ids: string[]): string {
-  const named = ids.slice(0, NAMED_IN_PARENT).map((id) => `\`${id}\``).join(', ');
+  const named = ids.slice(0, NAMED_IN_PARENT).map((id) => `${code(id)}`).join(', ');
   return ids.length <= NAMED_IN_PARENT ? named : `${named} and ${ids.length - NAMED_IN_PARENT} more (each approval and the closing summary list every one)`;
 }
 

@@ -1,5 +1,6 @@
 // The closing table of a fleet setup: one row per cluster, done / skipped / failed with the reason.
 import type { FlowOutput } from '../../flows/contract.ts';
+import { plainText, pre } from '../../flows/domain/inline.js';
 
 export type FleetResult = 'done' | 'skipped' | 'failed';
 
@@ -25,13 +26,13 @@ export function renderFleetSummary(rows: FleetRow[]): { ok: boolean; text: strin
   const count = (result: FleetResult) => rows.filter((r) => r.result === result).length;
   const done = count('done');
   const width = Math.max(7, ...rows.map((r) => r.clusterId.length));
-  const lines = rows.map((r) => `${r.clusterId.padEnd(width)}  ${r.result.padEnd(7)}  ${r.reason}`.trimEnd());
+  const lines = rows.map((r) => `${r.clusterId.padEnd(width)}  ${r.result.padEnd(7)}  ${plainText(r.reason)}`.trimEnd());
   const headline =
     done === rows.length
       ? `✅ Backup center setup complete on all ${rows.length} clusters.`
       : `Fleet setup finished: ${done} done, ${count('skipped')} skipped, ${count('failed')} failed (of ${rows.length}).`;
   return {
     ok: done === rows.length,
-    text: [headline, '```', `${'cluster'.padEnd(width)}  result   reason`, ...lines, '```'].join('\n'),
+    text: `${headline}\n${pre([`${'cluster'.padEnd(width)}  result   reason`, ...lines].join('\n'))}`,
   };
 }

@@ -2,6 +2,7 @@
 import type { Prompt } from '../../flows/contract.ts';
 import type { VerifyReport } from '../executor/contract.ts';
 import type { AuditRow, SessionRow } from '../store/contract.ts';
+import { code, person, time } from '../../flows/domain/inline.js';
 
 const MARK = { pass: '✅', fail: '❌', warn: '⚠️', 'n/a': '➖' } as const;
 
@@ -11,10 +12,10 @@ export function renderStatus(row: SessionRow, prompt: Prompt | null): string {
       ? 'working'
       : prompt.kind === 'question'
         ? `waiting for an answer: ${prompt.text}`
-        : `waiting for approval of ${prompt.request.step} (${prompt.preview.changes.join('; ')})`;
+        : `waiting for approval of ${code(prompt.request.step)} (${prompt.preview.changes.join('; ')})`;
   return [
-    `Setup of \`${row.clusterId}\` (${row.flow} flow): ${row.status}.`,
-    `Started by ${row.requester} at ${new Date(row.createdAt).toISOString()}.`,
+    `Setup of ${code(row.clusterId)} (${row.flow} flow): ${row.status}.`,
+    `Started by ${person(row.requester)} at ${time(new Date(row.createdAt))}.`,
     row.status === 'active' ? `Now ${waiting}.` : '',
   ]
     .filter(Boolean)
@@ -28,16 +29,16 @@ export function renderVerify(report: VerifyReport): string {
   });
   const failed = report.checks.filter((c) => c.status === 'fail').length;
   const summary = failed === 0 ? 'All backup-center requirements are met.' : `${failed} requirement(s) not met.`;
-  return [`Backup center check of \`${report.clusterId}\` (read-only):`, ...lines, summary].join('\n');
+  return [`Backup center check of ${code(report.clusterId)} (read-only):`, ...lines, summary].join('\n');
 }
 
 export function renderAudit(clusterId: string, rows: AuditRow[]): string {
-  if (rows.length === 0) return `No audit entries for \`${clusterId}\`.`;
+  if (rows.length === 0) return `No audit entries for ${code(clusterId)}.`;
   return [
-    `Last ${rows.length} audit entries for \`${clusterId}\` (newest first):`,
+    `Last ${rows.length} audit entries for ${code(clusterId)} (newest first):`,
     ...rows.map(
       (r) =>
-        `${new Date(r.at).toISOString()} ${r.actor} ${r.action}${r.step ? ` ${r.step}` : ''}: ${r.outcome}${r.detail ? ` (${r.detail})` : ''}`,
+        `${time(new Date(r.at))} ${person(r.actor)} ${r.action}${r.step ? ` ${code(r.step)}` : ''}: ${r.outcome}${r.detail ? ` (${r.detail})` : ''}`,
     ),
   ].join('\n');
 }

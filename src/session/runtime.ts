@@ -18,6 +18,7 @@ import { answer, decision, threadText } from './clicks.ts';
 import { renderAudit, renderStatus, renderVerify } from './render.ts';
 import type { Sessions } from './sessions.ts';
 import type { Speaker } from './speaker.ts';
+import { code, person, time } from '../../flows/domain/inline.js';
 
 export interface RuntimeDeps {
   store: Store;
@@ -87,7 +88,7 @@ async function command(deps: RuntimeDeps, command: Command, actor: Actor, conver
       if (!result.started) {
         const existing = result.existing;
         await tell(
-          `A setup of \`${clusterId}\` is already running: started by ${existing.requester} at ${new Date(existing.createdAt).toISOString()}. ` +
+          `A setup of ${code(clusterId)} is already running: started by ${person(existing.requester)} at ${time(new Date(existing.createdAt))}. ` +
             `See \`/backup-setup status ${clusterId}\`, or \`/backup-setup cancel ${clusterId}\` to stop it.`,
         );
       }
@@ -101,7 +102,7 @@ async function command(deps: RuntimeDeps, command: Command, actor: Actor, conver
     case 'status': {
       const rows = command.clusterId ? [await store.findActiveSession(command.clusterId)].filter((r) => r !== null) : await inChannel(deps, conversation);
       if (rows.length === 0) {
-        return tell(command.clusterId ? `No setup of \`${command.clusterId}\` is running.` : 'No setup is running in this channel.');
+        return tell(command.clusterId ? `No setup of ${code(command.clusterId)} is running.` : 'No setup is running in this channel.');
       }
       await speaker.post(conversation, { kind: 'text', text: rows.map((row) => renderStatus(row, sessions.posted(row).prompt)).join('\n\n') });
       return;
@@ -109,14 +110,14 @@ async function command(deps: RuntimeDeps, command: Command, actor: Actor, conver
     case 'cancel': {
       if (command.clusterId) {
         const row = await store.findActiveSession(command.clusterId);
-        if (!row) return tell(`No setup of \`${command.clusterId}\` is running.`);
+        if (!row) return tell(`No setup of ${code(command.clusterId)} is running.`);
         return cancel(deps, row, actor.id, eventId, tell);
       }
       const rows = await inChannel(deps, conversation);
       if (rows.length === 0) return tell('No setup is running in this channel.');
       if (rows.length > 1) {
         return tell(
-          `${rows.length} setups are running in this channel: ${rows.map((r) => `\`${r.clusterId}\``).join(', ')}. ` +
+          `${rows.length} setups are running in this channel: ${rows.map((r) => `${code(r.clusterId)}`).join(', ')}. ` +
             'Name the one to cancel: `/backup-setup cancel <cluster-id>`.',
         );
       }
@@ -132,7 +133,7 @@ async function command(deps: RuntimeDeps, command: Command, actor: Actor, conver
       if (result.started) return;
       if ('reason' in result) return tell(result.reason);
       return tell(
-        `A session of \`${command.clusterId}\` is already running (started by ${result.existing.requester}): run the test backup again once it has ended (a setup ends with one of its own).`,
+        `A session of ${code(command.clusterId)} is already running (started by ${person(result.existing.requester)}): run the test backup again once it has ended (a setup ends with one of its own).`,
       );
     }
     case 'audit': {
@@ -154,7 +155,7 @@ async function cancel(deps: RuntimeDeps, row: SessionRow, actor: UserId, eventId
   if (actor !== row.requester && !(await isApprover(deps.policy, actor))) {
     return tell('Only the person who started this setup or an approver can cancel it.');
   }
-  if (!(await deps.sessions.cancel(row, actor, eventId))) return tell(`The setup of \`${row.clusterId}\` has already ended.`);
+  if (!(await deps.sessions.cancel(row, actor, eventId))) return tell(`The setup of ${code(row.clusterId)} has already ended.`);
 }
 
 async function startFleet(deps: RuntimeDeps, clusterIds: string[], actor: Actor, conversation: Conversation, eventId: string, tell: TellActor) {

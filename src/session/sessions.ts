@@ -18,6 +18,7 @@ import { hasRunningWork, promptKey, promptOf, sessionIdFor, snapshotOf, stateNam
 import type { Speaker } from './speaker.ts';
 import { StepRunner, type Suspension } from './step-runner.ts';
 import { SessionThread, threadOf, type ApprovalPrompt } from './thread.ts';
+import { code, person, time } from '../../flows/domain/inline.js';
 
 export type { SessionSnapshot } from './snapshot.ts';
 
@@ -121,13 +122,13 @@ export class Sessions {
     } else {
       const parent = await speaker.post(conversation, {
         kind: 'text',
-        text: `${request.flow === 'testBackup' ? 'Test backup' : 'Backup center setup'} for \`${clusterId}\`, requested by ${request.requesterName} at ${now().toISOString()}. Reading the cluster…`,
+        text: `${request.flow === 'testBackup' ? 'Test backup' : 'Backup center setup'} for ${code(clusterId)}, requested by ${person(request.requester)} at ${time(now())}. Reading the cluster…`,
       });
       if (!parent) {
         // Nothing can be seen where nothing could be posted: the setup does not start.
         if (await store.endSession(sessionId, 'failed')) this.deps.metrics.sessionsEnded.inc({ status: 'failed' });
         await this.audit(sessionId, clusterId, requester, 'session.start', 'refused', 'the thread could not be posted');
-        return { started: false, reason: `The setup of \`${clusterId}\` did not start: the bot could not post in this channel (is it a member? \`/invite @backup-setup\`). Nothing was changed.` };
+        return { started: false, reason: `The setup of ${code(clusterId)} did not start: the bot could not post in this channel (is it a member? \`/invite @backup-setup\`). Nothing was changed.` };
       }
       await store.setSessionThread(sessionId, parent.messageId);
     }
@@ -185,7 +186,7 @@ export class Sessions {
       if (!current || current.status !== 'active') return;
       await this.close(current, {
         status: 'abandoned',
-        message: `This setup of \`${row.clusterId}\` was closed after a long time without activity. Nothing more was changed; start it again with \`/backup-setup ${row.clusterId}\`.`,
+        message: `This setup of ${code(row.clusterId)} was closed after a long time without activity. Nothing more was changed; start it again with \`/backup-setup ${row.clusterId}\`.`,
         completed: [],
       });
     });

@@ -155,7 +155,7 @@ describe('DingTalk adapter against the emulator', () => {
     const shown = h.emulator.rendered(card!.outTrackId);
     expect(shown.title).toBe('backup-setup help');
     expect(shown.markdown).toContain('Unknown word `frobnicate`');
-    expect(shown.markdown).toContain('**backup-setup** turns on the ACK backup center');
+    expect(shown.markdown).toContain('`backup-setup` turns on the ACK backup center');
     expect(shown.markdown).toContain('@bot backup-setup c-xxx');
     expect(shown.buttons).toEqual([]);
     expect(h.events).toEqual([]);
@@ -195,7 +195,7 @@ describe('DingTalk adapter against the emulator', () => {
     const card = cardOf(h.emulator, posted!.messageId);
     expect(card.title).toBe('Approval needed: Create RAM user');
     // Times in the group's local time (Asia/Shanghai), people by name.
-    for (const fact of ['create RAM user ack-backup-c-sandbox-dedicated', '**userName**: ack-backup-c-sandbox-dedicated', '**Risk**: medium', 'ram:CreateUser', '**Expires**: 2026-11-24 22:15 (GMT+8)', '**Requested by**: 王经理']) {
+    for (const fact of ['create RAM user ack-backup-c-sandbox-dedicated', '**userName**: `ack-backup-c-sandbox-dedicated`', '**Risk**: medium', 'ram:CreateUser', '**Expires**: 2026-11-24 22:15 (GMT+8)', '**Requested by**: 王经理']) {
       expect(card.markdown).toContain(fact);
     }
     const [approve, deny] = buttons(h.emulator, posted!.messageId);
@@ -318,18 +318,20 @@ describe('DingTalk cards', () => {
     expect(error.markdown).toBe('❌ CS refused the add-on\n\nCorrelation id: `corr-123`');
     const plan = cardParams(sets({ kind: 'plan', title: 'Plan for c-sandbox-dedicated', lines: ['create RAM user', 'attach policy'] }, place).card);
     expect(plan).toMatchObject({ title: 'Plan for c-sandbox-dedicated', markdown: '- create RAM user\n- attach policy' });
-    const done = cardParams(sets({ kind: 'done', ok: true, text: '✅ Backup center setup complete for *c-1*' }, place).card);
-    expect(done.markdown).toBe('✅ Backup center setup complete for **c-1**');
+    const done = cardParams(sets({ kind: 'done', ok: true, text: '✅ Backup center setup complete for `c-1`' }, place).card);
+    expect(done.markdown).toBe('✅ Backup center setup complete for `c-1`');
     for (const card of [result, error, plan, done]) {
       expect(Object.keys(card).sort()).toEqual(['markdown', 'sys_full_json_obj', 'tips', 'title']);
       expect(buttonsOf(card)).toEqual([]);
     }
   });
 
-  it("turns the bot's Slack mrkdwn into DingTalk markdown without touching wildcards", () => {
-    expect(toMarkdown('*backup-setup* for acs:oss:*:*:cnfs-oss-* in <https://cs.console.aliyun.com|the console>, A &amp; B')).toBe(
-      '**backup-setup** for acs:oss:*:*:cnfs-oss-* in [the console](https://cs.console.aliyun.com), A & B',
+  it("turns the bot's inline marks into DingTalk markdown: code spans keep wildcards, plain text is escaped", () => {
+    const style = { nameOf: (id: string) => (id === 'dingtalk:manager123' ? '王经理' : id), timeZone: 'Asia/Shanghai' };
+    expect(toMarkdown('grant on `acs:oss:*:*:cnfs-oss-*` by <@dingtalk:manager123> at <!time:2026-11-24T14:15:00.000Z>, A & *B*', style)).toBe(
+      'grant on `acs:oss:*:*:cnfs-oss-*` by 王经理 at 2026-11-24 22:15 (GMT+8), A \\& \\*B\\*',
     );
+    expect(toMarkdown('``a`b``', style)).toBe('``a`b``');
   });
 
   it('shows a policy document, fleet clusters, and every choice past the tenth on a further card', () => {
@@ -345,7 +347,7 @@ describe('DingTalk cards', () => {
     ).card;
     expect(policy.markdown).toContain('**Policy document**\n```json\n{\n  "Version": "1"');
     const fleet = sets({ ...approval, covers: ['c-1', 'c-2'] }, place).card;
-    expect(fleet.markdown).toContain('**Clusters** (2): c-1, c-2');
+    expect(fleet.markdown).toContain('**Clusters** (2): `c-1`, `c-2`');
     expect(fleet.markdown).not.toContain('**userName**');
     const many = sets(
       {

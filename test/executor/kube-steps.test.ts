@@ -30,7 +30,7 @@ async function prepareUserAndNamespace() {
 describe('createNamespace', () => {
   it('creates once', async () => {
     const request = { step: 'createNamespace' as const, params: { clusterId, namespace: 'csdr' } };
-    expect(await h.executor.preview(request)).toEqual({ step: 'createNamespace', upToDate: false, changes: [`create namespace csdr in cluster ${clusterId}`] });
+    expect(await h.executor.preview(request)).toEqual({ step: 'createNamespace', upToDate: false, changes: [`create namespace \`csdr\` in cluster \`${clusterId}\``] });
     expect(await h.executor.apply(request)).toMatchObject({ outcome: 'created' });
     expect(h.sandbox.publicState().clusters[clusterId]!.namespaces).toContain('csdr');
     expect(await h.executor.apply(request)).toMatchObject({ outcome: 'already present' });
@@ -42,8 +42,8 @@ describe('createAccessKeySecret', () => {
     await prepareUserAndNamespace();
     const preview = await h.executor.preview(secretRequest);
     expect(preview.changes).toEqual([
-      `create an AccessKey for RAM user ${userName}, a long-lived AccessKey: it does not expire by itself, so rotate it, and delete it when the cluster no longer needs it`,
-      'create Secret csdr/alibaba-addon-secret with keys access-key-id, access-key-secret',
+      `create an AccessKey for RAM user \`${userName}\`, a long-lived AccessKey: it does not expire by itself, so rotate it, and delete it when the cluster no longer needs it`,
+      'create Secret `csdr/alibaba-addon-secret` with keys access-key-id, access-key-secret',
     ]);
     const outcome = await h.executor.apply(secretRequest);
     expect(outcome.outcome).toBe('created');
@@ -64,7 +64,7 @@ describe('createAccessKeySecret', () => {
     const kube = await h.clients.kube(clusterId);
     await kube.core.createNamespacedSecret({ namespace: 'csdr', body: { metadata: { name: 'alibaba-addon-secret' }, stringData: { id: 'x', secret: 'y' } } });
     const preview = await h.executor.preview(secretRequest);
-    expect(preview.changes.join('\n')).toContain('replace Secret csdr/alibaba-addon-secret (Secret csdr/alibaba-addon-secret has keys id, secret instead of exactly access-key-id, access-key-secret)');
+    expect(preview.changes.join('\n')).toContain('replace Secret `csdr/alibaba-addon-secret` (Secret `csdr/alibaba-addon-secret` has keys id, secret instead of exactly access-key-id, access-key-secret)');
     expect(await h.executor.apply(secretRequest)).toMatchObject({ outcome: 'updated' });
     expect(Object.keys(secretData()).sort()).toEqual(['access-key-id', 'access-key-secret']);
     expect(secretData()['access-key-id']).toBe(userKeys()[0]!.id);
@@ -75,7 +75,7 @@ describe('createAccessKeySecret', () => {
     const orphan = await h.clients.ram.createAccessKeyWithOptions(new CreateAccessKeyRequest({ userName }), runtime());
     const orphanId = orphan.body!.accessKey!.accessKeyId!;
     await h.store.recordCreatedAccessKey({ userName, accessKeyId: orphanId, clusterId });
-    expect((await h.executor.preview(secretRequest)).changes).toContain(`delete AccessKey ${orphanId} of ${userName}: the bot created it for this cluster and no Secret holds it`);
+    expect((await h.executor.preview(secretRequest)).changes).toContain(`delete AccessKey ${orphanId} of \`${userName}\`: the bot created it for this cluster and no Secret holds it`);
     expect(await h.executor.apply(secretRequest)).toMatchObject({ outcome: 'created' });
     expect(userKeys().map((k) => k.id)).not.toContain(orphanId);
     expect(userKeys()).toHaveLength(1);
@@ -113,7 +113,7 @@ describe('createAccessKeySecret', () => {
     h.sandbox.faults.kube.add({ operation: 'kube:create', fault: { kind: 'error', status: 403, code: 'Forbidden', message: 'secrets is forbidden: User "bot" cannot create resource "secrets" in the namespace "csdr"' } });
     const error = await failure<StepError>(h.executor.apply(secretRequest));
     expect(error).toBeInstanceOf(StepError);
-    expect(error.message).toMatch(/^The kubeconfig the bot gets from CS may not create\/update secrets on Secret csdr\/alibaba-addon-secret/);
+    expect(error.message).toMatch(/^The kubeconfig the bot gets from CS may not create\/update secrets on Secret `csdr\/alibaba-addon-secret`/);
     expect(error.message).toMatch(/The new AccessKey LTAI\w{20} was deleted at once, so it is not left behind\.$/);
     expect(userKeys()).toEqual([]);
     expect(await h.store.listCreatedAccessKeys(userName)).toEqual([]);
@@ -141,7 +141,7 @@ describe("createAccessKeySecret on a registered cluster: onectl's kube-system/al
     await onectlSecret(made.accessKeyId!, made.accessKeySecret!);
     const before = sharedSecret();
     const preview = await h.executor.preview(shared);
-    expect(preview).toMatchObject({ upToDate: true, changes: [`Secret kube-system/alibaba-addon-secret already holds Active AccessKey ${made.accessKeyId} of ${user}; it is used as it is`] });
+    expect(preview).toMatchObject({ upToDate: true, changes: [`Secret \`kube-system/alibaba-addon-secret\` already holds Active AccessKey ${made.accessKeyId} of \`${user}\`; it is used as it is`] });
     expect(await h.executor.apply(shared)).toMatchObject({ outcome: 'already present' });
     expect(sharedSecret()).toEqual(before);
     expect(h.sandbox.account.state.ram.accessKeys.filter((k) => k.user === user).map((k) => k.id)).toEqual([made.accessKeyId]);
@@ -154,7 +154,7 @@ describe("createAccessKeySecret on a registered cluster: onectl's kube-system/al
     await onectlSecret(other.accessKeyId!, other.accessKeySecret!);
     const error = await failure<StepError>(h.executor.preview(shared));
     expect(error).toMatchObject({ code: 'SharedSecretInUse' });
-    expect(error.message).toContain(`holds AccessKey ${other.accessKeyId}, which is not a key of RAM user ${user}`);
+    expect(error.message).toContain(`holds AccessKey ${other.accessKeyId}, which is not a key of RAM user \`${user}\``);
     await failure(h.executor.apply(shared));
     expect(sharedSecret()['access-key-id']).toBe(other.accessKeyId);
     expect(h.sandbox.account.state.ram.accessKeys.filter((k) => k.user === user)).toEqual([]);
@@ -179,7 +179,7 @@ describe("createAccessKeySecret on a registered cluster: onectl's kube-system/al
 describe('installAddon', () => {
   it('upgrades migrate-controller from 1.7.6 on c-sandbox-edge and waits for it', async () => {
     const request = { step: 'installAddon' as const, params: { clusterId: 'c-sandbox-edge', addon: 'migrate-controller', version: '1.8.7', installedVersion: '1.7.6' } };
-    expect((await h.executor.preview(request)).changes).toEqual(['upgrade add-on migrate-controller from 1.7.6 to 1.8.7 in cluster c-sandbox-edge']);
+    expect((await h.executor.preview(request)).changes).toEqual(['upgrade add-on `migrate-controller` from 1.7.6 to 1.8.7 in cluster `c-sandbox-edge`']);
     expect(await h.executor.apply(request)).toMatchObject({ outcome: 'updated' });
     expect(h.sandbox.publicState().clusters['c-sandbox-edge']!.addons).toContainEqual({ name: 'migrate-controller', version: '1.8.7' });
     expect(h.sandbox.faults.cs.calls.filter((c) => c === 'DescribeTaskInfo').length).toBeGreaterThanOrEqual(2);
@@ -239,7 +239,7 @@ describe('createBackupVault', () => {
     await h.executor.apply({ step: 'installAddon', params: { clusterId, addon: 'migrate-controller', version: '1.8.7', installedVersion: null } });
     await h.executor.apply(vault(''));
     const preview = await h.executor.preview(vault('', 'public'));
-    expect(preview.changes).toEqual([expect.stringMatching(/^create backup vault \(BackupLocation csdr\/sandbox-dedicated-backups-2\) for .*; sandbox-dedicated-backups exists and points elsewhere, and a vault cannot be modified/)]);
+    expect(preview.changes).toEqual([expect.stringMatching(/^create backup vault \(BackupLocation `csdr\/sandbox-dedicated-backups-2`\) for .*; `sandbox-dedicated-backups` exists and points elsewhere, and a vault cannot be modified/)]);
     expect(await h.executor.apply(vault('', 'public'))).toMatchObject({ outcome: 'created', detail: expect.stringContaining('sandbox-dedicated-backups-2') });
     expect((stored('sandbox-dedicated-backups')?.spec as { config: { network: string } }).config.network).toBe('internal');
     expect(h.sandbox.publicState().clusters[clusterId]!.backupVaults.sort()).toEqual(['sandbox-dedicated-backups', 'sandbox-dedicated-backups-2']);
@@ -250,7 +250,7 @@ describe('createBackupVault', () => {
     await h.executor.apply(vault(''));
     const kube = await h.clients.kube(clusterId);
     await kube.custom.deleteNamespacedCustomObject({ group: 'csdr.alibabacloud.com', version: 'v1beta1', namespace: 'csdr', plural: 'backuplocations', name: 'sandbox-dedicated-backups' });
-    expect((await h.executor.preview(vault(''))).changes.join('\n')).toContain('if a deleted vault had the name, which cannot be reused, the next of sandbox-dedicated-backups-2');
+    expect((await h.executor.preview(vault(''))).changes.join('\n')).toContain('if a deleted vault had the name, which cannot be reused, the next of `sandbox-dedicated-backups-2`');
     const outcome = await h.executor.apply(vault(''));
     expect(outcome).toMatchObject({ outcome: 'created', detail: 'Created backup vault sandbox-dedicated-backups-2 (bucket cnfs-oss-sandbox-backups, cn-hangzhou, internal network)' });
     expect(await h.executor.apply(vault(''))).toMatchObject({ outcome: 'already present', detail: expect.stringContaining('sandbox-dedicated-backups-2') });

@@ -19,7 +19,7 @@ const newDocument = policyDocument({ addonVersion: '1.8.7' });
 describe('createRamUser', () => {
   it('previews, creates, and is already present the second time', async () => {
     const preview = await h.executor.preview({ step: 'createRamUser', params: { userName: user } });
-    expect(preview).toEqual({ step: 'createRamUser', upToDate: false, changes: [expect.stringContaining(`create RAM user ${user}`)] });
+    expect(preview).toEqual({ step: 'createRamUser', upToDate: false, changes: [expect.stringContaining(`create RAM user \`${user}\``)] });
     expect(await h.executor.apply({ step: 'createRamUser', params: { userName: user } })).toMatchObject({ outcome: 'created' });
     expect(setupState(h.sandbox).ram.users).toEqual([user]);
     expect(await h.executor.apply({ step: 'createRamUser', params: { userName: user } })).toMatchObject({ outcome: 'already present' });
@@ -45,7 +45,7 @@ describe('createRamUser', () => {
     const error = await failure<StepError>(h.executor.apply({ step: 'createRamUser', params: { userName: user } }));
     expect(error).toBeInstanceOf(StepError);
     expect(error).toMatchObject({ step: 'createRamUser', code: 'NoPermission', retryable: false });
-    expect(error.message).toContain(`\`ram:CreateUser\` on user ${user}`);
+    expect(error.message).toContain(`\`ram:CreateUser\` on user \`${user}\``);
     expect(error.message).not.toMatch(/\n\s+at /);
     expect(h.sandbox.faults.ram.calls.filter((c) => c === 'CreateUser')).toHaveLength(1);
     expect(setupState(h.sandbox).ram.users).toEqual([]);
@@ -63,7 +63,7 @@ describe('ensurePolicy', () => {
 
     const preview = await h.executor.preview(ensure(newDocument));
     expect(preview.upToDate).toBe(false);
-    expect(preview.changes.join('\n')).toMatch(/adds Allow on \*: .*ecs:CopySnapshot/);
+    expect(preview.changes.join('\n')).toMatch(/adds Allow on `\*`: .*`ecs:CopySnapshot`/);
     expect(await h.executor.apply(ensure(newDocument))).toMatchObject({ outcome: 'updated' });
     const state = setupState(h.sandbox).ram.policies.find((p) => p.name === policy)!;
     expect(state.versions).toEqual(['v1', 'v2']);
@@ -89,7 +89,7 @@ describe('attachPolicy', () => {
     await h.executor.apply({ step: 'createRamUser', params: { userName: user } });
     await h.executor.apply({ step: 'ensurePolicy', params: { policyName: policy, document: newDocument } });
     const request = { step: 'attachPolicy' as const, params: { policyName: policy, userName: user } };
-    expect((await h.executor.preview(request)).changes).toEqual([`attach custom policy ${policy} to RAM user ${user}`]);
+    expect((await h.executor.preview(request)).changes).toEqual([`attach custom policy \`${policy}\` to RAM user \`${user}\``]);
     expect(await h.executor.apply(request)).toMatchObject({ outcome: 'created' });
     expect(setupState(h.sandbox).ram.attachments).toEqual([{ user, policy }]);
     expect(await h.executor.apply(request)).toMatchObject({ outcome: 'already present' });

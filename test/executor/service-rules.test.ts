@@ -119,10 +119,10 @@ describe('ensurePolicy on a policy shared by several clusters', () => {
     await h.executor.apply(ensure(policyDocument({ addonVersion: '1.8.7', bucket: 'cnfs-oss-a' }), true));
     const second = ensure(policyDocument({ addonVersion: '1.8.7', bucket: 'cnfs-oss-b' }), true);
     const preview = await h.executor.preview(second);
-    expect(preview.changes).toContain("keeps access to bucket cnfs-oss-a: the policy is shared by the account's registered clusters and another cluster may use it");
-    expect(preview.changes.join('\n')).toContain('adds Allow on acs:oss:*:*:cnfs-oss-b');
+    expect(preview.changes).toContain("keeps access to bucket `cnfs-oss-a`: the policy is shared by the account's registered clusters and another cluster may use it");
+    expect(preview.changes.join('\n')).toContain('adds Allow on `acs:oss:*:*:cnfs-oss-b`');
     expect(preview.changes.join('\n')).not.toContain('removes');
-    expect(await h.executor.apply(second)).toMatchObject({ outcome: 'updated', detail: expect.stringContaining('kept cnfs-oss-a') });
+    expect(await h.executor.apply(second)).toMatchObject({ outcome: 'updated', detail: expect.stringContaining('kept `cnfs-oss-a`') });
     const document = h.sandbox.publicState().ram.policies.find((p) => p.name === dedicatedPolicy)!.document as { Statement: { Resource: string | string[] }[] };
     const resources = document.Statement.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
     expect(resources).toEqual(expect.arrayContaining(['acs:oss:*:*:cnfs-oss-a', 'acs:oss:*:*:cnfs-oss-a/*', 'acs:oss:*:*:cnfs-oss-b', 'acs:oss:*:*:cnfs-oss-b/*']));
@@ -133,7 +133,7 @@ describe('ensurePolicy on a policy shared by several clusters', () => {
   it("a policy not shared (one cluster's) still gets exactly its document", async () => {
     h = await startHarness();
     await h.executor.apply(ensure(policyDocument({ addonVersion: '1.8.7', bucket: 'cnfs-oss-a' })));
-    expect((await h.executor.preview(ensure(policyDocument({ addonVersion: '1.8.7', bucket: 'cnfs-oss-b' })))).changes.join('\n')).toContain('removes Allow on acs:oss:*:*:cnfs-oss-a');
+    expect((await h.executor.preview(ensure(policyDocument({ addonVersion: '1.8.7', bucket: 'cnfs-oss-b' })))).changes.join('\n')).toContain('removes Allow on `acs:oss:*:*:cnfs-oss-a`');
   });
 });
 

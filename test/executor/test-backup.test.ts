@@ -39,12 +39,12 @@ describe('testBackup', () => {
   it('previews what it does and with which credentials, runs, reports progress, removes itself and records the pass', async () => {
     const preview = await h.executor.preview(test('t-1'));
     expect(preview.upToDate).toBe(false);
-    expect(preview.changes[0]).toMatch(new RegExp(`^back up namespace kube-public \\(read only, no volume data\\) as ApplicationBackup csdr/t-1 into vault ${vault}: migrate-controller writes its files to oss://${bucket}/team/backups/t-1/ with its own credentials \\(Secret csdr/alibaba-addon-secret \\(AccessKey LTAI\\w+\\)\\)$`));
+    expect(preview.changes[0]).toMatch(new RegExp(`^back up namespace \`kube-public\` \\(read only, no volume data\\) as ApplicationBackup csdr/t-1 into vault ${vault}: migrate-controller writes its files to oss://${bucket}/team/backups/t-1/ with its own credentials \\(Secret csdr/alibaba-addon-secret \\(AccessKey LTAI\\w+\\)\\)$`));
 
     const progress: string[] = [];
     const outcome = await h.executor.apply(test('t-1'), { progress: (text) => progress.push(text) });
     expect(outcome).toMatchObject({ step: 'testBackup', outcome: 'created' });
-    expect(outcome.detail).toMatch(new RegExp(`^Test backup of kube-public: 12 objects \\([\\d.]+ KB\\) written to oss://${bucket}/team/backups/t-1/ in \\d+ s, then removed$`));
+    expect(outcome.detail).toMatch(new RegExp(`^Test backup of \`kube-public\`: 12 objects \\([\\d.]+ KB\\) written to oss://${bucket}/team/backups/t-1/ in \\d+ s, then removed$`));
     expect(progress[0]).toMatch(/^ApplicationBackup csdr\/t-1 of the test backup: (New|InProgress|Completed)$/);
     expect(progress).toContain('ApplicationBackup csdr/t-1 of the test backup: Completed');
     expect(progress).toContainEqual(expect.stringMatching(/^The test backup wrote 12 objects .* removing it$/));
@@ -82,7 +82,7 @@ describe('testBackup', () => {
       spec: { deleteObjectName: 't-4', deleteObjectType: 'Backup' }, status: { phase: 'Completed' },
     }));
     const outcome = await h.executor.apply(test('t-4'));
-    expect(outcome.detail).toMatch(/^Test backup of kube-public: 12 objects \(2\.9 KB\) written to .*\/t-4\/ in 1 s, then removed$/);
+    expect(outcome.detail).toMatch(/^Test backup of `kube-public`: 12 objects \(2\.9 KB\) written to .*\/t-4\/ in 1 s, then removed$/);
     expect(Object.values(cluster().objects).filter((o) => o.kind === 'ApplicationBackup')).toEqual([]);
   });
 

@@ -137,7 +137,7 @@ describe('flows that stop early say what was changed and what was not', () => {
     });
     expect(outputOf(point).status).toBe('expired');
     expect(outputOf(point).message.split('\n').slice(0, 4)).toEqual([
-      '⌛ Stopped: nobody decided on "Create or update RAM policy `ack-backup-c-test-dedicated-migrate-controller` (Cloud Backup; ECS disk snapshots; OSS: bucket team-data only)" before the approval expired.',
+      '⌛ Stopped: nobody decided on "Create or update RAM policy `ack-backup-c-test-dedicated-migrate-controller` (Cloud Backup; ECS disk snapshots; OSS: bucket `team-data` only)" before the approval expired.',
       'Nothing was changed.',
       'Already in place:',
       '• createRamUser is already in place',

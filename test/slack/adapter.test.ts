@@ -267,7 +267,7 @@ describe('posting', () => {
       approvalId: 'ap-1',
       title: 'Create or update RAM policy',
       decision: 'approved',
-      by: '<@U0BOB>',
+      by: 'slack:U0BOB',
       at: '2026-11-24T14:01:00.000Z',
     });
     const message = h.api.messages.find((m) => m.ts === posted.messageId)!;

@@ -12,7 +12,8 @@
 import type { UserId } from '../../../flows/contract.ts';
 import type { Reply } from '../model.ts';
 import type { CardParams } from './openapi.ts';
-import { policyDocument, resources, stepTitle } from '../approval-details.ts';
+import { answerText, approvalFacts, decisionText, policyDocument, stepTitle } from '../approval-details.ts';
+import { code, plainText, pre, spans } from '../../../flows/domain/inline.js';
 
 type Approval = Extract<Reply, { kind: 'approval' }>;
 type Question = Extract<Reply, { kind: 'question' }>;
@@ -79,13 +80,13 @@ const MAX_TITLE = 100;
 export function renderCards(reply: Reply, place: CardPlace, style: CardStyle): CardSet {
   switch (reply.kind) {
     case 'text':
-      return paged('', toMarkdown(reply.text));
+      return paged('', toMarkdown(reply.text, style));
     case 'help':
-      return paged('backup-setup help', toMarkdown(reply.text));
+      return paged('backup-setup help', toMarkdown(reply.text, style));
     case 'plan':
-      return paged(reply.title, reply.lines.map((line) => `- ${line}`).join('\n'));
+      return paged(plainText(reply.title), reply.lines.map((line) => `- ${toMarkdown(line, style)}`).join('\n'));
     case 'question':
-      return renderQuestion(reply, place);
+      return renderQuestion(reply, place, style);
     case 'approval':
       return renderApproval(reply, place, style);
     case 'decided':
@@ -94,24 +95,20 @@ export function renderCards(reply: Reply, place: CardPlace, style: CardStyle): C
         const params = renderDecidedCard(reply, shown.markdown, style);
         return single(card(params.title ?? reply.title, params.markdown ?? '', []));
       }
-      return single(card(reply.title, decisionLine(reply, style)));
-    case 'answered': {
-      const line = reply.answer
-        ? `✔️ ${style.nameOf(reply.answer.by)} chose **${reply.answer.label}**`
-        : `🔒 Closed without an answer${reply.reason ? `: ${reply.reason}` : ''}`;
-      return single(card('Question', `${clicksOnly(toMarkdown(reply.prompt.text))}\n\n${line}`));
-    }
+      return single(card(reply.title, toMarkdown(decisionText(reply), style)));
+    case 'answered':
+      return single(card('Question', `${clicksOnly(toMarkdown(reply.prompt.text, style))}\n\n${toMarkdown(answerText(reply), style)}`));
     case 'progress':
-      return single(card('', `⏳ ${toMarkdown(reply.text)}`));
+      return single(card('', `⏳ ${toMarkdown(reply.text, style)}`));
     case 'result': {
       const mark = reply.outcome.outcome === 'already present' ? '☑️' : '✅';
-      return single(card('', `${mark} **${reply.outcome.step}**: ${reply.outcome.outcome}. ${reply.outcome.detail}`));
+      return single(card('', `${mark} **${reply.outcome.step}**: ${reply.outcome.outcome}. ${toMarkdown(reply.outcome.detail, style)}`));
     }
     case 'done':
-      return paged(reply.ok ? 'Done' : 'Stopped', toMarkdown(reply.text));
+      return paged(reply.ok ? 'Done' : 'Stopped', toMarkdown(reply.text, style));
     case 'error': {
-      const id = reply.correlationId ? `\n\nCorrelation id: \`${reply.correlationId}\`` : '';
-      return paged('Error', `❌ ${toMarkdown(reply.text)}${id}`);
+      const id = reply.correlationId ? `\n\nCorrelation id: ${toMarkdown(code(reply.correlationId), style)}` : '';
+      return paged('Error', `❌ ${toMarkdown(reply.text, style)}${id}`);
     }
   }
 }
@@ -131,7 +128,7 @@ export function cardParams(c: Card): CardParams {
  * approved content with the decision under it (when the approval's body is known), and no buttons.
  */
 export function renderDecidedCard(decided: Decided, approvalMarkdown: string | undefined, style: CardStyle): CardParams {
-  const line = decisionLine(decided, style);
+  const line = toMarkdown(decisionText(decided), style);
   const body = approvalMarkdown === undefined ? line : `${approvalMarkdown}\n\n---\n\n${line}`;
   return cardParams({ title: decided.title, markdown: fit(body, MARKDOWN_BUDGET + 400), buttons: [] });
 }
@@ -146,7 +143,7 @@ export function buttonsOf(params: CardParams): CardButton[] {
   }
 }
 
-function renderQuestion(reply: Question, place: CardPlace): CardSet {
+function renderQuestion(reply: Question, place: CardPlace, style: CardStyle): CardSet {
   const { prompt, sessionId } = reply;
   const button = (i: number): CardButton => {
     const choice = prompt.choices[i]!;
@@ -161,7 +158,7 @@ function renderQuestion(reply: Question, place: CardPlace): CardSet {
   const pages = Math.max(1, Math.ceil(prompt.choices.length / MAX_BUTTONS));
   const range = (page: number) => Array.from({ length: Math.min(MAX_BUTTONS, prompt.choices.length - page * MAX_BUTTONS) }, (_, i) => page * MAX_BUTTONS + i);
   // DingTalk has no threads to type an answer in: the question says only what works here, a click.
-  const text = clicksOnly(toMarkdown(prompt.text));
+  const text = clicksOnly(toMarkdown(prompt.text, style));
   const lines = [text];
   if (prompt.choices.length === 0) lines.push('', 'This question needs a typed answer, which DingTalk cannot take: answer it from Slack, or cancel the setup.');
   else lines.push('', pages > 1 ? `Click your choice. Choices 1–${MAX_BUTTONS} of ${prompt.choices.length}; the next ${pages - 1} card(s) hold the rest.` : 'Click your choice.');
@@ -181,15 +178,15 @@ function renderApproval(reply: Approval, place: CardPlace, style: CardStyle): Ca
   const { prompt, sessionId } = reply;
   const title = reply.title ?? stepTitle(prompt.request.step);
   const details: string[] = [];
-  const changes = prompt.preview.changes.map((line) => `- ${line}`);
+  const md = (text: string) => toMarkdown(text, style);
+  const changes = prompt.preview.changes.map((line) => `- ${md(line)}`);
   const body: string[] = [];
 
   // Every fact an approver checks stays on the card with the buttons; long lists go to detail cards.
+  const all = approvalFacts(reply);
+  const params = all.slice(0, -4).map(({ label, text }) => `**${label}**: ${fit(md(text), 300)}`);
   const facts = [
-    `**Risk**: ${reply.risk}`,
-    `**APIs**: ${reply.apis.join(', ') || 'none'}`,
-    `**Expires**: ${localTime(reply.expiresAt, style.timeZone)}`,
-    `**Requested by**: ${style.nameOf(reply.requester)}`,
+    ...all.slice(-4).map(({ label, text }) => `**${label}**: ${md(text)}`),
     ...(style.approvers && style.approvers.length > 0 ? [`**Approvers**: ${style.approvers.map((a) => `@${style.nameOf(a)}`).join(' ')}`] : []),
   ];
   const shownChanges = fitting(changes, 1_800);
@@ -199,20 +196,22 @@ function renderApproval(reply: Approval, place: CardPlace, style: CardStyle): Ca
     details.push(`**Every change** (${changes.length})`, ...changes);
   }
   if (reply.covers) {
-    const clusters = reply.covers.join(', ');
+    const ids = reply.covers.map((id) => md(code(id)));
+    const clusters = ids.join(', ');
     if (clusters.length <= 1_200) body.push('', `**Clusters** (${reply.covers.length}): ${clusters}`);
     else {
-      body.push('', `**Clusters** (${reply.covers.length}): ${fitting(reply.covers, 900).join(', ')} … all ${reply.covers.length} are listed in the detail cards just above.`);
+      body.push('', `**Clusters** (${reply.covers.length}): ${fitting(ids, 900).join(', ')} … all ${reply.covers.length} are listed in the detail cards just above.`);
       details.push('', `**Clusters** (${reply.covers.length})`, clusters);
     }
   } else {
     const document = policyDocument(prompt.request);
-    if (document && document.length <= 1_500) body.push('', '**Policy document**', '```json', document, '```');
+    const fence = document?.includes('```') ? '~~~~' : '```';
+    if (document && document.length <= 1_500) body.push('', '**Policy document**', `${fence}json`, document, fence);
     else if (document) {
       body.push('', `**Policy document**: ${document.length} characters, shown in full in the detail cards just above.`);
-      details.push('', '**Policy document**', '```json', document, '```');
+      details.push('', '**Policy document**', `${fence}json`, document, fence);
     }
-    for (const [name, value] of Object.entries(resources(prompt.request))) body.push('', `**${name}**: ${fit(value, 300)}`);
+    for (const param of params) body.push('', param);
   }
   body.push('', ...facts.flatMap((fact) => [fact, '']));
   const decision = (d: 'approve' | 'deny'): ButtonParams => ({ kind: 'decision', sessionId, approvalId: prompt.approvalId, decision: d, ...place });
@@ -225,22 +224,8 @@ function renderApproval(reply: Approval, place: CardPlace, style: CardStyle): Ca
   return { before, card: card(`Approval needed: ${title}`, fit(body.join('\n').trimEnd(), MARKDOWN_BUDGET), buttons), after: [] };
 }
 
-export function decisionLine(decided: Decided, style: CardStyle): string {
-  const at = localTime(decided.at, style.timeZone);
-  switch (decided.decision) {
-    case 'approved':
-      return `✅ Approved by ${style.nameOf(decided.by)} at ${at}`;
-    case 'denied':
-      return `🚫 Denied by ${style.nameOf(decided.by)} at ${at}${decided.reason ? ` (${decided.reason})` : ''}`;
-    case 'expired':
-      return `⌛ Expired at ${at}; nothing was changed`;
-    case 'closed':
-      return `🔒 Closed at ${at}${decided.reason ? `: ${decided.reason}` : ''}; nothing was decided or changed`;
-  }
-}
-
 /** "2026-11-24 22:15 (GMT+8)": the group's local time, with its offset so nobody has to guess. */
-function localTime(iso: string, timeZone: string): string {
+export function localTime(iso: string, timeZone: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
   const parts = Object.fromEntries(
@@ -261,16 +246,30 @@ function localTime(iso: string, timeZone: string): string {
 }
 
 /**
- * The bot's texts are written in Slack mrkdwn (`*bold*`, `<url|label>`); DingTalk markdown wants
- * `**bold**` and `[label](url)`. Slack's escapes of &, < and > are undone.
+ * Inline-marked text (flows/domain/inline.js) as DingTalk markdown: code spans as CommonMark code spans,
+ * people by display name, times in the group's zone. DingTalk documents which markdown it renders
+ * (open.dingtalk.com, 消息类型与数据格式: headings, quotes, bold, italics, links, images, lists) but not
+ * how to escape; the stricter reading is taken: CommonMark's backslash escape for every punctuation
+ * character that could start markup (spec.commonmark.org/0.31.2/#backslash-escapes).
  */
-export function toMarkdown(text: string): string {
-  return text
-    .replace(/<(https?:\/\/[^|>\s]+)\|([^>]+)>/g, '[$2]($1)')
-    .replace(/(^|[^*\w])\*([\w`][^*\n]*?)\*(?=[^*\w]|$)/g, '$1**$2**')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
+export function toMarkdown(text: string, style: Pick<CardStyle, 'nameOf' | 'timeZone'>): string {
+  const escape = (plain: string) => plain.replace(/[\\`*_~[\]<>&#|]/g, '\\$&');
+  return spans(text)
+    .map((span) => {
+      switch (span.kind) {
+        case 'text':
+          return escape(span.text);
+        case 'code':
+          return code(span.text);
+        case 'pre':
+          return pre(span.text);
+        case 'person':
+          return escape(style.nameOf(span.id));
+        case 'time':
+          return escape(localTime(span.iso, style.timeZone));
+      }
+    })
+    .join('');
 }
 
 /** "Pick one or type a region id." → "Pick one.": typing an answer does not work on DingTalk. */

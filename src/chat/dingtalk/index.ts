@@ -6,7 +6,8 @@ import type { DingTalkConfig } from '../../config/index.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { HELP_TEXT } from '../grammar.ts';
 import type { ChatEvent, ChatEventHandler, ChatPort, Conversation, PostedMessage, Reply, TellActor } from '../model.ts';
-import { cardParams, MARKDOWN_BUTTON_TEMPLATE_ID, renderCards, renderDecidedCard, type Card, type CardStyle } from './cards.ts';
+import { cardParams, localTime, MARKDOWN_BUTTON_TEMPLATE_ID, renderCards, renderDecidedCard, type Card, type CardStyle } from './cards.ts';
+import { plainText } from '../../../flows/domain/inline.js';
 import { People } from './people.ts';
 import { cardCallback, parseJson, robotMessage } from './inbound.ts';
 import { createDingTalkApi, DEFAULT_API_URL, DingTalkApiError, type DingTalkApi, type RetryOptions } from './openapi.ts';
@@ -367,7 +368,7 @@ function createPort(api: DingTalkApi, options: DingTalkAdapterOptions, people: P
       const staffId = /^dingtalk:(.+)$/.exec(userId)?.[1];
       if (!staffId) return logger.warn({ userId }, 'cannot tell a non-DingTalk user in DingTalk');
       try {
-        await api.sendPrivateText(options.robotCode, [staffId], text);
+        await api.sendPrivateText(options.robotCode, [staffId], plainText(text, (id) => people.nameOf(id), (iso) => localTime(iso, timeZone)));
       } catch (error) {
         logger.warn({ err: error, code: apiCode(error) }, 'DingTalk private message failed');
       }

@@ -4,8 +4,10 @@
 // its thread, and the first message says so.
 import type { types } from '@slack/bolt';
 import type { Reply } from '../model.ts';
-import { chunk, escapeMrkdwn, mention, slackDate, truncate } from './mrkdwn.ts';
-import { policyDocument, resources, stepTitle } from '../approval-details.ts';
+import { chunk, truncate } from './mrkdwn.ts';
+import { escapeText, fallbackOf, mrkdwnOf, richContainers } from './inline.ts';
+import { answerText, approvalFacts, decisionText, policyDocument, stepTitle } from '../approval-details.ts';
+import { code, plainText } from '../../../flows/domain/inline.js';
 
 type Block = types.KnownBlock;
 type Approval = Extract<Reply, { kind: 'approval' }>;
@@ -50,12 +52,9 @@ export function renderReply(reply: Reply): RenderedReply {
     case 'text':
     case 'help':
     case 'done':
-      return paged(reply.text, sections(reply.text));
+      return paged(reply.text, prose(reply.text));
     case 'plan':
-      return paged(reply.title, [
-        ...sections(`*${escapeMrkdwn(reply.title)}*`, { raw: true }),
-        ...sections(reply.lines.map((line) => `• ${line}`).join('\n')),
-      ]);
+      return paged(reply.title, prose(reply.lines.map((line) => `• ${line}`).join('\n'), reply.title));
     case 'question':
       return single(renderQuestion(reply));
     case 'approval':
@@ -64,27 +63,29 @@ export function renderReply(reply: Reply): RenderedReply {
       return single(
         reply.shown
           ? renderDecidedApproval(renderApproval(reply.shown).main, reply)
-          : message(decisionLine(reply, false), [header(reply.title), ...decisionBlocks(reply)]),
+          : message(decisionText(reply), [header(reply.title), ...prose(decisionText(reply))]),
       );
-    case 'answered': {
-      const line = reply.answer
-        ? `✔️ ${mention(reply.answer.by)} chose *${escapeMrkdwn(reply.answer.label)}*`
-        : `🔒 Closed without an answer${reply.reason ? `: ${escapeMrkdwn(reply.reason)}` : ''}`;
-      return single(message(reply.prompt.text, [...sections(reply.prompt.text), ...sections(line, { raw: true })]));
-    }
+    case 'answered':
+      return single(message(reply.prompt.text, [...prose(reply.prompt.text), ...prose(answerText(reply))]));
     case 'progress':
-      return paged(reply.text, sections(`⏳ ${reply.text}`));
+      return paged(reply.text, prose(`⏳ ${reply.text}`));
     case 'result': {
       const mark = reply.outcome.outcome === 'already present' ? '☑️' : '✅';
       const text = `${mark} ${reply.outcome.step}: ${reply.outcome.outcome}. ${reply.outcome.detail}`;
-      return paged(text, sections(text));
+      return paged(text, prose(text));
     }
     case 'error': {
-      const blocks = sections(`❌ ${reply.text}`);
-      if (reply.correlationId) blocks.push(context(`Correlation id: \`${escapeMrkdwn(reply.correlationId)}\``));
+      const blocks = prose(`❌ ${reply.text}`);
+      if (reply.correlationId) blocks.push(...prose(`Correlation id: ${code(reply.correlationId)}`));
       return paged(`Error: ${reply.text}`, blocks);
     }
   }
+}
+
+/** A private note (ephemeral / response_url): mrkdwn text, or rich_text blocks when mrkdwn cannot show it exactly. */
+export function renderNote(text: string): SlackMessage | { text: string } {
+  const body = mrkdwnOf(text);
+  return body !== null ? { text: truncate(body, LIMIT.fallback) } : message(text, prose(text));
 }
 
 /** The characters of every `text` string of the blocks (what msg_blocks_too_long counts). */
@@ -99,12 +100,12 @@ function textLength(value: unknown): number {
 /** The approval message after its decision: the same content, the decision line, and no buttons. */
 export function renderDecidedApproval(approval: SlackMessage, decided: Decided): SlackMessage {
   const kept = approval.blocks.filter((block) => block.type !== 'actions' && block.type !== 'header');
-  return message(decisionLine(decided, false), [header(decided.title), ...kept, ...decisionBlocks(decided)]);
+  return message(decisionText(decided), [header(decided.title), ...kept, ...prose(decisionText(decided))]);
 }
 
 function renderQuestion(reply: Question): SlackMessage {
   const { prompt, sessionId } = reply;
-  const blocks: Block[] = sections(prompt.text);
+  const blocks: Block[] = prose(prompt.text);
   const blockId = `${ANSWER_BLOCK_PREFIX}${sessionId}:${prompt.questionId}`;
   const suggested = (label: string, i: number) => (i === 0 ? `${truncate(label, LIMIT.button - 12)} (suggested)` : truncate(label, LIMIT.button));
   const actionId = (i: number) => `${ACTION.answerPrefix}${prompt.questionId}:${i}`;
@@ -161,48 +162,36 @@ function renderApproval(reply: Approval): RenderedReply {
   const blocks: Block[] = [header(`Approval needed: ${title}`)];
 
   const changes = prompt.preview.changes;
-  const shownChanges = fitting(changes.map((line) => `• ${escapeMrkdwn(line)}`), CHANGES_SHOWN);
-  const changeText = [`*What will change*${changes.length > 1 ? ` (${changes.length} changes)` : ''}`, ...shownChanges];
+  const shownChanges = fitting(changes.map((line) => `• ${line}`), CHANGES_SHOWN);
+  const changeText = [...shownChanges];
   if (shownChanges.length < changes.length) {
-    changeText.push(`_… and ${changes.length - shownChanges.length} more: every change is listed in the replies below._`);
-    followUps.push(...sections(`*Every change of this approval* (${changes.length})`, { raw: true }));
-    followUps.push(...sections(changes.map((line) => `• ${line}`).join('\n')));
+    changeText.push(`… and ${changes.length - shownChanges.length} more: every change is listed in the replies below.`);
+    followUps.push(...prose(changes.map((line) => `• ${line}`).join('\n'), `Every change of this approval (${changes.length})`));
   }
-  blocks.push(...sections(changeText.join('\n'), { raw: true }));
+  blocks.push(...prose(changeText.join('\n'), `What will change${changes.length > 1 ? ` (${changes.length} changes)` : ''}`));
 
   // A fleet approval lists its changes per cluster; one cluster's resources would mislead.
   const document = reply.covers ? null : policyDocument(prompt.request);
   if (document && document.length <= DOCUMENT_SHOWN) {
-    blocks.push(...sections('*Policy document*', { raw: true }), ...codeBlocks(document));
+    blocks.push(...sections('*Policy document*'), ...codeBlocks(document));
   } else if (document) {
-    blocks.push(...sections(`*Policy document*: ${document.length} characters, shown in full in the replies below.`, { raw: true }));
-    followUps.push(...sections('*Policy document* of the approval above', { raw: true }), ...codeBlocks(document));
+    blocks.push(...sections(`*Policy document*: ${document.length} characters, shown in full in the replies below.`));
+    followUps.push(...sections('*Policy document* of the approval above'), ...codeBlocks(document));
   }
-  const fields = [
-    ...(reply.covers
-      ? [clustersField(reply.covers)]
-      : Object.entries(resources(prompt.request)).map(([name, value]) => `*${escapeMrkdwn(name)}*\n${escapeMrkdwn(value)}`)),
-    `*Risk*\n${reply.risk}`,
-    `*APIs*\n${escapeMrkdwn(reply.apis.join(', ') || 'none')}`,
-    `*Expires*\n${slackDate(reply.expiresAt)}`,
-    `*Requested by*\n${mention(reply.requester)}`,
+  const fields: Field[] = [
+    ...(reply.covers ? [{ type: 'mrkdwn' as const, text: clustersField(reply.covers) }] : []),
+    ...approvalFacts(reply).map(({ label, text }) => field(label, text)),
   ];
-  if (reply.covers && fields[0]!.length > LIMIT.field) {
-    followUps.push(...sections(`*Every cluster of the approval above* (${reply.covers.length})`, { raw: true }));
-    followUps.push(...sections(reply.covers.map((id) => `\`${id}\``).join(', ')));
+  if (reply.covers && fields[0]!.text.length > LIMIT.field) {
+    followUps.push(...prose(reply.covers.map(code).join(', '), `Every cluster of the approval above (${reply.covers.length})`));
   }
-  for (let i = 0; i < fields.length; i += 10) {
-    blocks.push({
-      type: 'section',
-      fields: fields.slice(i, i + 10).map((text) => ({ type: 'mrkdwn' as const, text: truncate(text, LIMIT.field) })),
-    });
-  }
+  for (let i = 0; i < fields.length; i += 10) blocks.push({ type: 'section', fields: fields.slice(i, i + 10) });
   const actions = approvalActions(reply, title);
   const fallback = `Approval needed: ${title}`;
   const compact = message(fallback, [
     header(fallback),
-    ...sections(`${changes.length} change(s); the details could not be shown here. Check them with \`/backup-setup status\` before approving.`),
-    { type: 'section', fields: fields.slice(-4).map((text) => ({ type: 'mrkdwn' as const, text: truncate(text, LIMIT.field) })) },
+    ...prose(`${changes.length} change(s); the details could not be shown here. Check them with \`/backup-setup status\` before approving.`),
+    { type: 'section', fields: fields.slice(-4) },
     actions,
   ]);
   return { main: message(fallback, [...blocks, actions]), followUps: pages(fallback, followUps), compact };
@@ -210,9 +199,10 @@ function renderApproval(reply: Approval): RenderedReply {
 
 /** The fleet's clusters as one field; a list too long for it is cut, and the replies carry all of it. */
 function clustersField(covers: string[]): string {
-  const all = `*Clusters* (${covers.length})\n${covers.map((id) => `\`${escapeMrkdwn(id)}\``).join(', ')}`;
+  const ids = covers.map((id) => mrkdwnOf(code(id)) ?? escapeText(id));
+  const all = `*Clusters* (${covers.length})\n${ids.join(', ')}`;
   if (all.length <= LIMIT.field) return all;
-  const shown = fitting(covers.map((id) => `\`${escapeMrkdwn(id)}\``), CLUSTERS_SHOWN);
+  const shown = fitting(ids, CLUSTERS_SHOWN);
   return `*Clusters* (${covers.length})\n${shown.join(', ')} … and ${covers.length - shown.length} more (all listed in the replies below)`;
 }
 
@@ -233,7 +223,7 @@ function approvalActions(reply: Approval, title: string): Block {
           ? {
               confirm: {
                 title: { type: 'plain_text' as const, text: 'Approve this step?' },
-                text: { type: 'plain_text' as const, text: truncate(`${title}: ${prompt.preview.changes.join('; ')}`, 300) },
+                text: { type: 'plain_text' as const, text: truncate(plainText(`${title}: ${prompt.preview.changes.join('; ')}`), 300) },
                 confirm: { type: 'plain_text' as const, text: 'Approve' },
                 deny: { type: 'plain_text' as const, text: 'Cancel' },
               },
@@ -257,27 +247,30 @@ function fitting(items: string[], budget: number): string[] {
   return shown;
 }
 
-function decisionLine(decided: Decided, markup: boolean): string {
-  const by = markup ? mention(decided.by) : decided.by;
-  const at = markup ? slackDate(decided.at) : decided.at;
-  switch (decided.decision) {
-    case 'approved':
-      return `✅ Approved by ${by} at ${at}`;
-    case 'denied':
-      return `🚫 Denied by ${by} at ${at}${decided.reason ? ` (${markup ? escapeMrkdwn(decided.reason) : decided.reason})` : ''}`;
-    case 'expired':
-      return `⌛ Expired at ${at}; nothing was changed`;
-    case 'closed':
-      return `🔒 Closed at ${at}${decided.reason ? `: ${markup ? escapeMrkdwn(decided.reason) : decided.reason}` : ''}; nothing was decided or changed`;
-  }
-}
-
-function decisionBlocks(decided: Decided): Block[] {
-  return [{ type: 'section', text: { type: 'mrkdwn', text: truncate(decisionLine(decided, true), LIMIT.section) } }];
-}
-
 function header(text: string): Block {
   return { type: 'header', text: { type: 'plain_text', text: truncate(text, LIMIT.header) } };
+}
+
+type Field = { type: 'mrkdwn'; text: string } | { type: 'plain_text'; text: string };
+
+/** A labelled approval fact; plain text (literal, without code style) when mrkdwn cannot show it exactly. */
+function field(label: string, text: string): Field {
+  const body = mrkdwnOf(text);
+  if (body !== null) return { type: 'mrkdwn', text: truncate(`*${label}*\n${body}`, LIMIT.field) };
+  return { type: 'plain_text', text: truncate(`${label}\n${fallbackOf(text)}`, LIMIT.field) };
+}
+
+/**
+ * Inline-marked text (and an optional bold heading, also inline-marked) as mrkdwn sections when mrkdwn shows
+ * its characters exactly, else as rich_text blocks, which Slack shows literally.
+ */
+function prose(text: string, heading?: string): Block[] {
+  const body = mrkdwnOf(text);
+  const title = heading === undefined ? '' : mrkdwnOf(heading);
+  if (body !== null && title !== null) return sections(heading === undefined ? body : `*${title}*\n${body}`);
+  const bold = heading === undefined ? [] : [...richContainers(heading).flatMap((c) => c.elements), { type: 'text' as const, text: '\n' }];
+  const headingElements = bold.map((e) => (e.type === 'text' ? { ...e, style: { ...e.style, bold: true } } : e));
+  return chunk(text, LIMIT.section).map((part, i) => ({ type: 'rich_text', elements: richContainers(part, i === 0 ? headingElements : []) }));
 }
 
 function context(mrkdwn: string): Block {
@@ -285,12 +278,10 @@ function context(mrkdwn: string): Block {
 }
 
 /**
- * Text as sections of at most 3000 characters; escaped unless `raw` (markup we wrote). A code fence cut
- * by a section boundary is closed at the end of one section and opened again in the next, so every
- * section renders on its own.
+ * mrkdwn (markup we wrote) as sections of at most 3000 characters. A code fence cut by a section boundary
+ * is closed at the end of one section and opened again in the next, so every section renders on its own.
  */
-function sections(text: string, options: { raw?: boolean } = {}): Block[] {
-  const body = options.raw ? text : escapeMrkdwn(text);
+function sections(body: string): Block[] {
   const room = LIMIT.section - 2 * (CODE_FENCE.length + 1);
   const parts: string[] = [];
   let inFence = false;
@@ -307,9 +298,13 @@ function sections(text: string, options: { raw?: boolean } = {}): Block[] {
 }
 
 /** A code block split over as many sections as it needs, each fenced on its own. */
-function codeBlocks(code: string): Block[] {
+function codeBlocks(text: string): Block[] {
   const room = LIMIT.section - 2 * CODE_FENCE.length - 2;
-  return chunk(escapeMrkdwn(code), room).map((part) => ({
+  // A fence inside the text would end the block early: such text goes to rich_text, shown literally.
+  if (text.includes(CODE_FENCE)) {
+    return chunk(text, LIMIT.section).map((part) => ({ type: 'rich_text', elements: [{ type: 'rich_text_preformatted', elements: [{ type: 'text', text: part }] }] }));
+  }
+  return chunk(escapeText(text), room).map((part) => ({
     type: 'section',
     text: { type: 'mrkdwn', text: `${CODE_FENCE}\n${part}\n${CODE_FENCE}` },
   }));
@@ -347,5 +342,5 @@ function single(main: SlackMessage): RenderedReply {
 }
 
 function message(fallback: string, blocks: Block[]): SlackMessage {
-  return { text: truncate(escapeMrkdwn(fallback), LIMIT.fallback), blocks };
+  return { text: truncate(fallbackOf(fallback), LIMIT.fallback), blocks };
 }

@@ -13,10 +13,10 @@ import {
 import type { Command } from '../grammar.ts';
 import type { ChatEvent, ChatEventHandler, ChatPort, Conversation, PostCheck, PostedMessage, Reply, TellActor } from '../model.ts';
 import type { Logger } from '../../observability/logger.ts';
-import { renderDecidedApproval, renderReply, type SlackMessage, ACTION, ANSWER_BLOCK_PREFIX } from './blocks.ts';
+import { renderDecidedApproval, renderNote, renderReply, type SlackMessage, ACTION, ANSWER_BLOCK_PREFIX } from './blocks.ts';
 import { SlackEventsReceiver } from './http-receiver.ts';
 import { actionEvent, commandEvent, SLASH_COMMAND, threadTextEvent } from './inbound.ts';
-import { escapeMrkdwn, truncate } from './mrkdwn.ts';
+import { truncate } from './mrkdwn.ts';
 import { SlackSocketReceiver } from './socket-receiver.ts';
 import { UserGroupDirectory } from './user-groups.ts';
 
@@ -110,13 +110,13 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
 
   app.command(SLASH_COMMAND, async ({ command, ack, respond }) => {
     const translated = commandEvent(command);
-    if (!translated.ok) return ack({ response_type: 'ephemeral', text: escapeMrkdwn(translated.error) });
+    if (!translated.ok) return ack({ response_type: 'ephemeral', ...renderNote(translated.error) });
     const { event } = translated;
     // A command works in any channel, but the bot can post only where it is a member: say so at once
     // instead of starting what nobody could see.
     if (event.kind === 'command' && POSTING_VERBS.has(event.command.verb)) {
       const check = await port.canPost!(event.conversation);
-      if (!check.ok) return ack({ response_type: 'ephemeral', text: escapeMrkdwn(check.reason) });
+      if (!check.ok) return ack({ response_type: 'ephemeral', ...renderNote(check.reason) });
     }
     if (!(await accept(event, teller(port, logger, event.conversation, command.user_id, respond)))) {
       return ack({ response_type: 'ephemeral', text: NOT_TAKEN });
@@ -179,7 +179,7 @@ function teller(port: ChatPort, logger: Logger, conversation: Conversation, user
   return async (text) => {
     if (respond) {
       try {
-        await respond({ response_type: 'ephemeral', replace_original: false, text: escapeMrkdwn(text) });
+        await respond({ response_type: 'ephemeral', replace_original: false, ...renderNote(text) });
         return;
       } catch (error) {
         logger.warn({ err: error }, 'response_url failed; falling back to an ephemeral message');
@@ -273,7 +273,7 @@ function createPort(client: webApi.WebClient, logger: Logger, groups: UserGroupD
         await client.chat.postEphemeral({
           channel: conversation.channelId,
           user,
-          text: escapeMrkdwn(text),
+          ...renderNote(text),
           ...(conversation.threadId ? { thread_ts: conversation.threadId } : {}),
         });
       } catch (error) {

@@ -2,7 +2,8 @@
 // disk when given a history) and streamed to each open page. It is also the web platform's ChatPort.
 import type { ServerResponse } from 'node:http';
 import { describeStep } from '../../../flows/steps.ts';
-import type { ChatPort, Conversation, PostedMessage, Reply } from '../model.ts';
+import { answerText, approvalFacts, decisionText, type Fact } from '../approval-details.ts';
+import type { ApprovalReply, ChatPort, Conversation, PostedMessage, Reply } from '../model.ts';
 import type { ChannelHistory } from './history.ts';
 
 /** A message as the page receives it. A thread is a message without threadId; its replies carry its id. */
@@ -14,8 +15,19 @@ export interface WebMessage {
   reply: Reply;
   /** Approvals only: the one-line description of the step, e.g. "Create RAM user `ack-backup-c-1`". */
   stepTitle: string | null;
+  /** The texts every platform shows (src/chat/approval-details.ts), so the page renders them and writes none. */
+  view?: WebView;
   at: string;
   editedAt: string | null;
+}
+
+export interface WebView {
+  /** An approval's facts (risk and why, APIs, expiry, who asked), or the decided approval's. */
+  facts?: Fact[];
+  /** A decided approval: what was approved, and the line saying who decided and when. */
+  decision?: string;
+  /** An answered question: who chose what. */
+  answer?: string;
 }
 
 /** A private note, streamed only to the page of the person it is for. */
@@ -68,7 +80,7 @@ export class WebChannel implements ChatPort {
   async update(message: PostedMessage, reply: Reply): Promise<void> {
     const existing = this.messages.get(message.messageId);
     if (!existing) return;
-    const updated: WebMessage = { ...existing, reply, stepTitle: stepTitleOf(reply), editedAt: this.now().toISOString() };
+    const updated: WebMessage = { ...existing, reply, stepTitle: stepTitleOf(reply), view: viewOf(reply), editedAt: this.now().toISOString() };
     this.messages.set(updated.id, updated);
     this.history?.message(updated);
     this.remember(updated.id, reply);
@@ -131,6 +143,7 @@ export class WebChannel implements ChatPort {
       author,
       reply,
       stepTitle: stepTitleOf(reply),
+      view: viewOf(reply),
       at: this.now().toISOString(),
       editedAt: null,
     };
@@ -159,7 +172,22 @@ export class WebChannel implements ChatPort {
 }
 
 function stepTitleOf(reply: Reply): string | null {
-  return reply.kind === 'approval' ? describeStep(reply.prompt.request) : null;
+  const approval = reply.kind === 'approval' ? reply : reply.kind === 'decided' ? reply.shown : undefined;
+  return approval ? describeStep(approval.prompt.request) : null;
+}
+
+function viewOf(reply: Reply): WebView {
+  const facts = (approval: ApprovalReply) => ({ facts: approvalFacts(approval) });
+  switch (reply.kind) {
+    case 'approval':
+      return facts(reply);
+    case 'decided':
+      return { ...(reply.shown ? facts(reply.shown) : {}), decision: decisionText(reply) };
+    case 'answered':
+      return { answer: answerText(reply) };
+    default:
+      return {};
+  }
 }
 
 /** Messages and notes share one counter, so their ids order them. */

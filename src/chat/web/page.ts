@@ -7,6 +7,8 @@ const read = (name: string) => readFileSync(new URL(`./static/${name}`, import.m
 const ASSETS: Record<string, { contentType: string; body: string }> = {
   '/chat/page.js': { contentType: 'text/javascript; charset=utf-8', body: read('page.js') },
   '/chat/page.css': { contentType: 'text/css; charset=utf-8', body: read('page.css') },
+  // The one parser of the bot's inline marks, the same file the server uses.
+  '/chat/inline.js': { contentType: 'text/javascript; charset=utf-8', body: readFileSync(new URL('../../../flows/domain/inline.js', import.meta.url), 'utf8') },
 };
 
 const TEMPLATE = read('index.html');

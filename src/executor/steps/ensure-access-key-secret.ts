@@ -15,6 +15,7 @@ import { alreadyExists, callOrNull, guarded, write, type ExecContext } from '../
 import { toStepError } from '../errors.ts';
 import { accessKeys, kubeOf, readSecret, userExists, type AccessKeyInfo, type SecretView } from '../reads.ts';
 import type { StepModule } from './types.ts';
+import { code } from '../../../flows/domain/inline.js';
 
 type Params = StepParamsByName['createAccessKeySecret'];
 
@@ -46,7 +47,7 @@ export interface AccessKeySecretState {
   started: boolean;
 }
 
-const where = (p: Params) => `Secret ${p.namespace}/${p.secretName}`;
+const where = (p: Params) => `Secret ${code(`${p.namespace}/${p.secretName}`)}`;
 const createdByBot = (state: AccessKeySecretState, id: string | null) => id !== null && state.created.some((k) => k.accessKeyId === id);
 
 export async function readAccessKeySecret(ctx: ExecContext, params: Params): Promise<AccessKeySecretState> {
@@ -63,8 +64,8 @@ export async function readAccessKeySecret(ctx: ExecContext, params: Params): Pro
   let problem: string | null = null;
   if (!secret) problem = `${where(params)} does not exist`;
   else if (!hasKeys) problem = `${where(params)} has keys ${secret.keys.join(', ') || '(none)'} instead of ${params.shared ? '' : 'exactly '}${SECRET_KEYS.join(', ')}`;
-  else if (!held) problem = `${where(params)} holds AccessKey ${secretKeyId}, which is not a key of RAM user ${params.userName}`;
-  else if (held.status !== 'Active') problem = `${where(params)} holds AccessKey ${secretKeyId} of ${params.userName}, which is ${held.status}`;
+  else if (!held) problem = `${where(params)} holds AccessKey ${secretKeyId}, which is not a key of RAM user ${code(params.userName)}`;
+  else if (held.status !== 'Active') problem = `${where(params)} holds AccessKey ${secretKeyId} of ${code(params.userName)}, which is ${held.status}`;
   const mine = new Set(created.filter((k) => k.clusterId === params.clusterId).map((k) => k.accessKeyId));
   const unanswered = unansweredKeys(params, keys, created, pending);
   const orphans = keys.filter((k) => (mine.has(k.accessKeyId) || unanswered.has(k.accessKeyId)) && k.accessKeyId !== secretKeyId);
@@ -91,7 +92,7 @@ function blocker(params: Params, state: AccessKeySecretState): StepError | null 
   const heldKey = state.secretKeyId !== null && state.keys.some((k) => k.accessKeyId === state.secretKeyId);
   if (params.shared && state.secretKeyId !== null && !heldKey) {
     return new StepError('createAccessKeySecret', 'SharedSecretInUse',
-      `${where(params)} in cluster ${params.clusterId} holds AccessKey ${state.secretKeyId}, which is not a key of RAM user ${params.userName}. ` +
+      `${where(params)} in cluster ${code(params.clusterId)} holds AccessKey ${state.secretKeyId}, which is not a key of RAM user ${code(params.userName)}. ` +
       'Other add-ons (logtail-ds, …) read this Secret, so the bot does not replace its key. Either grant the migrate-controller policy to the RAM user that owns ' +
       `${state.secretKeyId} (onectl ram-user grant --addon migrate-controller), or, if that key is no longer used, delete the Secret and run /backup-setup again.`);
   }
@@ -102,8 +103,8 @@ function blocker(params: Params, state: AccessKeySecretState): StepError | null 
       return `${k.accessKeyId} (${k.status}, ${record ? `created by the bot for cluster ${record.clusterId}` : 'not created by the bot'})`;
     });
     return new StepError('createAccessKeySecret', 'LimitExceeded.User.AccessKey',
-      `RAM user ${params.userName} already has ${remaining.length} AccessKeys, the most RAM allows: ${described.join(', ')}. ` +
-      `None is in ${where(params)} of cluster ${params.clusterId}, and the bot deletes only keys it created for this cluster. ` +
+      `RAM user ${code(params.userName)} already has ${remaining.length} AccessKeys, the most RAM allows: ${described.join(', ')}. ` +
+      `None is in ${where(params)} of cluster ${code(params.clusterId)}, and the bot deletes only keys it created for this cluster. ` +
       'Delete a key that nothing uses any more in the RAM console, then run /backup-setup again.');
   }
   return null;
@@ -116,10 +117,10 @@ export async function preview(params: Params, ctx: ExecContext): Promise<StepPre
   const blocked = blocker(params, state);
   if (blocked) throw blocked;
   const orphanLines = state.orphans.map((k) => state.unanswered.has(k.accessKeyId)
-    ? `delete AccessKey ${k.accessKeyId} of ${params.userName}: an earlier attempt of the bot created it but never received its secret`
-    : `delete AccessKey ${k.accessKeyId} of ${params.userName}: the bot created it for this cluster and no Secret holds it`);
+    ? `delete AccessKey ${k.accessKeyId} of ${code(params.userName)}: an earlier attempt of the bot created it but never received its secret`
+    : `delete AccessKey ${k.accessKeyId} of ${code(params.userName)}: the bot created it for this cluster and no Secret holds it`);
   if (state.problem === null) {
-    const reused = `${where(params)} already holds Active AccessKey ${state.secretKeyId} of ${params.userName}; it is used as it is`;
+    const reused = `${where(params)} already holds Active AccessKey ${state.secretKeyId} of ${code(params.userName)}; it is used as it is`;
     return { step: 'createAccessKeySecret', upToDate: orphanLines.length === 0, changes: [...orphanLines, reused] };
   }
   const secretLine = !state.secret
@@ -132,11 +133,11 @@ export async function preview(params: Params, ctx: ExecContext): Promise<StepPre
       ? `delete AccessKey ${state.secretKeyId} it held before (the bot created it)`
       : `leave AccessKey ${state.secretKeyId} it held before in RAM (the bot did not create it)`]
     : [];
-  return { step: 'createAccessKeySecret', upToDate: false, changes: [...orphanLines, `create an AccessKey for RAM user ${params.userName}, ${LONG_LIVED}`, secretLine, ...old] };
+  return { step: 'createAccessKeySecret', upToDate: false, changes: [...orphanLines, `create an AccessKey for RAM user ${code(params.userName)}, ${LONG_LIVED}`, secretLine, ...old] };
 }
 
 async function deleteKey(ctx: ExecContext, params: Params, accessKeyId: string, why: string): Promise<void> {
-  await callOrNull(ctx, { service: 'ram', permission: 'ram:DeleteAccessKey', resource: `AccessKey ${accessKeyId} of user ${params.userName}` }, () =>
+  await callOrNull(ctx, { service: 'ram', permission: 'ram:DeleteAccessKey', resource: `AccessKey ${accessKeyId} of user ${code(params.userName)}` }, () =>
     ctx.clients.ram.deleteAccessKeyWithOptions(new DeleteAccessKeyRequest({ userName: params.userName, userAccessKeyId: accessKeyId }), runtime(ctx.clients.timeouts.write)));
   await ctx.createdAccessKeys.forget(params.userName, accessKeyId);
   ctx.logger.info({ userName: params.userName, accessKeyId }, why);
@@ -150,7 +151,7 @@ async function deleteKey(ctx: ExecContext, params: Params, accessKeyId: string, 
 async function createKey(ctx: ExecContext, params: Params, before: AccessKeyInfo[]): Promise<{ id: string; secret: string }> {
   const known = new Set(before.map((k) => k.accessKeyId));
   await ctx.createdAccessKeys.begin(params.userName, params.clusterId, [...known]);
-  const context = { service: 'ram' as const, permission: 'ram:CreateAccessKey', resource: `user ${params.userName}` };
+  const context = { service: 'ram' as const, permission: 'ram:CreateAccessKey', resource: `user ${code(params.userName)}` };
   return write(ctx, context, async () => {
     const created = await ctx.clients.ram.createAccessKeyWithOptions(new CreateAccessKeyRequest({ userName: params.userName }), runtime(ctx.clients.timeouts.write));
     return { id: created.body?.accessKey?.accessKeyId ?? '', secret: created.body?.accessKey?.accessKeySecret ?? '' };
@@ -161,7 +162,7 @@ async function createKey(ctx: ExecContext, params: Params, before: AccessKeyInfo
     if (unknown.length === 0) return null;
     if (pending.some((p) => p.clusterId !== params.clusterId)) {
       throw new StepError('createAccessKeySecret', 'AccessKeyOutcomeUnknown',
-        `CreateAccessKey for RAM user ${params.userName} got no answer, and RAM now shows AccessKey ${unknown.map((k) => k.accessKeyId).join(', ')}, ` +
+        `CreateAccessKey for RAM user ${code(params.userName)} got no answer, and RAM now shows AccessKey ${unknown.map((k) => k.accessKeyId).join(', ')}, ` +
         'while another cluster is creating a key for the same user: the bot cannot tell whose it is and does not delete it. Run /backup-setup again once that setup is done.', true);
     }
     for (const key of unknown) await deleteKey(ctx, params, key.accessKeyId, 'deleted an AccessKey whose CreateAccessKey answer never came (its secret is lost)');
@@ -179,7 +180,7 @@ async function writeSecret(ctx: ExecContext, params: Params, existing: SecretVie
     metadata: { name: params.secretName, namespace: params.namespace, labels: existing ? existing.labels : { 'app.kubernetes.io/managed-by': 'backup-setup-bot' } },
     data,
   };
-  const context = { service: 'kube' as const, permission: 'create/update secrets', resource: `${where(params)} in cluster ${params.clusterId}` };
+  const context = { service: 'kube' as const, permission: 'create/update secrets', resource: `${where(params)} in cluster ${code(params.clusterId)}` };
   const replace = (resourceVersion: string) => kube.core.replaceNamespacedSecret({ name: params.secretName, namespace: params.namespace, body: { ...body, metadata: { ...body.metadata, resourceVersion } } });
   if (existing) {
     await write(ctx, context, () => replace(existing.resourceVersion));
@@ -196,7 +197,7 @@ async function writeSecret(ctx: ExecContext, params: Params, existing: SecretVie
 
 export async function apply(params: Params, ctx: ExecContext): Promise<StepOutcome> {
   if (!(await userExists(ctx, params.userName))) {
-    throw new StepError('createAccessKeySecret', 'EntityNotExist.User', `RAM user ${params.userName} does not exist: run the createRamUser step first.`);
+    throw new StepError('createAccessKeySecret', 'EntityNotExist.User', `RAM user ${code(params.userName)} does not exist: run the createRamUser step first.`);
   }
   const state = await readAccessKeySecret(ctx, params);
   const blocked = blocker(params, state);
@@ -211,7 +212,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
     const cleaned = state.orphans.length ? ` (deleted orphan AccessKey ${state.orphans.map((k) => k.accessKeyId).join(', ')})` : '';
     return {
       step: 'createAccessKeySecret', outcome: state.orphans.length ? 'updated' : 'already present',
-      detail: `${where(params)} already holds Active AccessKey ${state.secretKeyId} of ${params.userName}, used as it is${cleaned}`,
+      detail: `${where(params)} already holds Active AccessKey ${state.secretKeyId} of ${code(params.userName)}, used as it is${cleaned}`,
     };
   }
 
@@ -230,7 +231,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
   try {
     await writeSecret(ctx, params, state.secret, created.id, created.secret);
   } catch (error) {
-    const refused = toStepError('createAccessKeySecret', error, { service: 'kube', permission: 'create/update secrets', resource: `${where(params)} in cluster ${params.clusterId}` });
+    const refused = toStepError('createAccessKeySecret', error, { service: 'kube', permission: 'create/update secrets', resource: `${where(params)} in cluster ${code(params.clusterId)}` });
     let cleanup: string;
     try {
       await deleteKey(ctx, params, created.id, 'deleted the new AccessKey: its Secret could not be written');
@@ -252,7 +253,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
   }
   return {
     step: 'createAccessKeySecret', outcome: state.secret ? 'updated' : 'created',
-    detail: `${state.secret ? 'Updated' : 'Created'} ${where(params)} with new long-lived AccessKey ${created.id} of ${params.userName}${oldNote}`,
+    detail: `${state.secret ? 'Updated' : 'Created'} ${where(params)} with new long-lived AccessKey ${created.id} of ${code(params.userName)}${oldNote}`,
   };
 }
 

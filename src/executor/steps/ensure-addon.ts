@@ -8,6 +8,7 @@ import { StepError } from '../contract.ts';
 import { call, write, type ExecContext } from '../context.ts';
 import { installedAddon, readyReplicas, regionOf } from '../reads.ts';
 import type { StepModule } from './types.ts';
+import { code } from '../../../flows/domain/inline.js';
 
 type Params = StepParamsByName['installAddon'];
 
@@ -31,29 +32,29 @@ const current = (version: string | null, wanted: string) => version !== null && 
 export async function preview(params: Params, ctx: ExecContext): Promise<StepPreview> {
   const { version } = await installed(ctx, params);
   if (current(version, params.version)) {
-    return { step: 'installAddon', upToDate: true, changes: [`${params.addon} ${version} is already installed in cluster ${params.clusterId}`] };
+    return { step: 'installAddon', upToDate: true, changes: [`${code(params.addon)} ${version} is already installed in cluster ${code(params.clusterId)}`] };
   }
   return {
     step: 'installAddon', upToDate: false,
     changes: [version === null
-      ? `install add-on ${params.addon} ${params.version} in cluster ${params.clusterId}`
-      : `upgrade add-on ${params.addon} from ${version} to ${params.version} in cluster ${params.clusterId}`],
+      ? `install add-on ${code(params.addon)} ${params.version} in cluster ${code(params.clusterId)}`
+      : `upgrade add-on ${code(params.addon)} from ${version} to ${params.version} in cluster ${code(params.clusterId)}`],
   };
 }
 
 async function waitForTask(ctx: ExecContext, params: Params, region: string, taskId: string, deadline: number): Promise<void> {
   for (;;) {
-    const task = await call(ctx, { service: 'cs', permission: 'cs:DescribeTaskInfo', resource: `task ${taskId} of cluster ${params.clusterId}` }, () =>
+    const task = await call(ctx, { service: 'cs', permission: 'cs:DescribeTaskInfo', resource: `task ${taskId} of cluster ${code(params.clusterId)}` }, () =>
       ctx.clients.csIn(region).describeTaskInfoWithOptions(taskId, {}, runtime(ctx.clients.timeouts.read)));
     const state = task.body?.state;
     if (state === 'success') return;
     if (state === 'fail') {
       const error = task.body?.error;
       throw new StepError('installAddon', error?.code ?? 'AddonTaskFailed',
-        `CS task ${taskId} installing ${params.addon} ${params.version} in cluster ${params.clusterId} failed (${error?.code ?? 'no code'}: ${error?.message ?? 'no message'}): see the add-on page of the cluster in the ACK console, fix the cause, and retry.`);
+        `CS task ${taskId} installing ${code(params.addon)} ${params.version} in cluster ${code(params.clusterId)} failed (${error?.code ?? 'no code'}: ${error?.message ?? 'no message'}): see the add-on page of the cluster in the ACK console, fix the cause, and retry.`);
     }
     if (Date.now() > deadline) {
-      throw new StepError('installAddon', 'Timeout', `CS task ${taskId} installing ${params.addon} in cluster ${params.clusterId} is still ${state ?? 'running'}: check the add-on page of the cluster in the ACK console, then retry.`, true);
+      throw new StepError('installAddon', 'Timeout', `CS task ${taskId} installing ${code(params.addon)} in cluster ${code(params.clusterId)} is still ${state ?? 'running'}: check the add-on page of the cluster in the ACK console, then retry.`, true);
     }
     await sleep(ctx.pollMs);
   }
@@ -64,7 +65,7 @@ async function waitForVersion(ctx: ExecContext, params: Params, deadline: number
     const { version } = await installed(ctx, params);
     if (current(version, params.version)) return;
     if (Date.now() > deadline) {
-      throw new StepError('installAddon', 'Timeout', `A CS task for ${params.addon} in cluster ${params.clusterId} is still running and ${params.addon} is ${version ?? 'not installed'}: check the add-on page of the cluster in the ACK console, then retry.`, true);
+      throw new StepError('installAddon', 'Timeout', `A CS task for ${code(params.addon)} in cluster ${code(params.clusterId)} is still running and ${code(params.addon)} is ${version ?? 'not installed'}: check the add-on page of the cluster in the ACK console, then retry.`, true);
     }
     await sleep(ctx.pollMs);
   }
@@ -76,7 +77,7 @@ async function waitForDeployment(ctx: ExecContext, params: Params, deadline: num
     if (ready !== null && ready >= 1) return;
     if (Date.now() > deadline) {
       throw new StepError('installAddon', 'DeploymentNotReady',
-        `${params.addon} ${params.version} is installed but Deployment ${CONTROLLER_NAMESPACE}/${CONTROLLER_DEPLOYMENT} in cluster ${params.clusterId} ${ready === null ? 'does not exist' : 'has no ready replica'}: check its pods (kubectl -n ${CONTROLLER_NAMESPACE} get pods; describe them for image pull or scheduling errors), then retry.`, true);
+        `${code(params.addon)} ${params.version} is installed but Deployment ${CONTROLLER_NAMESPACE}/${CONTROLLER_DEPLOYMENT} in cluster ${code(params.clusterId)} ${ready === null ? 'does not exist' : 'has no ready replica'}: check its pods (kubectl -n ${CONTROLLER_NAMESPACE} get pods; describe them for image pull or scheduling errors), then retry.`, true);
     }
     await sleep(ctx.pollMs);
   }
@@ -87,10 +88,10 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
   const { region, version } = await installed(ctx, params);
   if (current(version, params.version)) {
     await waitForDeployment(ctx, params, deadline);
-    return { step: 'installAddon', outcome: 'already present', detail: `${params.addon} ${version} is already installed` };
+    return { step: 'installAddon', outcome: 'already present', detail: `${code(params.addon)} ${version} is already installed` };
   }
   const cs = ctx.clients.csIn(region);
-  const context = { service: 'cs' as const, permission: version === null ? 'cs:InstallClusterAddons' : 'cs:UpgradeClusterAddons', resource: `cluster ${params.clusterId}` };
+  const context = { service: 'cs' as const, permission: version === null ? 'cs:InstallClusterAddons' : 'cs:UpgradeClusterAddons', resource: `cluster ${code(params.clusterId)}` };
   // After a timeout the request may have started a task: the add-on then shows up (install) or changes state
   // (upgrade), and the version is waited for instead of sending the request again.
   const started = async () => {
@@ -110,7 +111,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
       ctx.logger.info({ clusterId: params.clusterId, addon: params.addon }, 'the add-on request timed out but CS started it; waiting for the version');
       await waitForVersion(ctx, params, deadline);
     } else {
-      if (!answer) throw new StepError('installAddon', 'NoTask', `CS accepted the ${params.addon} request for cluster ${params.clusterId} but returned no task id: check the add-on page in the ACK console.`);
+      if (!answer) throw new StepError('installAddon', 'NoTask', `CS accepted the ${code(params.addon)} request for cluster ${code(params.clusterId)} but returned no task id: check the add-on page in the ACK console.`);
       ctx.logger.info({ clusterId: params.clusterId, addon: params.addon, version: params.version, taskId: answer }, version === null ? 'installing add-on' : 'upgrading add-on');
       await waitForTask(ctx, params, region, answer, deadline);
     }
@@ -122,8 +123,8 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
   }
   await waitForDeployment(ctx, params, deadline);
   return version === null
-    ? { step: 'installAddon', outcome: 'created', detail: `Installed ${params.addon} ${params.version}` }
-    : { step: 'installAddon', outcome: 'updated', detail: `Upgraded ${params.addon} ${version} → ${params.version}` };
+    ? { step: 'installAddon', outcome: 'created', detail: `Installed ${code(params.addon)} ${params.version}` }
+    : { step: 'installAddon', outcome: 'updated', detail: `Upgraded ${code(params.addon)} ${version} → ${params.version}` };
 }
 
 export const step: StepModule<'installAddon'> = { meta, preview, apply };

@@ -12,6 +12,7 @@ import { BACKUP_LOCATION, kubeOf, listBackupLocations, readBackupLocation, type 
 import { statusOf } from '../retry.ts';
 import { vaultPointsAt } from '../test-backup-record.ts';
 import type { StepModule } from './types.ts';
+import { code } from '../../../flows/domain/inline.js';
 
 type Params = StepParamsByName['createBackupVault'];
 
@@ -49,12 +50,12 @@ export async function preview(params: Params, ctx: ExecContext): Promise<StepPre
   const { same, free, taken } = await vaults(ctx, params);
   if (same) return { step: 'createBackupVault', upToDate: true, changes: [`backup vault ${same.metadata?.name} already points at ${describe(params)}`] };
   const name = free[0];
-  if (!name) throw new StepError('createBackupVault', 'VaultNamesTaken', `Backup vaults ${params.name} to ${vaultNameCandidates(params.name).at(-1)} already exist in cluster ${params.clusterId} and point elsewhere: delete one you no longer use, then retry.`);
+  if (!name) throw new StepError('createBackupVault', 'VaultNamesTaken', `Backup vaults ${code(params.name)} to ${vaultNameCandidates(params.name).at(-1)} already exist in cluster ${code(params.clusterId)} and point elsewhere: delete one you no longer use, then retry.`);
   // One line per cluster: a fleet approval lists every cluster's lines.
-  const why = taken.has(params.name) ? `; ${params.name} exists and points elsewhere, and a vault cannot be modified` : '';
+  const why = taken.has(params.name) ? `; ${code(params.name)} exists and points elsewhere, and a vault cannot be modified` : '';
   return {
     step: 'createBackupVault', upToDate: false,
-    changes: [`create backup vault (BackupLocation ${BACKUP_NAMESPACE}/${name}) for ${describe(params)}${why} (if a deleted vault had the name, which cannot be reused, the next of ${params.name}-2 … -${vaultNameCandidates(params.name).length})`],
+    changes: [`create backup vault (BackupLocation ${code(`${BACKUP_NAMESPACE}/${name}`)}) for ${describe(params)}${why} (if a deleted vault had the name, which cannot be reused, the next of ${code(`${params.name}-2`)} … ${code(`${params.name}-${vaultNameCandidates(params.name).length}`)})`],
   };
 }
 
@@ -65,7 +66,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
   const coordinates = { group: BACKUP_LOCATION.group, version: BACKUP_LOCATION.version, namespace: BACKUP_NAMESPACE, plural: BACKUP_LOCATION.plural };
   let refusal: unknown = null;
   for (const name of free) {
-    const context = { service: 'kube' as const, permission: 'create backuplocations.csdr.alibabacloud.com', resource: `backup vault ${BACKUP_NAMESPACE}/${name} in cluster ${params.clusterId}` };
+    const context = { service: 'kube' as const, permission: 'create backuplocations.csdr.alibabacloud.com', resource: `backup vault ${BACKUP_NAMESPACE}/${name} in cluster ${code(params.clusterId)}` };
     const body = { apiVersion: `${BACKUP_LOCATION.group}/${BACKUP_LOCATION.version}`, kind: BACKUP_LOCATION.kind, metadata: { name, namespace: BACKUP_NAMESPACE }, spec: backupLocationSpec(params) };
     try {
       await guarded(ctx, context, () => kube.custom.createNamespacedCustomObject({ ...coordinates, body }));
@@ -84,10 +85,10 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
       refusal = error;
     }
   }
-  const context = { service: 'kube' as const, permission: 'create backuplocations.csdr.alibabacloud.com', resource: `backup vault ${params.name} in cluster ${params.clusterId}` };
+  const context = { service: 'kube' as const, permission: 'create backuplocations.csdr.alibabacloud.com', resource: `backup vault ${code(params.name)} in cluster ${code(params.clusterId)}` };
   const last = refusal === null ? null : toStepError('createBackupVault', refusal, context, ctx.metrics);
   throw new StepError('createBackupVault', last?.code ?? 'VaultNamesTaken',
-    `No backup vault could be created under ${params.name} or ${params.name}-2 … ${params.name}-${vaultNameCandidates(params.name).length}${last ? ` (${last.message})` : ''}: create one in the ACK console (Backup Center → Backup Vault) pointing at ${describe(params)}, then run /backup-setup again.`);
+    `No backup vault could be created under ${code(params.name)} or ${code(`${params.name}-2`)} … ${code(`${params.name}-${vaultNameCandidates(params.name).length}`)}${last ? ` (${last.message})` : ''}: create one in the ACK console (Backup Center → Backup Vault) pointing at ${describe(params)}, then run /backup-setup again.`);
 }
 
 export const step: StepModule<'createBackupVault'> = { meta, preview, apply };

@@ -3,6 +3,7 @@ import type { StepOutcome, StepParamsByName, StepPreview } from '../../../flows/
 import { createOrPresent, type ExecContext } from '../context.ts';
 import { kubeOf, namespaceExists } from '../reads.ts';
 import type { StepModule } from './types.ts';
+import { code } from '../../../flows/domain/inline.js';
 
 type Params = StepParamsByName['createNamespace'];
 
@@ -10,21 +11,21 @@ export const meta = { step: 'createNamespace', title: 'Create Kubernetes namespa
 
 export async function preview(params: Params, ctx: ExecContext): Promise<StepPreview> {
   if (await namespaceExists(ctx, params.clusterId, params.namespace)) {
-    return { step: 'createNamespace', upToDate: true, changes: [`namespace ${params.namespace} already exists in cluster ${params.clusterId}`] };
+    return { step: 'createNamespace', upToDate: true, changes: [`namespace ${code(params.namespace)} already exists in cluster ${code(params.clusterId)}`] };
   }
-  return { step: 'createNamespace', upToDate: false, changes: [`create namespace ${params.namespace} in cluster ${params.clusterId}`] };
+  return { step: 'createNamespace', upToDate: false, changes: [`create namespace ${code(params.namespace)} in cluster ${code(params.clusterId)}`] };
 }
 
 export async function apply(params: Params, ctx: ExecContext): Promise<StepOutcome> {
-  const present: StepOutcome = { step: 'createNamespace', outcome: 'already present', detail: `Namespace ${params.namespace} already exists` };
+  const present: StepOutcome = { step: 'createNamespace', outcome: 'already present', detail: `Namespace ${code(params.namespace)} already exists` };
   // No read first: the API server answers 409 AlreadyExists for a namespace that is there.
   const kube = await kubeOf(ctx, params.clusterId);
-  const result = await createOrPresent(ctx, { service: 'kube', permission: 'create namespaces', resource: `namespace ${params.namespace} in cluster ${params.clusterId}` }, () =>
+  const result = await createOrPresent(ctx, { service: 'kube', permission: 'create namespaces', resource: `namespace ${code(params.namespace)} in cluster ${code(params.clusterId)}` }, () =>
     kube.core.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: params.namespace } } }),
   () => namespaceExists(ctx, params.clusterId, params.namespace));
   if (result === 'present') return present;
   ctx.logger.info({ clusterId: params.clusterId, namespace: params.namespace }, 'created namespace');
-  return { step: 'createNamespace', outcome: 'created', detail: `Created namespace ${params.namespace} in ${params.clusterId}` };
+  return { step: 'createNamespace', outcome: 'created', detail: `Created namespace ${code(params.namespace)} in ${code(params.clusterId)}` };
 }
 
 export const step: StepModule<'createNamespace'> = { meta, preview, apply };

@@ -8,6 +8,7 @@ import { StepError } from '../contract.ts';
 import { createOrPresent, write, type ExecContext } from '../context.ts';
 import { policyVersions, type PolicyVersion } from '../reads.ts';
 import type { StepModule } from './types.ts';
+import { code } from '../../../flows/domain/inline.js';
 
 type Params = StepParamsByName['ensurePolicy'];
 
@@ -46,10 +47,10 @@ export function policyDifferences(current: string, desired: PolicyDocument): str
     const byResource = new Map<string, string[]>();
     for (const grant of grants) {
       const [effect, action, , ...resource] = grant.split(' ');
-      const key = `${effect} on ${resource.join(' ')}`;
+      const key = `${effect} on ${code(resource.join(' '))}`;
       byResource.set(key, [...(byResource.get(key) ?? []), action!]);
     }
-    for (const [key, actions] of byResource) lines.push(`${verb} ${key}: ${actions.join(', ')}`);
+    for (const [key, actions] of byResource) lines.push(`${verb} ${key}: ${actions.map(code).join(', ')}`);
   }
   return lines;
 }
@@ -67,7 +68,7 @@ function desiredDocument(params: Params, current: PolicyVersion | undefined): Po
     parsed = JSON.parse(current.document) as PolicyDocument;
   } catch {
     throw new StepError('ensurePolicy', 'MalformedPolicyDocument',
-      `The default version ${current.versionId} of policy ${params.policyName} is not valid JSON, so the grants other clusters rely on cannot be kept: fix it in the RAM console, then retry.`);
+      `The default version ${current.versionId} of policy ${code(params.policyName)} is not valid JSON, so the grants other clusters rely on cannot be kept: fix it in the RAM console, then retry.`);
   }
   return unionPolicy(parsed, params.document);
 }
@@ -83,19 +84,19 @@ const SHARED = "shared by the account's registered clusters";
 export async function preview(params: Params, ctx: ExecContext): Promise<StepPreview> {
   const versions = await policyVersions(ctx, params.policyName);
   if (versions === null) {
-    return { step: 'ensurePolicy', upToDate: false, changes: [`create custom RAM policy ${params.policyName} (${describePolicy(params.document)})${params.shared ? `, ${SHARED}` : ''}`] };
+    return { step: 'ensurePolicy', upToDate: false, changes: [`create custom RAM policy ${code(params.policyName)} (${describePolicy(params.document)})${params.shared ? `, ${SHARED}` : ''}`] };
   }
   const current = versions.find((v) => v.isDefault);
   const desired = desiredDocument(params, current);
   const kept = params.shared ? keptBuckets(params, desired) : [];
   const keeps = kept.length
-    ? [`keeps access to ${kept.map((b) => (b === '*' ? 'every bucket' : `bucket ${b}`)).join(', ')}: the policy is ${SHARED} and another cluster may use ${kept.length > 1 ? 'them' : 'it'}`]
+    ? [`keeps access to ${kept.map((b) => (b === '*' ? 'every bucket' : `bucket ${code(b)}`)).join(', ')}: the policy is ${SHARED} and another cluster may use ${kept.length > 1 ? 'them' : 'it'}`]
     : [];
   const differences = policyDifferences(current?.document ?? '{}', desired);
   if (differences.length === 0) {
-    return { step: 'ensurePolicy', upToDate: true, changes: [`policy ${params.policyName} already grants what is needed (default version ${current?.versionId})`, ...keeps] };
+    return { step: 'ensurePolicy', upToDate: true, changes: [`policy ${code(params.policyName)} already grants what is needed (default version ${current?.versionId})`, ...keeps] };
   }
-  const changes = [`add a new default version to policy ${params.policyName} (${describePolicy(desired)}), replacing ${current?.versionId ?? 'no default'}`, ...differences, ...keeps];
+  const changes = [`add a new default version to policy ${code(params.policyName)} (${describePolicy(desired)}), replacing ${current?.versionId ?? 'no default'}`, ...differences, ...keeps];
   const oldest = versions.length >= MAX_POLICY_VERSIONS ? oldestNonDefault(versions) : undefined;
   if (oldest) changes.push(`delete its oldest non-default version ${oldest.versionId} (RAM keeps at most ${MAX_POLICY_VERSIONS} versions)`);
   return { step: 'ensurePolicy', upToDate: false, changes };
@@ -111,7 +112,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
       async () => (await policyVersions(ctx, name)) !== null);
     if (result === 'created') {
       ctx.logger.info({ policyName: name }, 'created policy');
-      return { step: 'ensurePolicy', outcome: 'created', detail: `Created policy ${name} (${describePolicy(params.document)})` };
+      return { step: 'ensurePolicy', outcome: 'created', detail: `Created policy ${code(name)} (${describePolicy(params.document)})` };
     }
     versions = (await policyVersions(ctx, name)) ?? [];
   }
@@ -119,7 +120,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
   const current = versions.find((v) => v.isDefault);
   const desired = desiredDocument(params, current);
   if (current && policyDifferences(current.document, desired).length === 0) {
-    return { step: 'ensurePolicy', outcome: 'already present', detail: `Policy ${name} already grants what is needed (${current.versionId})` };
+    return { step: 'ensurePolicy', outcome: 'already present', detail: `Policy ${code(name)} already grants what is needed (${current.versionId})` };
   }
   if (versions.length >= MAX_POLICY_VERSIONS) {
     const oldest = oldestNonDefault(versions);
@@ -142,7 +143,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
   const kept = params.shared ? keptBuckets(params, desired) : [];
   return {
     step: 'ensurePolicy', outcome: 'updated',
-    detail: `Updated policy ${name}: ${versionId} is now the default (${describePolicy(desired)})${kept.length ? `; kept ${kept.join(', ')} for the other clusters` : ''}`,
+    detail: `Updated policy ${code(name)}: ${versionId} is now the default (${describePolicy(desired)})${kept.length ? `; kept ${kept.map(code).join(', ')} for the other clusters` : ''}`,
   };
 }
 

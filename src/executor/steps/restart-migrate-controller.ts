@@ -5,6 +5,7 @@ import { StepError } from '../contract.ts';
 import { call, type ExecContext } from '../context.ts';
 import { kubeOf, readyReplicas } from '../reads.ts';
 import type { StepModule } from './types.ts';
+import { code } from '../../../flows/domain/inline.js';
 
 type Params = StepParamsByName['restartMigrateController'];
 
@@ -18,13 +19,13 @@ export const meta = {
 export async function preview(params: Params, ctx: ExecContext): Promise<StepPreview> {
   const ready = await readyReplicas(ctx, params.clusterId, params.namespace, params.deployment);
   if (ready === null) {
-    return { step: 'restartMigrateController', upToDate: false, changes: [`Deployment ${params.namespace}/${params.deployment} does not exist yet in cluster ${params.clusterId}; install the add-on first`] };
+    return { step: 'restartMigrateController', upToDate: false, changes: [`Deployment ${code(`${params.namespace}/${params.deployment}`)} does not exist yet in cluster ${code(params.clusterId)}; install the add-on first`] };
   }
-  return { step: 'restartMigrateController', upToDate: false, changes: [`rolling restart of Deployment ${params.namespace}/${params.deployment} in cluster ${params.clusterId} (${ready} ready replica(s) now), so it reads the new Secret`] };
+  return { step: 'restartMigrateController', upToDate: false, changes: [`rolling restart of Deployment ${code(`${params.namespace}/${params.deployment}`)} in cluster ${code(params.clusterId)} (${ready} ready replica(s) now), so it reads the new Secret`] };
 }
 
 export async function apply(params: Params, ctx: ExecContext): Promise<StepOutcome> {
-  const where = `Deployment ${params.namespace}/${params.deployment} in cluster ${params.clusterId}`;
+  const where = `Deployment ${code(`${params.namespace}/${params.deployment}`)} in cluster ${code(params.clusterId)}`;
   if ((await readyReplicas(ctx, params.clusterId, params.namespace, params.deployment)) === null) {
     throw new StepError('restartMigrateController', 'NotFound', `${where} does not exist: install the migrate-controller add-on first, then retry.`);
   }
@@ -39,7 +40,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
       throw error;
     }));
   ctx.logger.info({ clusterId: params.clusterId, deployment: params.deployment, restartedAt }, 'restarted deployment');
-  return { step: 'restartMigrateController', outcome: 'updated', detail: `Restarted ${params.namespace}/${params.deployment} at ${restartedAt}` };
+  return { step: 'restartMigrateController', outcome: 'updated', detail: `Restarted ${code(`${params.namespace}/${params.deployment}`)} at ${restartedAt}` };
 }
 
 export const step: StepModule<'restartMigrateController'> = { meta, preview, apply };

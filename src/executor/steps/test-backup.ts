@@ -20,6 +20,7 @@ import {
   backupDirectory, configurationChanges, currentConfiguration, describeRecord, formatBytes, locationOf, readVault, recordTest, type Vault,
 } from '../test-backup-record.ts';
 import type { StepModule } from './types.ts';
+import { code } from '../../../flows/domain/inline.js';
 
 type Params = StepParamsByName['testBackup'];
 
@@ -58,7 +59,7 @@ export async function preview(params: Params, ctx: ExecContext): Promise<StepPre
   return {
     step: 'testBackup', upToDate: false,
     changes: [
-      `back up namespace ${params.namespace} (read only, no volume data) as ApplicationBackup ${BACKUP_NAMESPACE}/${params.backupName} into vault ${vault.name}: ` +
+      `back up namespace ${code(params.namespace)} (read only, no volume data) as ApplicationBackup ${BACKUP_NAMESPACE}/${params.backupName} into vault ${vault.name}: ` +
         `migrate-controller writes its files to ${locationOf(vault, params.backupName)} with its own credentials (${configuration.credentials})`,
       `wait for it (at most ${meta.timeoutMs / 60_000} minutes), then list its files in the bucket with the bot's own oss:ListObjects`,
       `then remove it: DeleteRequest ${BACKUP_NAMESPACE}/${params.backupName}-dbr deletes its files from the bucket and its record (it expires after ${TEST_TTL} should that fail)`,
@@ -210,7 +211,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
   }
   const record = { at: new Date().toISOString(), backup: params.backupName, namespace: params.namespace, location, ...written, configuration: view.configuration };
   await recordTest(ctx, params.clusterId, vault, record);
-  return { step: 'testBackup', outcome: 'created', detail: `Test backup of ${params.namespace}: ${describeRecord(record)}` };
+  return { step: 'testBackup', outcome: 'created', detail: `Test backup of ${code(params.namespace)}: ${describeRecord(record)}` };
 }
 
 export const step: StepModule<'testBackup'> = { meta, preview, apply };

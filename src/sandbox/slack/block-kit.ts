@@ -79,6 +79,8 @@ function checkBlock(block: unknown, at: string, scope: Scope): void {
       return checkActions(block, at, scope);
     case 'image':
       return checkImage(block, at, p);
+    case 'rich_text':
+      return checkRichText(block, at, p);
     default:
       p.push(`[ERROR] unsupported type: ${JSON.stringify(block.type)} [json-pointer:${at}/type]`);
   }
@@ -98,6 +100,44 @@ function checkSection(block: Json, at: string, scope: Scope): void {
     }
   }
   if (block.accessory !== undefined) checkElement(block.accessory, `${at}/accessory`, scope, true);
+}
+
+// rich_text as the bot sends it: sections and preformatted blocks of text, user and date elements
+// (api.slack.com/reference/block-kit/blocks#rich_text, docs.slack.dev/reference/block-kit/blocks/rich-text-block).
+const RICH_CONTAINERS = new Set(['rich_text_section', 'rich_text_preformatted']);
+const RICH_STYLES = new Set(['bold', 'italic', 'strike', 'code']);
+
+function checkRichText(block: Json, at: string, p: string[]): void {
+  const containers = block.elements;
+  if (!Array.isArray(containers) || containers.length === 0) return void p.push(`[ERROR] must be a non-empty array [json-pointer:${at}/elements]`);
+  containers.forEach((container, i) => {
+    const where = `${at}/elements/${i}`;
+    if (!isObject(container) || !RICH_CONTAINERS.has(container.type as string)) return void p.push(`[ERROR] unsupported type [json-pointer:${where}/type]`);
+    if (!Array.isArray(container.elements)) return void p.push(`[ERROR] must be an array [json-pointer:${where}/elements]`);
+    container.elements.forEach((element, j) => checkRichElement(element, `${where}/elements/${j}`, p));
+  });
+}
+
+function checkRichElement(element: unknown, at: string, p: string[]): void {
+  if (!isObject(element)) return void p.push(`[ERROR] must be an object [json-pointer:${at}]`);
+  if (element.style !== undefined) {
+    if (!isObject(element.style) || Object.entries(element.style).some(([k, v]) => !RICH_STYLES.has(k) || typeof v !== 'boolean')) {
+      p.push(`[ERROR] invalid style [json-pointer:${at}/style]`);
+    }
+  }
+  switch (element.type) {
+    case 'text':
+      if (typeof element.text !== 'string' || element.text === '') p.push(`[ERROR] must be a non-empty string [json-pointer:${at}/text]`);
+      return;
+    case 'user':
+      if (typeof element.user_id !== 'string') p.push(`[ERROR] missing required field: user_id [json-pointer:${at}]`);
+      return;
+    case 'date':
+      if (typeof element.timestamp !== 'number' || typeof element.format !== 'string') p.push(`[ERROR] date needs timestamp and format [json-pointer:${at}]`);
+      return;
+    default:
+      p.push(`[ERROR] unsupported type: ${JSON.stringify(element.type)} [json-pointer:${at}/type]`);
+  }
 }
 
 function checkContext(block: Json, at: string, p: string[]): void {

@@ -1,5 +1,7 @@
 // The sandbox chat page: renders the channel streamed from /chat/events and posts what people do.
 // Everything is built from DOM nodes and text nodes, never parsed as HTML: the bot echoes user input.
+// The bot's texts carry inline marks (identifiers as code, people, times), parsed by the server's own module.
+import { spans } from '/chat/inline.js';
 
 const users = JSON.parse(document.getElementById('users').textContent);
 const channelView = document.getElementById('channel');
@@ -10,7 +12,6 @@ const composer = document.getElementById('composer');
 
 const STORED_IDENTITY = 'backup-setup-sandbox-identity';
 const OUTCOME_LABEL = { created: 'created', updated: 'updated', 'already present': 'already present' };
-const DECISION_MARK = { approved: '✅ Approved', denied: '❌ Denied', expired: '⌛ Expired', closed: '🔒 Closed' };
 
 let stream = null;
 
@@ -156,6 +157,7 @@ function renderMessage(message) {
 
 function renderReply(message) {
   const reply = message.reply;
+  const view = message.view ?? {};
   switch (reply.kind) {
     case 'text':
     case 'help':
@@ -165,18 +167,20 @@ function renderReply(message) {
     case 'question':
       return renderQuestion(message.id, reply.prompt);
     case 'approval':
-      return renderApproval(message, reply);
+      return renderApproval(message, reply, view);
     case 'decided':
       return [
-        el('div', { class: 'decided', 'data-testid': 'decided' }, `${DECISION_MARK[reply.decision] ?? reply.decision}: `, ...markup(reply.title)),
-        el('div', { class: 'meta' }, reply.decision === 'expired' || reply.decision === 'closed' ? `at ${time(reply.at)}` : `by ${reply.by} at ${time(reply.at)}`),
-        reply.reason ? el('div', { class: 'meta' }, ...markup(reply.reason)) : '',
+        el('div', { class: 'decided', 'data-testid': 'decided' }, el('strong', {}, ...markup(reply.title)), ' ', ...markup(view.decision)),
+        // What was approved stays in the thread, folded away.
+        reply.shown
+          ? el('details', { 'data-testid': 'decided-details' }, el('summary', {}, 'What was ', reply.decision === 'approved' ? 'approved' : 'asked'),
+              ...approvalBody(message.stepTitle ?? reply.title, reply.shown, view.facts ?? []))
+          : '',
       ];
     case 'answered':
       return [
         el('div', { class: 'question answered' }, ...markup(reply.prompt.text)),
-        el('div', { class: 'meta', 'data-testid': 'answered' },
-          reply.answer ? `✔️ ${reply.answer.by} chose ${reply.answer.label}` : `🔒 Closed without an answer${reply.reason ? `: ${reply.reason}` : ''}`),
+        el('div', { class: 'meta', 'data-testid': 'answered' }, ...markup(view.answer)),
       ];
     case 'progress':
       return [el('div', { class: 'progress' }, '⏳ ', ...markup(reply.text))];
@@ -220,17 +224,25 @@ function renderQuestion(messageId, prompt) {
   return parts;
 }
 
-function renderApproval(message, reply) {
+/** An approval's content: its step, what will change, the policy document, and its facts. */
+function approvalBody(title, reply, facts) {
   const { request, preview } = reply.prompt;
-  const { document: policy, ...params } = request.params;
   const details = el('dl', {});
-  const row = (name, ...value) => details.append(el('dt', {}, name), el('dd', {}, ...value));
-  for (const [name, value] of Object.entries(params)) row(name, el('code', {}, value === null ? '(none)' : String(value)));
-  row('risk', el('span', { class: `risk-${reply.risk}`, 'data-testid': 'risk' }, reply.risk));
-  row('APIs', ...reply.apis.flatMap((api, index) => [index ? ', ' : '', el('code', {}, api)]));
-  row('expires', time(reply.expiresAt));
-  row('requested by', reply.requester);
+  for (const fact of facts) {
+    const value = fact.label === 'Risk' ? el('span', { class: `risk-${reply.risk}`, 'data-testid': 'risk' }, ...markup(fact.text)) : el('span', {}, ...markup(fact.text));
+    details.append(el('dt', {}, fact.label), el('dd', {}, value));
+  }
+  const policy = request.params.document;
+  return [
+    el('h3', {}, '🔐 ', ...markup(title)),
+    el('div', {}, 'What will change:'),
+    el('ul', { 'data-testid': 'changes' }, ...preview.changes.map((change) => el('li', {}, ...markup(change)))),
+    policy ? el('pre', { 'data-testid': 'policy-document' }, JSON.stringify(policy, null, 2)) : '',
+    details,
+  ];
+}
 
+function renderApproval(message, reply, view) {
   const approve = el('button', { type: 'button', 'data-testid': 'approve' }, 'Approve');
   const deny = el('button', { type: 'button', 'data-testid': 'deny' }, 'Deny');
   approve.addEventListener('click', () => click(message.id, 'approve'));
@@ -238,32 +250,30 @@ function renderApproval(message, reply) {
 
   return [
     el('div', { class: 'approval', 'data-testid': 'approval' },
-      el('h3', {}, '🔐 Approval needed: ', ...markup(message.stepTitle ?? request.step)),
-      el('div', {}, 'What will change:'),
-      el('ul', { 'data-testid': 'changes' }, ...preview.changes.map((change) => el('li', {}, ...markup(change)))),
-      policy ? el('pre', { 'data-testid': 'policy-document' }, JSON.stringify(policy, null, 2)) : '',
-      details,
+      el('div', { class: 'approval-needed' }, 'Approval needed'),
+      ...approvalBody(message.stepTitle ?? reply.prompt.request.step, reply, view.facts ?? []),
       el('div', { class: 'actions' }, approve, deny)),
   ];
 }
 
 // ---- text --------------------------------------------------------------------------------------
 
-/** Slack-like markup as DOM nodes: `code`, *bold*, line breaks. */
+/** The bot's inline marks as DOM nodes: code spans, people by display name, times in local time, line breaks. */
 function markup(value) {
-  const text = String(value);
   const nodes = [];
-  const pattern = /`([^`\n]+)`|\*([^*\n]+)\*|\n/g;
-  let last = 0;
-  for (const match of text.matchAll(pattern)) {
-    if (match.index > last) nodes.push(document.createTextNode(text.slice(last, match.index)));
-    if (match[1] !== undefined) nodes.push(el('code', {}, match[1]));
-    else if (match[2] !== undefined) nodes.push(el('strong', {}, match[2]));
-    else nodes.push(el('br', {}));
-    last = match.index + match[0].length;
+  for (const span of spans(String(value ?? ''))) {
+    if (span.kind === 'code') nodes.push(el('code', {}, span.text));
+    else if (span.kind === 'pre') nodes.push(el('pre', {}, span.text));
+    else if (span.kind === 'person') nodes.push(el('span', { class: 'person' }, nameOf(span.id)));
+    else if (span.kind === 'time') nodes.push(el('time', { datetime: span.iso }, time(span.iso)));
+    else span.text.split('\n').forEach((line, i) => nodes.push(...(i ? [el('br', {})] : []), ...(line ? [document.createTextNode(line)] : [])));
   }
-  if (last < text.length) nodes.push(document.createTextNode(text.slice(last)));
   return nodes;
+}
+
+/** A web identity's display name; other platforms' people by id. */
+function nameOf(id) {
+  return users.find((user) => user.id === id)?.name ?? id;
 }
 
 function time(iso) {
