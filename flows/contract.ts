@@ -40,10 +40,18 @@ export interface ClusterFacts {
   addon: { installedVersion: string | null; latestVersion: string };
   /** Buckets of the account (name + region), used to suggest a default. */
   buckets: Bucket[];
+  /** The cluster's backup vaults (BackupLocations in csdr) and the bucket each uses: a second run keeps to them. */
+  vaults: VaultFacts[];
   /** Managed kinds only: the `addon.aliyuncsmanagedbackuprestorerole.token` Secret exists in kube-system. */
   managedRoleAuthorized: boolean | null;
   /** cn-wulanchabu, cn-heyuan, cn-guangzhou only: the Cloud Backup API Gateway role exists. Else null. */
   apiGatewayAuthorized: boolean | null;
+}
+
+export interface VaultFacts {
+  name: string;
+  bucket: string;
+  region: string;
 }
 
 export interface PolicyStatement {
@@ -70,6 +78,8 @@ export interface StepParamsByName {
     shared?: boolean;
     /** Set when the step runs again for a failed test backup (named here): a request of its own, run once more. */
     fixesTest?: string;
+    /** The cluster's vaults and their buckets: a new version that takes away access to one of them is flagged. */
+    vaults?: VaultFacts[];
   };
   attachPolicy: { policyName: string; userName: string };
   createAccessKeySecret: {
@@ -121,6 +131,8 @@ export interface StepPreview {
   upToDate: boolean;
   /** Human-readable lines, one per change ("create RAM user ack-backup-c-1"), or the reason it is up to date. */
   changes: string[];
+  /** This change is riskier than the step usually is (it revokes access a backup vault uses): the approval says so. */
+  raisedRisk?: { level: 'high'; reason: string };
 }
 
 export type StepOutcomeKind = 'created' | 'updated' | 'already present';

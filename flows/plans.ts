@@ -14,6 +14,7 @@ import {
   testBackupName,
 } from './domain/names.ts';
 import { policyDocument } from './domain/policy.ts';
+import { vaultsOf } from './domain/cluster.ts';
 import { backupVaultName, vaultNetwork } from './domain/vault.ts';
 import { STEP_ORDER } from './steps.ts';
 import { code } from './domain/inline.js';
@@ -60,7 +61,7 @@ function ossPermissionSteps(context: FlowContext, flow: FlowName, document: Poli
   const requests: StepRequest[] = [
     { step: 'createRamUser', params: { userName } },
     // onectl's registered policy is one per account: a new version keeps what the other clusters use.
-    { step: 'ensurePolicy', params: { policyName, document, shared: flow === 'registered' } },
+    { step: 'ensurePolicy', params: { policyName, document, shared: flow === 'registered', ...(vaultsOf(context.facts).length ? { vaults: vaultsOf(context.facts) } : {}) } },
     { step: 'attachPolicy', params: { policyName, userName } },
     // kube-system always exists; csdr is made first so the Secret can go in before the add-on.
     ...(secret.namespace === BACKUP_NAMESPACE ? [{ step: 'createNamespace' as const, params: { clusterId, namespace: BACKUP_NAMESPACE } }] : []),

@@ -3,7 +3,7 @@ import type { Prompt, QuestionId } from './contract.ts';
 import type { FlowContext } from './blocks/context.ts';
 import { apiGatewayGuidance, managedRoleGuidance, needsApiGatewayAuthorization } from './domain/guidance.ts';
 import { isCnfsOssBucket, suggestedBucketName } from './domain/names.ts';
-import { isPro } from './domain/cluster.ts';
+import { isPro, vaultsOf } from './domain/cluster.ts';
 import { MAX_BUCKETS_PER_REGION, bucketChoiceProblem, regionProblem } from './domain/oss.ts';
 import { code } from './domain/inline.js';
 
@@ -34,7 +34,7 @@ export function questionPrompt(questionId: AskedQuestion, context: FlowContext):
           `In which region should the backups be stored? The cluster is in ${facts.region}; ` +
           'a bucket in the same region is faster. Pick one or type a region id.',
         choices: regionChoices(context).map((region) => ({
-          label: region === facts.region ? `${region} (cluster region)` : region,
+          label: region === facts.region ? `${region} (cluster region)` : vaultsOf(facts).some((v) => v.region === region) ? `${region} (its vault's bucket)` : region,
           value: region,
         })),
         freeText: true,
@@ -102,9 +102,11 @@ export function questionPrompt(questionId: AskedQuestion, context: FlowContext):
   }
 }
 
+/** The cluster region first, or, when the cluster already has a vault, the region of the vault's bucket. */
 function regionChoices(context: FlowContext): string[] {
-  const others = context.facts.buckets.map((b) => b.region).filter((r) => r !== context.facts.region);
-  return [context.facts.region, ...[...new Set(others)].sort()];
+  const first = vaultsOf(context.facts)[0]?.region ?? context.facts.region;
+  const others = [context.facts.region, ...context.facts.buckets.map((b) => b.region)].filter((r) => r !== first);
+  return [first, ...[...new Set(others)].sort()];
 }
 
 /** What the bucket choice means for permissions, said plainly where a long-lived AccessKey follows from it. */
@@ -124,8 +126,10 @@ function bucketChoices(context: FlowContext): QuestionPrompt['choices'] {
     .map((b) => b.name)
     .sort();
   const cnfs = inRegion.find(isCnfsOssBucket);
+  // A second run suggests what the cluster uses now: a different bucket would take its vault's access away.
+  const inUse = vaultsOf(context.facts).find((v) => v.region === context.region && inRegion.includes(v.bucket))?.bucket;
   const suggested = regionIsFull(context) ? null : suggestedBucketName(context.facts.clusterId);
-  const names = [...new Set([cnfs ?? suggested ?? inRegion[0]!, ...inRegion])];
+  const names = [...new Set([inUse ?? cnfs ?? suggested ?? inRegion[0]!, ...inRegion])];
   if (suggested && !names.includes(suggested)) names.push(suggested);
   return names.map((name) => ({ label: inRegion.includes(name) ? `${name} (existing)` : `${name} (new)`, value: name }));
 }

@@ -1,5 +1,5 @@
 // What kind of cluster this is and whether the backup center supports it (seed "Prerequisites" and "Notes").
-import type { ClusterFacts, ClusterKind, FlowName } from '../contract.ts';
+import type { ClusterFacts, ClusterKind, FlowName, VaultFacts } from '../contract.ts';
 import { isCnfsOssBucket } from './names.ts';
 import { compareVersions, releaseParts } from './versions.ts';
 import { code } from './inline.js';
@@ -103,4 +103,9 @@ export function supportProblem(facts: ClusterFacts): string | null {
     );
   }
   return null;
+}
+
+/** The cluster's backup vaults (none in facts stored before vaults were read). */
+export function vaultsOf(facts: ClusterFacts): VaultFacts[] {
+  return facts.vaults ?? [];
 }

@@ -10,6 +10,8 @@ export interface StepMeta {
   /** Title shown on the approval message, e.g. "Create RAM user". */
   title: string;
   risk: 'low' | 'medium' | 'high';
+  /** Why, in one line: what the step grants, creates or restarts. */
+  riskReason: string;
   /** Cloud / Kubernetes APIs the step may call, shown on the approval message. */
   apis: string[];
   timeoutMs: number;

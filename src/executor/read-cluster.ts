@@ -1,10 +1,10 @@
 // ClusterFacts for the flows: what CS, OSS, RAM and the cluster itself say. Reads only.
 import type { ClusterFacts } from '../../flows/contract.ts';
 import { classifyCluster, flowFor } from '../../flows/domain/cluster.ts';
-import { ADDON_NAME, CONTROLLER_NAMESPACE } from '../../flows/domain/names.ts';
+import { ADDON_NAME, BACKUP_NAMESPACE, CONTROLLER_NAMESPACE } from '../../flows/domain/names.ts';
 import { StepError } from './contract.ts';
 import type { ExecContext } from './context.ts';
-import { clusterDetail, installedAddons, listBuckets, offeredAddonVersion, readSecret, roleExists, type InstalledAddon } from './reads.ts';
+import { clusterDetail, installedAddons, listBackupLocations, listBuckets, offeredAddonVersion, readSecret, roleExists, type InstalledAddon } from './reads.ts';
 
 /** Regions where Cloud Backup must be authorized to use API Gateway (reference §6). */
 export const API_GATEWAY_REGIONS: readonly string[] = ['cn-wulanchabu', 'cn-heyuan', 'cn-guangzhou'];
@@ -32,12 +32,13 @@ export async function readCluster(ctx: ExecContext, clusterId: string): Promise<
   if (!detail.region) throw new StepError(ctx.step, 'ErrorClusterNotFound', `Cluster ${clusterId} has no region in its CS description; check the cluster in the ACK console.`);
   const kind = classifyCluster(detail);
   const managedKind = flowFor(kind) === 'managed';
-  const [installed, offered, buckets, roleToken, gateway] = await Promise.all([
+  const [installed, offered, buckets, roleToken, gateway, vaults] = await Promise.all([
     installedAddons(ctx, clusterId, detail.region),
     offeredAddonVersion(ctx, clusterId, detail.region, ADDON_NAME),
     listBuckets(ctx, detail.region),
     managedKind ? managedRoleAuthorized(ctx, clusterId) : Promise.resolve(null),
     apiGatewayAuthorized(ctx, detail.region),
+    listBackupLocations(ctx, clusterId, BACKUP_NAMESPACE),
   ]);
   return {
     clusterId: detail.clusterId,
@@ -50,6 +51,11 @@ export async function readCluster(ctx: ExecContext, clusterId: string): Promise<
     storagePlugin: storagePluginOf(installed),
     addon: { installedVersion: installed.find((a) => a.name === ADDON_NAME)?.version ?? null, latestVersion: offered },
     buckets,
+    vaults: vaults.flatMap((v) => {
+      const spec = (v.spec ?? {}) as { objectStorage?: { bucket?: string }; config?: { region?: string } };
+      const bucket = spec.objectStorage?.bucket;
+      return bucket ? [{ name: v.metadata?.name ?? '', bucket, region: spec.config?.region ?? detail.region }] : [];
+    }),
     managedRoleAuthorized: roleToken,
     apiGatewayAuthorized: gateway,
   };

@@ -237,6 +237,7 @@ export class FleetRun {
       title: `${meta.title} on ${covered.length} cluster${covered.length === 1 ? '' : 's'}`,
       covers: covered.map((w) => w.row.clusterId),
       risk: meta.risk,
+      riskReason: meta.riskReason,
       apis: meta.apis,
       expiresAt: expiresAt.toISOString(),
       requester: this.requester.id,

@@ -62,7 +62,9 @@ export class SessionThread {
       sessionId: row.id,
       prompt,
       title: meta.title,
-      risk: meta.risk,
+      // A preview can raise the step's risk (a policy version that revokes a vault's bucket), never lower it.
+      risk: prompt.preview.raisedRisk?.level ?? meta.risk,
+      riskReason: prompt.preview.raisedRisk?.reason ?? meta.riskReason,
       apis: meta.apis,
       expiresAt: expiresAt.toISOString(),
       requester: row.requester,

@@ -72,7 +72,7 @@ describe('approvals', () => {
     await t.command('/backup-setup c-sandbox-dedicated');
     await firstApproval(t);
     await t.command('/backup-setup c-sandbox-dedicated', APPROVER);
-    expect(t.chat.told.at(-1)!.text).toMatch(new RegExp(`already running: started by ${REQUESTER.id} at .*status c-sandbox-dedicated`));
+    expect(t.chat.told.at(-1)!.text).toMatch(new RegExp(`already running: started by <@${REQUESTER.id}> at <!time:[^>]+>.*status c-sandbox-dedicated`));
   });
 
   it('a restart keeps a waiting approval usable', async () => {

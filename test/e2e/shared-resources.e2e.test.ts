@@ -52,7 +52,7 @@ describe('two registered clusters set up in turn, each on its own bucket', () =>
 
     // The approval of the second cluster's policy said which grant it keeps.
     const shown = await policyApproval();
-    expect(shown.prompt.preview.changes.join('\n')).toContain("keeps access to bucket cnfs-oss-registered-one: the policy is shared by the account's registered clusters");
+    expect(shown.prompt.preview.changes.join('\n')).toContain("keeps access to bucket `cnfs-oss-registered-one`: the policy is shared by the account's registered clusters");
 
     const state = t.sandbox.publicState();
     const policy = state.ram.policies.find((p) => p.name === POLICY)!;

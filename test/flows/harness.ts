@@ -33,6 +33,7 @@ export function facts(overrides: Partial<ClusterFacts> = {}): ClusterFacts {
     storagePlugin: 'csi',
     addon: { installedVersion: null, latestVersion: '1.8.7' },
     buckets: [],
+    vaults: [],
     managedRoleAuthorized: true,
     apiGatewayAuthorized: null,
     ...overrides,

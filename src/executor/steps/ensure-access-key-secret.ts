@@ -24,7 +24,7 @@ export const SECRET_KEYS = ['access-key-id', 'access-key-secret'] as const;
 const MAX_ACCESS_KEYS = 2;
 
 export const meta = {
-  step: 'createAccessKeySecret', title: 'Create AccessKey and store it in a Secret', risk: 'high',
+  step: 'createAccessKeySecret', title: 'Create AccessKey and store it in a Secret', risk: 'high', riskReason: "creates a long-lived AccessKey (it does not expire) with the policy's permissions, and stores it in a Secret readable in the cluster",
   apis: ['ram:ListAccessKeys', 'ram:CreateAccessKey', 'ram:DeleteAccessKey', 'cs:DescribeClusterUserKubeconfig', 'kube: get/create/update secrets'],
   timeoutMs: 120_000,
 } as const satisfies StepModule<'createAccessKeySecret'>['meta'];

@@ -13,7 +13,7 @@ import { code } from '../../../flows/domain/inline.js';
 type Params = StepParamsByName['installAddon'];
 
 export const meta = {
-  step: 'installAddon', title: 'Install or upgrade migrate-controller', risk: 'medium',
+  step: 'installAddon', title: 'Install or upgrade migrate-controller', risk: 'medium', riskReason: 'installs or upgrades a component that runs in the cluster with access to its resources (its pods restart)',
   apis: ['cs:GetClusterAddonInstance', 'cs:InstallClusterAddons', 'cs:UpgradeClusterAddons', 'cs:DescribeTaskInfo', 'kube: get deployments'],
   timeoutMs: 15 * 60_000,
 } as const satisfies StepModule<'installAddon'>['meta'];

@@ -17,7 +17,7 @@ import { code } from '../../../flows/domain/inline.js';
 type Params = StepParamsByName['createBackupVault'];
 
 export const meta = {
-  step: 'createBackupVault', title: 'Create backup vault', risk: 'low',
+  step: 'createBackupVault', title: 'Create backup vault', risk: 'low', riskReason: 'adds a backup location that points at the bucket; nothing is backed up or deleted',
   apis: ['cs:DescribeClusterUserKubeconfig', 'kube: get/list/create backuplocations.csdr.alibabacloud.com'], timeoutMs: 60_000,
 } as const satisfies StepModule<'createBackupVault'>['meta'];
 

@@ -8,7 +8,7 @@ import { code } from '../../../flows/domain/inline.js';
 
 type Params = StepParamsByName['createBucket'];
 
-export const meta = { step: 'createBucket', title: 'Create OSS bucket', risk: 'low', apis: ['oss:ListBuckets', 'oss:PutBucket'], timeoutMs: 60_000 } as const satisfies StepModule<'createBucket'>['meta'];
+export const meta = { step: 'createBucket', title: 'Create OSS bucket', risk: 'low', riskReason: 'creates an empty private bucket; nobody gets access to it by this step', apis: ['oss:ListBuckets', 'oss:PutBucket'], timeoutMs: 60_000 } as const satisfies StepModule<'createBucket'>['meta'];
 
 async function existing(ctx: ExecContext, params: Params) {
   return (await listBuckets(ctx, params.region)).find((b) => b.name === params.bucket) ?? null;

@@ -7,7 +7,7 @@ import { code } from '../../../flows/domain/inline.js';
 
 type Params = StepParamsByName['createNamespace'];
 
-export const meta = { step: 'createNamespace', title: 'Create Kubernetes namespace', risk: 'low', apis: ['cs:DescribeClusterUserKubeconfig', 'kube: get/create namespaces'], timeoutMs: 60_000 } as const satisfies StepModule<'createNamespace'>['meta'];
+export const meta = { step: 'createNamespace', title: 'Create Kubernetes namespace', risk: 'low', riskReason: 'creates an empty namespace; nothing else in the cluster changes', apis: ['cs:DescribeClusterUserKubeconfig', 'kube: get/create namespaces'], timeoutMs: 60_000 } as const satisfies StepModule<'createNamespace'>['meta'];
 
 export async function preview(params: Params, ctx: ExecContext): Promise<StepPreview> {
   if (await namespaceExists(ctx, params.clusterId, params.namespace)) {

@@ -9,7 +9,7 @@ import { code } from '../../../flows/domain/inline.js';
 
 type Params = StepParamsByName['attachPolicy'];
 
-export const meta = { step: 'attachPolicy', title: 'Attach RAM policy to user', risk: 'medium', apis: ['ram:ListPoliciesForUser', 'ram:AttachPolicyToUser'], timeoutMs: 60_000 } as const satisfies StepModule<'attachPolicy'>['meta'];
+export const meta = { step: 'attachPolicy', title: 'Attach RAM policy to user', risk: 'medium', riskReason: 'grants access: the RAM user gets every permission of the policy', apis: ['ram:ListPoliciesForUser', 'ram:AttachPolicyToUser'], timeoutMs: 60_000 } as const satisfies StepModule<'attachPolicy'>['meta'];
 
 export async function preview(params: Params, ctx: ExecContext): Promise<StepPreview> {
   if (await policyAttached(ctx, params.userName, params.policyName)) {

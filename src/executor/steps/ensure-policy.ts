@@ -15,7 +15,7 @@ type Params = StepParamsByName['ensurePolicy'];
 export const MAX_POLICY_VERSIONS = 5;
 
 export const meta = {
-  step: 'ensurePolicy', title: 'Create or update RAM policy', risk: 'high',
+  step: 'ensurePolicy', title: 'Create or update RAM policy', risk: 'high', riskReason: 'grants access: the policy decides what migrate-controller may do in the account',
   apis: ['ram:ListPolicyVersions', 'ram:CreatePolicy', 'ram:CreatePolicyVersion', 'ram:DeletePolicyVersion'], timeoutMs: 60_000,
 } as const satisfies StepModule<'ensurePolicy'>['meta'];
 
@@ -81,6 +81,30 @@ function keptBuckets(params: Params, desired: PolicyDocument): string[] {
 
 const SHARED = "shared by the account's registered clusters";
 
+/** The current version grants `bucket` and the new one does not (`*` and `prefix-*` grants cover what they match). */
+function revokes(current: PolicyDocument | null, desired: PolicyDocument, bucket: string): boolean {
+  const covers = (document: PolicyDocument) =>
+    grantedBuckets(document).some((granted) => granted === '*' || granted === bucket || (granted.endsWith('*') && bucket.startsWith(granted.slice(0, -1))));
+  return current !== null && covers(current) && !covers(desired);
+}
+
+/** A warning line and the raised risk when the new version takes away access a backup vault of the cluster uses. */
+function vaultWarnings(params: Params, current: PolicyVersion | undefined, desired: PolicyDocument): Pick<StepPreview, 'changes' | 'raisedRisk'> {
+  let parsed: PolicyDocument | null = null;
+  try {
+    parsed = current ? (JSON.parse(current.document) as PolicyDocument) : null;
+  } catch {
+    parsed = null;
+  }
+  const cut = (params.vaults ?? []).filter((v) => revokes(parsed, desired, v.bucket));
+  if (cut.length === 0) return { changes: [] };
+  const named = cut.map((v) => `bucket ${code(v.bucket)} (vault ${code(v.name)})`).join(', ');
+  return {
+    changes: [`⚠️ revokes access to ${named}, which this cluster's backups use: backups and restores through ${cut.length > 1 ? 'these vaults' : 'this vault'} fail once this version is the default`],
+    raisedRisk: { level: 'high', reason: `revokes access to ${named}, which a backup vault of this cluster uses` },
+  };
+}
+
 export async function preview(params: Params, ctx: ExecContext): Promise<StepPreview> {
   const versions = await policyVersions(ctx, params.policyName);
   if (versions === null) {
@@ -96,10 +120,11 @@ export async function preview(params: Params, ctx: ExecContext): Promise<StepPre
   if (differences.length === 0) {
     return { step: 'ensurePolicy', upToDate: true, changes: [`policy ${code(params.policyName)} already grants what is needed (default version ${current?.versionId})`, ...keeps] };
   }
-  const changes = [`add a new default version to policy ${code(params.policyName)} (${describePolicy(desired)}), replacing ${current?.versionId ?? 'no default'}`, ...differences, ...keeps];
+  const warnings = vaultWarnings(params, current, desired);
+  const changes = [...warnings.changes, `add a new default version to policy ${code(params.policyName)} (${describePolicy(desired)}), replacing ${current?.versionId ?? 'no default'}`, ...differences, ...keeps];
   const oldest = versions.length >= MAX_POLICY_VERSIONS ? oldestNonDefault(versions) : undefined;
   if (oldest) changes.push(`delete its oldest non-default version ${oldest.versionId} (RAM keeps at most ${MAX_POLICY_VERSIONS} versions)`);
-  return { step: 'ensurePolicy', upToDate: false, changes };
+  return { step: 'ensurePolicy', upToDate: false, changes, ...(warnings.raisedRisk ? { raisedRisk: warnings.raisedRisk } : {}) };
 }
 
 export async function apply(params: Params, ctx: ExecContext): Promise<StepOutcome> {

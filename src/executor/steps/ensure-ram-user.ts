@@ -9,7 +9,7 @@ import { code } from '../../../flows/domain/inline.js';
 
 type Params = StepParamsByName['createRamUser'];
 
-export const meta = { step: 'createRamUser', title: 'Create RAM user', risk: 'medium', apis: ['ram:GetUser', 'ram:CreateUser'], timeoutMs: 60_000 } as const satisfies StepModule<'createRamUser'>['meta'];
+export const meta = { step: 'createRamUser', title: 'Create RAM user', risk: 'medium', riskReason: 'creates an identity in the account (no console login, and no permission until a policy is attached)', apis: ['ram:GetUser', 'ram:CreateUser'], timeoutMs: 60_000 } as const satisfies StepModule<'createRamUser'>['meta'];
 
 export async function preview(params: Params, ctx: ExecContext): Promise<StepPreview> {
   if (await userExists(ctx, params.userName)) return { step: 'createRamUser', upToDate: true, changes: [`RAM user ${code(params.userName)} already exists`] };

@@ -12,7 +12,7 @@ type Params = StepParamsByName['restartMigrateController'];
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 
 export const meta = {
-  step: 'restartMigrateController', title: 'Restart migrate-controller', risk: 'low',
+  step: 'restartMigrateController', title: 'Restart migrate-controller', risk: 'medium', riskReason: "restarts a component: migrate-controller's pods are replaced, and a backup or restore running now is interrupted",
   apis: ['cs:DescribeClusterUserKubeconfig', 'kube: get/patch deployments'], timeoutMs: 60_000,
 } as const satisfies StepModule<'restartMigrateController'>['meta'];
 

@@ -25,7 +25,7 @@ import { code } from '../../../flows/domain/inline.js';
 type Params = StepParamsByName['testBackup'];
 
 export const meta = {
-  step: 'testBackup', title: 'Run a test backup (it removes itself)', risk: 'low',
+  step: 'testBackup', title: 'Run a test backup (it removes itself)', risk: 'low', riskReason: 'reads one namespace, writes a small backup to the bucket, then deletes it; nothing in the cluster changes',
   apis: [
     'cs:DescribeClusterDetail', 'cs:DescribeClusterUserKubeconfig', 'ram:GetPolicy', 'oss:ListObjects',
     'kube: get/list/patch backuplocations; get/create applicationbackups, deleterequests; get secrets, deployments',
