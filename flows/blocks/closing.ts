@@ -3,7 +3,7 @@ import type { FlowOutput, FlowStatus } from '../contract.ts';
 import { KIND_LABEL } from '../domain/cluster.ts';
 import { describeStep } from '../steps.ts';
 import type { FlowContext } from './context.ts';
-import { code } from '../domain/inline.js';
+import { code, person } from '../domain/inline.js';
 
 export interface ClosingCause {
   /** Who denied or cancelled. */
@@ -33,11 +33,11 @@ function headline(status: FlowStatus, context: FlowContext, cause: ClosingCause)
   switch (status) {
     case 'complete':
       return (
-        `✅ Backup center setup complete for ${code(facts.name)} (${facts.clusterId}, ${KIND_LABEL[context.kind]}): ` +
+        `✅ Backup center setup complete for ${code(facts.name)} (${code(facts.clusterId)}, ${KIND_LABEL[context.kind]}): ` +
         `backups go to bucket ${code(context.bucket ?? '')} in ${context.region}.`
       );
     case 'denied':
-      return `❌ Stopped: ${cause.by ?? 'an approver'} denied "${step}".`;
+      return `❌ Stopped: ${cause.by ? person(cause.by) : 'an approver'} denied "${step}".`;
     case 'expired':
       return `⌛ Stopped: nobody decided on "${step}" before the approval expired.`;
     case 'failed':

@@ -31,7 +31,7 @@ import { describeStep } from '../steps.ts';
 import { testBackupName } from '../domain/names.ts';
 import { closingOutput } from './closing.ts';
 import type { FlowContext } from './context.ts';
-import { code } from '../domain/inline.js';
+import { code, person } from '../domain/inline.js';
 
 type Confirmation = 'managedRole' | 'apiGateway';
 
@@ -104,7 +104,7 @@ export const flowSetup = setup({
       const { facts, plan } = context;
       enqueue.emit({
         type: 'plan',
-        title: `Plan for ${code(facts.name)} (${facts.clusterId}, ${KIND_LABEL[context.kind]}): each step asks for an approval first`,
+        title: `Plan for ${code(facts.name)} (${code(facts.clusterId)}, ${KIND_LABEL[context.kind]}): each step asks for an approval first`,
         lines: plan.steps.map(
           (s) => `${describeStep(s.request)}${s.onlyIfSecretChanged ? ' (only if the Secret is created or changed, since the add-on is already running)' : ''}`,
         ),
@@ -148,7 +148,7 @@ export const flowSetup = setup({
     }),
     /** A denied (or expired) test backup leaves the setup complete but unproven, and says how to prove it later. */
     skipTestBackup: enqueueActions(({ context, event, enqueue }, params: { why: 'denied' | 'expired' }) => {
-      const by = 'by' in event ? ` by ${event.by}` : '';
+      const by = 'by' in event ? ` by ${person(event.by)}` : '';
       const reminder =
         `No test backup was run (${params.why === 'denied' ? `denied${by}` : 'the approval expired'}): ` +
         `\`/backup-setup verify ${context.facts.clusterId} --test-backup\` runs one when you are ready.`;

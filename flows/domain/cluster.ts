@@ -68,7 +68,7 @@ export function addonIsCurrent(addon: ClusterFacts['addon']): boolean {
 
 /** Why the backup center cannot be set up on this cluster and what to do instead; null when it can. */
 export function supportProblem(facts: ClusterFacts): string | null {
-  const cluster = `${code(facts.name)} (${facts.clusterId})`;
+  const cluster = `${code(facts.name)} (${code(facts.clusterId)})`;
   if (classifyCluster(facts) === 'serverless-basic') {
     return (
       `${cluster} is an ACK Serverless Basic cluster, and the backup center does not support ACK Serverless Basic clusters. ` +

@@ -1,6 +1,7 @@
 // OSS naming rules and regions: answers people type are checked here before anything is planned.
 import type { Bucket } from '../contract.ts';
 import { code } from './inline.js';
+import { editDistance } from './closest.ts';
 
 /** Why a bucket name breaks OSS's naming rules and what to type instead; null when it is valid. */
 export function bucketNameProblem(name: string): string | null {
@@ -83,14 +84,3 @@ function closestRegion(typed: string): string | null {
   return best && best.distance <= 2 ? best.region : null;
 }
 
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}

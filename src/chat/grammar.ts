@@ -1,5 +1,7 @@
 // The one command grammar shared by Slack (`/backup-setup …`) and DingTalk (`@bot backup-setup …`).
 import { code } from '../../flows/domain/inline.js';
+import { closest } from '../../flows/domain/closest.ts';
+import { OSS_REGIONS } from '../../flows/domain/oss.ts';
 
 export type Command =
   | { verb: 'setup'; clusterIds: string[] }
@@ -14,21 +16,29 @@ export type ParseResult = { ok: true; command: Command } | { ok: false; error: s
 
 export const COMMAND_NAME = 'backup-setup';
 
+/**
+ * Every command in code is one the grammar takes as written, once <cluster-id> and <region> are filled in
+ * (test/chat/help.test.ts runs each on every platform); a part in [brackets] may be left out.
+ */
 export const HELP_TEXT = [
   '`backup-setup` turns on the ACK backup center (migrate-controller and its permissions) for a cluster.',
+  'Put your cluster\'s id for <cluster-id>: it is on the Clusters page of the ACK console (c82e6987e2961451182edacd74faf2e30, for example).',
   '',
   '`/backup-setup <cluster-id>` start a setup for one cluster (several ids: one session each)',
-  '`/backup-setup --region <region> --all` start a setup for every cluster of a region',
-  '`/backup-setup status [cluster-id]` show the running setup of a cluster (or all of this channel)',
-  '`/backup-setup cancel [cluster-id]` cancel the running setup (of this thread when no id is given)',
+  '`/backup-setup --region <region> --all` start a setup for every cluster of a region, such as `/backup-setup --region cn-hangzhou --all`',
+  '`/backup-setup status [<cluster-id>]` show the running setup of a cluster (or all of this channel)',
+  '`/backup-setup cancel [<cluster-id>]` cancel the running setup (of this thread when no id is given)',
   '`/backup-setup verify <cluster-id>` read-only check of every backup-center requirement, with fixes',
   '`/backup-setup verify <cluster-id> --test-backup` the same, then a test backup (after an approval; it removes itself)',
   '`/backup-setup audit <cluster-id>` the last audit entries of a cluster',
   '`/backup-setup help` this text',
   '',
-  'In DingTalk, send the same words to the robot: `@bot backup-setup c-xxx`.',
+  'In DingTalk, @-mention the robot with the same words: `@bot /backup-setup status`.',
   'Every privileged step waits for an approver to click Approve.',
 ].join('\n');
+
+/** The words a command may begin with (did-you-mean for a typo of one). */
+const VERBS = ['status', 'cancel', 'verify', 'audit', 'help', '--region'] as const;
 
 export const CLUSTER_ID = /^c[a-z0-9-]{0,62}[a-z0-9]$/;
 export const REGION_ID = /^[a-z]{2,3}-[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -38,6 +48,16 @@ const MAX_COMMAND_LENGTH = 4_000;
 /** Words echoed in an error are cut to this length. */
 const ECHO = 60;
 
+/**
+ * A typed cluster id in the form CS knows. ACK cluster ids are lowercase ("c" and 32 hexadecimal digits in the
+ * console and every API example, https://www.alibabacloud.com/help/en/ack/ack-managed-and-ack-dedicated/developer-reference/api-cs-2015-12-15-describeclusterdetail).
+ * Whether CS also matches an upper-case id is not documented, so the stricter reading is taken: the id is lowercased
+ * before any call, and `C82E…` or `C-Sandbox-Managed` reach the same cluster as their lowercase form.
+ */
+export function normalClusterId(value: string): string {
+  return value.toLowerCase();
+}
+
 export function clusterIdProblem(value: string): string | null {
   // An ACK cluster id has digits or hyphens (c82e6987e2961451182edacd74faf2e30, c-sandbox-managed): a
   // plain word such as "check" is not taken for one, and neither is a region id such as cn-shanghai.
@@ -45,10 +65,11 @@ export function clusterIdProblem(value: string): string | null {
   if (REGION_ID.test(value)) {
     return `${code(value)} is a region, not a cluster id. To set up every cluster of it: \`/backup-setup --region ${value} --all\`.`;
   }
+  const verb = closest(value, VERBS);
   return (
-    `${code(echo(value))} is not a cluster id: ACK cluster ids start with "c" followed by lowercase letters, ` +
+    `${code(echo(value))} is not a cluster id: ACK cluster ids start with "c" followed by letters, ` +
     'digits and hyphens (for example c82e6987e2961451182edacd74faf2e30). ' +
-    'Copy it from the Clusters page of the ACK console.'
+    (verb ? `Did you mean ${code(`/backup-setup ${verb}`)}?` : 'Copy it from the Clusters page of the ACK console.')
   );
 }
 
@@ -86,16 +107,18 @@ export function parseCommand(text: string): ParseResult {
 
 function optionalCluster(verb: 'status' | 'cancel', rest: string[]): ParseResult {
   if (rest.length > 1) return unexpected(rest.slice(1), verb);
-  const [clusterId] = rest;
-  if (clusterId === undefined) return success({ verb });
+  const [typed] = rest;
+  if (typed === undefined) return success({ verb });
+  const clusterId = normalClusterId(typed);
   const problem = clusterIdProblem(clusterId);
   return problem ? failure(problem) : success({ verb, clusterId });
 }
 
 function requiredCluster(verb: 'verify' | 'audit', rest: string[]): ParseResult {
-  const [clusterId, ...extra] = rest;
-  if (clusterId === undefined) return failure(`${code(verb)} needs a cluster id: \`/backup-setup ${verb} <cluster-id>\`.`);
+  const [typed, ...extra] = rest;
+  if (typed === undefined) return failure(`${code(verb)} needs a cluster id: \`/backup-setup ${verb} <cluster-id>\`.`);
   if (extra.length > 0) return unexpected(extra, verb);
+  const clusterId = normalClusterId(typed);
   const problem = clusterIdProblem(clusterId);
   return problem ? failure(problem) : success({ verb, clusterId });
 }
@@ -115,6 +138,10 @@ function regionFleet(rest: string[]): ParseResult {
         '`/backup-setup --region <region> --all`.',
     );
   }
+  // ACK's regions are OSS's (the bucket list, oss.ts): a typo of one gets did-you-mean; any other region id is
+  // passed on, and CS answers for it.
+  const near = OSS_REGIONS.includes(region) ? null : closest(region, OSS_REGIONS);
+  if (near) return failure(`${code(echo(region))} is not an Alibaba Cloud region. Did you mean ${code(`/backup-setup --region ${near} --all`)}?`);
   if (all !== '--all') {
     return failure('Add `--all` to set up every cluster of the region: `/backup-setup --region ' + region + ' --all`.');
   }
@@ -123,16 +150,21 @@ function regionFleet(rest: string[]): ParseResult {
 }
 
 function clusters(words: string[]): ParseResult {
+  const clusterIds: string[] = [];
   for (const word of words) {
-    if (!word.startsWith('c')) {
+    const clusterId = normalClusterId(word);
+    if (!clusterId.startsWith('c')) {
+      const verb = closest(word, VERBS);
       return failure(
-        `Unknown word ${code(echo(word))}. Use \`/backup-setup <cluster-id>\`, or one of: status, cancel, verify, audit, help.`,
+        `Unknown word ${code(echo(word))}. ` +
+          (verb ? `Did you mean ${code(`/backup-setup ${verb}`)}? ` : '') +
+          'Use `/backup-setup <cluster-id>`, or one of: status, cancel, verify, audit, help.',
       );
     }
-    const problem = clusterIdProblem(word);
+    const problem = clusterIdProblem(clusterId);
     if (problem) return failure(problem);
+    if (!clusterIds.includes(clusterId)) clusterIds.push(clusterId);
   }
-  const clusterIds = [...new Set(words)];
   if (clusterIds.length > MAX_CLUSTERS) {
     return failure(`At most ${MAX_CLUSTERS} clusters per command (got ${clusterIds.length}); split the list.`);
   }

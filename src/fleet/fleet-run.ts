@@ -12,7 +12,7 @@ import type { FleetMember, Sessions } from '../session/sessions.ts';
 import type { Speaker } from '../session/speaker.ts';
 import type { SessionRow, Store } from '../store/contract.ts';
 import { fleetRow, renderFleetSummary, type FleetRow } from './summary.ts';
-import { code } from '../../flows/domain/inline.js';
+import { code, person } from '../../flows/domain/inline.js';
 
 export interface FleetDeps {
   store: Store;
@@ -115,7 +115,7 @@ export class FleetRun {
             return { started: false as const, reason: 'the setup could not start; see the logs' };
           });
         if (!started.started) {
-          const reason = 'existing' in started ? `a setup started by ${started.existing.requester} is already running` : started.reason;
+          const reason = 'existing' in started ? `a setup started by ${person(started.existing.requester)} is already running` : started.reason;
           this.finish(clusterId, { clusterId, result: 'skipped', reason });
         }
       }

@@ -17,6 +17,11 @@ describe('command grammar (shared by Slack and DingTalk)', () => {
     ['audit c-sandbox-old', { verb: 'audit', clusterId: 'c-sandbox-old' }],
     ['help', { verb: 'help' }],
     ['--region cn-hangzhou --all', { verb: 'setup-region', region: 'cn-hangzhou' }],
+    // Cluster ids are lowercased before any call (grammar.ts normalClusterId says why).
+    ['C-Sandbox-Managed', { verb: 'setup', clusterIds: ['c-sandbox-managed'] }],
+    ['C82E6987E2961451182EDACD74FAF2E30 c82e6987e2961451182edacd74faf2e30', { verb: 'setup', clusterIds: ['c82e6987e2961451182edacd74faf2e30'] }],
+    ['status C-SANDBOX-EDGE', { verb: 'status', clusterId: 'c-sandbox-edge' }],
+    ['verify C-Sandbox-Old --test-backup', { verb: 'verify', clusterId: 'c-sandbox-old', testBackup: true }],
   ])('parses %j', (text, command) => {
     expect(parseCommand(text)).toEqual({ ok: true, command });
   });
@@ -25,17 +30,21 @@ describe('command grammar (shared by Slack and DingTalk)', () => {
     ['', 'Which cluster? Give its id: `/backup-setup <cluster-id>`.'],
     ['/backup-setup', 'Which cluster? Give its id: `/backup-setup <cluster-id>`.'],
     ['deploy c-sandbox-managed', 'Unknown word `deploy`. Use `/backup-setup <cluster-id>`, or one of: status, cancel, verify, audit, help.'],
+    ['stauts', 'Unknown word `stauts`. Did you mean `/backup-setup status`? Use `/backup-setup <cluster-id>`, or one of: status, cancel, verify, audit, help.'],
+    ['veryfy c-sandbox-old', 'Unknown word `veryfy`. Did you mean `/backup-setup verify`? Use `/backup-setup <cluster-id>`, or one of: status, cancel, verify, audit, help.'],
     [
-      'C-Sandbox-Managed',
-      'Unknown word `C-Sandbox-Managed`. Use `/backup-setup <cluster-id>`, or one of: status, cancel, verify, audit, help.',
+      'cancle',
+      '`cancle` is not a cluster id: ACK cluster ids start with "c" followed by letters, digits and hyphens (for example c82e6987e2961451182edacd74faf2e30). Did you mean `/backup-setup cancel`?',
     ],
+    ['--region cn-hangzou --all', '`cn-hangzou` is not an Alibaba Cloud region. Did you mean `/backup-setup --region cn-hangzhou --all`?'],
+    ['deploy `c*_~<&`', 'Unknown word `deploy`. Use `/backup-setup <cluster-id>`, or one of: status, cancel, verify, audit, help.'],
     [
       'c_bad_id',
-      '`c_bad_id` is not a cluster id: ACK cluster ids start with "c" followed by lowercase letters, digits and hyphens (for example c82e6987e2961451182edacd74faf2e30). Copy it from the Clusters page of the ACK console.',
+      '`c_bad_id` is not a cluster id: ACK cluster ids start with "c" followed by letters, digits and hyphens (for example c82e6987e2961451182edacd74faf2e30). Copy it from the Clusters page of the ACK console.',
     ],
     [
       'status c-x-',
-      '`c-x-` is not a cluster id: ACK cluster ids start with "c" followed by lowercase letters, digits and hyphens (for example c82e6987e2961451182edacd74faf2e30). Copy it from the Clusters page of the ACK console.',
+      '`c-x-` is not a cluster id: ACK cluster ids start with "c" followed by letters, digits and hyphens (for example c82e6987e2961451182edacd74faf2e30). Copy it from the Clusters page of the ACK console.',
     ],
     ['verify', '`verify` needs a cluster id: `/backup-setup verify <cluster-id>`.'],
     ['audit', '`audit` needs a cluster id: `/backup-setup audit <cluster-id>`.'],

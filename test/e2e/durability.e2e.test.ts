@@ -16,9 +16,9 @@ describe('durability', () => {
     await t.command('/backup-setup audit c-sandbox-dedicated', APPROVER);
     const listing = t.chat.replies('text').at(-1)!.text;
     expect(listing).toMatch(/^Last \d+ audit entries for `c-sandbox-dedicated` \(newest first\):/);
-    expect(listing).toMatch(new RegExp(`${APPROVER.id} approval.approve \\w+: approved`));
-    expect(listing).toMatch(/bot step \w+: created/);
-    const times = [...listing.matchAll(/^(\d{4}-\d\d-\d\dT[\d:.]+Z) /gm)].map((m) => m[1]!);
+    expect(listing).toMatch(new RegExp(`<@${APPROVER.id}> approval.approve \`\\w+\`: approved`));
+    expect(listing).toMatch(/bot step `\w+`: created/);
+    const times = [...listing.matchAll(/^<!time:(\d{4}-\d\d-\d\dT[\d:.]+Z)> /gm)].map((m) => m[1]!);
     expect(times.length).toBeGreaterThan(5);
     expect([...times].sort().reverse()).toEqual(times);
   });

@@ -60,7 +60,7 @@ describe('a store that fails around a step', () => {
     await decided;
 
     const paused = await bot.chat.until(() => texts(bot).find((text) => text.includes("database is unavailable")));
-    expect(paused).toMatch(/^⚠️ Created RAM user ack-backup-c-sandbox-dedicated\. The bot's database is unavailable \(.+\), so the setup pauses here\. It goes on by itself when the database is back; nothing is done twice\.$/);
+    expect(paused).toMatch(/^⚠️ Created RAM user `ack-backup-c-sandbox-dedicated`\. The bot's database is unavailable \(.+\), so the setup pauses here\. It goes on by itself when the database is back; nothing is done twice\.$/);
     expect(texts(bot).join('\n')).not.toMatch(/Nothing else was changed|❌ Stopped/);
 
     proxy!.restore();

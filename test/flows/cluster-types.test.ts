@@ -130,7 +130,7 @@ describe('DESIGN "Cluster types"', () => {
     const decided = await preflight(facts({ clusterId: 'c-sandbox-serverless-basic', name: 'basic', profile: 'Serverless', clusterSpec: 'ack.standard' }));
     expect(decided).toMatchObject({ kind: 'serverless-basic', flow: null });
     expect(decided.problem).toBe(
-      '`basic` (c-sandbox-serverless-basic) is an ACK Serverless Basic cluster, and the backup center does not support ACK Serverless Basic clusters. ' +
+      '`basic` (`c-sandbox-serverless-basic`) is an ACK Serverless Basic cluster, and the backup center does not support ACK Serverless Basic clusters. ' +
         'Nothing was changed. Way forward: create an ACK Serverless Pro cluster (the backup center supports it, without volume backup) and set up the backup center there.',
     );
   });
@@ -247,7 +247,7 @@ describe('DESIGN "Cluster types"', () => {
     const decided = await preflight(facts({ clusterId: 'c-sandbox-flexvolume', name: 'flex', storagePlugin: 'flexvolume' }));
     expect(decided.flow).toBeNull();
     expect(decided.problem).toBe(
-      '`flex` (c-sandbox-flexvolume) uses the FlexVolume storage plug-in, and the backup center does not support clusters that use FlexVolume. ' +
+      '`flex` (`c-sandbox-flexvolume`) uses the FlexVolume storage plug-in, and the backup center does not support clusters that use FlexVolume. ' +
         'Nothing was changed. Way forward: migrate the storage plug-in to CSI (for a cluster without storage volumes, follow "Migrate FlexVolume to CSI for Clusters Without Storage"; ' +
         'for other cases ask in the DingTalk user group 35532895), then start the setup again.',
     );

@@ -46,7 +46,7 @@ describe('supportProblem', () => {
   test('a supported cluster has none', () => expect(supportProblem(facts())).toBeNull());
   test('Kubernetes 1.16 is explained with the upgrade guide', () => {
     const problem = supportProblem(facts({ name: 'old', clusterId: 'c-old', kubernetesVersion: '1.16.9-aliyun.1' }))!;
-    expect(problem).toContain('`old` (c-old) runs Kubernetes 1.16.9-aliyun.1; the backup center needs Kubernetes 1.18 or later.');
+    expect(problem).toContain('`old` (`c-old`) runs Kubernetes 1.16.9-aliyun.1; the backup center needs Kubernetes 1.18 or later.');
     expect(problem).toContain('https://www.alibabacloud.com/help/en/ack/ack-managed-and-ack-dedicated/user-guide/upgrade-clusters');
   });
 });

@@ -342,5 +342,5 @@ function single(main: SlackMessage): RenderedReply {
 }
 
 function message(fallback: string, blocks: Block[]): SlackMessage {
-  return { text: truncate(fallbackOf(fallback), LIMIT.fallback), blocks };
+  return { text: truncate(mrkdwnOf(fallback) ?? fallbackOf(fallback), LIMIT.fallback), blocks };
 }

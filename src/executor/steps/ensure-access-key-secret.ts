@@ -64,8 +64,8 @@ export async function readAccessKeySecret(ctx: ExecContext, params: Params): Pro
   let problem: string | null = null;
   if (!secret) problem = `${where(params)} does not exist`;
   else if (!hasKeys) problem = `${where(params)} has keys ${secret.keys.join(', ') || '(none)'} instead of ${params.shared ? '' : 'exactly '}${SECRET_KEYS.join(', ')}`;
-  else if (!held) problem = `${where(params)} holds AccessKey ${secretKeyId}, which is not a key of RAM user ${code(params.userName)}`;
-  else if (held.status !== 'Active') problem = `${where(params)} holds AccessKey ${secretKeyId} of ${code(params.userName)}, which is ${held.status}`;
+  else if (!held) problem = `${where(params)} holds AccessKey ${code(secretKeyId!)}, which is not a key of RAM user ${code(params.userName)}`;
+  else if (held.status !== 'Active') problem = `${where(params)} holds AccessKey ${code(secretKeyId!)} of ${code(params.userName)}, which is ${held.status}`;
   const mine = new Set(created.filter((k) => k.clusterId === params.clusterId).map((k) => k.accessKeyId));
   const unanswered = unansweredKeys(params, keys, created, pending);
   const orphans = keys.filter((k) => (mine.has(k.accessKeyId) || unanswered.has(k.accessKeyId)) && k.accessKeyId !== secretKeyId);
@@ -92,7 +92,7 @@ function blocker(params: Params, state: AccessKeySecretState): StepError | null 
   const heldKey = state.secretKeyId !== null && state.keys.some((k) => k.accessKeyId === state.secretKeyId);
   if (params.shared && state.secretKeyId !== null && !heldKey) {
     return new StepError('createAccessKeySecret', 'SharedSecretInUse',
-      `${where(params)} in cluster ${code(params.clusterId)} holds AccessKey ${state.secretKeyId}, which is not a key of RAM user ${code(params.userName)}. ` +
+      `${where(params)} in cluster ${code(params.clusterId)} holds AccessKey ${code(state.secretKeyId)}, which is not a key of RAM user ${code(params.userName)}. ` +
       'Other add-ons (logtail-ds, …) read this Secret, so the bot does not replace its key. Either grant the migrate-controller policy to the RAM user that owns ' +
       `${state.secretKeyId} (onectl ram-user grant --addon migrate-controller), or, if that key is no longer used, delete the Secret and run /backup-setup again.`);
   }
@@ -117,10 +117,10 @@ export async function preview(params: Params, ctx: ExecContext): Promise<StepPre
   const blocked = blocker(params, state);
   if (blocked) throw blocked;
   const orphanLines = state.orphans.map((k) => state.unanswered.has(k.accessKeyId)
-    ? `delete AccessKey ${k.accessKeyId} of ${code(params.userName)}: an earlier attempt of the bot created it but never received its secret`
-    : `delete AccessKey ${k.accessKeyId} of ${code(params.userName)}: the bot created it for this cluster and no Secret holds it`);
+    ? `delete AccessKey ${code(k.accessKeyId)} of ${code(params.userName)}: an earlier attempt of the bot created it but never received its secret`
+    : `delete AccessKey ${code(k.accessKeyId)} of ${code(params.userName)}: the bot created it for this cluster and no Secret holds it`);
   if (state.problem === null) {
-    const reused = `${where(params)} already holds Active AccessKey ${state.secretKeyId} of ${code(params.userName)}; it is used as it is`;
+    const reused = `${where(params)} already holds Active AccessKey ${code(state.secretKeyId!)} of ${code(params.userName)}; it is used as it is`;
     return { step: 'createAccessKeySecret', upToDate: orphanLines.length === 0, changes: [...orphanLines, reused] };
   }
   const secretLine = !state.secret
@@ -130,8 +130,8 @@ export async function preview(params: Params, ctx: ExecContext): Promise<StepPre
       : `replace ${where(params)} (${state.problem})`;
   const old = state.secretKeyId !== null && state.keys.some((k) => k.accessKeyId === state.secretKeyId)
     ? [createdByBot(state, state.secretKeyId)
-      ? `delete AccessKey ${state.secretKeyId} it held before (the bot created it)`
-      : `leave AccessKey ${state.secretKeyId} it held before in RAM (the bot did not create it)`]
+      ? `delete AccessKey ${code(state.secretKeyId)} it held before (the bot created it)`
+      : `leave AccessKey ${code(state.secretKeyId)} it held before in RAM (the bot did not create it)`]
     : [];
   return { step: 'createAccessKeySecret', upToDate: false, changes: [...orphanLines, `create an AccessKey for RAM user ${code(params.userName)}, ${LONG_LIVED}`, secretLine, ...old] };
 }
@@ -212,7 +212,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
     const cleaned = state.orphans.length ? ` (deleted orphan AccessKey ${state.orphans.map((k) => k.accessKeyId).join(', ')})` : '';
     return {
       step: 'createAccessKeySecret', outcome: state.orphans.length ? 'updated' : 'already present',
-      detail: `${where(params)} already holds Active AccessKey ${state.secretKeyId} of ${code(params.userName)}, used as it is${cleaned}`,
+      detail: `${where(params)} already holds Active AccessKey ${code(state.secretKeyId!)} of ${code(params.userName)}, used as it is${cleaned}`,
     };
   }
 
@@ -235,9 +235,9 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
     let cleanup: string;
     try {
       await deleteKey(ctx, params, created.id, 'deleted the new AccessKey: its Secret could not be written');
-      cleanup = `The new AccessKey ${created.id} was deleted at once, so it is not left behind.`;
+      cleanup = `The new AccessKey ${code(created.id)} was deleted at once, so it is not left behind.`;
     } catch (deletion) {
-      cleanup = `The new AccessKey ${created.id} could not be deleted (${deletion instanceof Error ? deletion.message : String(deletion)}); the bot recorded it and deletes it on the next run.`;
+      cleanup = `The new AccessKey ${code(created.id)} could not be deleted (${deletion instanceof Error ? deletion.message : String(deletion)}); the bot recorded it and deletes it on the next run.`;
     }
     throw new StepError('createAccessKeySecret', refused.code, `${refused.message} ${cleanup}`, refused.retryable);
   }
@@ -253,7 +253,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
   }
   return {
     step: 'createAccessKeySecret', outcome: state.secret ? 'updated' : 'created',
-    detail: `${state.secret ? 'Updated' : 'Created'} ${where(params)} with new long-lived AccessKey ${created.id} of ${code(params.userName)}${oldNote}`,
+    detail: `${state.secret ? 'Updated' : 'Created'} ${where(params)} with new long-lived AccessKey ${code(created.id)} of ${code(params.userName)}${oldNote}`,
   };
 }
 

@@ -38,7 +38,7 @@ export function backupLocationSpec(params: Pick<Params, 'bucket' | 'prefix' | 'r
 /** The vault points where the params ask: bucket, prefix, region and network. */
 const pointsAt = (vault: CustomObject, params: Params) => vaultPointsAt(vault, params);
 
-const describe = (p: Params) => `bucket ${p.bucket}${p.prefix ? `/${p.prefix}` : ''}, ${p.region}, ${p.network} network`;
+const describe = (p: Params) => `bucket ${code(p.bucket)}${p.prefix ? ` (prefix ${code(p.prefix)})` : ''}, ${p.region}, ${p.network} network`;
 
 async function vaults(ctx: ExecContext, params: Params) {
   const all = await listBackupLocations(ctx, params.clusterId, BACKUP_NAMESPACE);
@@ -48,7 +48,7 @@ async function vaults(ctx: ExecContext, params: Params) {
 
 export async function preview(params: Params, ctx: ExecContext): Promise<StepPreview> {
   const { same, free, taken } = await vaults(ctx, params);
-  if (same) return { step: 'createBackupVault', upToDate: true, changes: [`backup vault ${same.metadata?.name} already points at ${describe(params)}`] };
+  if (same) return { step: 'createBackupVault', upToDate: true, changes: [`backup vault ${code(same.metadata?.name ?? '')} already points at ${describe(params)}`] };
   const name = free[0];
   if (!name) throw new StepError('createBackupVault', 'VaultNamesTaken', `Backup vaults ${code(params.name)} to ${vaultNameCandidates(params.name).at(-1)} already exist in cluster ${code(params.clusterId)} and point elsewhere: delete one you no longer use, then retry.`);
   // One line per cluster: a fleet approval lists every cluster's lines.
@@ -61,7 +61,7 @@ export async function preview(params: Params, ctx: ExecContext): Promise<StepPre
 
 export async function apply(params: Params, ctx: ExecContext): Promise<StepOutcome> {
   const { same, free } = await vaults(ctx, params);
-  if (same) return { step: 'createBackupVault', outcome: 'already present', detail: `Backup vault ${same.metadata?.name} already points at ${describe(params)}` };
+  if (same) return { step: 'createBackupVault', outcome: 'already present', detail: `Backup vault ${code(same.metadata?.name ?? '')} already points at ${describe(params)}` };
   const kube = await kubeOf(ctx, params.clusterId);
   const coordinates = { group: BACKUP_LOCATION.group, version: BACKUP_LOCATION.version, namespace: BACKUP_NAMESPACE, plural: BACKUP_LOCATION.plural };
   let refusal: unknown = null;
@@ -71,12 +71,12 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
     try {
       await guarded(ctx, context, () => kube.custom.createNamespacedCustomObject({ ...coordinates, body }));
       ctx.logger.info({ clusterId: params.clusterId, vault: name }, 'created backup vault');
-      return { step: 'createBackupVault', outcome: 'created', detail: `Created backup vault ${name} (${describe(params)})` };
+      return { step: 'createBackupVault', outcome: 'created', detail: `Created backup vault ${code(name)} (${describe(params)})` };
     } catch (error) {
       if (alreadyExists(error)) {
         // Made meanwhile (another replica, a retried step): ours if it points where we asked.
         const now = await readBackupLocation(ctx, params.clusterId, BACKUP_NAMESPACE, name);
-        if (now && pointsAt(now, params)) return { step: 'createBackupVault', outcome: 'already present', detail: `Backup vault ${name} already points at ${describe(params)}` };
+        if (now && pointsAt(now, params)) return { step: 'createBackupVault', outcome: 'already present', detail: `Backup vault ${code(name)} already points at ${describe(params)}` };
         continue;
       }
       // A refused name (a deleted vault had it): the next one is tried. Anything else stops the step.
