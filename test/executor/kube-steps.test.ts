@@ -75,7 +75,7 @@ describe('createAccessKeySecret', () => {
     const orphan = await h.clients.ram.createAccessKeyWithOptions(new CreateAccessKeyRequest({ userName }), runtime());
     const orphanId = orphan.body!.accessKey!.accessKeyId!;
     await h.store.recordCreatedAccessKey({ userName, accessKeyId: orphanId, clusterId });
-    expect((await h.executor.preview(secretRequest)).changes).toContain(`delete AccessKey ${orphanId} of \`${userName}\`: the bot created it for this cluster and no Secret holds it`);
+    expect((await h.executor.preview(secretRequest)).changes).toContain(`delete AccessKey \`${orphanId}\` of \`${userName}\`: the bot created it for this cluster and no Secret holds it`);
     expect(await h.executor.apply(secretRequest)).toMatchObject({ outcome: 'created' });
     expect(userKeys().map((k) => k.id)).not.toContain(orphanId);
     expect(userKeys()).toHaveLength(1);
@@ -114,7 +114,7 @@ describe('createAccessKeySecret', () => {
     const error = await failure<StepError>(h.executor.apply(secretRequest));
     expect(error).toBeInstanceOf(StepError);
     expect(error.message).toMatch(/^The kubeconfig the bot gets from CS may not create\/update secrets on Secret `csdr\/alibaba-addon-secret`/);
-    expect(error.message).toMatch(/The new AccessKey LTAI\w{20} was deleted at once, so it is not left behind\.$/);
+    expect(error.message).toMatch(/The new AccessKey `LTAI\w{20}` was deleted at once, so it is not left behind\.$/);
     expect(userKeys()).toEqual([]);
     expect(await h.store.listCreatedAccessKeys(userName)).toEqual([]);
   });
@@ -141,7 +141,7 @@ describe("createAccessKeySecret on a registered cluster: onectl's kube-system/al
     await onectlSecret(made.accessKeyId!, made.accessKeySecret!);
     const before = sharedSecret();
     const preview = await h.executor.preview(shared);
-    expect(preview).toMatchObject({ upToDate: true, changes: [`Secret \`kube-system/alibaba-addon-secret\` already holds Active AccessKey ${made.accessKeyId} of \`${user}\`; it is used as it is`] });
+    expect(preview).toMatchObject({ upToDate: true, changes: [`Secret \`kube-system/alibaba-addon-secret\` already holds Active AccessKey \`${made.accessKeyId}\` of \`${user}\`; it is used as it is`] });
     expect(await h.executor.apply(shared)).toMatchObject({ outcome: 'already present' });
     expect(sharedSecret()).toEqual(before);
     expect(h.sandbox.account.state.ram.accessKeys.filter((k) => k.user === user).map((k) => k.id)).toEqual([made.accessKeyId]);
@@ -154,7 +154,7 @@ describe("createAccessKeySecret on a registered cluster: onectl's kube-system/al
     await onectlSecret(other.accessKeyId!, other.accessKeySecret!);
     const error = await failure<StepError>(h.executor.preview(shared));
     expect(error).toMatchObject({ code: 'SharedSecretInUse' });
-    expect(error.message).toContain(`holds AccessKey ${other.accessKeyId}, which is not a key of RAM user \`${user}\``);
+    expect(error.message).toContain(`holds AccessKey \`${other.accessKeyId}\`, which is not a key of RAM user \`${user}\``);
     await failure(h.executor.apply(shared));
     expect(sharedSecret()['access-key-id']).toBe(other.accessKeyId);
     expect(h.sandbox.account.state.ram.accessKeys.filter((k) => k.user === user)).toEqual([]);
@@ -166,7 +166,7 @@ describe("createAccessKeySecret on a registered cluster: onectl's kube-system/al
     await onectlSecret(made.accessKeyId!, made.accessKeySecret!);
     h.sandbox.account.change((s) => { s.ram.accessKeys.find((k) => k.id === made.accessKeyId)!.status = 'Inactive'; });
     const preview = await h.executor.preview(shared);
-    expect(preview.changes).toContain(`leave AccessKey ${made.accessKeyId} it held before in RAM (the bot did not create it)`);
+    expect(preview.changes).toContain(`leave AccessKey \`${made.accessKeyId}\` it held before in RAM (the bot did not create it)`);
     const outcome = await h.executor.apply(shared);
     expect(outcome).toMatchObject({ outcome: 'updated' });
     const after = sharedSecret();
@@ -227,7 +227,7 @@ describe('createBackupVault', () => {
   it('creates the complete spec of the kubectl example, then is already present', async () => {
     await h.executor.apply({ step: 'installAddon', params: { clusterId, addon: 'migrate-controller', version: '1.8.7', installedVersion: null } });
     expect((await h.executor.preview(vault(''))).upToDate).toBe(false);
-    expect(await h.executor.apply(vault(''))).toMatchObject({ outcome: 'created', detail: 'Created backup vault sandbox-dedicated-backups (bucket cnfs-oss-sandbox-backups, cn-hangzhou, internal network)' });
+    expect(await h.executor.apply(vault(''))).toMatchObject({ outcome: 'created', detail: 'Created backup vault `sandbox-dedicated-backups` (bucket `cnfs-oss-sandbox-backups`, cn-hangzhou, internal network)' });
     expect(stored('sandbox-dedicated-backups')?.spec).toEqual({
       backupSyncPeriod: '0s', provider: 'alibabacloud',
       objectStorage: { bucket: 'cnfs-oss-sandbox-backups', prefix: '' }, config: { network: 'internal', region: 'cn-hangzhou' },
@@ -252,7 +252,7 @@ describe('createBackupVault', () => {
     await kube.custom.deleteNamespacedCustomObject({ group: 'csdr.alibabacloud.com', version: 'v1beta1', namespace: 'csdr', plural: 'backuplocations', name: 'sandbox-dedicated-backups' });
     expect((await h.executor.preview(vault(''))).changes.join('\n')).toContain('if a deleted vault had the name, which cannot be reused, the next of `sandbox-dedicated-backups-2`');
     const outcome = await h.executor.apply(vault(''));
-    expect(outcome).toMatchObject({ outcome: 'created', detail: 'Created backup vault sandbox-dedicated-backups-2 (bucket cnfs-oss-sandbox-backups, cn-hangzhou, internal network)' });
+    expect(outcome).toMatchObject({ outcome: 'created', detail: 'Created backup vault `sandbox-dedicated-backups-2` (bucket `cnfs-oss-sandbox-backups`, cn-hangzhou, internal network)' });
     expect(await h.executor.apply(vault(''))).toMatchObject({ outcome: 'already present', detail: expect.stringContaining('sandbox-dedicated-backups-2') });
   });
 });

@@ -111,7 +111,7 @@ describe('flows that stop early say what was changed and what was not', () => {
     expect(outputOf(point)).toEqual<FlowOutput>({
       status: 'denied',
       message: [
-        '❌ Stopped: slack:UAPPROVER denied "Attach policy `ack-backup-c-test-dedicated-migrate-controller` to RAM user `ack-backup-c-test-dedicated`".',
+        '❌ Stopped: <@slack:UAPPROVER> denied "Attach policy `ack-backup-c-test-dedicated-migrate-controller` to RAM user `ack-backup-c-test-dedicated`".',
         'Changed:',
         '• createRamUser done',
         '• ensurePolicy done',

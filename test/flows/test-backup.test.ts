@@ -42,7 +42,7 @@ describe('the test backup in a setup', () => {
     const output = outputOf(point);
     expect(output.status).toBe('complete');
     expect(output.message).toMatch(/^✅ Backup center setup complete/);
-    expect(output.message).toContain('Still to do:\n• No test backup was run (denied by slack:UAPPROVER): `/backup-setup verify c-test-dedicated --test-backup` runs one when you are ready.');
+    expect(output.message).toContain('Still to do:\n• No test backup was run (denied by <@slack:UAPPROVER>): `/backup-setup verify c-test-dedicated --test-backup` runs one when you are ready.');
   });
 
   test('failed on the policy: the policy step again, as its own request, then a new test with a new name', async () => {
