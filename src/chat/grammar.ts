@@ -58,16 +58,17 @@ export function normalClusterId(value: string): string {
   return value.toLowerCase();
 }
 
-export function clusterIdProblem(value: string): string | null {
+/** Why `value` (normalised; `typed` as the person wrote it) is not a cluster id; null when it is one. */
+export function clusterIdProblem(value: string, typed = value): string | null {
   // An ACK cluster id has digits or hyphens (c82e6987e2961451182edacd74faf2e30, c-sandbox-managed): a
   // plain word such as "check" is not taken for one, and neither is a region id such as cn-shanghai.
   if (CLUSTER_ID.test(value) && /[0-9-]/.test(value) && !REGION_ID.test(value)) return null;
   if (REGION_ID.test(value)) {
-    return `${code(value)} is a region, not a cluster id. To set up every cluster of it: \`/backup-setup --region ${value} --all\`.`;
+    return `${code(typed)} is a region, not a cluster id. To set up every cluster of it: \`/backup-setup --region ${value} --all\`.`;
   }
   const verb = closest(value, VERBS);
   return (
-    `${code(echo(value))} is not a cluster id: ACK cluster ids start with "c" followed by letters, ` +
+    `${code(echo(typed))} is not a cluster id: ACK cluster ids start with "c" followed by letters, ` +
     'digits and hyphens (for example c82e6987e2961451182edacd74faf2e30). ' +
     (verb ? `Did you mean ${code(`/backup-setup ${verb}`)}?` : 'Copy it from the Clusters page of the ACK console.')
   );
@@ -110,7 +111,7 @@ function optionalCluster(verb: 'status' | 'cancel', rest: string[]): ParseResult
   const [typed] = rest;
   if (typed === undefined) return success({ verb });
   const clusterId = normalClusterId(typed);
-  const problem = clusterIdProblem(clusterId);
+  const problem = clusterIdProblem(clusterId, typed);
   return problem ? failure(problem) : success({ verb, clusterId });
 }
 
@@ -119,7 +120,7 @@ function requiredCluster(verb: 'verify' | 'audit', rest: string[]): ParseResult 
   if (typed === undefined) return failure(`${code(verb)} needs a cluster id: \`/backup-setup ${verb} <cluster-id>\`.`);
   if (extra.length > 0) return unexpected(extra, verb);
   const clusterId = normalClusterId(typed);
-  const problem = clusterIdProblem(clusterId);
+  const problem = clusterIdProblem(clusterId, typed);
   return problem ? failure(problem) : success({ verb, clusterId });
 }
 
@@ -161,7 +162,7 @@ function clusters(words: string[]): ParseResult {
           'Use `/backup-setup <cluster-id>`, or one of: status, cancel, verify, audit, help.',
       );
     }
-    const problem = clusterIdProblem(clusterId);
+    const problem = clusterIdProblem(clusterId, word);
     if (problem) return failure(problem);
     if (!clusterIds.includes(clusterId)) clusterIds.push(clusterId);
   }

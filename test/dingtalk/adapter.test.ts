@@ -156,7 +156,7 @@ describe('DingTalk adapter against the emulator', () => {
     expect(shown.title).toBe('backup-setup help');
     expect(shown.markdown).toContain('Unknown word `frobnicate`');
     expect(shown.markdown).toContain('`backup-setup` turns on the ACK backup center');
-    expect(shown.markdown).toContain('@bot backup-setup c-xxx');
+    expect(shown.markdown).toContain('@bot /backup-setup status');
     expect(shown.buttons).toEqual([]);
     expect(h.events).toEqual([]);
   });
@@ -317,7 +317,7 @@ describe('DingTalk cards', () => {
     const error = cardParams(sets({ kind: 'error', text: 'CS refused the add-on', correlationId: 'corr-123' }, place).card);
     expect(error.markdown).toBe('❌ CS refused the add-on\n\nCorrelation id: `corr-123`');
     const plan = cardParams(sets({ kind: 'plan', title: 'Plan for c-sandbox-dedicated', lines: ['create RAM user', 'attach policy'] }, place).card);
-    expect(plan).toMatchObject({ title: 'Plan for c-sandbox-dedicated', markdown: '- create RAM user\n- attach policy' });
+    expect(plan).toMatchObject({ title: 'Plan for c-sandbox-dedicated', markdown: '**Plan for c-sandbox-dedicated**\n- create RAM user\n- attach policy' });
     const done = cardParams(sets({ kind: 'done', ok: true, text: '✅ Backup center setup complete for `c-1`' }, place).card);
     expect(done.markdown).toBe('✅ Backup center setup complete for `c-1`');
     for (const card of [result, error, plan, done]) {

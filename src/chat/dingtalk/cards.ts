@@ -84,7 +84,7 @@ export function renderCards(reply: Reply, place: CardPlace, style: CardStyle): C
     case 'help':
       return paged('backup-setup help', toMarkdown(reply.text, style));
     case 'plan':
-      return paged(plainText(reply.title), reply.lines.map((line) => `- ${toMarkdown(line, style)}`).join('\n'));
+      return paged(plainText(reply.title), [`**${toMarkdown(reply.title, style)}**`, ...reply.lines.map((line) => `- ${toMarkdown(line, style)}`)].join('\n'));
     case 'question':
       return renderQuestion(reply, place, style);
     case 'approval':

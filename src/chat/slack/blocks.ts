@@ -178,14 +178,18 @@ function renderApproval(reply: Approval): RenderedReply {
     blocks.push(...sections(`*Policy document*: ${document.length} characters, shown in full in the replies below.`));
     followUps.push(...sections('*Policy document* of the approval above'), ...codeBlocks(document));
   }
+  // A fact mrkdwn cannot show exactly goes in a rich_text block under the fields, still as code.
+  const facts = approvalFacts(reply);
+  const literal = facts.filter(({ text }) => mrkdwnOf(text) === null);
   const fields: Field[] = [
     ...(reply.covers ? [{ type: 'mrkdwn' as const, text: clustersField(reply.covers) }] : []),
-    ...approvalFacts(reply).map(({ label, text }) => field(label, text)),
+    ...facts.filter((fact) => !literal.includes(fact)).map(({ label, text }) => ({ type: 'mrkdwn' as const, text: truncate(`*${label}*\n${mrkdwnOf(text)}`, LIMIT.field) })),
   ];
   if (reply.covers && fields[0]!.text.length > LIMIT.field) {
     followUps.push(...prose(reply.covers.map(code).join(', '), `Every cluster of the approval above (${reply.covers.length})`));
   }
   for (let i = 0; i < fields.length; i += 10) blocks.push({ type: 'section', fields: fields.slice(i, i + 10) });
+  for (const { label, text } of literal) blocks.push(...prose(text, label));
   const actions = approvalActions(reply, title);
   const fallback = `Approval needed: ${title}`;
   const compact = message(fallback, [
@@ -251,14 +255,7 @@ function header(text: string): Block {
   return { type: 'header', text: { type: 'plain_text', text: truncate(text, LIMIT.header) } };
 }
 
-type Field = { type: 'mrkdwn'; text: string } | { type: 'plain_text'; text: string };
-
-/** A labelled approval fact; plain text (literal, without code style) when mrkdwn cannot show it exactly. */
-function field(label: string, text: string): Field {
-  const body = mrkdwnOf(text);
-  if (body !== null) return { type: 'mrkdwn', text: truncate(`*${label}*\n${body}`, LIMIT.field) };
-  return { type: 'plain_text', text: truncate(`${label}\n${fallbackOf(text)}`, LIMIT.field) };
-}
+type Field = { type: 'mrkdwn'; text: string };
 
 /**
  * Inline-marked text (and an optional bold heading, also inline-marked) as mrkdwn sections when mrkdwn shows
