@@ -6,6 +6,7 @@ import type { ChatEvent, Conversation, PostedMessage } from '../../src/chat/mode
 import { WEB_CHANNEL } from '../../src/chat/web/index.ts';
 import { serveWebChat, type Served } from './harness.ts';
 import { APPROVAL_ID, POLICY_DOCUMENT, SESSION_ID, bucketScopeQuestion, policyApproval } from './fixtures.ts';
+import { hostileReplies } from '../chat/hostile-replies.ts';
 import {
   SELECTORS,
   chromiumPath,
@@ -43,8 +44,9 @@ function fakeBot(served: Served) {
         approvalId: event.approvalId,
         title: 'Create RAM policy `ack-backup-policy-c-sandbox-dedicated`',
         decision: event.decision === 'approve' ? 'approved' : 'denied',
-        by: event.actor.name,
+        by: event.actor.id,
         at: '2026-11-24T13:30:00.000Z',
+        shown: policyApproval('web:requester'),
       });
       await port.post(thread, { kind: 'done', ok: true, text: '✅ Backup center setup complete for `c-sandbox-dedicated`.' });
     }
@@ -109,9 +111,10 @@ describe.skipIf(!chromiumPath())('the sandbox chat page in Chromium', () => {
     expect(await served.recorder.next()).toMatchObject({ kind: 'threadText', text: '<img src=x onerror="window.pwned=1"> *bold* `code`' });
     const echoed = messagesBy(page, 'web:requester');
     await echoed.waitFor();
-    expect(await echoed.locator('.body').textContent()).toBe('<img src=x onerror="window.pwned=1"> bold code');
+    expect(await echoed.locator('.body').textContent()).toBe('<img src=x onerror="window.pwned=1"> *bold* code');
     expect(await echoed.locator('img').count()).toBe(0);
-    expect(await echoed.locator('strong').textContent()).toBe('bold');
+    expect(await echoed.locator('strong').count()).toBe(0);
+    expect(await echoed.locator('code').textContent()).toBe('code');
 
     // The approver does not see the requester's private note.
     await switchIdentity(page, 'web:approver');
@@ -131,8 +134,17 @@ describe.skipIf(!chromiumPath())('the sandbox chat page in Chromium', () => {
 
     const decided = messageById(page, approvalId!);
     await page.locator(`${SELECTORS.message}[data-message-id="${approvalId}"][data-kind="decided"]`).waitFor();
-    expect(await decided.locator(SELECTORS.decided).textContent()).toBe('✅ Approved: Create RAM policy ack-backup-policy-c-sandbox-dedicated');
-    expect(await decided.textContent()).toContain('by Avery (approver)');
+    // The decided approval keeps what was approved (folded), and says who decided and when, by name and in local time.
+    const decision = (await decided.locator(SELECTORS.decided).textContent())!;
+    expect(decision).toMatch(/^Create RAM policy ack-backup-policy-c-sandbox-dedicated ✅ Approved by Avery \(approver\) at /);
+    expect(decision).not.toContain('2026-11-24T13:30');
+    expect(decision).toContain(await page.evaluate(() => new Date('2026-11-24T13:30:00.000Z').toLocaleString()));
+    const kept = decided.locator('[data-testid="decided-details"]');
+    expect(await kept.getAttribute('open')).toBeNull();
+    await kept.locator('summary').click();
+    expect(JSON.parse((await kept.locator(SELECTORS.policyDocument).textContent())!)).toEqual(POLICY_DOCUMENT);
+    expect(await kept.textContent()).toContain('Requested byRiley (requester)');
+    expect(await kept.textContent()).not.toContain('web:requester');
     expect(await page.locator(SELECTORS.approve).count()).toBe(0);
     expect(await page.locator(SELECTORS.done).textContent()).toBe('✅ Backup center setup complete for c-sandbox-dedicated.');
 
@@ -161,5 +173,27 @@ describe.skipIf(!chromiumPath())('the sandbox chat page in Chromium', () => {
     const answer = await served.recorder.next();
     expect(answer).toMatchObject({ kind: 'answer', sessionId: 's-regions', questionId: 'region', value: 'cn-wulanchabu' });
     expect(answer.conversation).toEqual({ ...WEB_CHANNEL, threadId: posted!.messageId });
+  });
+
+  it('shows every hostile identifier of every reply kind exactly, as code (issue 15 item 1)', async () => {
+    const posted: { id: string; kind: string; shows: string[] }[] = [];
+    for (const { reply, shows } of hostileReplies()) {
+      const message = await served.chat.port.post(WEB_CHANNEL, reply);
+      posted.push({ id: message!.messageId, kind: reply.kind, shows });
+    }
+    const page = await openChat(browser.context, served.url, 'web:requester');
+    const pageErrors: Error[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error));
+    for (const { id, kind, shows } of posted) {
+      const message = messageById(page, id);
+      await message.waitFor();
+      const code = await message.locator('code, pre').allTextContents();
+      for (const identifier of shows) {
+        expect(code.some((text) => text === identifier || text.includes(identifier)), `${kind} shows ${identifier} as code; it shows ${JSON.stringify(code)}`).toBe(true);
+      }
+      expect(await message.textContent()).not.toMatch(/<!time:|<@/);
+    }
+    expect(pageErrors).toEqual([]);
+    await page.screenshot({ path: new URL('../../test-results/web-chat-hostile.png', import.meta.url).pathname, fullPage: true });
   });
 });

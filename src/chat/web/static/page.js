@@ -174,7 +174,7 @@ function renderReply(message) {
         // What was approved stays in the thread, folded away.
         reply.shown
           ? el('details', { 'data-testid': 'decided-details' }, el('summary', {}, 'What was ', reply.decision === 'approved' ? 'approved' : 'asked'),
-              ...approvalBody(message.stepTitle ?? reply.title, reply.shown, view.facts ?? []))
+              ...approvalBody('', message.stepTitle ?? reply.title, reply.shown, view.facts ?? []))
           : '',
       ];
     case 'answered':
@@ -196,7 +196,7 @@ function renderReply(message) {
     case 'error':
       return [
         el('div', { class: 'error' }, '⚠️ ', ...markup(reply.text)),
-        reply.correlationId ? el('div', { class: 'meta', 'data-testid': 'correlation-id' }, `correlation id ${reply.correlationId}`) : '',
+        reply.correlationId ? el('div', { class: 'meta', 'data-testid': 'correlation-id' }, 'correlation id ', el('code', {}, reply.correlationId)) : '',
       ];
     default:
       return [el('pre', {}, JSON.stringify(reply, null, 2))];
@@ -225,7 +225,7 @@ function renderQuestion(messageId, prompt) {
 }
 
 /** An approval's content: its step, what will change, the policy document, and its facts. */
-function approvalBody(title, reply, facts) {
+function approvalBody(heading, title, reply, facts) {
   const { request, preview } = reply.prompt;
   const details = el('dl', {});
   for (const fact of facts) {
@@ -234,7 +234,7 @@ function approvalBody(title, reply, facts) {
   }
   const policy = request.params.document;
   return [
-    el('h3', {}, '🔐 ', ...markup(title)),
+    el('h3', {}, heading, ...markup(title)),
     el('div', {}, 'What will change:'),
     el('ul', { 'data-testid': 'changes' }, ...preview.changes.map((change) => el('li', {}, ...markup(change)))),
     policy ? el('pre', { 'data-testid': 'policy-document' }, JSON.stringify(policy, null, 2)) : '',
@@ -250,8 +250,7 @@ function renderApproval(message, reply, view) {
 
   return [
     el('div', { class: 'approval', 'data-testid': 'approval' },
-      el('div', { class: 'approval-needed' }, 'Approval needed'),
-      ...approvalBody(message.stepTitle ?? reply.prompt.request.step, reply, view.facts ?? []),
+      ...approvalBody('🔐 Approval needed: ', message.stepTitle ?? reply.prompt.request.step, reply, view.facts ?? []),
       el('div', { class: 'actions' }, approve, deny)),
   ];
 }
