@@ -1,6 +1,7 @@
 // Approval rules from DESIGN.md, as pure functions: who may decide, and what an approval is bound to.
 import { createHash } from 'node:crypto';
 import type { StepRequest, UserId } from '../../flows/contract.ts';
+import { person, time } from '../../flows/domain/inline.js';
 
 export interface ApprovalPolicy {
   /** People, or groups (a Slack user group `slack:S…`: its members approve). */
@@ -48,7 +49,7 @@ function stableJson(value: unknown): string {
 export function refusalFor(reason: string, approval: { decidedBy?: string | null; decidedAt?: Date | string | null } | undefined) {
   switch (reason) {
     case 'already-decided':
-      return `This step was already decided${approval?.decidedBy ? ` by ${approval.decidedBy}` : ''}; your click changed nothing.`;
+      return `This step was already decided${approval?.decidedBy ? ` by ${person(approval.decidedBy)}` : ''}${approval?.decidedAt ? ` at ${time(new Date(approval.decidedAt))}` : ''}; your click changed nothing.`;
     case 'expired':
       return 'This approval has expired; your click changed nothing. Start the setup again to get a fresh approval.';
     case 'mismatch':

@@ -86,3 +86,30 @@ describe.each(hostileReplies())('a $reply.kind reply with hostile identifiers', 
     expect(JSON.stringify(set)).not.toMatch(/<!time:|<@/);
   });
 });
+
+describe('risk explained (issue 15 item 5)', () => {
+  it('every step has a one-line reason for its risk', async () => {
+    const { startHarness } = await import('../executor/helpers.ts');
+    const { STEP_ORDER } = await import('../../flows/steps.ts');
+    const h = await startHarness();
+    try {
+      for (const step of STEP_ORDER) {
+        const meta = h.executor.meta(step);
+        expect(meta.riskReason, step).toMatch(/^[a-z][^\n]{20,160}$/);
+      }
+      expect(h.executor.meta('createAccessKeySecret').riskReason).toContain('long-lived AccessKey');
+      expect(h.executor.meta('ensurePolicy').riskReason).toMatch(/^grants access/);
+      expect(h.executor.meta('restartMigrateController').riskReason).toMatch(/^restarts a component/);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('the approval shows the level with its reason on every platform', () => {
+    const reply = hostileReplies().find((r) => r.reply.kind === 'approval')!.reply;
+    const slack = JSON.stringify(renderReply(reply).main.blocks);
+    expect(slack).toContain('high: revokes access to bucket ');
+    const card = renderCards(reply, { conversationId: 'cid', threadId: 't1' }, { nameOf: (id) => id, timeZone: 'Asia/Shanghai' }).card;
+    expect(card.markdown).toContain('**Risk**: high: revokes access to bucket ``` ``double`` ```, which a backup vault uses');
+  });
+});
