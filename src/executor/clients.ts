@@ -6,7 +6,8 @@ import { $OpenApiUtil } from '@alicloud/openapi-core';
 import * as $dara from '@darabonba/typescript';
 import CredentialModule from '@alicloud/credentials';
 import OSS from 'ali-oss';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { PooledKubeConfig } from './kube-config.ts';
 
 // Node's ESM loader hands over the CommonJS exports object (class under .default); Vite unwraps it.
 function cjsDefault<T>(module: { default: T }): T {
@@ -214,7 +215,7 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
         runtime(timeouts.kubeconfig),
       ),
     );
-    const config = new KubeConfig();
+    const config = new PooledKubeConfig();
     config.loadFromString(response.body?.config ?? '');
     const clients: KubeClients = {
       core: config.makeApiClient(CoreV1Api),
