@@ -20,7 +20,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
   const present: StepOutcome = { step: 'createNamespace', outcome: 'already present', detail: `Namespace ${code(params.namespace)} already exists` };
   // No read first: the API server answers 409 AlreadyExists for a namespace that is there.
   const kube = await kubeOf(ctx, params.clusterId);
-  const result = await createOrPresent(ctx, { service: 'kube', permission: 'create namespaces', resource: `namespace ${code(params.namespace)} in cluster ${code(params.clusterId)}` }, () =>
+  const result = await createOrPresent(ctx, { service: 'kube', permission: 'create namespaces', resource: `namespace ${code(params.namespace)} in cluster ${code(params.clusterId)}`, scope: params.clusterId }, () =>
     kube.core.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: params.namespace } } }),
   () => namespaceExists(ctx, params.clusterId, params.namespace));
   if (result === 'present') return present;
