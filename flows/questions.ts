@@ -172,11 +172,11 @@ export function recheckNotice(questionId: 'managedRole' | 'apiGateway', met: boo
   if (questionId === 'managedRole') {
     return met
       ? 'Found the AliyunCSManagedBackupRestoreRole authorization (its token Secret is in kube-system). Continuing.'
-      : 'The AliyunCSManagedBackupRestoreRole authorization is still missing: no addon.aliyuncsmanagedbackuprestorerole.token Secret in kube-system. It can take a minute to appear after the authorization; check again.';
+      : 'The AliyunCSManagedBackupRestoreRole authorization is still missing: no `addon.aliyuncsmanagedbackuprestorerole.token` Secret in `kube-system`. It can take a minute to appear after the authorization; check again.';
   }
   return met
-    ? 'Found the Cloud Backup API Gateway authorization (role AliyunServiceRoleForHbrMagpieBridge). Continuing.'
-    : 'The Cloud Backup API Gateway authorization is still missing: role AliyunServiceRoleForHbrMagpieBridge does not exist yet. Confirm the dialog in the Cloud Backup console for the cluster region, then check again.';
+    ? 'Found the Cloud Backup API Gateway authorization (role `AliyunServiceRoleForHbrMagpieBridge`). Continuing.'
+    : 'The Cloud Backup API Gateway authorization is still missing: role `AliyunServiceRoleForHbrMagpieBridge` does not exist yet. Confirm the dialog in the Cloud Backup console for the cluster region, then check again.';
 }
 
 export function apiGatewaySkippedReminder(region: string): string {

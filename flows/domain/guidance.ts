@@ -17,7 +17,7 @@ export function apiGatewayGuidance(region: string): string {
   const name = API_GATEWAY_REGIONS[region] ?? region;
   return (
     `Backup and restore jobs in ${name} need a one-time authorization that lets Cloud Backup use API Gateway ` +
-    '(it creates the service-linked role AliyunServiceRoleForHbrMagpieBridge; without it jobs fail with MagpieBridgeSlrNotExist). ' +
+    '(it creates the service-linked role `AliyunServiceRoleForHbrMagpieBridge`; without it jobs fail with MagpieBridgeSlrNotExist). ' +
     'It is needed once per Alibaba Cloud account and only the console can grant it: log on to the Cloud Backup console ' +
     `(https://hbr.console.aliyun.com/), select ${name} in the top navigation bar, and click Confirm in the ` +
     'Cloud Backup Authorization dialog box. Then choose "Done — check again".'
@@ -37,8 +37,8 @@ const QUICK_AUTHORIZATION_URL =
 
 export function managedRoleGuidance(clusterName: string): string {
   return (
-    `The backup role of ${code(clusterName)} is not authorized: the Secret addon.aliyuncsmanagedbackuprestorerole.token is missing ` +
-    `in kube-system, so migrate-controller cannot use Cloud Backup, ECS snapshots or cnfs-oss-* buckets. ` +
+    `The backup role of ${code(clusterName)} is not authorized: the Secret \`addon.aliyuncsmanagedbackuprestorerole.token\` is missing ` +
+    `in kube-system, so migrate-controller cannot use Cloud Backup, ECS snapshots or \`cnfs-oss-*\` buckets. ` +
     `Authorize the RAM role ${MANAGED_BACKUP_ROLE} once for this account with the quick authorization ` +
     `(${QUICK_AUTHORIZATION_URL}), or from the cluster's Application Backup page in the ACK console. ` +
     'Then choose "I have authorized it — check again".'
@@ -58,8 +58,8 @@ export const EDGE_NETWORK =
 /** Said before any step when the setup will create a long-lived AccessKey: what it is and why it is needed. */
 export function longLivedAccessKeyNotice(facts: { clusterSpec: string }, bucket: string): string {
   const why = facts.clusterSpec.startsWith('ack.pro.')
-    ? `bucket ${code(bucket)} does not start with cnfs-oss-, and the cluster's AliyunCSManagedBackupRestoreRole covers only cnfs-oss-* buckets`
-    : 'the cnfs-oss-* exemption applies to ACK Pro clusters only, and this is an ACK Basic cluster';
+    ? `bucket ${code(bucket)} does not start with \`cnfs-oss-\`, and the cluster's \`AliyunCSManagedBackupRestoreRole\` covers only \`cnfs-oss-*\` buckets`
+    : 'the `cnfs-oss-*` exemption applies to ACK Pro clusters only, and this is an ACK Basic cluster';
   return (
     `OSS permission needed: ${why}. The setup creates a RAM user with a custom policy for this bucket and a long-lived AccessKey ` +
     'stored in Secret csdr/alibaba-addon-secret. The AccessKey does not expire: rotate it yourself, and delete it when the cluster no longer needs it.'

@@ -38,7 +38,7 @@ export function diagnose(error: string, vault: Vault, credentials: ComponentCred
     if (credentials.kind === 'role') {
       return isCnfsOssBucket(vault.bucket)
         ? retry(`the system policy of AliyunCSManagedBackupRestoreRole does not allow ${code(action)} on ${code(resource)}: restore the role's authorization (RAM console → Roles → AliyunCSManagedBackupRestoreRole), then test again.`)
-        : retry(`AliyunCSManagedBackupRestoreRole may only use buckets named cnfs-oss-*, and ${code(vault.bucket)} is not one: run /backup-setup again and choose a cnfs-oss-* bucket, or choose ${code(vault.bucket)} there so the setup gives migrate-controller an AccessKey with OSS permission on it.`);
+        : retry(`AliyunCSManagedBackupRestoreRole may only use buckets named \`cnfs-oss-*\`, and ${code(vault.bucket)} is not one: run /backup-setup again and choose a \`cnfs-oss-*\` bucket, or choose ${code(vault.bucket)} there so the setup gives migrate-controller an AccessKey with OSS permission on it.`);
     }
     const granted = ossResources(policyDocument);
     const names = granted.length > 0 && !granted.some((r) => r === '*' || r.startsWith(`acs:oss:*:*:${vault.bucket}`) || r === 'acs:oss:*:*:*')

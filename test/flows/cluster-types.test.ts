@@ -160,7 +160,7 @@ describe('DESIGN "Cluster types"', () => {
     expect(bucketQuestion.kind === 'event' && bucketQuestion.prompt?.kind === 'question' && bucketQuestion.prompt.text).toContain(
       'This is an ACK Basic cluster: any bucket needs a RAM user whose long-lived AccessKey (it does not expire) is stored in a Secret in the cluster',
     );
-    expect(seen.notices).toContainEqual(expect.stringContaining('the cnfs-oss-* exemption applies to ACK Pro clusters only, and this is an ACK Basic cluster'));
+    expect(seen.notices).toContainEqual(expect.stringContaining('the `cnfs-oss-*` exemption applies to ACK Pro clusters only, and this is an ACK Basic cluster'));
     expect(seen.notices).toContainEqual(expect.stringContaining('long-lived AccessKey stored in Secret csdr/alibaba-addon-secret. The AccessKey does not expire'));
     expect(seen.plan).toContain('Create a long-lived AccessKey for `ack-backup-c-sandbox-managed` and store it in Secret `csdr/alibaba-addon-secret`');
   });
@@ -169,7 +169,7 @@ describe('DESIGN "Cluster types"', () => {
     const seen = await setUp({ ...managed, buckets: [teamBucket] }, { bucket: 'team-data' });
     const bucketQuestion = seen.point.log.find((e) => e.kind === 'event' && e.prompt?.kind === 'question' && e.prompt.questionId === 'bucket')!;
     expect(bucketQuestion.kind === 'event' && bucketQuestion.prompt?.kind === 'question' && bucketQuestion.prompt.text).toContain('any other bucket needs a RAM user whose long-lived AccessKey');
-    expect(seen.notices).toContainEqual(expect.stringContaining('bucket `team-data` does not start with cnfs-oss-'));
+    expect(seen.notices).toContainEqual(expect.stringContaining('bucket `team-data` does not start with `cnfs-oss-`'));
   });
 
   test('no migrate-controller offered by CS (ListAddons lists none): stops before any change', async () => {
