@@ -8,7 +8,7 @@ import type { CloudClients } from './clients.ts';
 import { StepError, type ApplyOptions, type CreatedAccessKeys, type Executor, type StepMeta } from './contract.ts';
 import type { ExecContext } from './context.ts';
 import { CallLimiter, type RateLimits } from './rate-limit.ts';
-import { readCluster } from './read-cluster.ts';
+import { readClusterOrSuggest } from './read-cluster.ts';
 import { clusterIdsIn } from './reads.ts';
 import { DEFAULT_RETRY, type RetryOptions } from './retry.ts';
 import { step as createBackupVault } from './steps/ensure-backup-vault.ts';
@@ -81,7 +81,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
   return {
     meta: (step: StepName): StepMeta => ({ ...stepModule(step).meta, apis: [...stepModule(step).meta.apis] }),
-    readCluster: (clusterId) => guarded('readCluster', () => readCluster(context('readCluster'), clusterId)),
+    readCluster: (clusterId) => guarded('readCluster', () => readClusterOrSuggest(context('readCluster'), clusterId)),
     preview: (request: StepRequest): Promise<StepPreview> =>
       guarded(request.step, () => stepModule(request.step).preview(request.params as never, context(request.step))),
     apply: (request: StepRequest, applyOptions: ApplyOptions = {}): Promise<StepOutcome> =>

@@ -2,7 +2,12 @@
 import type { ClusterFacts } from '../../flows/contract.ts';
 import { classifyCluster, flowFor } from '../../flows/domain/cluster.ts';
 import { ADDON_NAME, BACKUP_NAMESPACE, CONTROLLER_NAMESPACE } from '../../flows/domain/names.ts';
+import { DescribeClustersV1Request } from '@alicloud/cs20151215';
+import { closest } from '../../flows/domain/closest.ts';
+import { code } from '../../flows/domain/inline.js';
+import { runtime } from './clients.ts';
 import { StepError } from './contract.ts';
+import { call } from './context.ts';
 import type { ExecContext } from './context.ts';
 import { clusterDetail, installedAddons, listBackupLocations, listBuckets, offeredAddonVersion, readSecret, roleExists, type InstalledAddon } from './reads.ts';
 
@@ -59,4 +64,34 @@ export async function readCluster(ctx: ExecContext, clusterId: string): Promise<
     managedRoleAuthorized: roleToken,
     apiGatewayAuthorized: gateway,
   };
+}
+
+/**
+ * The cluster's facts, or for an id the account does not have: where the account's clusters are and the id nearest to
+ * the one typed (`c-sandbox-manged` → `c-sandbox-managed`). DescribeClustersV1 without region_id lists the clusters of
+ * every region (https://www.alibabacloud.com/help/en/ack/ack-managed-and-ack-dedicated/developer-reference/api-cs-2015-12-15-describeclustersv1).
+ */
+export async function readClusterOrSuggest(ctx: ExecContext, clusterId: string): Promise<ClusterFacts> {
+  try {
+    return await readCluster(ctx, clusterId);
+  } catch (error) {
+    if (!(error instanceof StepError) || error.code !== 'ErrorClusterNotFound') throw error;
+    const clusters = await accountClusters(ctx);
+    const regions = [...new Set(clusters.map((c) => c.region))].sort();
+    const near = closest(clusterId, clusters.map((c) => c.clusterId), 3);
+    throw new StepError(ctx.step, 'ErrorClusterNotFound',
+      `Cluster ${code(clusterId)} was not found in this account (its ${clusters.length} cluster(s) are in ${regions.join(', ') || 'no region'})` +
+        (near ? `. Did you mean ${code(near)}? Run ${code(`/backup-setup ${near}`)}.` : ': check the id on the Clusters page of the ACK console, and that the bot\'s AccessKey belongs to the cluster\'s account.'));
+  }
+}
+
+async function accountClusters(ctx: ExecContext): Promise<{ clusterId: string; region: string }[]> {
+  const found: { clusterId: string; region: string }[] = [];
+  for (let page = 1; ; page++) {
+    const response = await call(ctx, { service: 'cs', permission: 'cs:DescribeClustersV1', resource: 'the account' }, () =>
+      ctx.clients.cs.describeClustersV1WithOptions(new DescribeClustersV1Request({ pageNumber: page, pageSize: 100 }), {}, runtime(ctx.clients.timeouts.read)));
+    const clusters = response.body?.clusters ?? [];
+    for (const c of clusters) if (c.clusterId) found.push({ clusterId: c.clusterId, region: c.regionId ?? '' });
+    if (clusters.length === 0 || found.length >= (response.body?.pageInfo?.totalCount ?? found.length)) return found;
+  }
 }

@@ -1,0 +1,29 @@
+// Issue 15 item 11: typos get did-you-mean, and cluster ids are matched whatever their case.
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { Reply } from '../../src/chat/model.ts';
+import { startTestBot, type TestBot } from '../support/bot-harness.ts';
+
+let t: TestBot;
+beforeEach(async () => {
+  t = await startTestBot();
+});
+afterEach(async () => {
+  await t.stop();
+});
+
+it('an unknown cluster id gets where the account\'s clusters are and the nearest id; nothing is changed', async () => {
+  const before = JSON.stringify(t.sandbox.publicState());
+  await t.command('/backup-setup c-sandbox-manged');
+  const done = await t.chat.until(() => t.chat.replies('done').at(-1));
+  expect(done.text).toMatch(/^Cluster `c-sandbox-manged` was not found in this account \(its \d+ cluster\(s\) are in [a-z0-9-]+(, [a-z0-9-]+)*\)\. Did you mean `c-sandbox-managed`\? Run `\/backup-setup c-sandbox-managed`\.$/);
+  expect(done.text).toContain('cn-hangzhou');
+  expect(JSON.stringify(t.sandbox.publicState())).toBe(before);
+});
+
+it('a cluster id in upper case reaches the cluster (ids are lowercased before any call)', async () => {
+  await t.command('/backup-setup C-Sandbox-Managed');
+  const question = await t.chat.until(() => t.chat.messages.find((m) => m.reply.kind === 'question'));
+  expect((question.reply as Extract<Reply, { kind: 'question' }>).prompt.questionId).toBeDefined();
+  expect(t.chat.replies('text')[0]!.text).toMatch(/^Backup center setup for `c-sandbox-managed`/);
+  expect(t.chat.replies('done')).toEqual([]);
+});
