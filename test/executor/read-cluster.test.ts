@@ -42,7 +42,9 @@ describe('readCluster', () => {
     const error = await failure<StepError>(h.executor.readCluster('c-does-not-exist'));
     expect(error).toBeInstanceOf(StepError);
     expect(error).toMatchObject({ step: 'readCluster', code: 'ErrorClusterNotFound' });
-    expect(error.message).toContain('Cluster c-does-not-exist was not found in this account/region');
+    // Nothing near it: where the account's clusters are, and what to check.
+    expect(error.message).toMatch(/^Cluster `c-does-not-exist` was not found in this account \(its \d+ cluster\(s\) are in [^)]+\): check the id on the Clusters page of the ACK console/);
+    expect(error.message).not.toContain('Did you mean');
   });
 
   it('lists the clusters of a region', async () => {
