@@ -4,7 +4,7 @@
 // its thread, and the first message says so.
 import type { types } from '@slack/bolt';
 import type { Reply } from '../model.ts';
-import { chunk, truncate } from './mrkdwn.ts';
+import { chunk, escapeMrkdwn, truncate } from './mrkdwn.ts';
 import { escapeText, fallbackOf, mrkdwnOf, richContainers } from './inline.ts';
 import { answerText, approvalFacts, decisionText, policyDocument, stepTitle } from '../approval-details.ts';
 import { code, plainText } from '../../../flows/domain/inline.js';
@@ -173,10 +173,10 @@ function renderApproval(reply: Approval): RenderedReply {
   // A fleet approval lists its changes per cluster; one cluster's resources would mislead.
   const document = reply.covers ? null : policyDocument(prompt.request);
   if (document && document.length <= DOCUMENT_SHOWN) {
-    blocks.push(...sections('*Policy document*'), ...codeBlocks(document));
+    blocks.push(...sections('*Policy document*', { raw: true }), ...codeBlocks(document));
   } else if (document) {
-    blocks.push(...sections(`*Policy document*: ${document.length} characters, shown in full in the replies below.`));
-    followUps.push(...sections('*Policy document* of the approval above'), ...codeBlocks(document));
+    blocks.push(...sections(`*Policy document*: ${document.length} characters, shown in full in the replies below.`, { raw: true }));
+    followUps.push(...sections('*Policy document* of the approval above', { raw: true }), ...codeBlocks(document));
   }
   // A fact mrkdwn cannot show exactly goes in a rich_text block under the fields, still as code.
   const facts = approvalFacts(reply);
@@ -264,7 +264,7 @@ type Field = { type: 'mrkdwn'; text: string };
 function prose(text: string, heading?: string): Block[] {
   const body = mrkdwnOf(text);
   const title = heading === undefined ? '' : mrkdwnOf(heading);
-  if (body !== null && title !== null) return sections(heading === undefined ? body : `*${title}*\n${body}`);
+  if (body !== null && title !== null) return sections(heading === undefined ? body : `*${title}*\n${body}`, { raw: true });
   const bold = heading === undefined ? [] : [...richContainers(heading).flatMap((c) => c.elements), { type: 'text' as const, text: '\n' }];
   const headingElements = bold.map((e) => (e.type === 'text' ? { ...e, style: { ...e.style, bold: true } } : e));
   return chunk(text, LIMIT.section).map((part, i) => ({ type: 'rich_text', elements: richContainers(part, i === 0 ? headingElements : []) }));
@@ -275,10 +275,12 @@ function context(mrkdwn: string): Block {
 }
 
 /**
- * mrkdwn (markup we wrote) as sections of at most 3000 characters. A code fence cut by a section boundary
- * is closed at the end of one section and opened again in the next, so every section renders on its own.
+ * Text as sections of at most 3000 characters; escaped unless `raw` (markup we wrote). A code fence cut
+ * by a section boundary is closed at the end of one section and opened again in the next, so every
+ * section renders on its own.
  */
-function sections(body: string): Block[] {
+function sections(text: string, options: { raw?: boolean } = {}): Block[] {
+  const body = options.raw ? text : escapeMrkdwn(text);
   const room = LIMIT.section - 2 * (CODE_FENCE.length + 1);
   const parts: string[] = [];
   let inFence = false;

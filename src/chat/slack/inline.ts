@@ -5,6 +5,7 @@
 // `style: {code: true}` (api.slack.com/reference/block-kit/blocks#rich_text).
 import type { types } from '@slack/bolt';
 import { spans, type Span } from '../../../flows/domain/inline.js';
+import { mention, slackDate } from './mrkdwn.ts';
 
 type RichElement = types.RichTextElement;
 
@@ -39,14 +40,10 @@ function spanMrkdwn(span: Span): string | null {
       return span.text.includes('```') ? null : `\`\`\`\n${escapeText(span.text)}\n\`\`\``;
     case 'code':
       return span.text === '' || /[`\n]/.test(span.text) || span.text.trim() !== span.text ? null : `\`${escapeText(span.text)}\``;
-    case 'person': {
-      const user = slackUser(span.id);
-      return user ? `<@${user}>` : spanMrkdwn({ kind: 'code', text: span.id });
-    }
-    case 'time': {
-      const at = seconds(span.iso);
-      return at === null ? spanMrkdwn({ kind: 'text', text: span.iso }) : `<!date^${at}^${FORMAT}|${escapeText(utc(span.iso))}>`;
-    }
+    case 'person':
+      return slackUser(span.id) ? mention(span.id) : spanMrkdwn({ kind: 'code', text: span.id });
+    case 'time':
+      return seconds(span.iso) === null ? spanMrkdwn({ kind: 'text', text: span.iso }) : slackDate(span.iso);
   }
 }
 

@@ -1,4 +1,28 @@
-// Cutting Slack text to Block Kit's limits without breaking it (escaping is in inline.ts).
+// Safe Slack text: escaping for mrkdwn and cutting text to Block Kit's limits without breaking it.
+import type { UserId } from '../../../flows/contract.ts';
+
+/** Escapes &, < and > (Slack's control characters) but keeps user mentions and date tokens we write. */
+export function escapeMrkdwn(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/&lt;(@[UW][A-Z0-9]+|!date\^\d+\^[^|&]*\|[^&]*)&gt;/g, '<$1>');
+}
+
+/** `slack:U012AB` as a mention Slack renders with the person's name; other ids as plain text. */
+export function mention(user: UserId): string {
+  if (/^<@[UW][A-Z0-9]+>$/.test(user)) return user;
+  const match = /^slack:([UW][A-Z0-9]+)$/.exec(user);
+  return match ? `<@${match[1]}>` : escapeMrkdwn(user);
+}
+
+/** A date Slack shows in each reader's time zone, with the ISO form as fallback. */
+export function slackDate(iso: string): string {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return escapeMrkdwn(iso);
+  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${iso}>`;
+}
 
 /** Cuts text to at most `max` characters, ending with "…", never inside a surrogate pair or an entity. */
 export function truncate(text: string, max: number): string {
