@@ -38,7 +38,12 @@ export function renderAudit(clusterId: string, rows: AuditRow[]): string {
     `Last ${rows.length} audit entries for ${code(clusterId)} (newest first):`,
     ...rows.map(
       (r) =>
-        `${time(new Date(r.at))} ${person(r.actor)} ${r.action}${r.step ? ` ${code(r.step)}` : ''}: ${r.outcome}${r.detail ? ` (${r.detail})` : ''}`,
+        `${time(new Date(r.at))} ${person(r.actor)} ${r.action}${r.step ? ` ${code(r.step)}` : ''}: ${r.outcome}${r.detail ? ` (${detailOf(r)})` : ''}`,
     ),
   ].join('\n');
+}
+
+/** An answer's detail is the value as typed or clicked (shown as code); every other detail is the bot's own marked text. */
+function detailOf(row: AuditRow): string {
+  return row.action === 'answer' ? code(row.detail ?? '') : (row.detail ?? '');
 }

@@ -3,6 +3,7 @@
 import type { PolicyDocument } from '../../flows/contract.ts';
 import { code, person, time } from '../../flows/domain/inline.js';
 import type { ApprovalReply, Reply } from '../../src/chat/model.ts';
+import { renderAudit } from '../../src/session/render.ts';
 
 /** Identifiers as hostile as a name can be. Real ARNs and buckets hold the first ones; the rest come from typing. */
 export const HOSTILE = ['acs:oss:*:*:my-bucket/*', 'cnfs_oss_*_a', 'b~u~cket', 'back`tick', '``double``', '`edge', 'a<b>&amp;c', '*bold*'] as const;
@@ -68,5 +69,16 @@ export function hostileReplies(): { reply: Reply; shows: string[] }[] {
     { reply: { kind: 'result', outcome: { step: 'createBucket', outcome: 'created', detail: `Created OSS bucket ${code(under)}` } }, shows: [under] },
     { reply: { kind: 'done', ok: true, text: `✅ Backup center setup complete for ${code(bold)}: bucket ${code(arn)}.` }, shows: [bold, arn] },
     { reply: { kind: 'error', text: `Policy ${code(angle)} was refused.`, correlationId: 'corr_*1*' }, shows: [angle, 'corr_*1*'] },
+    {
+      // The audit listing: an answer as typed, and a step's own detail.
+      reply: {
+        kind: 'text',
+        text: renderAudit('c-1', [
+          { id: 2, at: new Date('2026-11-24T14:02:00.000Z'), actor: 'bot', action: 'step', clusterId: 'c-1', step: 'ensurePolicy', outcome: 'updated', detail: `Updated policy ${code(under)} on ${code(arn)}` },
+          { id: 1, at: new Date('2026-11-24T14:01:00.000Z'), actor: REQUESTER, action: 'answer', clusterId: 'c-1', step: 'bucket', outcome: 'answered', detail: tick },
+        ]),
+      },
+      shows: [under, arn, tick, 'ensurePolicy'],
+    },
   ];
 }
