@@ -58,7 +58,8 @@ export function decisionText(decided: Decided): string {
     case 'approved':
       return `✅ Approved by ${by} at ${at}`;
     case 'denied':
-      return `🚫 Denied by ${by} at ${at}${decided.reason ? ` (${decided.reason})` : ''}`;
+      // A deny reason is typed by a person: shown as code, so it keeps its characters and carries no markup.
+      return `🚫 Denied by ${by} at ${at}${decided.reason ? ` (reason: ${code(decided.reason)})` : ''}`;
     case 'expired':
       return `⌛ Expired at ${at}; nothing was changed`;
     case 'closed':

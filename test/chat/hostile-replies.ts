@@ -58,8 +58,9 @@ export function hostileReplies(): { reply: Reply; shows: string[] }[] {
     },
     { reply: approval, shows: [arn, tilde, angle, edge, under, double] },
     {
-      reply: { kind: 'decided', approvalId: 'ap-hostile', title: 'Create or update RAM policy', decision: 'denied', by: DECIDER, at: '2026-11-24T14:01:00.000Z', shown: approval, reason: `bucket ${code(edge)} is wrong` },
-      shows: [arn, tilde, angle, under, edge],
+      reply: { kind: 'decided', approvalId: 'ap-hostile', title: 'Create or update RAM policy', decision: 'denied', by: DECIDER, at: '2026-11-24T14:01:00.000Z', shown: approval, reason: 'use *another* bucket <b> & `this`' },
+      // The deny reason is typed by a person: shown literally, as code.
+      shows: [arn, tilde, angle, under, edge, 'use *another* bucket <b> & `this`'],
     },
     {
       reply: { kind: 'answered', prompt: { kind: 'question', questionId: 'bucket', text: `Which bucket for ${code(angle)}?`, choices: [], freeText: true }, answer: { value: tick, label: tick, by: REQUESTER } },
