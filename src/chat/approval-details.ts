@@ -33,9 +33,9 @@ export interface Fact {
   text: string;
 }
 
-/** "high: creates a long-lived AccessKey …": the level and why. */
+/** "high — creates a long-lived AccessKey …": the level and why. */
 export function riskText(reply: ApprovalReply): string {
-  return reply.riskReason ? `${reply.risk}: ${reply.riskReason}` : reply.risk;
+  return reply.riskReason ? `${reply.risk} — ${reply.riskReason}` : reply.risk;
 }
 
 /** The facts under an approval's changes: its parameters (unless a fleet approval), risk, APIs, expiry, requester. */

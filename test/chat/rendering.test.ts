@@ -108,8 +108,8 @@ describe('risk explained (issue 15 item 5)', () => {
   it('the approval shows the level with its reason on every platform', () => {
     const reply = hostileReplies().find((r) => r.reply.kind === 'approval')!.reply;
     const slack = JSON.stringify(renderReply(reply).main.blocks);
-    expect(slack).toContain('high: revokes access to bucket ');
+    expect(slack).toContain('high — revokes access to bucket ');
     const card = renderCards(reply, { conversationId: 'cid', threadId: 't1' }, { nameOf: (id) => id, timeZone: 'Asia/Shanghai' }).card;
-    expect(card.markdown).toContain('**Risk**: high: revokes access to bucket ``` ``double`` ```, which a backup vault uses');
+    expect(card.markdown).toContain('**Risk**: high — revokes access to bucket ``` ``double`` ```, which a backup vault uses');
   });
 });
