@@ -20,7 +20,7 @@ afterEach(async () => {
 
 const BUCKET = 'cnfs-oss-sandbox-backups';
 const TEST_LINE = (attempt: number) =>
-  new RegExp(`^✅ Test backup of kube-public: 12 objects \\([\\d.]+ KB\\) written to oss://${BUCKET}/backups/backup-setup-test-\\w{8}-${attempt}/ in \\d+ s, then removed$`);
+  new RegExp(`^✅ Test backup of \`kube-public\`: 12 objects \\([\\d.]+ KB\\) written to oss://${BUCKET}/backups/backup-setup-test-\\w{8}-${attempt}/ in \\d+ s, then removed$`);
 
 const objectsIn = (bucket: string) => t.sandbox.publicState().oss.buckets.find((b) => b.name === bucket)!.objects;
 const tasksIn = (clusterId: string, kind: string) => Object.values(t.sandbox.account.state.clusters[clusterId]!.objects).filter((o) => o.kind === kind);
@@ -59,7 +59,7 @@ describe('a setup ends with a test backup written with the component\'s own cred
     const approval = t.chat.replies('approval').find((a) => a.prompt.request.step === 'testBackup')!;
     expect(approval.title).toBe('Run a test backup (it removes itself)');
     const shown = approval.prompt.preview.changes.join('\n');
-    expect(shown).toContain('back up namespace kube-public (read only, no volume data)');
+    expect(shown).toContain('back up namespace `kube-public` (read only, no volume data)');
     // Registered clusters keep onectl's Secret in kube-system (shared with other add-ons); dedicated ones in csdr.
     const secret = clusterId === 'c-sandbox-registered' ? 'kube-system' : 'csdr';
     expect(shown).toContain(component.startsWith('role/') ? 'with its own credentials (AliyunCSManagedBackupRestoreRole)' : `with its own credentials (Secret ${secret}/alibaba-addon-secret (AccessKey LTAI`);
@@ -70,7 +70,7 @@ describe('a setup ends with a test backup written with the component\'s own cred
     await t.command('/backup-setup c-sandbox-managed');
     const done = await driveToEnd(t, 'c-sandbox-managed', { decisions: { testBackup: 'deny' } });
     expect(done.text).toMatch(COMPLETE);
-    expect(done.text).toContain('No test backup was run (denied by web:approver): `/backup-setup verify c-sandbox-managed --test-backup` runs one when you are ready.');
+    expect(done.text).toContain('No test backup was run (denied by <@web:approver>): `/backup-setup verify c-sandbox-managed --test-backup` runs one when you are ready.');
     expect(done.text).not.toMatch(/✅ Test backup/);
     expect(tasksIn('c-sandbox-managed', 'ApplicationBackup')).toEqual([]);
     expect(t.sandbox.requests.entries.filter((e) => e.action === 'oss:PutObject')).toEqual([]);
@@ -113,14 +113,14 @@ describe('a policy that lacks an OSS action, or names another bucket', () => {
       tamper: () => replacePolicy((d) => { ossStatement(d).Action = ossStatement(d).Action.filter((a) => a !== 'oss:PutObject'); }),
       error: /«upload backup files to OSS bucket failed: oss: service returned error: StatusCode=403, ErrorCode=AccessDenied, ErrorMessage="You have no right to access this object because of bucket acl\.", RequestId=[\w-]+, Ec=0003-00000001»/,
       fix: 'Likely fix: the policy `ack-backup-c-sandbox-dedicated-migrate-controller` lacks `oss:PutObject` on `acs:oss:*:*:cnfs-oss-sandbox-backups/*`; approve the policy update.',
-      update: 'adds Allow on acs:oss:*:*:cnfs-oss-sandbox-backups/*: oss:PutObject',
+      update: 'adds Allow on `acs:oss:*:*:cnfs-oss-sandbox-backups/*`: `oss:PutObject`',
     },
     {
       name: 'names another bucket',
       tamper: () => replacePolicy((d) => { ossStatement(d).Resource = ['acs:oss:*:*:team-archive', 'acs:oss:*:*:team-archive/*']; }),
       error: /«VaultError: backup vault is unavailable: oss: service returned error: StatusCode=403, ErrorCode=AccessDenied, .*Ec=0003-00000001»/,
       fix: 'Likely fix: the policy `ack-backup-c-sandbox-dedicated-migrate-controller` lacks `oss:ListObjects` on `acs:oss:*:*:cnfs-oss-sandbox-backups` (it grants OSS only on `acs:oss:*:*:team-archive`, `acs:oss:*:*:team-archive/*`); approve the policy update.',
-      update: 'adds Allow on acs:oss:*:*:cnfs-oss-sandbox-backups: ',
+      update: 'adds Allow on `acs:oss:*:*:cnfs-oss-sandbox-backups`: ',
     },
   ])('$name: the test backup fails with the reason, and after the policy update is approved the re-run passes', async ({ tamper, error, fix, update }) => {
     await t.command('/backup-setup c-sandbox-dedicated');
