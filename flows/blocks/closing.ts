@@ -47,7 +47,7 @@ function headline(status: FlowStatus, context: FlowContext, cause: ClosingCause)
         : `❌ Stopped: "${step}" failed: ${cause.error}`;
     case 'cancelled':
       // What a step that was running really did is known to the session runtime, which adds it.
-      return `🛑 Cancelled by ${cause.by ?? 'the requester'}.`;
+      return `🛑 Cancelled by ${cause.by ? person(cause.by) : 'the requester'}.`;
     case 'unsupported':
     case 'abandoned':
       return `Stopped (${status}).`;

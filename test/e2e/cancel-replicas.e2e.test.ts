@@ -95,7 +95,7 @@ describe('cancel on one replica while the other runs a step', () => {
     await new Promise((resolve) => setTimeout(resolve, 2_500)); // longer than A's slow read
 
     expect(closing.text).toMatch(/^🛑 Cancelled by/);
-    expect(closing.text).toContain('Created RAM user ack-backup-c-sandbox-dedicated');
+    expect(closing.text).toContain('Created RAM user `ack-backup-c-sandbox-dedicated`');
     // The user's approval is decided; no policy approval was posted.
     expect(world.api.messages.filter((m) => m.threadTs === parent.ts && isApproval(m))).toEqual([]);
     expect(world.api.messages.filter((m) => m.threadTs === parent.ts && isClosing(m))).toHaveLength(1);

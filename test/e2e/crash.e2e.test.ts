@@ -87,7 +87,7 @@ describe('crash safety: SIGKILL in every privileged step of the dedicated flow',
     const closing = await runWithKill(point);
     expect(closing.text, bot!.output.join('')).toMatch(/^✅ Backup center setup complete/);
     // One test backup, resumed where it was, that removed itself: nothing is left in the bucket or the cluster.
-    expect(closing.text).toMatch(/\n✅ Test backup of kube-public: 12 objects \(.+\) written to oss:\/\/cnfs-oss-sandbox-backups\/backups\/backup-setup-test-\w+-1\/ in \d+ s, then removed\n/);
+    expect(closing.text).toMatch(/\n✅ Test backup of `kube-public`: 12 objects \(.+\) written to oss:\/\/cnfs-oss-sandbox-backups\/backups\/backup-setup-test-\w+-1\/ in \d+ s, then removed\n/);
     expect(world!.sandbox.publicState().oss.buckets.find((b) => b.name === 'cnfs-oss-sandbox-backups')?.objects).toBe(0);
     const tasks = Object.values(world!.sandbox.account.state.clusters['c-sandbox-dedicated']!.objects).filter((o) => o.kind === 'ApplicationBackup');
     expect(tasks).toEqual([]);

@@ -173,7 +173,7 @@ describe('flows that stop early say what was changed and what was not', () => {
       decide: (step) => (step === 'createNamespace' ? 'cancel' : 'approve'),
     });
     expect(outputOf(point).message.split('\n').slice(0, 5)).toEqual([
-      '🛑 Cancelled by slack:UREQ.',
+      '🛑 Cancelled by <@slack:UREQ>.',
       'Changed:',
       '• createRamUser done',
       '• ensurePolicy done',
@@ -201,7 +201,7 @@ describe('flows that stop early say what was changed and what was not', () => {
     actor.send({ type: 'CANCEL', by: REQUESTER });
     release({ step: 'createRamUser', outcome: 'created', detail: 'late' });
     const done = await waitFor(actor, (s) => s.status === 'done');
-    expect(done.output!.message.split('\n')[0]).toBe('🛑 Cancelled by slack:UREQ.');
+    expect(done.output!.message.split('\n')[0]).toBe('🛑 Cancelled by <@slack:UREQ>.');
     expect(done.output!.interrupted).toMatchObject({ step: 'createRamUser', params: { userName: 'ack-backup-c-test-dedicated' } });
     // The running step is not listed as "not done": the runtime says whether it finished.
     expect(done.output!.message).not.toContain('• Create RAM user');

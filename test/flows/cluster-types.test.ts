@@ -115,7 +115,7 @@ describe('DESIGN "Cluster types"', () => {
   test('ACK managed without the role, cancelled at the guidance: nothing changed', async () => {
     const seen = await setUp({ ...managed, managedRoleAuthorized: false }, { managedRole: 'cancel' });
     expect(steps(seen)).toEqual([]);
-    expect(outputOf(seen.point)).toMatchObject({ status: 'cancelled', message: '🛑 Cancelled by slack:UREQ.\nNothing was changed.' });
+    expect(outputOf(seen.point)).toMatchObject({ status: 'cancelled', message: '🛑 Cancelled by <@slack:UREQ>.\nNothing was changed.' });
   });
 
   test('ACK Serverless Pro: as managed, and says volume backup is not supported', async () => {
