@@ -45,10 +45,10 @@ describe('testBackup', () => {
     const outcome = await h.executor.apply(test('t-1'), { progress: (text) => progress.push(text) });
     expect(outcome).toMatchObject({ step: 'testBackup', outcome: 'created' });
     expect(outcome.detail).toMatch(new RegExp(`^Test backup of \`kube-public\`: 12 objects \\([\\d.]+ KB\\) written to oss://${bucket}/team/backups/t-1/ in \\d+ s, then removed$`));
-    expect(progress[0]).toMatch(/^ApplicationBackup csdr\/t-1 of the test backup: (New|InProgress|Completed)$/);
-    expect(progress).toContain('ApplicationBackup csdr/t-1 of the test backup: Completed');
+    expect(progress[0]).toMatch(/^ApplicationBackup `csdr\/t-1` of the test backup: (New|InProgress|Completed)$/);
+    expect(progress).toContain('ApplicationBackup `csdr/t-1` of the test backup: Completed');
     expect(progress).toContainEqual(expect.stringMatching(/^The test backup wrote 12 objects .* removing it$/));
-    expect(progress.at(-1)).toBe('DeleteRequest csdr/t-1-dbr of the test backup: Completed');
+    expect(progress.at(-1)).toBe('DeleteRequest `csdr/t-1-dbr` of the test backup: Completed');
     expect(objects()).toEqual([]);
 
     const record = JSON.parse(Object.values(cluster().objects).find((o) => o.kind === 'BackupLocation')!.metadata.annotations![LAST_TEST_ANNOTATION]!);

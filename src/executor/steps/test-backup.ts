@@ -113,7 +113,7 @@ async function waitFor(
     const object = await readCustomObject(ctx, params.clusterId, resource, BACKUP_NAMESPACE, name);
     const phase = phaseOf(object) ?? (object ? 'New' : 'gone');
     if (phase !== reported) {
-      ctx.progress?.(`${resource.kind} ${BACKUP_NAMESPACE}/${name} of the test backup: ${phase}`);
+      ctx.progress?.(`${resource.kind} ${code(`${BACKUP_NAMESPACE}/${name}`)} of the test backup: ${phase}`);
       reported = phase;
     }
     if (done(object)) return object;
