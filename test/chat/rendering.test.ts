@@ -113,3 +113,20 @@ describe('risk explained (issue 15 item 5)', () => {
     expect(card.markdown).toContain('**Risk**: high — revokes access to bucket ``` ``double`` ```, which a backup vault uses');
   });
 });
+
+describe('people by name, times in the reader\'s time (issue 15 item 6)', () => {
+  const reply = hostileReplies()[0]!.reply;
+  it('Slack: a mention and a date token (each reader sees their own time zone), never the ids or ISO', () => {
+    const plain = renderReply({ kind: 'text', text: 'Started by <@slack:U0ALICE> at <!time:2026-11-24T14:15:00.000Z>.' }).main;
+    expect(plain.blocks).toEqual([{ type: 'section', text: { type: 'mrkdwn', text: 'Started by <@U0ALICE> at <!date^1795529700^{date_short_pretty} {time}|2026-11-24T14:15:00.000Z>.' } }]);
+    // Where mrkdwn cannot show an identifier, rich_text carries the person and the date as elements.
+    const rich = JSON.stringify(renderReply(reply).main.blocks);
+    expect(rich).toContain('{"type":"user","user_id":"U0ALICE"}');
+    expect(rich).toContain('{"type":"date","timestamp":1795529700,"format":"{date_short_pretty} {time}"');
+    expect(rich).not.toContain('slack:U0ALICE');
+  });
+  it('DingTalk: the display name and the group\'s local time with its offset', () => {
+    const card = renderCards(reply, { conversationId: 'cid', threadId: 't1' }, { nameOf: (id) => (id === 'slack:U0ALICE' ? 'Alice' : id), timeZone: 'Asia/Shanghai' }).card;
+    expect(card.markdown).toContain('by Alice at 2026-11-24 22:15 (GMT+8).');
+  });
+});
