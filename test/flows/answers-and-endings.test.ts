@@ -99,6 +99,21 @@ describe('questions offer the suggested default first', () => {
   });
 });
 
+describe('a second run keeps to what the cluster uses (issue 15 item 2)', () => {
+  test("region and bucket: the vault's bucket and its region are suggested first", async () => {
+    const used = facts({
+      clusterId: 'c-test-dedicated', clusterType: 'Kubernetes',
+      buckets: [...buckets, { name: 'cnfs-oss-z', region: 'cn-shanghai' }, { name: 'my-backups', region: 'cn-shanghai' }],
+      vaults: [{ name: 'prod-backups', bucket: 'my-backups', region: 'cn-shanghai' }],
+    });
+    const w = world(used);
+    const start = await advance(flows.dedicated, inputFor(used), null, null, w);
+    expect((promptOf(start.snapshot) as Extract<Prompt, { kind: 'question' }>).choices[0]).toEqual({ label: "cn-shanghai (its vault's bucket)", value: 'cn-shanghai' });
+    const atBucket = await advance(flows.dedicated, inputFor(used), start, { type: 'ANSWER', questionId: 'region', value: 'cn-shanghai', by: REQUESTER }, w);
+    expect((promptOf(atBucket.snapshot) as Extract<Prompt, { kind: 'question' }>).choices[0]).toEqual({ label: 'my-backups (existing)', value: 'my-backups' });
+  });
+});
+
 describe('flows that stop early say what was changed and what was not', () => {
   const clean = facts({ clusterId: 'c-test-dedicated', name: 'prod', clusterType: 'Kubernetes', buckets: [buckets[0]!] });
   const answers = { bucket: 'team-data', bucketScope: 'bucket' };
