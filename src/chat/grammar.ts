@@ -33,7 +33,7 @@ export const HELP_TEXT = [
   '`/backup-setup audit <cluster-id>` the last audit entries of a cluster',
   '`/backup-setup help` this text',
   '',
-  'In DingTalk, @-mention the robot with the same words: `@bot /backup-setup status`.',
+  'In DingTalk, send the same words to the robot in the group: `@bot backup-setup status`.',
   'Every privileged step waits for an approver to click Approve.',
 ].join('\n');
 

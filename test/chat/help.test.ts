@@ -20,14 +20,14 @@ function examples(): string[] {
 }
 
 const dingtalkForm = (text: string) => (text.startsWith('@bot ') ? text : `@bot ${text}`);
-const typedForm = (text: string) => text.replace(/^@bot /, '');
+const typedForm = (text: string) => text.replace(/^@bot (backup-setup )?/, '/backup-setup ');
 
 describe('every command of the help works as written', () => {
   it('the help shows every verb, and its commands', () => {
     expect(examples()).toEqual(expect.arrayContaining([
       `/backup-setup ${CLUSTER}`, '/backup-setup --region cn-hangzhou --all', '/backup-setup status', `/backup-setup status ${CLUSTER}`,
       '/backup-setup cancel', `/backup-setup verify ${CLUSTER}`, `/backup-setup verify ${CLUSTER} --test-backup`, `/backup-setup audit ${CLUSTER}`,
-      '/backup-setup help', '@bot /backup-setup status',
+      '/backup-setup help', '@bot backup-setup status',
     ]));
   });
 

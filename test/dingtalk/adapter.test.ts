@@ -156,7 +156,7 @@ describe('DingTalk adapter against the emulator', () => {
     expect(shown.title).toBe('backup-setup help');
     expect(shown.markdown).toContain('Unknown word `frobnicate`');
     expect(shown.markdown).toContain('`backup-setup` turns on the ACK backup center');
-    expect(shown.markdown).toContain('@bot /backup-setup status');
+    expect(shown.markdown).toContain('@bot backup-setup status');
     expect(shown.buttons).toEqual([]);
     expect(h.events).toEqual([]);
   });
