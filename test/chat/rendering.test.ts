@@ -130,3 +130,17 @@ describe('people by name, times in the reader\'s time (issue 15 item 6)', () => 
     expect(card.markdown).toContain('by Alice at 2026-11-24 22:15 (GMT+8).');
   });
 });
+
+describe('a fleet approval too long for its clusters field', () => {
+  it('says the clusters are listed in the replies, and the replies list every one (Slack)', () => {
+    const covers = Array.from({ length: 120 }, (_, i) => `c-sandbox-fleet-${String(i).padStart(3, '0')}`);
+    const rendered = renderReply({ ...hostileApprovalOf(), covers });
+    expect(JSON.stringify(rendered.main.blocks)).toContain('(all listed in the replies below)');
+    const replies = JSON.stringify(rendered.followUps);
+    for (const id of covers) expect(replies).toContain(`\`${id}\``);
+  });
+});
+
+function hostileApprovalOf() {
+  return hostileReplies().find((r) => r.reply.kind === 'approval')!.reply as Extract<ReturnType<typeof hostileReplies>[number]['reply'], { kind: 'approval' }>;
+}

@@ -6,7 +6,7 @@ import type { types } from '@slack/bolt';
 import type { Reply } from '../model.ts';
 import { chunk, escapeMrkdwn, truncate } from './mrkdwn.ts';
 import { escapeText, fallbackOf, mrkdwnOf, richContainers } from './inline.ts';
-import { answerText, approvalFacts, decisionText, policyDocument, stepTitle } from '../approval-details.ts';
+import { answerText, approvalFacts, decisionText, policyDocument, stepTitle, type Fact } from '../approval-details.ts';
 import { code, plainText } from '../../../flows/domain/inline.js';
 
 type Block = types.KnownBlock;
@@ -178,24 +178,18 @@ function renderApproval(reply: Approval): RenderedReply {
     blocks.push(...sections(`*Policy document*: ${document.length} characters, shown in full in the replies below.`, { raw: true }));
     followUps.push(...sections('*Policy document* of the approval above', { raw: true }), ...codeBlocks(document));
   }
-  // A fact mrkdwn cannot show exactly goes in a rich_text block under the fields, still as code.
   const facts = approvalFacts(reply);
-  const literal = facts.filter(({ text }) => mrkdwnOf(text) === null);
-  const fields: Field[] = [
-    ...(reply.covers ? [{ type: 'mrkdwn' as const, text: clustersField(reply.covers) }] : []),
-    ...facts.filter((fact) => !literal.includes(fact)).map(({ label, text }) => ({ type: 'mrkdwn' as const, text: truncate(`*${label}*\n${mrkdwnOf(text)}`, LIMIT.field) })),
-  ];
-  if (reply.covers && fields[0]!.text.length > LIMIT.field) {
+  const clusters = reply.covers ? clustersField(reply.covers) : null;
+  if (reply.covers && clusters!.endsWith(CLUSTERS_CUT)) {
     followUps.push(...prose(reply.covers.map(code).join(', '), `Every cluster of the approval above (${reply.covers.length})`));
   }
-  for (let i = 0; i < fields.length; i += 10) blocks.push({ type: 'section', fields: fields.slice(i, i + 10) });
-  for (const { label, text } of literal) blocks.push(...prose(text, label));
+  blocks.push(...factBlocks(facts, clusters));
   const actions = approvalActions(reply, title);
   const fallback = `Approval needed: ${title}`;
   const compact = message(fallback, [
     header(fallback),
     ...prose(`${changes.length} change(s); the details could not be shown here. Check them with \`/backup-setup status\` before approving.`),
-    { type: 'section', fields: fields.slice(-4) },
+    ...factBlocks(facts.slice(-4), null),
     actions,
   ]);
   return { main: message(fallback, [...blocks, actions]), followUps: pages(fallback, followUps), compact };
@@ -207,8 +201,10 @@ function clustersField(covers: string[]): string {
   const all = `*Clusters* (${covers.length})\n${ids.join(', ')}`;
   if (all.length <= LIMIT.field) return all;
   const shown = fitting(ids, CLUSTERS_SHOWN);
-  return `*Clusters* (${covers.length})\n${shown.join(', ')} … and ${covers.length - shown.length} more (all listed in the replies below)`;
+  return `*Clusters* (${covers.length})\n${shown.join(', ')} … and ${covers.length - shown.length} more ${CLUSTERS_CUT}`;
 }
+
+const CLUSTERS_CUT = '(all listed in the replies below)';
 
 function approvalActions(reply: Approval, title: string): Block {
   const { prompt } = reply;
@@ -255,7 +251,21 @@ function header(text: string): Block {
   return { type: 'header', text: { type: 'plain_text', text: truncate(text, LIMIT.header) } };
 }
 
-type Field = { type: 'mrkdwn'; text: string };
+/**
+ * Approval facts as section fields (10 a section), after an optional first field; a fact mrkdwn cannot show exactly
+ * goes in a rich_text block under them, still as code.
+ */
+function factBlocks(facts: Fact[], first: string | null): Block[] {
+  const literal = facts.filter(({ text }) => mrkdwnOf(text) === null);
+  const fields = [
+    ...(first === null ? [] : [first]),
+    ...facts.filter((fact) => !literal.includes(fact)).map(({ label, text }) => `*${label}*\n${mrkdwnOf(text)}`),
+  ].map((text) => ({ type: 'mrkdwn' as const, text: truncate(text, LIMIT.field) }));
+  const blocks: Block[] = [];
+  for (let i = 0; i < fields.length; i += 10) blocks.push({ type: 'section', fields: fields.slice(i, i + 10) });
+  for (const { label, text } of literal) blocks.push(...prose(text, label));
+  return blocks;
+}
 
 /**
  * Inline-marked text (and an optional bold heading, also inline-marked) as mrkdwn sections when mrkdwn shows
