@@ -1,6 +1,7 @@
 // The bot's inline marks (flows/domain/inline.js) as Slack shows them. mrkdwn has no escape for its
 // formatting characters (*, _, ~, `): api.slack.com/reference/surfaces/formatting#escaping documents only
-// &amp; &lt; &gt;. So a text is written as mrkdwn only when mrkdwn shows exactly its characters; any
+// &amp; &lt; &gt; (and jsx-slack, docs/about-escape-and-exact-mode.md: "Slack does not provide how to escape special
+// characters for formatting text"). So a text is written as mrkdwn only when mrkdwn shows exactly its characters; any
 // other text becomes a rich_text block, whose text elements Slack shows literally, identifiers with
 // `style: {code: true}` (api.slack.com/reference/block-kit/blocks#rich_text).
 import type { types } from '@slack/bolt';
