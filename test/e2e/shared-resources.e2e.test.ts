@@ -118,7 +118,7 @@ describe('a refused Secret write', () => {
     expect(setupKeys(t)).toEqual([]);
     const rows = await t.store.listAudit('c-sandbox-dedicated', 50);
     const failed = rows.find((r) => r.action === 'step' && r.step === 'createAccessKeySecret' && r.outcome === 'failed');
-    expect(failed?.detail).toMatch(/The new AccessKey LTAI\w{20} was deleted at once, so it is not left behind\./);
+    expect(failed?.detail).toMatch(/The new AccessKey `LTAI\w{20}` was deleted at once, so it is not left behind\./);
   });
 });
 
