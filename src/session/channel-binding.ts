@@ -13,7 +13,7 @@ export async function channelRefusal(
 ): Promise<string | null> {
   if (bindings === null) return null;
   const binding = bindings.find((b) => b.platform === conversation.platform && b.channelId === conversation.channelId);
-  const refusal = `This channel is not allowed to set up ${code(clusterId)}. Ask an operator to bind it in CHANNEL_CLUSTERS, or use the channel bound to this cluster.`;
+  const refusal = `This channel is not allowed to set up ${code(clusterId)}. Ask an operator to bind it in \`CHANNEL_CLUSTERS\`, or use the channel bound to this cluster.`;
   if (!binding) return refusal;
   if (binding.any || binding.clusters.includes(clusterId)) return null;
   if (binding.regions.length === 0) return refusal;
