@@ -6,6 +6,7 @@
 //             endpoint: endpoints.ram | endpoints.cs, protocol: 'http', regionId }))
 //   OSS:      new OSS({ endpoint: endpoints.oss, region: 'oss-<regionId>', accessKeyId, accessKeySecret,
 //             sldEnable: true }); the `region` option is the region buckets are created in and read from.
+import { kubeconfigFor } from './kube/kubeconfig.ts';
 import { SandboxAccount, type PublicState } from './account.ts';
 import { ensureBotIdentity } from './bot-identity.ts';
 import { csHandler } from './cs.ts';
@@ -32,6 +33,8 @@ export interface Sandbox {
   endpoints: { ram: string; cs: string; oss: string; kube: string };
   faults: { ram: FaultPlan; cs: FaultPlan; oss: FaultPlan; kube: FaultPlan };
   publicState(): PublicState;
+  /** A kubeconfig with which kubectl reaches the emulated cluster as its admin; null for an unknown cluster id. */
+  kubeconfig(clusterId: string): string | null;
   close(): Promise<void>;
 }
 
@@ -62,6 +65,10 @@ export async function startSandbox(options: { stateDir?: string | null; fleet?: 
     endpoints: { ram: `127.0.0.1:${ram.port}`, cs: `127.0.0.1:${cs.port}`, oss: ossEndpoint, kube: kube.url },
     faults,
     publicState: () => publicStateOf(account.state),
+    kubeconfig: (clusterId) => {
+      const cluster = Object.hasOwn(account.state.clusters, clusterId) ? account.state.clusters[clusterId] : undefined;
+      return cluster ? kubeconfigFor(cluster, kube) : null;
+    },
     close: async () => {
       await controllers.stop();
       await Promise.all([ram.close(), cs.close(), oss.close(), kube.close()]);

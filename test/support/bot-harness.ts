@@ -60,6 +60,10 @@ export interface TestBotOptions {
   databaseUrl?: string;
   /** Runs the resumer this often, as the product does every 5 s (off unless set). */
   resumeEveryMs?: number;
+  /** WATCH_INTERVAL: the watch's checks run on their timer when set (off unless set). */
+  watchIntervalMs?: number;
+  /** This process's instance id (replica tests give each its own). */
+  owner?: string;
 }
 
 export async function startTestBot(options: TestBotOptions = {}): Promise<TestBot> {
@@ -89,10 +93,13 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
   let metrics: Metrics;
   let stopHousekeeping = () => {};
   // One instance, as a process keeps its id under STATE_DIR across restarts.
-  const owner = `test:${Math.random().toString(36).slice(2)}`;
+  const owner = options.owner ?? `test:${Math.random().toString(36).slice(2)}`;
   const build = async () => {
     store = await openStore({ databaseUrl: options.databaseUrl ?? null, stateDir });
-    metrics = createMetrics(() => store.countActiveSessionsByState());
+    metrics = createMetrics(
+      () => store.countActiveSessionsByState(),
+      async () => (await store.listWatches()).map((w) => ({ clusterId: w.clusterId, enabled: w.enabled, drifted: w.drift !== null })),
+    );
     const executor = createExecutor({ clients, createdAccessKeys: createdAccessKeysIn(store), logger, metrics, retry, pollIntervalMs: options.pollIntervalMs ?? 20 });
     bot = createBot({
       store,
@@ -105,9 +112,11 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       channelClusters: null,
       now: options.now ?? (() => new Date()),
       owner,
+      watchIntervalMs: options.watchIntervalMs ?? null,
     });
     bot.attach(chat);
     if (options.resumeEveryMs) stopHousekeeping = bot.startHousekeeping({ resumeEveryMs: options.resumeEveryMs, sweepEveryMs: 3_600_000 });
+    else if (options.watchIntervalMs) stopHousekeeping = bot.watcher.start();
   };
   await build();
 
@@ -189,6 +198,8 @@ export interface DriveOptions {
   approver?: Actor;
   /** How the session's first message begins (a test-backup session's is "Test backup"). */
   parent?: string;
+  /** The session lives in this thread (a Fix, under its drift message): only messages posted there from now on are played. */
+  threadId?: string;
 }
 
 /**
@@ -196,9 +207,9 @@ export interface DriveOptions {
  * thread of the session on `clusterId`, until the closing message. Returns the closing reply.
  */
 export async function driveToEnd(t: TestBot, clusterId: string, options: DriveOptions = {}): Promise<Extract<Reply, { kind: 'done' }>> {
-  const handled = new Set<string>();
+  const handled = new Set<string>(options.threadId ? t.chat.messages.map((m) => m.messageId) : []);
   const parent = `${options.parent ?? 'Backup center setup'} for \`${clusterId}\``;
-  const threadId = await t.chat.until(() => t.chat.messages.findLast((m) => !m.conversation.threadId && m.reply.kind === 'text' && m.reply.text.startsWith(parent))?.messageId);
+  const threadId = options.threadId ?? await t.chat.until(() => t.chat.messages.findLast((m) => !m.conversation.threadId && m.reply.kind === 'text' && m.reply.text.startsWith(parent))?.messageId);
   const inThread = () => t.chat.messages.filter((m) => m.conversation.threadId === threadId);
   for (;;) {
     const next = await t.chat.until(() =>
