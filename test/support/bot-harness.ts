@@ -198,7 +198,7 @@ export interface DriveOptions {
   approver?: Actor;
   /** How the session's first message begins (a test-backup session's is "Test backup"). */
   parent?: string;
-  /** The session lives in this thread (a Fix, under its drift message): only messages posted there from now on are played. */
+  /** The session lives in this thread (a Fix, under its drift message) instead of under its own first message. */
   threadId?: string;
 }
 
@@ -207,7 +207,9 @@ export interface DriveOptions {
  * thread of the session on `clusterId`, until the closing message. Returns the closing reply.
  */
 export async function driveToEnd(t: TestBot, clusterId: string, options: DriveOptions = {}): Promise<Extract<Reply, { kind: 'done' }>> {
-  const handled = new Set<string>(options.threadId ? t.chat.messages.map((m) => m.messageId) : []);
+  // In a thread given, what an earlier session there left (closed, decided, answered) is not played again.
+  const settled = (m: Recorded) => m.conversation.threadId === options.threadId && (m.reply.kind === 'done' || m.updates.length > 0);
+  const handled = new Set<string>(options.threadId ? t.chat.messages.filter(settled).map((m) => m.messageId) : []);
   const parent = `${options.parent ?? 'Backup center setup'} for \`${clusterId}\``;
   const threadId = options.threadId ?? await t.chat.until(() => t.chat.messages.findLast((m) => !m.conversation.threadId && m.reply.kind === 'text' && m.reply.text.startsWith(parent))?.messageId);
   const inThread = () => t.chat.messages.filter((m) => m.conversation.threadId === threadId);
