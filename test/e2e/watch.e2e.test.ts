@@ -82,6 +82,10 @@ async function breakAndFix(breakIt: () => Promise<void>, expected: { requirement
     // It persists over three more checks: posted once.
     await until(async () => (await checksSince(brokenAt)).filter((c) => c.outcome === 'drift').length >= 4, 5 * INTERVAL);
     expect(driftMessages()).toHaveLength(before + 1);
+    const metrics = await t.metrics.registry.metrics();
+    expect(metrics).toContain(`backup_setup_cluster_drift{cluster_id="${CLUSTER}"} 1`);
+    expect(metrics).toMatch(/^backup_setup_watched_clusters 1$/m);
+    expect(Number(/^backup_setup_watch_check_duration_seconds_count (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(5);
   }
 
   // The person who clicks Fix is the requester; an approver (not they) approves each step.
@@ -110,6 +114,7 @@ async function breakAndFix(breakIt: () => Promise<void>, expected: { requirement
   expect(drift.updates.at(-1)).toMatchObject({ kind: 'answered', answer: null, reason: expect.stringMatching(/^resolved at /) });
   expect(driftMessages()).toHaveLength(before + 1);
   expect((await t.store.getWatch(CLUSTER))?.drift).toBeNull();
+  expect(await t.metrics.registry.metrics()).toContain(`backup_setup_cluster_drift{cluster_id="${CLUSTER}"} 0`);
   return drift;
 }
 
@@ -216,5 +221,29 @@ describe('a watched cluster changed behind the bot\'s back', () => {
     });
     expect(t.sandbox.publicState().oss.buckets.map((b) => b.name)).toContain(bucket);
   }, 60_000);
-});
 
+  it('only an approver turns a watch off; while off nothing is checked; on again, the drift is posted', async () => {
+    await t.command(`/backup-setup watch off ${CLUSTER}`, REQUESTER);
+    expect(t.chat.told.at(-1)).toEqual({ userId: REQUESTER.id, text: `Only an approver can turn a watch off (an unwatched cluster drifts unseen). \`${CLUSTER}\` is still watched.` });
+    expect((await t.store.getWatch(CLUSTER))?.enabled).toBe(true);
+    await t.command(`/backup-setup watch off ${CLUSTER}`, APPROVER);
+    expect(t.chat.replies('text').at(-1)!.text).toBe(`Watch of \`${CLUSTER}\` turned off by Approver. \`/backup-setup watch on ${CLUSTER}\` turns it on again.`);
+    await sleep(1_500); // a check claimed just before the switch finishes
+    const offAt = new Date();
+    const before = driftMessages().length;
+    const custom = kube();
+    const { items } = (await custom.listNamespacedCustomObject(VAULTS)) as { items: { metadata: { name: string } }[] };
+    await custom.deleteNamespacedCustomObject({ ...VAULTS, name: items[0]!.metadata.name });
+    await sleep(2 * INTERVAL);
+    expect(await checksSince(offAt)).toEqual([]);
+    expect(driftMessages()).toHaveLength(before);
+    expect(await t.metrics.registry.metrics()).toMatch(/^backup_setup_watched_clusters 0$/m);
+    await t.command('/backup-setup watch');
+    expect(t.chat.replies('text').at(-1)!.text).toContain(`• \`${CLUSTER}\` — off (turned off by web:approver)`);
+
+    await t.command(`/backup-setup watch on ${CLUSTER}`, REQUESTER);
+    expect(t.chat.replies('text').at(-1)!.text).toMatch(new RegExp(`^Watching \`${CLUSTER}\` from this channel \\(turned on by Requester\\)\\. First check at \\S+; drift is posted here with a Fix button\\.$`));
+    const drift = await t.chat.until(() => driftMessages()[before], 2 * INTERVAL + 5_000);
+    expect((drift.reply as Question).prompt.text).toContain('• ❌ A backup vault: no BackupLocation in namespace csdr');
+  }, 60_000);
+});
