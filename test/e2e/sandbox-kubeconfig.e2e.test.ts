@@ -10,6 +10,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
+import { backupLocationSpec } from '../../src/executor/steps/ensure-backup-vault.ts';
 import { startServer } from '../../src/server.ts';
 import { toolPath } from '../support/tools.ts';
 
@@ -57,5 +58,21 @@ describe('GET /sandbox/kubeconfig/<cluster-id>', () => {
     expect(await kubectl('create', 'namespace', 'broken-by-hand')).toContain('namespace/broken-by-hand created');
     const state = (await (await fetch(`${app.url}/sandbox/state`)).json()) as { clusters: Record<string, { namespaces: string[] }> };
     expect(state.clusters['c-sandbox-dedicated']!.namespaces).toContain('broken-by-hand');
+  });
+
+  it.skipIf(!kubectlPath)('lets kubectl list and delete a backup vault, as the README shows', async () => {
+    const file = join(dir, 'kubeconfig-edge');
+    writeFileSync(file, await (await fetch(`${app.url}/sandbox/kubeconfig/c-sandbox-edge`)).text(), { mode: 0o600 });
+    const kubectl = async (...args: string[]) =>
+      (await run(kubectlPath!, ['--kubeconfig', file, '--cache-dir', join(dir, 'cache-edge'), ...args], { env: { ...process.env, HOME: dir } })).stdout;
+    const vault = { apiVersion: 'csdr.alibabacloud.com/v1beta1', kind: 'BackupLocation', metadata: { name: 'by-hand', namespace: 'csdr' },
+      spec: backupLocationSpec({ bucket: 'cnfs-oss-sandbox-backups', prefix: '', region: 'cn-hangzhou', network: 'internal' }) };
+    writeFileSync(join(dir, 'vault.json'), JSON.stringify(vault));
+    // The emulator serves no OpenAPI document, so kubectl cannot validate client-side.
+    expect(await kubectl('create', '--validate=false', '-f', join(dir, 'vault.json'))).toContain('backuplocation.csdr.alibabacloud.com/by-hand created');
+    expect(await kubectl('-n', 'csdr', 'get', 'backuplocations', '-o', 'name')).toBe('backuplocation.csdr.alibabacloud.com/by-hand\n');
+    expect(await kubectl('-n', 'csdr', 'delete', 'backuplocation', 'by-hand')).toContain('deleted');
+    const state = (await (await fetch(`${app.url}/sandbox/state`)).json()) as { clusters: Record<string, { backupVaults: unknown[] }> };
+    expect(state.clusters['c-sandbox-edge']!.backupVaults).toEqual([]);
   });
 });
