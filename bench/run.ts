@@ -5,6 +5,7 @@ import { ackLatency } from './ack-latency.ts';
 import { engineOverhead } from './engine-overhead.ts';
 import { fleet } from './fleet.ts';
 import { scale } from './scale.ts';
+import { watchPass } from './watch.ts';
 import type { BenchResult } from './stats.ts';
 
 const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
@@ -12,6 +13,7 @@ const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   engine: engineOverhead,
   scale,
   fleet,
+  watch: watchPass,
 };
 
 const only = process.argv.slice(2);

@@ -52,7 +52,8 @@ describe('OSS buckets', () => {
     const refused = await failure(client.deleteBucket('cnfs-oss-to-delete'));
     expect(refused).toMatchObject({ code: 'BucketNotEmpty', status: 409 });
     await client.delete('left-behind.txt');
-    expect((await client.deleteBucket('cnfs-oss-to-delete')).res.status).toBe(204);
+    const deleted = (await client.deleteBucket('cnfs-oss-to-delete')) as unknown as { res: { status: number } };
+    expect(deleted.res.status).toBe(204);
     expect(sandbox.publicState().oss.buckets.map((b) => b.name)).not.toContain('cnfs-oss-to-delete');
   });
 
