@@ -87,8 +87,8 @@ export function riskOf(items: DriftItem[]): { level: 'high' | 'medium'; lines: s
 export function driftText(clusterId: string, drift: Pick<OpenDrift, 'items' | 'since' | 'lastGood'>, fixable: boolean): string {
   const risk = riskOf(drift.items);
   return [
-    `⚠️ *Drift on \`${clusterId}\`*: its backup setup changed behind the bot's back.`,
-    ...drift.items.map((i) => `• ❌ ${i.requirement}: ${i.detail}`),
+    `⚠️ *Drift* on \`${clusterId}\`: its backup setup changed behind the bot's back.`,
+    ...drift.items.map((i) => `• ${i.status === 'fail' ? '❌' : '⚠️'} ${i.requirement}: ${i.detail}`),
     `Since: first seen ${drift.since}${drift.lastGood ? `; the check at ${drift.lastGood} found it in place` : ''}.`,
     `Risk (${risk.level}): ${risk.lines.join('; ')}.`,
     fixable

@@ -72,7 +72,7 @@ async function breakAndFix(breakIt: () => Promise<void>, expected: { requirement
   expect(first?.outcome).toBe('drift');
   // What differs, since when, the risk, and one Fix button; in the channel that set the cluster up.
   expect(drift.conversation).toEqual(CHANNEL);
-  expect(reply.prompt.text).toMatch(new RegExp(`^⚠️ \\*Drift on \`${CLUSTER}\`\\*`));
+  expect(reply.prompt.text).toMatch(new RegExp(`^⚠️ \\*Drift\\* on \`${CLUSTER}\`: its backup setup changed behind the bot's back\\.\n`));
   expect(reply.prompt.text).toMatch(expected.requirement);
   expect(reply.prompt.text).toMatch(/Since: first seen \d{4}-\d\d-\d\dT[\d:.]+Z; the check at \d{4}-\d\d-\d\dT[\d:.]+Z found it in place\./);
   expect(reply.prompt.text).toMatch(/Risk \((high|medium)\): /);
@@ -209,7 +209,7 @@ describe('a watched cluster changed behind the bot\'s back', () => {
       await cs.unInstallClusterAddons(CLUSTER, new $Cs.UnInstallClusterAddonsRequest({ addons: [new $Cs.UnInstallClusterAddonsRequestAddons({ name: 'migrate-controller' })] }));
       const installed = await cs.installClusterAddons(CLUSTER, new $Cs.InstallClusterAddonsRequest({ body: [new $Cs.InstallClusterAddonsRequestBody({ name: 'migrate-controller', version: 'v1.7.6' })] }));
       await addonTaskDone(installed.body!.taskId!);
-    }, { requirement: /• ❌ migrate-controller installed and current: v1\.7\.6 installed, \S+ available/, approved: ['installAddon'] });
+    }, { requirement: /• ⚠️ migrate-controller installed and current: v1\.7\.6 installed, \S+ available/, approved: ['installAddon'] });
   }, 60_000);
 
   it('a removed bucket (OSS DeleteBucket): Fix creates it again where the vault points', async () => {
