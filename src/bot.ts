@@ -67,7 +67,7 @@ export function createBot(options: BotOptions): Bot {
   const sessions = new Sessions({
     store, executor, speaker, logger, metrics, approvalTtlMs: options.approvalTtlMs, now, owner, onSetupComplete: (row) => watcher.enroll(row),
   });
-  const watcher: Watcher = new Watcher({ store, executor, speaker, logger, metrics, now, owner, intervalMs: watchIntervalMs });
+  const watcher: Watcher = new Watcher({ store, executor, speaker, logger, metrics, now, owner, intervalMs: watchIntervalMs, channelClusters: options.channelClusters });
   const policy = { approvers: options.approvers, allowSelfApproval: options.allowSelfApproval, groupsOf: (actor: string) => speaker.groupsOf(actor) };
   const fleets = new Fleets({ store, sessions, speaker, executor, logger, policy, now, startConcurrency: options.fleetStartConcurrency ?? 10 });
   const work = createChatHandler({ store, executor, sessions, speaker, logger, metrics, policy, channelClusters: options.channelClusters, fleets, now, watchIntervalMs });

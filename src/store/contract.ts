@@ -289,6 +289,8 @@ export interface Store {
 
   /** Watches a cluster from `conversation` (a new row, or one turned on again there); keeps its drift and baseline. */
   watchCluster(watch: { clusterId: string; conversation: Conversation; nextCheckAt: Date; by: string }): Promise<WatchRow>;
+  /** Watches a cluster that has no watch row yet (a CHANNEL_CLUSTERS binding); false when it has one, on or off. */
+  addWatch(watch: { clusterId: string; conversation: Conversation; nextCheckAt: Date; by: string }): Promise<boolean>;
   /** Turns an existing watch on or off; null when the cluster is not watched. */
   setWatchEnabled(clusterId: string, enabled: boolean, by: string, nextCheckAt: Date): Promise<WatchRow | null>;
   getWatch(clusterId: string): Promise<WatchRow | null>;

@@ -505,6 +505,16 @@ export class SqlStore implements Store {
     return watchOf(row!);
   }
 
+  async addWatch(watch: { clusterId: string; conversation: Conversation; nextCheckAt: Date; by: string }) {
+    const now = Date.now();
+    const rows = await this.sql.query(
+      `INSERT INTO watches (cluster_id, platform, channel_id, conversation, enabled, changed_by, next_check_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $7) ON CONFLICT (cluster_id) DO NOTHING RETURNING cluster_id`,
+      [watch.clusterId, watch.conversation.platform, watch.conversation.channelId, JSON.stringify(watch.conversation), watch.by, watch.nextCheckAt.getTime(), now],
+    );
+    return rows.length > 0;
+  }
+
   async setWatchEnabled(clusterId: string, enabled: boolean, by: string, nextCheckAt: Date) {
     const row = await this.one(
       `UPDATE watches SET enabled = $2, changed_by = $3, next_check_at = $4, updated_at = $5 WHERE cluster_id = $1 RETURNING *`,

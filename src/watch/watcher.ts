@@ -11,6 +11,8 @@ import type { Speaker } from '../session/speaker.ts';
 import type { SessionRow, Store, WatchRow } from '../store/contract.ts';
 import { baselineOf, compare, driftItems, driftText, resolvedText, type Baseline, type OpenDrift } from './drift.ts';
 import { firstCheckAt, nextCheckAfter } from './schedule.ts';
+import { watchBoundClusters } from './bindings.ts';
+import type { ChannelBinding } from '../config/channel-clusters.ts';
 
 /** The drift message's Fix button answers a "question" of this pseudo-session (chat/model.ts has no other button kind). */
 const FIX_TARGET = 'watch.';
@@ -33,6 +35,8 @@ export interface WatcherDeps {
   intervalMs: number | null;
   /** Clusters checked at once; their cloud calls share the executor's rate limits with every setup. */
   concurrency?: number;
+  /** CHANNEL_CLUSTERS: its clusters and regions are added to their channel's watch. */
+  channelClusters?: ChannelBinding[] | null;
 }
 
 export class Watcher {
@@ -75,10 +79,25 @@ export class Watcher {
     return ran;
   }
 
+  /** Adds the clusters CHANNEL_CLUSTERS binds to their channels' watch (at start, then once per interval). */
+  async watchBound(): Promise<string[]> {
+    const { channelClusters, intervalMs } = this.deps;
+    if (!channelClusters || intervalMs === null) return [];
+    const added = await watchBoundClusters({ ...this.deps, intervalMs }, channelClusters);
+    for (const clusterId of added) {
+      await this.deps.store.appendAudit({ at: this.deps.now(), actor: 'bot', action: 'watch.on', clusterId, outcome: 'on', detail: 'bound to the channel by CHANNEL_CLUSTERS' });
+    }
+    return added;
+  }
+
   /** Runs passes every so often (a tenth of the interval, between 1 s and 30 s); returns the stop function. */
   start(): () => void {
     const { intervalMs, logger } = this.deps;
     if (intervalMs === null) return () => undefined;
+    const bound = () => this.watchBound().catch((error: unknown) => logger.warn({ err: error }, 'CHANNEL_CLUSTERS watch failed'));
+    void bound();
+    const rebind = setInterval(() => void bound(), intervalMs);
+    rebind.unref();
     const tick = Math.min(30_000, Math.max(1_000, Math.floor(intervalMs / 10)));
     let running = false;
     const timer = setInterval(() => {
@@ -91,7 +110,10 @@ export class Watcher {
         });
     }, tick);
     timer.unref();
-    return () => clearInterval(timer);
+    return () => {
+      clearInterval(timer);
+      clearInterval(rebind);
+    };
   }
 
   /** One check of a claimed watch. */

@@ -417,6 +417,13 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
         expect(again).toMatchObject({ conversation: { channelId: 'C-new' }, drift, baseline: { bucket: 'b1' }, nextCheckAt: at(150) });
       });
 
+      it('adds a watch only for a cluster that has none, on or off', async () => {
+        expect(await store.addWatch({ clusterId: 'c-w5', conversation: ops, nextCheckAt: at(10), by: 'CHANNEL_CLUSTERS' })).toBe(true);
+        await store.setWatchEnabled('c-w5', false, 'slack:U2', at(10));
+        expect(await store.addWatch({ clusterId: 'c-w5', conversation: { platform: 'slack', channelId: 'C-other' }, nextCheckAt: at(10), by: 'CHANNEL_CLUSTERS' })).toBe(false);
+        expect(await store.getWatch('c-w5')).toMatchObject({ enabled: false, changedBy: 'slack:U2', conversation: ops });
+      });
+
       it('lets a lease that ran out be claimed again, and keeps the baseline when a check does not give one', async () => {
         await store.watchCluster({ clusterId: 'c-w4', conversation: ops, nextCheckAt: at(100), by: 'slack:U1' });
         expect(await store.claimWatchCheck('c-w4', at(100), at(100), 'dead', new Date(Date.now() - 1))).not.toBeNull();

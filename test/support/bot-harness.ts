@@ -19,6 +19,7 @@ import type { Store } from '../../src/store/contract.ts';
 import { openStore } from '../../src/store/index.ts';
 import { RecordingChat, type Recorded } from './recording-chat.ts';
 import { createdAccessKeysIn } from '../../src/store/created-access-keys.ts';
+import type { ChannelBinding } from '../../src/config/channel-clusters.ts';
 
 export const REQUESTER: Actor = { id: 'web:requester', name: 'Requester' };
 export const APPROVER: Actor = { id: 'web:approver', name: 'Approver' };
@@ -64,6 +65,8 @@ export interface TestBotOptions {
   watchIntervalMs?: number;
   /** This process's instance id (replica tests give each its own). */
   owner?: string;
+  /** CHANNEL_CLUSTERS (default: unset, any channel may set up any cluster). */
+  channelClusters?: ChannelBinding[] | null;
 }
 
 export async function startTestBot(options: TestBotOptions = {}): Promise<TestBot> {
@@ -109,7 +112,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       approvers: options.approvers ?? [APPROVER.id],
       allowSelfApproval: options.allowSelfApproval ?? false,
       approvalTtlMs: options.approvalTtlMs ?? 15 * 60_000,
-      channelClusters: null,
+      channelClusters: options.channelClusters ?? null,
       now: options.now ?? (() => new Date()),
       owner,
       watchIntervalMs: options.watchIntervalMs ?? null,
