@@ -155,6 +155,7 @@ export class Watcher {
           lastGood: watch.lastResult === 'ok' && watch.lastCheckAt ? watch.lastCheckAt.toISOString() : null,
           message: null,
         };
+        logger.info({ clusterId: watch.clusterId, drifted: items.map((i) => i.requirement) }, 'watch found drift');
         drift.message = await this.deps.speaker.post(watch.conversation, driftReply(watch.clusterId, drift, baseline !== null || baselineOf(report) !== null));
         await this.finish(watch, at, { result: 'drift', detail: summary(items.length), drift, ...(baseline ? {} : { baseline: baselineOf(report) }) });
         return;
@@ -167,6 +168,7 @@ export class Watcher {
       }
       case 'resolved': {
         const { message } = change.drift;
+        logger.info({ clusterId: watch.clusterId, since: change.drift.since }, 'watch found the drift resolved');
         const thread: Conversation = message ? { ...watch.conversation, threadId: message.messageId } : watch.conversation;
         await this.deps.speaker.post(thread, { kind: 'text', text: resolvedText(watch.clusterId, change.drift, at.toISOString()) });
         if (message) await this.closeFixButton(message, watch.clusterId, change.drift, `resolved at ${at.toISOString()}`);

@@ -19,7 +19,8 @@ const POLICY = `${USER}-migrate-controller`;
 
 let t: TestBot;
 beforeAll(async () => {
-  t = await startTestBot({ watchIntervalMs: INTERVAL });
+  // Two approvers: one clicks Fix (and may then not approve its steps), the other approves.
+  t = await startTestBot({ watchIntervalMs: INTERVAL, approvers: [APPROVER.id, BYSTANDER.id] });
   await t.command(`/backup-setup ${CLUSTER}`);
   expect((await driveToEnd(t, CLUSTER)).text).toMatch(COMPLETE);
   // The first check finds the setup in place (and remembers where its vault points).
@@ -59,7 +60,12 @@ const secretKeyId = () => {
 };
 
 /** Breaks the setup, waits for the drift message, clicks Fix as `REQUESTER`, approves every step, waits for "resolved". */
-async function breakAndFix(breakIt: () => Promise<void>, expected: { requirement: RegExp; approved: string[]; persists?: boolean }) {
+async function breakAndFix(
+  breakIt: () => Promise<void>,
+  expected: { requirement: RegExp; approved: string[]; persists?: boolean; clicker?: typeof REQUESTER; approver?: typeof APPROVER },
+) {
+  const clicker = expected.clicker ?? REQUESTER;
+  const approver = expected.approver ?? APPROVER;
   const before = driftMessages().length;
   const brokenAt = new Date();
   await breakIt();
@@ -89,20 +95,28 @@ async function breakAndFix(breakIt: () => Promise<void>, expected: { requirement
   }
 
   // The person who clicks Fix is the requester; an approver (not they) approves each step.
-  await t.answer(drift, reply.prompt.choices[0]!.value, REQUESTER);
+  await t.answer(drift, reply.prompt.choices[0]!.value, clicker);
   const intro = await t.chat.until(() => inThread(drift)[0]);
-  expect(intro.reply).toMatchObject({ kind: 'text', text: expect.stringMatching(new RegExp(`^Fix of the drift for \`${CLUSTER}\`, requested by Requester at `)) });
+  expect(intro.reply).toMatchObject({ kind: 'text', text: expect.stringMatching(new RegExp(`^Fix of the drift for \`${CLUSTER}\`, requested by ${clicker.name} at `)) });
   // A second click while the Fix runs starts nothing.
-  await t.answer(drift, reply.prompt.choices[0]!.value, BYSTANDER);
-  expect(t.chat.told.at(-1)).toEqual({ userId: BYSTANDER.id, text: expect.stringMatching(new RegExp(`^A session of \`${CLUSTER}\` is already running \\(started by web:requester\\)`)) });
-  const done = await driveToEnd(t, CLUSTER, { threadId: drift.messageId, approver: APPROVER });
+  const other = clicker === REQUESTER ? BYSTANDER : REQUESTER;
+  await t.answer(drift, reply.prompt.choices[0]!.value, other);
+  expect(t.chat.told.at(-1)).toEqual({ userId: other.id, text: expect.stringMatching(new RegExp(`^A session of \`${CLUSTER}\` is already running \\(started by ${clicker.id}\\)`)) });
+  if (clicker === APPROVER) {
+    // Self-approval rules apply as usual: the approver who clicked Fix may not approve its steps.
+    const first = await t.chat.until(() => inThread(drift).find((m) => m.reply.kind === 'approval'));
+    await t.decide(first, 'approve', APPROVER);
+    expect(t.chat.told.at(-1)).toEqual({ userId: APPROVER.id, text: 'You requested this setup, so you cannot approve its steps yourself. Ask another approver.' });
+    expect(first.updates).toEqual([]);
+  }
+  const done = await driveToEnd(t, CLUSTER, { threadId: drift.messageId, approver });
   expect(done.text).toMatch(COMPLETE);
   const thread = inThread(drift);
   const plan = thread.find((m) => m.reply.kind === 'plan')!.reply as Extract<Reply, { kind: 'plan' }>;
   expect(plan.title).toMatch(/^Fix for .* only what drifted, each step asks for an approval first$/);
   const approvals = thread.filter((m) => m.reply.kind === 'approval');
   expect(approvals.map((m) => (m.reply as Extract<Reply, { kind: 'approval' }>).prompt.request.step)).toEqual([...expected.approved, 'testBackup']);
-  expect(approvals.every((m) => (m.reply as Extract<Reply, { kind: 'approval' }>).requester === REQUESTER.id)).toBe(true);
+  expect(approvals.every((m) => (m.reply as Extract<Reply, { kind: 'approval' }>).requester === clicker.id)).toBe(true);
   // Nothing was asked: the Fix knows the vault's bucket and region.
   expect(thread.filter((m) => m.reply.kind === 'question')).toEqual([]);
   expect(done.text.split('\n')[1]).toMatch(/^✅ Test backup of kube-public: 12 objects/);
@@ -218,6 +232,8 @@ describe('a watched cluster changed behind the bot\'s back', () => {
     await breakAndFix(() => ossClient(t.sandbox).deleteBucket(bucket).then(() => undefined), {
       requirement: new RegExp(`• ❌ An OSS bucket for backups: vault bucket ${bucket} does not exist`),
       approved: ['createBucket'],
+      clicker: APPROVER,
+      approver: BYSTANDER,
     });
     expect(t.sandbox.publicState().oss.buckets.map((b) => b.name)).toContain(bucket);
   }, 60_000);
