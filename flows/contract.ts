@@ -143,7 +143,7 @@ export interface FlowInput {
   repair?: Repair;
 }
 
-/** What a Fix repairs (src/watch/repair.ts): the steps of the drifted requirements, on the vault's bucket as it was. */
+/** What a Fix repairs (src/watch/drift.ts, repairOf): the steps of the drifted requirements, on the vault's bucket as it was. */
 export interface Repair {
   steps: StepName[];
   bucket: string;

@@ -55,7 +55,7 @@ export interface StartRequest {
   eventId: string;
   /** Only a test backup of a cluster already set up (`verify <id> --test-backup`), not a setup. */
   flow?: 'testBackup';
-  /** A Fix of drift: only these steps are planned, on the vault's bucket (src/watch/repair.ts). */
+  /** A Fix of drift: only these steps are planned, on the vault's bucket (src/watch/drift.ts, repairOf). */
   repair?: Repair;
   /** The message whose thread the session lives in (a drift message), instead of a new one. */
   inThread?: string;

@@ -27,7 +27,7 @@ export interface SessionRow {
   waiting: boolean;
   /** Which prompt it waits on ("approval:<id>" / "question:<id>"), when waiting. */
   promptKey: string | null;
-  /** A session that repairs drift: what it may plan (src/watch/repair.ts); null for a setup. */
+  /** A session that repairs drift: what it may plan (src/watch/drift.ts, repairOf); null for a setup. */
   repair: unknown;
   createdAt: Date;
   updatedAt: Date;

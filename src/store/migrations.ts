@@ -161,7 +161,7 @@ export const MIGRATIONS: Migration[] = [
       )`,
       `CREATE INDEX watches_due ON watches (next_check_at) WHERE enabled = 1`,
       `CREATE INDEX watches_by_channel ON watches (platform, channel_id)`,
-      // A session that repairs drift: only the steps named here are planned (src/watch/repair.ts).
+      // A session that repairs drift: only the steps named here are planned (src/watch/drift.ts, repairOf).
       `ALTER TABLE sessions ADD COLUMN repair TEXT`,
     ],
   },

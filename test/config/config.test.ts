@@ -24,11 +24,19 @@ describe('configuration', () => {
       approvers: ['web:approver'],
       allowSelfApproval: false,
       approvalTtlMs: 15 * 60_000,
+      watchIntervalMs: 24 * 3_600_000,
       channelClusters: null,
       databaseUrl: undefined,
       stateDir: './.state',
       logLevel: 'info',
     });
+  });
+
+  it('turns the watch off with WATCH_INTERVAL=off, and reads its durations as APPROVAL_TTL\'s', () => {
+    expect(loadConfig({ WATCH_INTERVAL: 'off' }).watchIntervalMs).toBeNull();
+    expect(loadConfig({ WATCH_INTERVAL: 'OFF' }).watchIntervalMs).toBeNull();
+    expect(loadConfig({ WATCH_INTERVAL: '1h30m' }).watchIntervalMs).toBe(90 * 60_000);
+    expect(loadConfig({ WATCH_INTERVAL: '5s' }).watchIntervalMs).toBe(5_000);
   });
 
   it('with Slack credentials runs live, or against the emulated cloud with BACKUP_SETUP_SANDBOX=1', () => {
