@@ -14,6 +14,7 @@ import type { Recorded } from '../support/recording-chat.ts';
 
 const INTERVAL = 5_000;
 const CLUSTER = 'c-sandbox-dedicated';
+const CLUSTER_DEDICATED = CLUSTER;
 const USER = `ack-backup-${CLUSTER}`;
 const POLICY = `${USER}-migrate-controller`;
 
@@ -40,16 +41,17 @@ async function until(predicate: () => Promise<boolean>, timeoutMs: number) {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 type Question = Extract<Reply, { kind: 'question' }>;
-const driftMessages = () => t.chat.messages.filter((m) => m.reply.kind === 'question' && m.reply.prompt.questionId === 'fix');
+const driftMessages = (clusterId = CLUSTER) =>
+  t.chat.messages.filter((m) => m.reply.kind === 'question' && m.reply.prompt.questionId === 'fix' && m.reply.sessionId === `watch.${clusterId}`);
 const inThread = (message: Recorded) => t.chat.messages.filter((m) => m.conversation.threadId === message.messageId);
 const resolvedIn = (message: Recorded) => inThread(message).filter((m) => m.reply.kind === 'text' && m.reply.text.startsWith('✅ Resolved'));
 /** The watch checks of the cluster since `since`, oldest first. */
-const checksSince = async (since: Date) =>
-  (await t.store.listAudit(CLUSTER, 200)).filter((r) => r.action === 'watch.check' && r.at >= since).reverse();
+const checksSince = async (since: Date, clusterId = CLUSTER) =>
+  (await t.store.listAudit(clusterId, 200)).filter((r) => r.action === 'watch.check' && r.at >= since).reverse();
 
-function kube() {
+function kube(clusterId = CLUSTER) {
   const kc = new KubeConfig();
-  kc.loadFromString(t.sandbox.kubeconfig(CLUSTER)!);
+  kc.loadFromString(t.sandbox.kubeconfig(clusterId)!);
   return kc.makeApiClient(CustomObjectsApi);
 }
 const VAULTS = { group: 'csdr.alibabacloud.com', version: 'v1beta1', namespace: 'csdr', plural: 'backuplocations' };
@@ -62,19 +64,20 @@ const secretKeyId = () => {
 /** Breaks the setup, waits for the drift message, clicks Fix as `REQUESTER`, approves every step, waits for "resolved". */
 async function breakAndFix(
   breakIt: () => Promise<void>,
-  expected: { requirement: RegExp; approved: string[]; persists?: boolean; clicker?: typeof REQUESTER; approver?: typeof APPROVER },
+  expected: { requirement: RegExp; approved: string[]; persists?: boolean; clicker?: typeof REQUESTER; approver?: typeof APPROVER; clusterId?: string },
 ) {
+  const CLUSTER = expected.clusterId ?? CLUSTER_DEDICATED;
   const clicker = expected.clicker ?? REQUESTER;
   const approver = expected.approver ?? APPROVER;
-  const before = driftMessages().length;
+  const before = driftMessages(CLUSTER).length;
   const brokenAt = new Date();
   await breakIt();
-  const drift = await t.chat.until(() => driftMessages()[before], 2 * INTERVAL + 5_000);
+  const drift = await t.chat.until(() => driftMessages(CLUSTER)[before], 2 * INTERVAL + 5_000);
   const reply = drift.reply as Question;
 
   // Within one interval: the first check after the change found it (its audit row follows the post).
-  await until(async () => (await checksSince(brokenAt)).length > 0, 5_000);
-  const [first] = await checksSince(brokenAt);
+  await until(async () => (await checksSince(brokenAt, CLUSTER)).length > 0, 5_000);
+  const [first] = await checksSince(brokenAt, CLUSTER);
   expect(first?.outcome).toBe('drift');
   // What differs, since when, the risk, and one Fix button; in the channel that set the cluster up.
   expect(drift.conversation).toEqual(CHANNEL);
@@ -86,8 +89,8 @@ async function breakAndFix(
 
   if (expected.persists) {
     // It persists over three more checks: posted once.
-    await until(async () => (await checksSince(brokenAt)).filter((c) => c.outcome === 'drift').length >= 4, 5 * INTERVAL);
-    expect(driftMessages()).toHaveLength(before + 1);
+    await until(async () => (await checksSince(brokenAt, CLUSTER)).filter((c) => c.outcome === 'drift').length >= 4, 5 * INTERVAL);
+    expect(driftMessages(CLUSTER)).toHaveLength(before + 1);
     const metrics = await t.metrics.registry.metrics();
     expect(metrics).toContain(`backup_setup_cluster_drift{cluster_id="${CLUSTER}"} 1`);
     expect(metrics).toMatch(/^backup_setup_watched_clusters 1$/m);
@@ -126,7 +129,7 @@ async function breakAndFix(
   await sleep(INTERVAL + 1_500);
   expect(resolvedIn(drift)).toHaveLength(1);
   expect(drift.updates.at(-1)).toMatchObject({ kind: 'answered', answer: null, reason: expect.stringMatching(/^resolved at /) });
-  expect(driftMessages()).toHaveLength(before + 1);
+  expect(driftMessages(CLUSTER)).toHaveLength(before + 1);
   expect((await t.store.getWatch(CLUSTER))?.drift).toBeNull();
   expect(await t.metrics.registry.metrics()).toContain(`backup_setup_cluster_drift{cluster_id="${CLUSTER}"} 0`);
   return drift;
@@ -261,5 +264,19 @@ describe('a watched cluster changed behind the bot\'s back', () => {
     expect(t.chat.replies('text').at(-1)!.text).toMatch(new RegExp(`^Watching \`${CLUSTER}\` from this channel \\(turned on by Requester\\)\\. First check at \\S+; drift is posted here with a Fix button\\.$`));
     const drift = await t.chat.until(() => driftMessages()[before], 2 * INTERVAL + 5_000);
     expect((drift.reply as Question).prompt.text).toContain('• ❌ A backup vault: no BackupLocation in namespace csdr');
+  }, 60_000);
+
+  it('a managed cluster (its vault deleted): the Fix plans the vault and the test backup, and asks nothing', async () => {
+    const managed = 'c-sandbox-managed';
+    await t.command(`/backup-setup ${managed}`);
+    expect((await driveToEnd(t, managed)).text).toMatch(COMPLETE);
+    await until(async () => (await t.store.getWatch(managed))?.lastResult === 'ok', 3 * INTERVAL);
+    const custom = kube(managed);
+    const { items } = (await custom.listNamespacedCustomObject(VAULTS)) as { items: { metadata: { name: string } }[] };
+    await breakAndFix(() => custom.deleteNamespacedCustomObject({ ...VAULTS, name: items[0]!.metadata.name }).then(() => undefined), {
+      clusterId: managed,
+      requirement: /• ❌ A backup vault: no BackupLocation in namespace csdr/,
+      approved: ['createBackupVault'],
+    });
   }, 60_000);
 });
