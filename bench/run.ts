@@ -6,6 +6,7 @@ import { chartSvg } from './chart.ts';
 import { engineOverhead } from './engine-overhead.ts';
 import { fleet } from './fleet.ts';
 import { scale } from './scale.ts';
+import { watchPass } from './watch.ts';
 import type { BenchResult } from './stats.ts';
 
 const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
@@ -13,6 +14,7 @@ const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   engine: engineOverhead,
   scale,
   fleet,
+  watch: watchPass,
 };
 
 const only = process.argv.slice(2);

@@ -6,7 +6,7 @@ import { isCnfsOssBucket, suggestedBucketName } from './domain/names.ts';
 import { isPro } from './domain/cluster.ts';
 import { MAX_BUCKETS_PER_REGION, bucketChoiceProblem, regionProblem } from './domain/oss.ts';
 
-export type AskedQuestion = Exclude<QuestionId, 'confirmPlan'>;
+export type AskedQuestion = Exclude<QuestionId, 'confirmPlan' | 'fix'>;
 export type QuestionPrompt = Extract<Prompt, { kind: 'question' }>;
 
 export const RECHECK = 'recheck';

@@ -7,6 +7,8 @@ export type Command =
   | { verb: 'cancel'; clusterId?: string }
   | { verb: 'verify'; clusterId: string; testBackup?: true }
   | { verb: 'audit'; clusterId: string }
+  | { verb: 'watch'; action: 'list' }
+  | { verb: 'watch'; action: 'on' | 'off'; clusterId: string }
   | { verb: 'help' };
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string };
@@ -23,6 +25,8 @@ export const HELP_TEXT = [
   '`/backup-setup verify <cluster-id>` read-only check of every backup-center requirement, with fixes',
   '`/backup-setup verify <cluster-id> --test-backup` the same, then a test backup (after an approval; it removes itself)',
   '`/backup-setup audit <cluster-id>` the last audit entries of a cluster',
+  '`/backup-setup watch` what this channel watches: last check, result, next check (drift is posted here with a Fix button)',
+  '`/backup-setup watch on|off <cluster-id>` start or stop watching a cluster from this channel (only approvers turn a watch off)',
   '`/backup-setup help` this text',
   '',
   'In DingTalk, send the same words to the robot: `@bot backup-setup c-xxx`.',
@@ -77,6 +81,8 @@ export function parseCommand(text: string): ParseResult {
       return verify(rest);
     case 'audit':
       return requiredCluster('audit', rest);
+    case 'watch':
+      return watch(rest);
     case '--region':
       return regionFleet(rest);
     default:
@@ -107,6 +113,19 @@ function verify(rest: string[]): ParseResult {
   return success({ ...parsed.command, testBackup: true });
 }
 
+function watch(rest: string[]): ParseResult {
+  const [action, clusterId, ...extra] = rest;
+  if (action === undefined) return success({ verb: 'watch', action: 'list' });
+  const lower = action.toLowerCase();
+  if (lower !== 'on' && lower !== 'off') {
+    return failure(`Unexpected \`${echo(action)}\` after \`watch\`: use \`/backup-setup watch\`, \`/backup-setup watch on <cluster-id>\` or \`/backup-setup watch off <cluster-id>\`.`);
+  }
+  if (clusterId === undefined) return failure(`\`watch ${lower}\` needs a cluster id: \`/backup-setup watch ${lower} <cluster-id>\`.`);
+  if (extra.length > 0) return unexpected(extra, `watch ${lower} ${clusterId}`);
+  const problem = clusterIdProblem(clusterId);
+  return problem ? failure(problem) : success({ verb: 'watch', action: lower, clusterId });
+}
+
 function regionFleet(rest: string[]): ParseResult {
   const [region, all, ...extra] = rest;
   if (region === undefined || !REGION_ID.test(region)) {
@@ -126,7 +145,7 @@ function clusters(words: string[]): ParseResult {
   for (const word of words) {
     if (!word.startsWith('c')) {
       return failure(
-        `Unknown word \`${echo(word)}\`. Use \`/backup-setup <cluster-id>\`, or one of: status, cancel, verify, audit, help.`,
+        `Unknown word \`${echo(word)}\`. Use \`/backup-setup <cluster-id>\`, or one of: status, cancel, verify, audit, watch, help.`,
       );
     }
     const problem = clusterIdProblem(word);

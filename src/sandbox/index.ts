@@ -6,6 +6,7 @@
 //             endpoint: endpoints.ram | endpoints.cs, protocol: 'http', regionId }))
 //   OSS:      new OSS({ endpoint: endpoints.oss, region: 'oss-<regionId>', accessKeyId, accessKeySecret,
 //             sldEnable: true }); the `region` option is the region buckets are created in and read from.
+import { kubeconfigFor } from './kube/kubeconfig.ts';
 import { SandboxAccount, type PublicState } from './account.ts';
 import { ensureBotIdentity } from './bot-identity.ts';
 import { csHandler } from './cs.ts';
@@ -39,6 +40,8 @@ export interface Sandbox {
   /** TLS connections the emulated API servers accepted so far (a client that keeps its connections makes few). */
   kubeTlsConnections(): number;
   publicState(): PublicState;
+  /** A kubeconfig with which kubectl reaches the emulated cluster as its admin; null for an unknown cluster id. */
+  kubeconfig(clusterId: string): string | null;
   close(): Promise<void>;
 }
 
@@ -75,6 +78,10 @@ export async function startSandbox(options: { stateDir?: string | null; fleet?: 
     regionalCs: Object.fromEntries(regional.map((r) => [r.region, { endpoint: `127.0.0.1:${r.server.port}`, faults: r.plan }])),
     kubeTlsConnections: kube.tlsConnections,
     publicState: () => publicStateOf(account.state),
+    kubeconfig: (clusterId) => {
+      const cluster = Object.hasOwn(account.state.clusters, clusterId) ? account.state.clusters[clusterId] : undefined;
+      return cluster ? kubeconfigFor(cluster, kube) : null;
+    },
     close: async () => {
       await controllers.stop();
       await Promise.all([ram.close(), cs.close(), oss.close(), kube.close(), ...regional.map((r) => r.server.close())]);

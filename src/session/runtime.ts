@@ -18,6 +18,7 @@ import { answer, decision, threadText } from './clicks.ts';
 import { renderAudit, renderStatus, renderVerify } from './render.ts';
 import type { Sessions } from './sessions.ts';
 import type { Speaker } from './speaker.ts';
+import { watchCommand } from '../watch/commands.ts';
 
 export interface RuntimeDeps {
   store: Store;
@@ -30,6 +31,8 @@ export interface RuntimeDeps {
   channelClusters: ChannelBinding[] | null;
   fleets: Fleets;
   now: () => Date;
+  /** WATCH_INTERVAL; null when watching is off. */
+  watchIntervalMs: number | null;
 }
 
 export type EventWork = (event: ChatEvent, tell: TellActor) => Promise<void>;
@@ -135,6 +138,8 @@ async function command(deps: RuntimeDeps, command: Command, actor: Actor, conver
         `A session of \`${command.clusterId}\` is already running (started by ${result.existing.requester}): run the test backup again once it has ended (a setup ends with one of its own).`,
       );
     }
+    case 'watch':
+      return watchCommand({ ...deps, intervalMs: deps.watchIntervalMs }, command.action === 'list' ? { action: 'list' } : { action: command.action, clusterId: command.clusterId }, actor, conversation, tell);
     case 'audit': {
       const refusal = await channelRefusal(deps.channelClusters, conversation, command.clusterId, executor);
       if (refusal) return tell(refusal);

@@ -17,6 +17,9 @@ describe('command grammar (shared by Slack and DingTalk)', () => {
     ['audit c-sandbox-old', { verb: 'audit', clusterId: 'c-sandbox-old' }],
     ['help', { verb: 'help' }],
     ['--region cn-hangzhou --all', { verb: 'setup-region', region: 'cn-hangzhou' }],
+    ['watch', { verb: 'watch', action: 'list' }],
+    ['/backup-setup watch off c-sandbox-managed', { verb: 'watch', action: 'off', clusterId: 'c-sandbox-managed' }],
+    ['watch ON c-sandbox-edge', { verb: 'watch', action: 'on', clusterId: 'c-sandbox-edge' }],
   ])('parses %j', (text, command) => {
     expect(parseCommand(text)).toEqual({ ok: true, command });
   });
@@ -24,10 +27,10 @@ describe('command grammar (shared by Slack and DingTalk)', () => {
   it.each([
     ['', 'Which cluster? Give its id: `/backup-setup <cluster-id>`.'],
     ['/backup-setup', 'Which cluster? Give its id: `/backup-setup <cluster-id>`.'],
-    ['deploy c-sandbox-managed', 'Unknown word `deploy`. Use `/backup-setup <cluster-id>`, or one of: status, cancel, verify, audit, help.'],
+    ['deploy c-sandbox-managed', 'Unknown word `deploy`. Use `/backup-setup <cluster-id>`, or one of: status, cancel, verify, audit, watch, help.'],
     [
       'C-Sandbox-Managed',
-      'Unknown word `C-Sandbox-Managed`. Use `/backup-setup <cluster-id>`, or one of: status, cancel, verify, audit, help.',
+      'Unknown word `C-Sandbox-Managed`. Use `/backup-setup <cluster-id>`, or one of: status, cancel, verify, audit, watch, help.',
     ],
     [
       'c_bad_id',
@@ -47,6 +50,10 @@ describe('command grammar (shared by Slack and DingTalk)', () => {
     ['--region', '`--region` needs a region id such as cn-hangzhou: `/backup-setup --region <region> --all`.'],
     ['--region Hangzhou --all', '`--region` needs a region id such as cn-hangzhou, not `Hangzhou`: `/backup-setup --region <region> --all`.'],
     ['--region cn-hangzhou', 'Add `--all` to set up every cluster of the region: `/backup-setup --region cn-hangzhou --all`.'],
+    ['watch c-sandbox-managed', 'Unexpected `c-sandbox-managed` after `watch`: use `/backup-setup watch`, `/backup-setup watch on <cluster-id>` or `/backup-setup watch off <cluster-id>`.'],
+    ['watch off', '`watch off` needs a cluster id: `/backup-setup watch off <cluster-id>`.'],
+    ['watch on c-a c-b', 'Unexpected `c-b` after `watch on c-a`. See `/backup-setup help`.'],
+    ['watch on cn-hangzhou', '`cn-hangzhou` is a region, not a cluster id. To set up every cluster of it: `/backup-setup --region cn-hangzhou --all`.'],
   ])('refuses %j with a specific message', (text, error) => {
     expect(parseCommand(text)).toEqual({ ok: false, error });
   });
@@ -57,6 +64,6 @@ describe('command grammar (shared by Slack and DingTalk)', () => {
   });
 
   it('has one help text naming every verb', () => {
-    for (const verb of ['status', 'cancel', 'verify', 'audit', 'help', '--region']) expect(HELP_TEXT).toContain(verb);
+    for (const verb of ['status', 'cancel', 'verify', 'audit', 'watch', 'watch on|off', 'help', '--region']) expect(HELP_TEXT).toContain(verb);
   });
 });
