@@ -216,14 +216,53 @@ async function scaleOn(backend: Backend): Promise<BenchResult['figures']> {
   const after = (await store.getSession(probe.id))!;
   if (after.revision === probe.revision) throw new Error('a click on a session copied before the restart changed nothing');
 
-  await bot.sessions.drain();
-  await store.close();
+  // Retained heap at 10,000: the restarted bot holding every waiting session, against the same restart once the copies
+  // are gone from the store; the difference over the copies is what each waiting session keeps in memory.
+  let held: Awaited<ReturnType<typeof restartedHeap>> | null = await restartedHeap(backend, sandbox, () => bot.sessions.drain().then(() => store.close()));
+  const heapWith = held.heap;
+  await held.stop();
+  held = null;
+  const cleanup = await backend.raw();
+  for (let i = 0; i < copies.length; i += 500) {
+    const batch = copies.slice(i, i + 500);
+    const marks = batch.map((_, k) => `$${k + 1}`).join(', ');
+    await cleanup.query(`DELETE FROM approvals WHERE session_id IN (${marks})`, batch);
+    await cleanup.query(`DELETE FROM sessions WHERE id IN (${marks})`, batch);
+  }
+  await cleanup.close();
+  const without = await restartedHeap(backend, sandbox, async () => {});
+  const perRestored = (heapWith - without.heap) / copies.length;
+  await without.stop();
+
   await sandbox.stop();
   await backend.close();
   return [
-    { metric: `${backend.name}: retained heap per waiting session`, value: round(perSession / 1024, 3), unit: 'KB', goal: '≤ 2 KB', met: perSession <= 2 * 1024 },
+    { metric: `${backend.name}: retained heap per waiting session (rounds of ${PER_ROUND} made through the bot)`, value: round(perSession / 1024, 3), unit: 'KB', goal: '≤ 2 KB', met: perSession <= 2 * 1024 },
+    {
+      metric: `${backend.name}: retained heap per waiting session (${copies.length} restored by a restart)`, value: round(perRestored / 1024, 3), unit: 'KB', goal: '≤ 2 KB',
+      met: perRestored <= 2 * 1024,
+    },
     { metric: `${backend.name}: restart with ${WAITING} waiting sessions`, value: round(restoreMs), unit: 'ms', goal: '< 1000 ms', met: restoreMs < 1000 },
   ];
+}
+
+/** Stops what runs (`before`), starts a bot on the store as a restart does, and reads its heap after two forced GCs. */
+async function restartedHeap(backend: Backend, sandbox: RemoteSandbox, before: () => Promise<void>): Promise<{ heap: number; stop(): Promise<void> }> {
+  await before();
+  const store = await backend.open();
+  const { bot } = botOn(store, sandbox);
+  await bot.resume({ startUp: true });
+  await bot.idle();
+  gc();
+  gc();
+  const heap = process.memoryUsage().heapUsed;
+  return {
+    heap,
+    stop: async () => {
+      await bot.sessions.drain();
+      await store.close();
+    },
+  };
 }
 
 export async function scale(): Promise<BenchResult> {
@@ -235,7 +274,9 @@ export async function scale(): Promise<BenchResult> {
     notes: [
       `Heap: after ${WARMUP_ROUNDS} warm-up rounds, ${ROUNDS} rounds of ${PER_ROUND} sessions made through the bot up to their first approval ` +
         '(emulators in a process of their own), two forced GCs before each reading, the median of the per-round differences.',
-      'Restart: a new store connection and bot on the same database, then the start-up resume pass; between events a session lives only in the store, ' +
+      `Restored: the heap of a bot restarted on the ${WAITING} waiting sessions, minus that of the same restart once the copies are deleted, over the copies; ` +
+        'the rounds made through the bot measure about 100 × the per-session cost against heap noise of ±100 KB, so they can read below zero. ' +
+        'Restart: a new store connection and bot on the same database, then the start-up resume pass; between events a session lives only in the store, ' +
         'so a waiting session costs the restart nothing, and a click on one of the copied sessions is then taken (checked).',
     ],
   };

@@ -151,6 +151,15 @@ export interface FlowInput {
   sessionId: string;
   requester: UserId;
   facts: ClusterFacts;
+  /** A Fix of drift on a cluster set up before: its answers are known and only what drifted is planned. */
+  repair?: Repair;
+}
+
+/** What a Fix repairs (src/watch/drift.ts, repairOf): the steps of the drifted requirements, on the vault's bucket as it was. */
+export interface Repair {
+  steps: StepName[];
+  bucket: string;
+  region: string;
 }
 
 /** The one thing a waiting flow needs from people right now. Chat renders it; clicks answer it. */
@@ -170,7 +179,8 @@ export type Prompt =
       preview: StepPreview;
     };
 
-export type QuestionId = 'region' | 'bucket' | 'bucketScope' | 'managedRole' | 'apiGateway' | 'testBackupFailed' | 'confirmPlan';
+/** `fix`: the Fix button of a drift message (src/watch/), which no flow asks. */
+export type QuestionId = 'region' | 'bucket' | 'bucketScope' | 'managedRole' | 'apiGateway' | 'testBackupFailed' | 'confirmPlan' | 'fix';
 
 /** Events people (through the session runtime) send to a flow. */
 export type FlowEvent =

@@ -1,5 +1,5 @@
 // Which privileged steps each flow runs, decided from the facts and the answers (DESIGN "Cluster types").
-import type { FlowInput, FlowName, NetworkType, PolicyDocument, StepRequest } from './contract.ts';
+import type { FlowInput, FlowName, NetworkType, PolicyDocument, StepName, StepRequest } from './contract.ts';
 import { chosenBucket, type FlowContext, type Plan, type PlannedStep } from './blocks/context.ts';
 import { addonIsCurrent, managedRoleCoversBucket } from './domain/cluster.ts';
 import { longLivedAccessKeyNotice } from './domain/guidance.ts';
@@ -99,9 +99,17 @@ function finishPlan(context: FlowContext, plan: Plan, network: NetworkType): Pla
       params: { clusterId, name: backupVaultName(context.facts), bucket, prefix: '', region, network },
     },
   });
-  plan.steps.push({ request: testBackupRequest(context.facts, context.sessionId, false, { bucket, prefix: '', region, network }) });
+  // A Fix always ends with a test backup, even when one of the configuration is recorded.
+  plan.steps.push({ request: testBackupRequest(context.facts, context.sessionId, !!context.repair, { bucket, prefix: '', region, network }) });
   plan.steps.sort((a, b) => STEP_ORDER.indexOf(a.request.step) - STEP_ORDER.indexOf(b.request.step));
-  return plan;
+  return context.repair ? onlyRepaired(plan, context.repair.steps) : plan;
+}
+
+/** A Fix: the steps of what drifted and the test backup; the restart goes with the Secret it follows. */
+function onlyRepaired(plan: Plan, steps: readonly StepName[]): Plan {
+  const kept = new Set<StepName>([...steps, 'testBackup']);
+  if (kept.has('createAccessKeySecret')) kept.add('restartMigrateController');
+  return { steps: plan.steps.filter((s) => kept.has(s.request.step)), notices: [] };
 }
 
 /** The version the policy is written for: the one that will run after the setup. */

@@ -7,7 +7,7 @@ import { isPro, vaultsOf } from './domain/cluster.ts';
 import { MAX_BUCKETS_PER_REGION, bucketChoiceProblem, regionProblem } from './domain/oss.ts';
 import { code } from './domain/inline.js';
 
-export type AskedQuestion = Exclude<QuestionId, 'confirmPlan'>;
+export type AskedQuestion = Exclude<QuestionId, 'confirmPlan' | 'fix'>;
 export type QuestionPrompt = Extract<Prompt, { kind: 'question' }>;
 
 export const RECHECK = 'recheck';

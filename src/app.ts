@@ -60,7 +60,10 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
   const store = await openStore({ databaseUrl: config.databaseUrl, stateDir: config.stateDir });
   stops.push(() => store.close());
 
-  const metrics = createMetrics(() => store.countActiveSessionsByState());
+  const metrics = createMetrics(
+    () => store.countActiveSessionsByState(),
+    async () => (await store.listWatches()).map((w) => ({ clusterId: w.clusterId, enabled: w.enabled, drifted: w.drift !== null })),
+  );
   const owner = instanceId(config.stateDir);
   const clients = createCloudClients(
     sandbox
@@ -81,6 +84,7 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
     approvers: config.approvers,
     allowSelfApproval: config.allowSelfApproval,
     approvalTtlMs: config.approvalTtlMs,
+    watchIntervalMs: config.watchIntervalMs,
     channelClusters: config.channelClusters,
     now,
     owner,
@@ -119,6 +123,7 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
       slackEvents: slack && !config.slack?.appToken ? (req, res) => slack.handleHttp(req, res) : undefined,
       webChat: web ? (req, res) => (config.webChat === 'loopback' && !fromLoopback(req) ? Promise.resolve(false) : web.handleHttp(req, res)) : undefined,
       sandboxState: sandbox ? () => sandbox.publicState() : undefined,
+      sandboxKubeconfig: sandbox ? (clusterId) => sandbox.kubeconfig(clusterId) : undefined,
       metrics: metrics.registry,
       readiness,
       logger,

@@ -13,6 +13,7 @@ import { Sessions } from './session/sessions.ts';
 import { Speaker } from './session/speaker.ts';
 import { sweep } from './session/sweeper.ts';
 import type { Store } from './store/contract.ts';
+import { Watcher } from './watch/watcher.ts';
 
 export interface BotOptions {
   store: Store;
@@ -32,6 +33,8 @@ export interface BotOptions {
   fleetStartConcurrency?: number;
   /** Test hook: store inbound events without handling them. */
   holdInbox?: boolean;
+  /** WATCH_INTERVAL in ms (default 24 h); null turns watching off. */
+  watchIntervalMs?: number | null;
 }
 
 export interface Bot {
@@ -46,20 +49,28 @@ export interface Bot {
   resume(options?: { startUp?: boolean }): Promise<void>;
   /** One pass of the sweeper (expired approvals, abandoned sessions). */
   sweep(): Promise<void>;
-  /** Runs the resumer and the sweeper periodically; returns the stop function. */
+  /** Watched clusters: their checks (see `watcher.start()`), drift and resolution. */
+  watcher: Watcher;
+  /** Runs the resumer, the sweeper and the watch periodically; returns the stop function. */
   startHousekeeping(options?: { resumeEveryMs?: number; sweepEveryMs?: number }): () => void;
 }
 
 const ABANDON_AFTER_MS = 7 * 24 * 3_600_000;
+export const DEFAULT_WATCH_INTERVAL_MS = 24 * 3_600_000;
 const PRUNE_EVERY_MS = 3_600_000;
 
 export function createBot(options: BotOptions): Bot {
   const { store, executor, logger, metrics, now, owner } = options;
   const speaker = new Speaker(logger);
-  const sessions = new Sessions({ store, executor, speaker, logger, metrics, approvalTtlMs: options.approvalTtlMs, now, owner });
+  const watchIntervalMs = options.watchIntervalMs === undefined ? DEFAULT_WATCH_INTERVAL_MS : options.watchIntervalMs;
+  // A completed setup starts the cluster's watch (the watcher is made below; it exists before any session ends).
+  const sessions = new Sessions({
+    store, executor, speaker, logger, metrics, approvalTtlMs: options.approvalTtlMs, now, owner, onSetupComplete: (row) => watcher.enroll(row),
+  });
+  const watcher: Watcher = new Watcher({ store, executor, speaker, logger, metrics, now, owner, intervalMs: watchIntervalMs, channelClusters: options.channelClusters });
   const policy = { approvers: options.approvers, allowSelfApproval: options.allowSelfApproval, groupsOf: (actor: string) => speaker.groupsOf(actor) };
   const fleets = new Fleets({ store, sessions, speaker, executor, logger, policy, now, startConcurrency: options.fleetStartConcurrency ?? 10 });
-  const work = createChatHandler({ store, executor, sessions, speaker, logger, metrics, policy, channelClusters: options.channelClusters, fleets, now });
+  const work = createChatHandler({ store, executor, sessions, speaker, logger, metrics, policy, channelClusters: options.channelClusters, fleets, now, watchIntervalMs });
   const inbox = new Inbox({ store, work, speaker, logger, now, owner, hold: options.holdInbox ?? false });
   const resume = (o: { startUp?: boolean } = {}) => resumePass({ store, sessions, inbox, logger, owner }, o.startUp ?? false);
   const sweepOnce = () => sweep({ store, sessions, now, abandonAfterMs: options.abandonAfterMs ?? ABANDON_AFTER_MS });
@@ -71,11 +82,13 @@ export function createBot(options: BotOptions): Bot {
     attach: (port) => speaker.attach(port),
     resume,
     sweep: sweepOnce,
+    watcher,
     startHousekeeping({ resumeEveryMs = 5_000, sweepEveryMs = 15_000 } = {}) {
       const stops = [
         every(resumeEveryMs, () => resume(), logger, 'resume pass'),
         every(sweepEveryMs, sweepOnce, logger, 'sweep'),
         every(PRUNE_EVERY_MS, () => inbox.prune(), logger, 'inbox prune'),
+        watcher.start(),
       ];
       return () => stops.forEach((stop) => stop());
     },

@@ -1,5 +1,5 @@
 // The one HTTP server on PORT: /slack/events, /healthz, /readyz, /metrics, and in sandbox mode the chat
-// page at / and /sandbox/state.
+// page at /, /sandbox/state and /sandbox/kubeconfig/<cluster-id>.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -13,6 +13,8 @@ export interface ServerRoutes {
   webChat?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   /** Sandbox only: the emulated resources, never a secret. */
   sandboxState?: () => unknown;
+  /** Sandbox only: a kubeconfig for kubectl against one emulated cluster; null for an unknown id. */
+  sandboxKubeconfig?: (clusterId: string) => string | null;
   metrics: Registry;
   /** Named readiness checks (store, chat connections); each resolves to true when ready. */
   readiness: Record<string, () => Promise<boolean>>;
@@ -61,6 +63,16 @@ async function route(routes: ServerRoutes, req: IncomingMessage, res: ServerResp
   }
   if (path === '/sandbox/state' && routes.sandboxState && req.method === 'GET') {
     return send(res, 200, 'application/json', JSON.stringify(routes.sandboxState(), null, 2));
+  }
+  const kubeconfig = /^\/sandbox\/kubeconfig\/([^/]+)$/.exec(path);
+  if (kubeconfig && routes.sandboxKubeconfig && req.method === 'GET') {
+    const clusterId = decodeURIComponent(kubeconfig[1]!);
+    const config = routes.sandboxKubeconfig(clusterId);
+    if (config === null) {
+      return send(res, 404, 'text/plain', `The sandbox has no cluster ${JSON.stringify(clusterId.slice(0, 64))}; GET /sandbox/state lists its clusters.\n`);
+    }
+    // Saved as a file: `curl -o kubeconfig …/sandbox/kubeconfig/<id>; KUBECONFIG=kubeconfig kubectl get ns`.
+    return send(res, 200, 'application/yaml', config);
   }
   if (routes.webChat && (await routes.webChat(req, res))) return;
   send(res, 404, 'text/plain', 'not found');

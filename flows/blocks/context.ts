@@ -5,6 +5,7 @@ import type {
   FlowInput,
   FlowOutput,
   Prompt,
+  Repair,
   StepName,
   StepOutcome,
   StepRequest,
@@ -53,6 +54,8 @@ export interface FlowContext {
   testOnly: boolean;
   /** Why the last test backup failed, while the flow asks what to do about it. */
   testFailure: { message: string; remedy: 'updatePolicy' | 'fixAndRetry' } | null;
+  /** A Fix of drift: the bucket questions are answered by it and only its steps are planned (absent in older snapshots). */
+  repair?: Repair | null;
 }
 
 export function initialContext(input: FlowInput): FlowContext {
@@ -61,8 +64,9 @@ export function initialContext(input: FlowInput): FlowContext {
     requester: input.requester,
     facts: input.facts,
     kind: classifyCluster(input.facts),
-    region: null,
-    bucket: null,
+    region: input.repair?.region ?? null,
+    bucket: input.repair?.bucket ?? null,
+    // A Fix writes the policy for the vault's bucket only (the stricter of the two scopes).
     bucketScope: 'bucket',
     plan: { steps: [], notices: [] },
     current: null,
@@ -73,6 +77,7 @@ export function initialContext(input: FlowInput): FlowContext {
     output: null,
     testOnly: false,
     testFailure: null,
+    repair: input.repair ?? null,
   };
 }
 

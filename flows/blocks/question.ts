@@ -9,6 +9,8 @@ export function question(questionId: Exclude<AskedQuestion, 'managedRole' | 'api
     id: questionId,
     entry: { type: 'ask', params: { questionId } },
     exit: 'clearPrompt',
+    // A Fix knows the answers already: the vault's bucket and region, the bucket-only scope.
+    always: { guard: 'repairing', target: `#${next}` },
     on: {
       ANSWER: [
         {

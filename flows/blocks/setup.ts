@@ -104,7 +104,9 @@ export const flowSetup = setup({
       const { facts, plan } = context;
       enqueue.emit({
         type: 'plan',
-        title: `Plan for ${code(facts.name)} (${code(facts.clusterId)}, ${KIND_LABEL[context.kind]}): each step asks for an approval first`,
+        title: context.repair
+          ? `Fix for ${code(facts.name)} (${code(facts.clusterId)}, ${KIND_LABEL[context.kind]}): only what drifted, each step asks for an approval first`
+          : `Plan for ${code(facts.name)} (${code(facts.clusterId)}, ${KIND_LABEL[context.kind]}): each step asks for an approval first`,
         lines: plan.steps.map(
           (s) => `${describeStep(s.request)}${s.onlyIfSecretChanged ? ' (only if the Secret is created or changed, since the add-on is already running)' : ''}`,
         ),
@@ -164,6 +166,7 @@ export const flowSetup = setup({
     })),
   },
   guards: {
+    repairing: ({ context }) => (context.repair ?? null) !== null,
     stoppedByCancel: ({ event }) => cancelStop(event) !== null,
     answers: ({ event }, params: { questionId: QuestionId }) => event.type === 'ANSWER' && event.questionId === params.questionId,
     answerRejected: ({ context, event }, params: { questionId: AskedQuestion }) =>

@@ -10,6 +10,8 @@ export type Command =
   | { verb: 'cancel'; clusterId?: string }
   | { verb: 'verify'; clusterId: string; testBackup?: true }
   | { verb: 'audit'; clusterId: string }
+  | { verb: 'watch'; action: 'list' }
+  | { verb: 'watch'; action: 'on' | 'off'; clusterId: string }
   | { verb: 'help' };
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string };
@@ -31,6 +33,9 @@ export const HELP_TEXT = [
   '`/backup-setup verify <cluster-id>` read-only check of every backup-center requirement, with fixes',
   '`/backup-setup verify <cluster-id> --test-backup` the same, then a test backup (after an approval; it removes itself)',
   '`/backup-setup audit <cluster-id>` the last audit entries of a cluster',
+  '`/backup-setup watch` what this channel watches: last check, result, next check (drift is posted here with a Fix button)',
+  '`/backup-setup watch on <cluster-id>` start watching a cluster from this channel',
+  '`/backup-setup watch off <cluster-id>` stop watching it (only approvers turn a watch off)',
   '`/backup-setup help` this text',
   '',
   'In DingTalk, send the same words to the robot in the group: `@bot backup-setup status`.',
@@ -38,7 +43,7 @@ export const HELP_TEXT = [
 ].join('\n');
 
 /** The words a command may begin with (did-you-mean for a typo of one). */
-const VERBS = ['status', 'cancel', 'verify', 'audit', 'help', '--region'] as const;
+const VERBS = ['status', 'cancel', 'verify', 'audit', 'watch', 'help', '--region'] as const;
 
 export const CLUSTER_ID = /^c[a-z0-9-]{0,62}[a-z0-9]$/;
 export const REGION_ID = /^[a-z]{2,3}-[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -99,6 +104,8 @@ export function parseCommand(text: string): ParseResult {
       return verify(rest);
     case 'audit':
       return requiredCluster('audit', rest);
+    case 'watch':
+      return watch(rest);
     case '--region':
       return regionFleet(rest);
     default:
@@ -131,6 +138,20 @@ function verify(rest: string[]): ParseResult {
   return success({ ...parsed.command, testBackup: true });
 }
 
+function watch(rest: string[]): ParseResult {
+  const [action, typed, ...extra] = rest;
+  if (action === undefined) return success({ verb: 'watch', action: 'list' });
+  const lower = action.toLowerCase();
+  if (lower !== 'on' && lower !== 'off') {
+    return failure(`Unexpected ${code(echo(action))} after \`watch\`: use \`/backup-setup watch\`, \`/backup-setup watch on <cluster-id>\` or \`/backup-setup watch off <cluster-id>\`.`);
+  }
+  if (typed === undefined) return failure(`\`watch ${lower}\` needs a cluster id: \`/backup-setup watch ${lower} <cluster-id>\`.`);
+  const clusterId = normalClusterId(typed);
+  if (extra.length > 0) return unexpected(extra, `watch ${lower} ${clusterId}`);
+  const problem = clusterIdProblem(clusterId, typed);
+  return problem ? failure(problem) : success({ verb: 'watch', action: lower, clusterId });
+}
+
 function regionFleet(rest: string[]): ParseResult {
   const [region, all, ...extra] = rest;
   if (region === undefined || !REGION_ID.test(region)) {
@@ -159,7 +180,7 @@ function clusters(words: string[]): ParseResult {
       return failure(
         `Unknown word ${code(echo(word))}. ` +
           (verb ? `Did you mean ${code(`/backup-setup ${verb}`)}? ` : '') +
-          'Use `/backup-setup <cluster-id>`, or one of: status, cancel, verify, audit, help.',
+          'Use `/backup-setup <cluster-id>`, or one of: status, cancel, verify, audit, watch, help.',
       );
     }
     const problem = clusterIdProblem(clusterId, word);

@@ -44,6 +44,8 @@ export interface Config {
   approvers: string[];
   allowSelfApproval: boolean;
   approvalTtlMs: number;
+  /** WATCH_INTERVAL: how often watched clusters are verified; null = `off`. */
+  watchIntervalMs: number | null;
   /** null = any channel may set up any cluster. */
   channelClusters: ChannelBinding[] | null;
   databaseUrl: string | undefined;
@@ -134,6 +136,17 @@ const schema = z.object({
     });
     return z.NEVER;
   }),
+  WATCH_INTERVAL: optional.transform((value, ctx) => {
+    if (value === undefined) return 24 * 3_600_000;
+    if (value.toLowerCase() === 'off') return null;
+    const ms = parseDuration(value);
+    if (ms !== null && ms >= 1_000 && ms <= 30 * 86_400_000) return ms;
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${value.slice(0, 40)}" is not a duration between 1s and 30d, nor off; use e.g. 24h, 6h or 30m (off turns watching off)`,
+    });
+    return z.NEVER;
+  }),
   CHANNEL_CLUSTERS: optional.transform((value, ctx) => {
     if (value === undefined) return null;
     const parsed = parseChannelClusters(value);
@@ -202,6 +215,7 @@ export function loadConfig(env: Env = process.env): Config {
     approvers,
     allowSelfApproval: e.ALLOW_SELF_APPROVAL ?? false,
     approvalTtlMs: e.APPROVAL_TTL,
+    watchIntervalMs: e.WATCH_INTERVAL,
     channelClusters: e.CHANNEL_CLUSTERS,
     databaseUrl: e.DATABASE_URL,
     stateDir: e.STATE_DIR,

@@ -27,11 +27,15 @@ export interface VerifyCheck {
   detail: string;
   /** How to fix it when status is fail/warn. */
   fix?: string;
+  /** The setup steps that put it right when it fails (a watch's Fix plans these); none when only people can. */
+  steps?: StepName[];
 }
 
 export interface VerifyReport {
   clusterId: string;
   checks: VerifyCheck[];
+  /** The backup vault verify judged (bucket, prefix, region, network), when there is one. */
+  vault?: { name: string; bucket: string; prefix: string; region: string; network: string };
 }
 
 /** A failure a person can act on: which resource, what went wrong, what to do. Never carries a secret. */

@@ -1,5 +1,5 @@
 // A read-only checklist of every seed requirement for one cluster, each with what was seen and its fix.
-import type { ClusterKind, FlowName, PolicyDocument } from '../../flows/contract.ts';
+import type { ClusterKind, FlowName, PolicyDocument, StepName } from '../../flows/contract.ts';
 import { addonIsCurrent, classifyCluster, flowFor, KIND_LABEL, managedRoleCoversBucket, MINIMUM_KUBERNETES } from '../../flows/domain/cluster.ts';
 import {
   ADDON_NAME, BACKUP_NAMESPACE, CONTROLLER_DEPLOYMENT, CONTROLLER_NAMESPACE, accessKeySecretOf, credentialNames, MANAGED_BACKUP_ROLE,
@@ -14,8 +14,8 @@ import { readAccessKeySecret } from './steps/ensure-access-key-secret.ts';
 import { policyGrants } from './steps/ensure-policy.ts';
 import { configurationChanges, currentConfiguration, describeRecord, recordOf, vaultOf } from './test-backup-record.ts';
 
-const check = (requirement: string, ok: boolean, detail: string, fix: string): VerifyCheck =>
-  ok ? { requirement, status: 'pass', detail } : { requirement, status: 'fail', detail, fix };
+const check = (requirement: string, ok: boolean, detail: string, fix: string, steps?: StepName[]): VerifyCheck =>
+  ok ? { requirement, status: 'pass', detail } : { requirement, status: 'fail', detail, fix, ...(steps ? { steps } : {}) };
 
 const notApplicable = (requirement: string, detail: string): VerifyCheck => ({ requirement, status: 'n/a', detail });
 
@@ -47,11 +47,11 @@ export async function verify(ctx: ExecContext, clusterId: string): Promise<Verif
   const installed = facts.addon.installedVersion;
   const latest = facts.addon.latestVersion;
   if (installed === null) {
-    checks.push(check(`${ADDON_NAME} installed and current`, false, 'not installed', `Run /backup-setup, or install ${ADDON_NAME} ${latest} from the cluster's add-on page.`));
+    checks.push(check(`${ADDON_NAME} installed and current`, false, 'not installed', `Run /backup-setup, or install ${ADDON_NAME} ${latest} from the cluster's add-on page.`, ['installAddon']));
   } else {
     checks.push(addonIsCurrent(facts.addon)
       ? { requirement: `${ADDON_NAME} installed and current`, status: 'pass', detail: `${installed}` }
-      : { requirement: `${ADDON_NAME} installed and current`, status: 'warn', detail: `${installed} installed, ${latest} available`, fix: `Upgrade ${ADDON_NAME} to ${latest} (run /backup-setup or use the cluster's add-on page).` });
+      : { requirement: `${ADDON_NAME} installed and current`, status: 'warn', detail: `${installed} installed, ${latest} available`, fix: `Upgrade ${ADDON_NAME} to ${latest} (run /backup-setup or use the cluster's add-on page).`, steps: ['installAddon'] });
     const ready = await readyReplicas(ctx, clusterId, CONTROLLER_NAMESPACE, CONTROLLER_DEPLOYMENT);
     checks.push(check(`${ADDON_NAME} running`, ready !== null && ready >= 1, ready === null ? 'Deployment not found' : `${ready} ready replica(s)`,
       `Check the pods: kubectl -n ${CONTROLLER_NAMESPACE} get pods | grep ${CONTROLLER_DEPLOYMENT}; describe them for image or scheduling errors.`));
@@ -77,15 +77,15 @@ export async function verify(ctx: ExecContext, clusterId: string): Promise<Verif
   const bucketNames = new Set(facts.buckets.map((b) => b.name));
   const usable = vaultBuckets.length ? vaultBuckets.filter((b) => bucketNames.has(b)) : [...bucketNames];
   checks.push(check('An OSS bucket for backups', usable.length > 0, usable.length ? usable.join(', ') : vaultBuckets.length ? `vault bucket ${vaultBuckets.join(', ')} does not exist` : 'no bucket in the account',
-    'Run /backup-setup to create one (managed clusters: a name starting with cnfs-oss- needs no extra OSS grant).'));
+    'Run /backup-setup to create one (managed clusters: a name starting with cnfs-oss- needs no extra OSS grant).', ['createBucket']));
   checks.push(check('A backup vault', vaults.length > 0, vaults.length ? vaults.map((v) => v.metadata?.name).join(', ') : `no BackupLocation in namespace ${BACKUP_NAMESPACE}`,
-    'Run /backup-setup, or create a backup vault in the ACK console (Backup Center → Backup Vault).'));
+    'Run /backup-setup, or create a backup vault in the ACK console (Backup Center → Backup Vault).', ['createBackupVault']));
 
   // The vault with the latest recorded test backup (a setup's vault name can shift, flows/domain/vault.ts), else the first.
   const tested = vaults.filter((v) => recordOf(v) !== null).sort((a, b) => recordOf(b)!.at.localeCompare(recordOf(a)!.at));
   const vault = tested[0] ?? vaults[0];
   if (vault && installed !== null) checks.push(await lastTestBackup(ctx, clusterId, vault));
-  return { clusterId, checks };
+  return { clusterId, checks, ...(vault ? { vault: vaultOf(vault, vault.metadata?.name ?? '') } : {}) };
 }
 
 /** The RAM user, its policy (ECS snapshot actions, the vault buckets) and the AccessKey Secret, for the flows that use them. */
@@ -93,28 +93,28 @@ async function credentialChecks(ctx: ExecContext, clusterId: string, flow: FlowN
   const checks: VerifyCheck[] = [];
   const names = credentialNames(flow, clusterId);
   const user = await userExists(ctx, names.userName);
-  checks.push(check(`RAM user ${names.userName}`, user, user ? 'exists' : 'missing', 'Run /backup-setup to create it.'));
+  checks.push(check(`RAM user ${names.userName}`, user, user ? 'exists' : 'missing', 'Run /backup-setup to create it.', ['createRamUser']));
   const attached = user && (await policyAttached(ctx, names.userName, names.policyName));
-  checks.push(check(`Policy ${names.policyName} attached to ${names.userName}`, attached, attached ? 'attached' : 'not attached', 'Run /backup-setup to create and attach it.'));
+  checks.push(check(`Policy ${names.policyName} attached to ${names.userName}`, attached, attached ? 'attached' : 'not attached', 'Run /backup-setup to create and attach it.', ['ensurePolicy', 'attachPolicy']));
   const document = await defaultPolicyDocument(ctx, names.policyName);
   if (installed !== null && needsEcsSnapshotPermissions(installed) && flow !== 'managed') {
     const grants = document === null ? new Set<string>() : safeGrants(document);
     const missing = ECS_SNAPSHOT_MARKERS.filter((action) => ![...grants].some((g) => g.startsWith(`Allow ${action} `)));
     checks.push(check(`Policy grants ECS snapshot actions (${ADDON_NAME} ${installed} ≥ 1.7.7)`, missing.length === 0,
       document === null ? 'policy missing' : missing.length ? `missing ${missing.join(', ')}` : 'granted',
-      'Run /backup-setup: it adds a new default policy version with the ECS snapshot statement.'));
+      'Run /backup-setup: it adds a new default policy version with the ECS snapshot statement.', ['ensurePolicy']));
   }
   if (vaultBuckets.length > 0) {
     const granted = document === null ? [] : safeBuckets(document);
     const missing = vaultBuckets.filter((b) => !granted.includes('*') && !granted.includes(b));
     checks.push(check(`Policy ${names.policyName} grants OSS access to the vault bucket${vaultBuckets.length > 1 ? 's' : ''}`, missing.length === 0,
       document === null ? 'policy missing' : missing.length ? `no grant for ${missing.join(', ')}` : `granted: ${vaultBuckets.join(', ')}`,
-      'Run /backup-setup: it adds the bucket to a new default policy version.'));
+      'Run /backup-setup: it adds the bucket to a new default policy version.', ['ensurePolicy']));
   }
   const secret = accessKeySecretOf(flow);
   const state = await readAccessKeySecret(ctx, { clusterId, userName: names.userName, ...secret });
   checks.push(check(`Secret ${secret.namespace}/${secret.secretName} holds an Active AccessKey of ${names.userName}`, state.problem === null,
-    state.problem ?? `holds AccessKey ${state.secretKeyId}`, 'Run /backup-setup: it creates a new AccessKey and writes the Secret.'));
+    state.problem ?? `holds AccessKey ${state.secretKeyId}`, 'Run /backup-setup: it creates a new AccessKey and writes the Secret.', ['createNamespace', 'createAccessKeySecret']));
   return checks;
 }
 
@@ -132,12 +132,12 @@ async function lastTestBackup(ctx: ExecContext, clusterId: string, object: Custo
   const fix = `\`/backup-setup verify ${clusterId} --test-backup\` runs one after an approval (it backs up kube-public to the vault's bucket, then removes it).`;
   const name = object.metadata?.name ?? '';
   const record = recordOf(object);
-  if (!record) return { requirement, status: 'warn', detail: `no test backup is recorded on vault ${name}`, fix };
+  if (!record) return { requirement, status: 'warn', detail: `no test backup is recorded on vault ${name}`, fix, steps: ['testBackup'] };
   const passed = `passed at ${record.at} (${record.namespace}: ${describeRecord(record)})`;
   const changes = configurationChanges(record.configuration, (await currentConfiguration(ctx, clusterId, vaultOf(object, name))).configuration);
   return changes.length === 0
     ? { requirement, status: 'pass', detail: `${passed}; nothing changed since` }
-    : { requirement, status: 'warn', detail: `${passed}, but since then ${changes.join('; ')}`, fix };
+    : { requirement, status: 'warn', detail: `${passed}, but since then ${changes.join('; ')}`, fix, steps: ['testBackup'] };
 }
 
 function safeGrants(document: string): Set<string> {

@@ -10,7 +10,7 @@ import { isoSeconds, newRequestId, readBody, sendJson, type Handler } from './ht
 import { accessDeniedDetail, gate } from './iam/authorize.ts';
 import type { RequestLog } from './request-log.ts';
 import { kubeconfigFor, type KubeServerAddress } from './kube/kubeconfig.ts';
-import { applyAddonInstalled } from './kube/objects.ts';
+import { applyAddonInstalled, removeAddonObjects } from './kube/objects.ts';
 
 const VERSION = '2015-12-15';
 /** A task nobody polls (its caller crashed) still ends on its own this long after it started, as real ones do. */
@@ -311,6 +311,25 @@ export function csHandler({ account, faults, kubeServer, log }: CsEmulatorOption
         if (new Set(addons.map((a) => a.name)).size !== addons.length) throw invalid('an add-on is named twice in the request body');
         const task = startTask(s, c, addons);
         return { cluster_id: c.id, task_id: task.taskId };
+      });
+    } },
+    // UnInstallClusterAddons: POST /clusters/{id}/components/uninstall with [{ name, cleanup_cloud_resources }]
+    // (node_modules/@alicloud/cs20151215/src/client.ts unInstallClusterAddonsWithOptions; answers cluster_id, request_id,
+    // task_id). The bot never uninstalls: this is how a test (or a newcomer) removes the add-on behind its back. The real
+    // uninstall runs as a task; here it is done by the time the answer comes, and the component's Deployment goes with it.
+    { method: 'POST', path: /^\/clusters\/([^/]+)\/components\/uninstall$/, action: 'UnInstallClusterAddons', run: ({ params, body }) => {
+      const items = jsonArray(body);
+      return account.change((s) => {
+        const c = cluster(s, params[0]!);
+        const names = items.map((item, i) => stringField(item, i, 'name', true)!);
+        for (const name of names) installed(c, name);
+        for (const name of names) {
+          const running = runningTaskFor(s, c.id, name);
+          if (running) throw new CsError(400, 'ErrorClusterState', `cluster ${c.id} has a running task ${running.taskId} for addon ${name}`);
+        }
+        c.addons = c.addons.filter((a) => !names.includes(a.name));
+        for (const name of names) removeAddonObjects(c, name);
+        return { cluster_id: c.id, task_id: `T-${randomBytes(12).toString('hex')}` };
       });
     } },
     { method: 'POST', path: /^\/clusters\/([^/]+)\/components\/upgrade$/, action: 'UpgradeClusterAddons', run: ({ params, body }) => {

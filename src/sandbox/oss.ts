@@ -45,6 +45,7 @@ function createBucketConfiguration(body: Buffer): Record<string, string> {
 const OSS_ACTIONS: Record<string, string> = {
   ListBuckets: 'oss:ListBuckets',
   PutBucket: 'oss:PutBucket',
+  DeleteBucket: 'oss:DeleteBucket',
   GetBucketInfo: 'oss:GetBucketInfo',
   GetBucketLocation: 'oss:GetBucketLocation',
   ListObjects: 'oss:ListObjects',
@@ -178,6 +179,20 @@ export function ossHandler(account: SandboxAccount, faults?: FaultPlan, log?: Re
       };
     },
     GetBucketLocation: ({ bucket: name }) => ({ xml: ['LocationConstraint', location(bucket(state(), name).region)] }),
+    // DeleteBucket (https://www.alibabacloud.com/help/en/oss/developer-reference/deletebucket): 204 No Content; a bucket that
+    // still holds objects is refused with 409 BucketNotEmpty. The bot never deletes buckets: a test (or a newcomer) removes
+    // one behind its back this way.
+    DeleteBucket: ({ bucket: name }, region) => {
+      inRegion(bucket(state(), name), region);
+      account.change((s) => {
+        if (Object.keys(s.oss.objects?.[name] ?? {}).length > 0) {
+          throw new OssError(409, 'BucketNotEmpty', 'The bucket you tried to delete is not empty.', { BucketName: name });
+        }
+        s.oss.buckets = s.oss.buckets.filter((b) => b.name !== name);
+        if (s.oss.objects) delete s.oss.objects[name];
+      });
+      return { status: 204 };
+    },
   };
 
   const objects = objectOperations(account);
@@ -201,6 +216,7 @@ export function ossHandler(account: SandboxAccount, faults?: FaultPlan, log?: Re
     if (objectOperation) return objectOperation;
     if (t.object) return null;
     if (method === 'PUT' && Object.keys(t.query).length === 0) return 'PutBucket';
+    if (method === 'DELETE' && Object.keys(t.query).length === 0) return 'DeleteBucket';
     if (method === 'GET' && 'bucketInfo' in t.query) return 'GetBucketInfo';
     if (method === 'GET' && 'location' in t.query) return 'GetBucketLocation';
     return null;

@@ -7,6 +7,8 @@ import { Fleets } from '../fleet/fleets.ts';
 import type { ApprovalRow, SessionRow } from '../store/contract.ts';
 import { decisionRefusal, isApprover, paramsHash, refusalFor } from './approvals.ts';
 import type { RuntimeDeps } from './runtime.ts';
+import { fix } from '../watch/fix.ts';
+import { clusterOfFixTarget } from '../watch/watcher.ts';
 
 type Answer = Extract<ChatEvent, { kind: 'answer' }>;
 type Decision = Extract<ChatEvent, { kind: 'decision' }>;
@@ -19,6 +21,8 @@ async function mayAnswer(deps: RuntimeDeps, row: SessionRow, actor: string): Pro
 }
 
 export async function answer(deps: RuntimeDeps, event: Answer, tell: TellActor): Promise<void> {
+  const drifted = clusterOfFixTarget(event.sessionId);
+  if (drifted !== null) return fix(deps, drifted, event, tell);
   const row = await deps.store.getSession(event.sessionId);
   if (!row || row.status !== 'active') return tell('This setup has ended; your answer changed nothing.');
   if (row.conversation.platform !== event.conversation.platform) return tell('This answer came from another chat platform than the setup; it changed nothing.');

@@ -19,6 +19,7 @@ import { renderAudit, renderStatus, renderVerify } from './render.ts';
 import type { Sessions } from './sessions.ts';
 import type { Speaker } from './speaker.ts';
 import { code, person, time } from '../../flows/domain/inline.js';
+import { watchCommand } from '../watch/commands.ts';
 
 export interface RuntimeDeps {
   store: Store;
@@ -31,6 +32,8 @@ export interface RuntimeDeps {
   channelClusters: ChannelBinding[] | null;
   fleets: Fleets;
   now: () => Date;
+  /** WATCH_INTERVAL; null when watching is off. */
+  watchIntervalMs: number | null;
 }
 
 export type EventWork = (event: ChatEvent, tell: TellActor) => Promise<void>;
@@ -136,6 +139,8 @@ async function command(deps: RuntimeDeps, command: Command, actor: Actor, conver
         `A session of ${code(command.clusterId)} is already running (started by ${person(result.existing.requester)}): run the test backup again once it has ended (a setup ends with one of its own).`,
       );
     }
+    case 'watch':
+      return watchCommand({ ...deps, intervalMs: deps.watchIntervalMs }, command.action === 'list' ? { action: 'list' } : { action: command.action, clusterId: command.clusterId }, actor, conversation, tell);
     case 'audit': {
       const refusal = await channelRefusal(deps.channelClusters, conversation, command.clusterId, executor);
       if (refusal) return tell(refusal);

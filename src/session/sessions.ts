@@ -4,7 +4,7 @@
 // remembers; between events a session lives only in the store.
 import { randomUUID } from 'node:crypto';
 import { fromPromise, type Actor, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
-import type { ClusterFacts, FlowEvent, FlowName, FlowNotice, FlowOutput, Prompt, StepRequest, UserId } from '../../flows/contract.ts';
+import type { ClusterFacts, FlowEvent, FlowName, FlowNotice, FlowOutput, Prompt, Repair, StepRequest, UserId } from '../../flows/contract.ts';
 import { flows, flowVersions, preflightMachine, unattendedAnswer } from '../../flows/index.ts';
 import type { Conversation, PostedMessage, QuestionPrompt } from '../chat/model.ts';
 import type { Executor } from '../executor/contract.ts';
@@ -32,6 +32,8 @@ export interface SessionDeps {
   now: () => Date;
   /** This process, for step claims and as the session's driver. */
   owner: string;
+  /** Told of every setup (or Fix) that completes, once, by the process that closed it: the watch starts there. */
+  onSetupComplete?: (row: SessionRow) => Promise<void>;
 }
 
 /**
@@ -54,6 +56,10 @@ export interface StartRequest {
   eventId: string;
   /** Only a test backup of a cluster already set up (`verify <id> --test-backup`), not a setup. */
   flow?: 'testBackup';
+  /** A Fix of drift: only these steps are planned, on the vault's bucket (src/watch/drift.ts, repairOf). */
+  repair?: Repair;
+  /** The message whose thread the session lives in (a drift message), instead of a new one. */
+  inThread?: string;
 }
 
 export type StartResult =
@@ -107,6 +113,7 @@ export class Sessions {
       conversation,
       snapshot: null,
       state: 'preflight',
+      ...(request.repair ? { repair: request.repair } : {}),
     });
     if (!created.ok) {
       if (created.existing.id !== sessionId) return { started: false, existing: created.existing };
@@ -120,9 +127,10 @@ export class Sessions {
     if (fleet) {
       this.fleets.set(sessionId, fleet);
     } else {
-      const parent = await speaker.post(conversation, {
+      const what = request.repair ? 'Fix of the drift' : request.flow === 'testBackup' ? 'Test backup' : 'Backup center setup';
+      const parent = await speaker.post(request.inThread ? { ...conversation, threadId: request.inThread } : conversation, {
         kind: 'text',
-        text: `${request.flow === 'testBackup' ? 'Test backup' : 'Backup center setup'} for ${code(clusterId)}, requested by ${person(request.requester)} at ${time(now())}. Reading the cluster…`,
+        text: `${what} for ${code(clusterId)}, requested by ${person(request.requester)} at ${time(now())}. Reading the cluster…`,
       });
       if (!parent) {
         // Nothing can be seen where nothing could be posted: the setup does not start.
@@ -130,7 +138,7 @@ export class Sessions {
         await this.audit(sessionId, clusterId, requester, 'session.start', 'refused', 'the thread could not be posted');
         return { started: false, reason: `The setup of ${code(clusterId)} did not start: the bot could not post in this channel (is it a member? \`/invite @backup-setup\`). Nothing was changed.` };
       }
-      await store.setSessionThread(sessionId, parent.messageId);
+      await store.setSessionThread(sessionId, request.inThread ?? parent.messageId);
     }
     await this.audit(sessionId, clusterId, requester, 'session.start', 'started');
     await this.enqueue(sessionId, () => this.preflight(sessionId));
@@ -273,7 +281,7 @@ export class Sessions {
     await this.drive(
       { ...row, flow, flowVersion: flowVersions[flow] },
       { flow, version: flowVersions[flow], xstate: undefined, posted: null, applied: [] },
-      { input: { sessionId, requester: row.requester, facts: output.facts } },
+      { input: { sessionId, requester: row.requester, facts: output.facts, ...(row.repair && flow !== 'testBackup' ? { repair: row.repair as Repair } : {}) } },
     );
   }
 
@@ -450,6 +458,9 @@ export class Sessions {
     const question = open.prompt?.kind === 'question' && open.message ? { message: open.message, prompt: open.prompt as QuestionPrompt } : null;
     await this.thread.closePrompts(row, question, closedBecause(output));
     await this.audit(row.id, row.clusterId, row.requester, 'session.end', output.status);
+    if (output.status === 'complete' && row.flow !== 'testBackup' && this.deps.onSetupComplete) {
+      await this.deps.onSetupComplete(row).catch((error: unknown) => this.deps.logger.warn({ err: error, clusterId: row.clusterId }, 'the watch could not be started'));
+    }
   }
 
   private notice(sessionId: string, clusterId: string, thread: Conversation, notice: FlowNotice) {

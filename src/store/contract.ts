@@ -27,6 +27,8 @@ export interface SessionRow {
   waiting: boolean;
   /** Which prompt it waits on ("approval:<id>" / "question:<id>"), when waiting. */
   promptKey: string | null;
+  /** A session that repairs drift: what it may plan (src/watch/drift.ts, repairOf); null for a setup. */
+  repair: unknown;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -51,6 +53,7 @@ export interface NewSession {
   conversation: Conversation;
   snapshot: unknown;
   state: string;
+  repair?: unknown;
 }
 
 /** `closed`: the session ended (cancelled, failed, superseded) before anybody decided. */
@@ -164,6 +167,34 @@ export interface InboxRow extends InboxEvent {
   attempts: number;
 }
 
+/** A watched cluster (src/watch/): where its drift is reported, when it is checked next, what was seen last. */
+export interface WatchRow {
+  clusterId: string;
+  conversation: Conversation;
+  enabled: boolean;
+  /** Who last turned the watch on or off (or the requester of the setup that started it). */
+  changedBy: string | null;
+  nextCheckAt: Date;
+  lastCheckAt: Date | null;
+  lastResult: WatchResult | null;
+  lastDetail: string | null;
+  /** The drift reported and not yet resolved (its shape is src/watch/drift.ts's), or null. */
+  drift: unknown;
+  /** What the cluster looked like when it last passed (src/watch/drift.ts), so a deleted vault can be made again. */
+  baseline: unknown;
+}
+
+export type WatchResult = 'ok' | 'drift' | 'error';
+
+export interface WatchCheck {
+  at: Date;
+  result: WatchResult;
+  detail: string;
+  drift: unknown;
+  /** Kept as it was when undefined. */
+  baseline?: unknown;
+}
+
 export interface Store {
   /** Creates the session unless the cluster already has an active one (one active setup per cluster). */
   createSession(session: NewSession): Promise<{ ok: true; row: SessionRow } | { ok: false; existing: SessionRow }>;
@@ -255,6 +286,25 @@ export interface Store {
   beginAccessKeyCreation(userName: string, clusterId: string, existingKeyIds: string[]): Promise<void>;
   listAccessKeyCreations(userName: string): Promise<AccessKeyCreationRow[]>;
   endAccessKeyCreation(userName: string, clusterId: string): Promise<void>;
+
+  /** Watches a cluster from `conversation` (a new row, or one turned on again there); keeps its drift and baseline. */
+  watchCluster(watch: { clusterId: string; conversation: Conversation; nextCheckAt: Date; by: string }): Promise<WatchRow>;
+  /** Watches a cluster that has no watch row yet (a CHANNEL_CLUSTERS binding); false when it has one, on or off. */
+  addWatch(watch: { clusterId: string; conversation: Conversation; nextCheckAt: Date; by: string }): Promise<boolean>;
+  /** Turns an existing watch on or off; null when the cluster is not watched. */
+  setWatchEnabled(clusterId: string, enabled: boolean, by: string, nextCheckAt: Date): Promise<WatchRow | null>;
+  getWatch(clusterId: string): Promise<WatchRow | null>;
+  /** The watches of a channel, or all, by cluster id. */
+  listWatches(channel?: { platform: string; channelId: string }): Promise<WatchRow[]>;
+  /** Turned-on watches whose check is due at `at` and that no live lease holds, earliest first. */
+  dueWatches(at: Date, limit: number): Promise<WatchRow[]>;
+  /**
+   * Claims the check due at `seen` for `owner` and moves the next one to `nextCheckAt`, in one statement: of
+   * several replicas that read the same due row, one wins. Null when another got there first.
+   */
+  claimWatchCheck(clusterId: string, seen: Date, nextCheckAt: Date, owner: string, leaseUntil: Date): Promise<WatchRow | null>;
+  /** Records a check's result and ends `owner`'s lease; false when the lease was not `owner`'s. */
+  finishWatchCheck(clusterId: string, owner: string, check: WatchCheck): Promise<boolean>;
 
   ping(): Promise<boolean>;
   /** A real write (readiness proves the store can write, not only answer). */

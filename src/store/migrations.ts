@@ -136,6 +136,35 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    // Watched clusters (issue 18). The row is also the check's lease: a replica claims a check by moving
+    // next_check_at on from the value it read (compare-and-set), so each check runs once per interval.
+    version: 4,
+    statements: () => [
+      `CREATE TABLE watches (
+        cluster_id TEXT PRIMARY KEY,
+        platform TEXT NOT NULL,
+        channel_id TEXT NOT NULL,
+        conversation TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        changed_by TEXT,
+        next_check_at BIGINT NOT NULL,
+        lease_owner TEXT,
+        lease_until BIGINT,
+        last_check_at BIGINT,
+        last_result TEXT,
+        last_detail TEXT,
+        drift TEXT,
+        baseline TEXT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      )`,
+      `CREATE INDEX watches_due ON watches (next_check_at) WHERE enabled = 1`,
+      `CREATE INDEX watches_by_channel ON watches (platform, channel_id)`,
+      // A session that repairs drift: only the steps named here are planned (src/watch/drift.ts, repairOf).
+      `ALTER TABLE sessions ADD COLUMN repair TEXT`,
+    ],
+  },
 ];
 
 export async function migrate(sql: Sql): Promise<number[]> {

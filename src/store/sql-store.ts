@@ -22,7 +22,10 @@ import {
   type SessionStatus,
   type StepRow,
   type Store,
+  type WatchCheck,
+  type WatchRow,
 } from './contract.ts';
+import type { Conversation } from '../conversation.ts';
 import type { Sql, SqlRow } from './sql.ts';
 
 const json = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
@@ -51,8 +54,24 @@ function sessionOf(row: SqlRow): SessionRow {
         : { by: String(row.cancel_requested_by), at: date(row.cancel_requested_at) },
     waiting: Number(row.waiting) === 1,
     promptKey: text(row.prompt_key),
+    repair: parse(row.repair),
     createdAt: date(row.created_at),
     updatedAt: date(row.updated_at),
+  };
+}
+
+function watchOf(row: SqlRow): WatchRow {
+  return {
+    clusterId: String(row.cluster_id),
+    conversation: parse(row.conversation) as WatchRow['conversation'],
+    enabled: Number(row.enabled) === 1,
+    changedBy: text(row.changed_by),
+    nextCheckAt: date(row.next_check_at),
+    lastCheckAt: optionalDate(row.last_check_at),
+    lastResult: text(row.last_result) as WatchRow['lastResult'],
+    lastDetail: text(row.last_detail),
+    drift: parse(row.drift),
+    baseline: parse(row.baseline),
   };
 }
 
@@ -131,13 +150,13 @@ export class SqlStore implements Store {
     for (let attempt = 0; attempt < 2; attempt++) {
       const inserted = await this.one(
         `INSERT INTO sessions (id, cluster_id, flow, flow_version, requester, platform, channel_id, conversation, thread_id,
-           snapshot, state, status, revision, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', 0, $12, $12)
+           snapshot, state, status, revision, created_at, updated_at, repair)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', 0, $12, $12, $13)
          ON CONFLICT DO NOTHING RETURNING *`,
         [
           session.id, session.clusterId, session.flow, session.flowVersion, session.requester,
           session.conversation.platform, session.conversation.channelId, JSON.stringify(session.conversation),
-          session.conversation.threadId ?? null, json(session.snapshot), session.state, now,
+          session.conversation.threadId ?? null, json(session.snapshot), session.state, now, json(session.repair),
         ],
       );
       if (inserted) return { ok: true as const, row: sessionOf(inserted) };
@@ -470,6 +489,80 @@ export class SqlStore implements Store {
 
   async endAccessKeyCreation(userName: string, clusterId: string) {
     await this.sql.query('DELETE FROM access_key_creations WHERE user_name = $1 AND cluster_id = $2', [userName, clusterId]);
+  }
+
+  async watchCluster(watch: { clusterId: string; conversation: Conversation; nextCheckAt: Date; by: string }) {
+    const now = Date.now();
+    const row = await this.one(
+      `INSERT INTO watches (cluster_id, platform, channel_id, conversation, enabled, changed_by, next_check_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $7)
+       ON CONFLICT (cluster_id) DO UPDATE SET platform = excluded.platform, channel_id = excluded.channel_id,
+         conversation = excluded.conversation, enabled = 1, changed_by = excluded.changed_by,
+         next_check_at = excluded.next_check_at, updated_at = excluded.updated_at
+       RETURNING *`,
+      [watch.clusterId, watch.conversation.platform, watch.conversation.channelId, JSON.stringify(watch.conversation), watch.by, watch.nextCheckAt.getTime(), now],
+    );
+    return watchOf(row!);
+  }
+
+  async addWatch(watch: { clusterId: string; conversation: Conversation; nextCheckAt: Date; by: string }) {
+    const now = Date.now();
+    const rows = await this.sql.query(
+      `INSERT INTO watches (cluster_id, platform, channel_id, conversation, enabled, changed_by, next_check_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $7) ON CONFLICT (cluster_id) DO NOTHING RETURNING cluster_id`,
+      [watch.clusterId, watch.conversation.platform, watch.conversation.channelId, JSON.stringify(watch.conversation), watch.by, watch.nextCheckAt.getTime(), now],
+    );
+    return rows.length > 0;
+  }
+
+  async setWatchEnabled(clusterId: string, enabled: boolean, by: string, nextCheckAt: Date) {
+    const row = await this.one(
+      `UPDATE watches SET enabled = $2, changed_by = $3, next_check_at = $4, updated_at = $5 WHERE cluster_id = $1 RETURNING *`,
+      [clusterId, enabled ? 1 : 0, by, nextCheckAt.getTime(), Date.now()],
+    );
+    return row ? watchOf(row) : null;
+  }
+
+  async getWatch(clusterId: string) {
+    const row = await this.one('SELECT * FROM watches WHERE cluster_id = $1', [clusterId]);
+    return row ? watchOf(row) : null;
+  }
+
+  async listWatches(channel?: { platform: string; channelId: string }) {
+    const rows = channel
+      ? await this.sql.query('SELECT * FROM watches WHERE platform = $1 AND channel_id = $2 ORDER BY cluster_id', [channel.platform, channel.channelId])
+      : await this.sql.query('SELECT * FROM watches ORDER BY cluster_id');
+    return rows.map(watchOf);
+  }
+
+  async dueWatches(at: Date, limit: number) {
+    const rows = await this.sql.query(
+      `SELECT * FROM watches WHERE enabled = 1 AND next_check_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
+       ORDER BY next_check_at LIMIT $2`,
+      [at.getTime(), limit],
+    );
+    return rows.map(watchOf);
+  }
+
+  async claimWatchCheck(clusterId: string, seen: Date, nextCheckAt: Date, owner: string, leaseUntil: Date) {
+    const row = await this.one(
+      `UPDATE watches SET next_check_at = $3, lease_owner = $4, lease_until = $5
+       WHERE cluster_id = $1 AND enabled = 1 AND next_check_at = $2 AND (lease_until IS NULL OR lease_until < $6)
+       RETURNING *`,
+      [clusterId, seen.getTime(), nextCheckAt.getTime(), owner, leaseUntil.getTime(), Date.now()],
+    );
+    return row ? watchOf(row) : null;
+  }
+
+  async finishWatchCheck(clusterId: string, owner: string, check: WatchCheck) {
+    const keepBaseline = check.baseline === undefined;
+    const rows = await this.sql.query(
+      `UPDATE watches SET last_check_at = $3, last_result = $4, last_detail = $5, drift = $6,
+         baseline = ${keepBaseline ? 'baseline' : '$7'}, lease_owner = NULL, lease_until = NULL, updated_at = $3
+       WHERE cluster_id = $1 AND lease_owner = $2 RETURNING cluster_id`,
+      [clusterId, owner, check.at.getTime(), check.result, scrub(check.detail), json(check.drift), ...(keepBaseline ? [] : [json(check.baseline)])],
+    );
+    return rows.length > 0;
   }
 
   async ping() {

@@ -24,11 +24,19 @@ describe('configuration', () => {
       approvers: ['web:approver'],
       allowSelfApproval: false,
       approvalTtlMs: 15 * 60_000,
+      watchIntervalMs: 24 * 3_600_000,
       channelClusters: null,
       databaseUrl: undefined,
       stateDir: './.state',
       logLevel: 'info',
     });
+  });
+
+  it('turns the watch off with WATCH_INTERVAL=off, and reads its durations as APPROVAL_TTL\'s', () => {
+    expect(loadConfig({ WATCH_INTERVAL: 'off' }).watchIntervalMs).toBeNull();
+    expect(loadConfig({ WATCH_INTERVAL: 'OFF' }).watchIntervalMs).toBeNull();
+    expect(loadConfig({ WATCH_INTERVAL: '1h30m' }).watchIntervalMs).toBe(90 * 60_000);
+    expect(loadConfig({ WATCH_INTERVAL: '5s' }).watchIntervalMs).toBe(5_000);
   });
 
   it('with Slack credentials runs live, or against the emulated cloud with BACKUP_SETUP_SANDBOX=1', () => {
@@ -64,6 +72,7 @@ describe('configuration', () => {
       APPROVERS: 'slack:U1, dingtalk:manager123',
       ALLOW_SELF_APPROVAL: 'true',
       APPROVAL_TTL: '1h30m',
+      WATCH_INTERVAL: '6h',
       CHANNEL_CLUSTERS: 'slack:C1=c-sandbox-dedicated|cn-hangzhou,dingtalk:cidAb==*',
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
       STATE_DIR: '/var/lib/bot',
@@ -77,6 +86,7 @@ describe('configuration', () => {
       approvers: ['slack:U1', 'dingtalk:manager123'],
       allowSelfApproval: true,
       approvalTtlMs: 90 * 60_000,
+      watchIntervalMs: 6 * 3_600_000,
       channelClusters: [
         { platform: 'slack', channelId: 'C1', clusters: ['c-sandbox-dedicated'], regions: ['cn-hangzhou'], any: false },
         { platform: 'dingtalk', channelId: 'cidAb=', clusters: [], regions: [], any: true },
@@ -90,6 +100,8 @@ describe('configuration', () => {
     [{ PORT: 'eighty' }, 'PORT "eighty" is not a TCP port; use a number from 0 to 65535'],
     [{ APPROVAL_TTL: '15x' }, 'APPROVAL_TTL "15x" is not a duration between 1m and 7d; use e.g. 15m, 1h or 900s'],
     [{ APPROVAL_TTL: '10s' }, 'APPROVAL_TTL "10s" is not a duration between 1m and 7d; use e.g. 15m, 1h or 900s'],
+    [{ WATCH_INTERVAL: 'daily' }, 'WATCH_INTERVAL "daily" is not a duration between 1s and 30d, nor off; use e.g. 24h, 6h or 30m (off turns watching off)'],
+    [{ WATCH_INTERVAL: '90d' }, 'WATCH_INTERVAL "90d" is not a duration between 1s and 30d, nor off; use e.g. 24h, 6h or 30m (off turns watching off)'],
     [{ ALLOW_SELF_APPROVAL: 'maybe' }, 'ALLOW_SELF_APPROVAL "maybe" is not a boolean; use true or false'],
     [{ APPROVERS: 'U012AB' }, 'APPROVERS "U012AB" is not a platform-qualified user id; use e.g. slack:U012AB or dingtalk:manager123'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL "loud" is not a log level; use one of fatal, error, warn, info, debug, trace, silent'],

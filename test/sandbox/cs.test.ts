@@ -193,3 +193,20 @@ describe('CS signatures and faults', () => {
     expect(await addonsOf('c-sandbox-serverless-pro')).toEqual([]);
   });
 });
+
+describe('CS UnInstallClusterAddons (how a person removes the add-on behind the bot\'s back)', () => {
+  it('removes the add-on and its Deployment, keeps the vaults, and answers AddonNotFound for one not installed', async () => {
+    const own = await startSandbox({ stateDir: null });
+    try {
+      const client = csClient(own);
+      const uninstall = (name: string) => client.unInstallClusterAddons('c-sandbox-edge', new $Cs.UnInstallClusterAddonsRequest({ addons: [new $Cs.UnInstallClusterAddonsRequestAddons({ name })] }));
+      const answered = await uninstall('migrate-controller');
+      expect(answered.body).toMatchObject({ clusterId: 'c-sandbox-edge', taskId: expect.stringMatching(/^T-/) });
+      expect(own.publicState().clusters['c-sandbox-edge']!.addons.map((a) => a.name)).not.toContain('migrate-controller');
+      expect(own.account.state.clusters['c-sandbox-edge']!.objects['apps/v1|Deployment|kube-system|migrate-controller']).toBeUndefined();
+      expect(await failure(uninstall('migrate-controller'))).toMatchObject({ code: 'AddonNotFound', statusCode: 404 });
+    } finally {
+      await own.close();
+    }
+  });
+});

@@ -44,6 +44,19 @@ describe('OSS buckets', () => {
     expect(sandbox.account.state.oss.buckets.map((b) => b.name)).not.toContain('cnfs-oss-someone-else');
   });
 
+  it('deletes an empty bucket (204) and refuses one that holds objects with 409 BucketNotEmpty', async () => {
+    const client = ossClient(sandbox);
+    await client.putBucket('cnfs-oss-to-delete');
+    await client.useBucket('cnfs-oss-to-delete');
+    await client.put('left-behind.txt', Buffer.from('x'));
+    const refused = await failure(client.deleteBucket('cnfs-oss-to-delete'));
+    expect(refused).toMatchObject({ code: 'BucketNotEmpty', status: 409 });
+    await client.delete('left-behind.txt');
+    const deleted = (await client.deleteBucket('cnfs-oss-to-delete')) as unknown as { res: { status: number } };
+    expect(deleted.res.status).toBe(204);
+    expect(sandbox.publicState().oss.buckets.map((b) => b.name)).not.toContain('cnfs-oss-to-delete');
+  });
+
   it('refuses a 101st bucket in one region (TooManyBuckets) but not in another region', async () => {
     const region = 'oss-ap-southeast-1';
     sandbox.account.change((s) => {

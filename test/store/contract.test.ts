@@ -380,6 +380,68 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
       }
     });
 
+    describe('watches', () => {
+      const ops = { platform: 'slack', channelId: 'C-watch' } as const;
+      const at = (s: number) => new Date(1_800_000_000_000 + s * 1000);
+
+      it('watches a cluster from a channel, turns it off and on, and lists the channel\'s watches', async () => {
+        const row = await store.watchCluster({ clusterId: 'c-w1', conversation: ops, nextCheckAt: at(10), by: 'slack:U1' });
+        expect(row).toMatchObject({ clusterId: 'c-w1', enabled: true, changedBy: 'slack:U1', lastCheckAt: null, drift: null, baseline: null });
+        await store.watchCluster({ clusterId: 'c-w2', conversation: { platform: 'slack', channelId: 'C-other' }, nextCheckAt: at(10), by: 'slack:U1' });
+        expect((await store.listWatches(ops)).map((w) => w.clusterId)).toEqual(['c-w1']);
+        expect(await store.setWatchEnabled('c-w1', false, 'slack:U2', at(10))).toMatchObject({ enabled: false, changedBy: 'slack:U2' });
+        expect(await store.dueWatches(at(20), 10)).toEqual(expect.not.arrayContaining([expect.objectContaining({ clusterId: 'c-w1' })]));
+        expect(await store.setWatchEnabled('c-unknown', true, 'slack:U2', at(10))).toBeNull();
+        expect((await store.setWatchEnabled('c-w1', true, 'slack:U2', at(10)))?.enabled).toBe(true);
+      });
+
+      it('lets one of many claims of a due check win, moves the next check on, and keeps drift and baseline across a new watch', async () => {
+        await store.watchCluster({ clusterId: 'c-w3', conversation: ops, nextCheckAt: at(100), by: 'slack:U1' });
+        expect((await store.dueWatches(at(99), 10)).map((w) => w.clusterId)).not.toContain('c-w3');
+        const [due] = (await store.dueWatches(at(100), 100)).filter((w) => w.clusterId === 'c-w3');
+        const claims = await Promise.all(
+          ['a', 'b', 'c', 'd'].map((owner) => store.claimWatchCheck('c-w3', due!.nextCheckAt, at(200), owner, new Date(Date.now() + 60_000))),
+        );
+        const won = claims.filter((c) => c !== null);
+        expect(won).toHaveLength(1);
+        expect(won[0]!.nextCheckAt).toEqual(at(200));
+        // A claim of the check already taken (the next one is not due yet) finds nothing.
+        expect(await store.claimWatchCheck('c-w3', at(100), at(300), 'e', new Date(Date.now() + 60_000))).toBeNull();
+        const owner = ['a', 'b', 'c', 'd'][claims.findIndex((c) => c !== null)]!;
+        expect(await store.finishWatchCheck('c-w3', 'someone-else', { at: at(101), result: 'ok', detail: 'x', drift: null })).toBe(false);
+        const drift = { keys: ['vault'], since: at(101).toISOString() };
+        expect(await store.finishWatchCheck('c-w3', owner, { at: at(101), result: 'drift', detail: '1 requirement drifted', drift, baseline: { bucket: 'b1' } })).toBe(true);
+        expect(await store.getWatch('c-w3')).toMatchObject({ lastResult: 'drift', lastCheckAt: at(101), drift, baseline: { bucket: 'b1' } });
+        // Set up again from another channel: reported there from now on, what it remembers is kept.
+        const again = await store.watchCluster({ clusterId: 'c-w3', conversation: { platform: 'slack', channelId: 'C-new' }, nextCheckAt: at(150), by: 'slack:U3' });
+        expect(again).toMatchObject({ conversation: { channelId: 'C-new' }, drift, baseline: { bucket: 'b1' }, nextCheckAt: at(150) });
+      });
+
+      it('adds a watch only for a cluster that has none, on or off', async () => {
+        expect(await store.addWatch({ clusterId: 'c-w5', conversation: ops, nextCheckAt: at(10), by: 'CHANNEL_CLUSTERS' })).toBe(true);
+        await store.setWatchEnabled('c-w5', false, 'slack:U2', at(10));
+        expect(await store.addWatch({ clusterId: 'c-w5', conversation: { platform: 'slack', channelId: 'C-other' }, nextCheckAt: at(10), by: 'CHANNEL_CLUSTERS' })).toBe(false);
+        expect(await store.getWatch('c-w5')).toMatchObject({ enabled: false, changedBy: 'slack:U2', conversation: ops });
+      });
+
+      it('lets a lease that ran out be claimed again, and keeps the baseline when a check does not give one', async () => {
+        await store.watchCluster({ clusterId: 'c-w4', conversation: ops, nextCheckAt: at(100), by: 'slack:U1' });
+        expect(await store.claimWatchCheck('c-w4', at(100), at(100), 'dead', new Date(Date.now() - 1))).not.toBeNull();
+        expect(await store.claimWatchCheck('c-w4', at(100), at(200), 'alive', new Date(Date.now() + 60_000))).not.toBeNull();
+        expect(await store.finishWatchCheck('c-w4', 'alive', { at: at(101), result: 'ok', detail: 'ok', drift: null, baseline: { bucket: 'b' } })).toBe(true);
+        await store.claimWatchCheck('c-w4', at(200), at(300), 'alive', new Date(Date.now() + 60_000));
+        await store.finishWatchCheck('c-w4', 'alive', { at: at(201), result: 'error', detail: 'unreadable', drift: null });
+        expect(await store.getWatch('c-w4')).toMatchObject({ lastResult: 'error', baseline: { bucket: 'b' } });
+      });
+    });
+
+    it('keeps what a repair session may plan', async () => {
+      const created = await store.createSession(newSession('c-repair', { repair: { steps: ['createBackupVault'] } }));
+      if (!created.ok) throw new Error('not created');
+      expect((await store.getSession(created.row.id))?.repair).toEqual({ steps: ['createBackupVault'] });
+      expect((await store.createSession(newSession('c-no-repair'))).ok && (await store.findActiveSession('c-no-repair'))?.repair).toBeNull();
+    });
+
     it('applies migrations once when opened again and keeps the data', async () => {
       const again = await backend.open();
       try {

@@ -19,6 +19,7 @@ import type { Store } from '../../src/store/contract.ts';
 import { openStore } from '../../src/store/index.ts';
 import { RecordingChat, type Recorded } from './recording-chat.ts';
 import { createdAccessKeysIn } from '../../src/store/created-access-keys.ts';
+import type { ChannelBinding } from '../../src/config/channel-clusters.ts';
 
 export const REQUESTER: Actor = { id: 'web:requester', name: 'Requester' };
 export const APPROVER: Actor = { id: 'web:approver', name: 'Approver' };
@@ -60,6 +61,12 @@ export interface TestBotOptions {
   databaseUrl?: string;
   /** Runs the resumer this often, as the product does every 5 s (off unless set). */
   resumeEveryMs?: number;
+  /** WATCH_INTERVAL: the watch's checks run on their timer when set (off unless set). */
+  watchIntervalMs?: number;
+  /** This process's instance id (replica tests give each its own). */
+  owner?: string;
+  /** CHANNEL_CLUSTERS (default: unset, any channel may set up any cluster). */
+  channelClusters?: ChannelBinding[] | null;
 }
 
 export async function startTestBot(options: TestBotOptions = {}): Promise<TestBot> {
@@ -89,10 +96,13 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
   let metrics: Metrics;
   let stopHousekeeping = () => {};
   // One instance, as a process keeps its id under STATE_DIR across restarts.
-  const owner = `test:${Math.random().toString(36).slice(2)}`;
+  const owner = options.owner ?? `test:${Math.random().toString(36).slice(2)}`;
   const build = async () => {
     store = await openStore({ databaseUrl: options.databaseUrl ?? null, stateDir });
-    metrics = createMetrics(() => store.countActiveSessionsByState());
+    metrics = createMetrics(
+      () => store.countActiveSessionsByState(),
+      async () => (await store.listWatches()).map((w) => ({ clusterId: w.clusterId, enabled: w.enabled, drifted: w.drift !== null })),
+    );
     const executor = createExecutor({ clients, createdAccessKeys: createdAccessKeysIn(store), logger, metrics, retry, pollIntervalMs: options.pollIntervalMs ?? 20 });
     bot = createBot({
       store,
@@ -102,12 +112,14 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       approvers: options.approvers ?? [APPROVER.id],
       allowSelfApproval: options.allowSelfApproval ?? false,
       approvalTtlMs: options.approvalTtlMs ?? 15 * 60_000,
-      channelClusters: null,
+      channelClusters: options.channelClusters ?? null,
       now: options.now ?? (() => new Date()),
       owner,
+      watchIntervalMs: options.watchIntervalMs ?? null,
     });
     bot.attach(chat);
     if (options.resumeEveryMs) stopHousekeeping = bot.startHousekeeping({ resumeEveryMs: options.resumeEveryMs, sweepEveryMs: 3_600_000 });
+    else if (options.watchIntervalMs) stopHousekeeping = bot.watcher.start();
   };
   await build();
 
@@ -189,6 +201,8 @@ export interface DriveOptions {
   approver?: Actor;
   /** How the session's first message begins (a test-backup session's is "Test backup"). */
   parent?: string;
+  /** The session lives in this thread (a Fix, under its drift message) instead of under its own first message. */
+  threadId?: string;
 }
 
 /**
@@ -196,9 +210,11 @@ export interface DriveOptions {
  * thread of the session on `clusterId`, until the closing message. Returns the closing reply.
  */
 export async function driveToEnd(t: TestBot, clusterId: string, options: DriveOptions = {}): Promise<Extract<Reply, { kind: 'done' }>> {
-  const handled = new Set<string>();
+  // In a thread given, what an earlier session there left (closed, decided, answered) is not played again.
+  const settled = (m: Recorded) => m.conversation.threadId === options.threadId && (m.reply.kind === 'done' || m.updates.length > 0);
+  const handled = new Set<string>(options.threadId ? t.chat.messages.filter(settled).map((m) => m.messageId) : []);
   const parent = `${options.parent ?? 'Backup center setup'} for \`${clusterId}\``;
-  const threadId = await t.chat.until(() => t.chat.messages.findLast((m) => !m.conversation.threadId && m.reply.kind === 'text' && m.reply.text.startsWith(parent))?.messageId);
+  const threadId = options.threadId ?? await t.chat.until(() => t.chat.messages.findLast((m) => !m.conversation.threadId && m.reply.kind === 'text' && m.reply.text.startsWith(parent))?.messageId);
   const inThread = () => t.chat.messages.filter((m) => m.conversation.threadId === threadId);
   for (;;) {
     const next = await t.chat.until(() =>

@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatEvent, Conversation, PostedMessage } from '../../src/chat/model.ts';
 import { WEB_CHANNEL } from '../../src/chat/web/index.ts';
+import { driftReply } from '../../src/watch/watcher.ts';
 import { serveWebChat, type Served } from './harness.ts';
 import { APPROVAL_ID, POLICY_DOCUMENT, SESSION_ID, bucketScopeQuestion, policyApproval } from './fixtures.ts';
 import { hostileReplies } from '../chat/hostile-replies.ts';
@@ -21,6 +22,7 @@ import {
 } from './browser.ts';
 
 const SCREENSHOT = new URL('../../test-results/web-chat.png', import.meta.url);
+const DRIFT_SCREENSHOT = new URL('../../test-results/web-drift.png', import.meta.url);
 
 /** A stand-in for the session runtime: asks one question, then asks for one approval, then finishes. */
 function fakeBot(served: Served) {
@@ -195,5 +197,29 @@ describe.skipIf(!chromiumPath())('the sandbox chat page in Chromium', () => {
     }
     expect(pageErrors).toEqual([]);
     await page.screenshot({ path: new URL('../../test-results/web-chat-hostile.png', import.meta.url).pathname, fullPage: true });
+  });
+
+  it('shows a drift message with its one Fix button, and a click on it reaches the bot', async () => {
+    const drift = {
+      id: 'd1f7a2b3',
+      items: [
+        { requirement: 'A backup vault', status: 'fail' as const, detail: 'no BackupLocation in namespace csdr', steps: ['createBackupVault' as const] },
+        { requirement: 'A passed test backup of the current configuration', status: 'warn' as const, detail: 'no test backup is recorded on vault sandbox-dedicated-backups', steps: ['testBackup' as const] },
+      ],
+      since: '2026-12-02T01:03:36.193Z',
+      lastGood: '2026-12-02T01:03:31.193Z',
+      message: null,
+    };
+    const posted = await served.chat.port.post(WEB_CHANNEL, driftReply('c-sandbox-dedicated', drift, true));
+    const page = await openChat(browser.context, served.url, 'web:requester');
+    const message = messageById(page, posted!.messageId);
+    await message.waitFor();
+    expect(await message.locator(SELECTORS.choice).allTextContents()).toEqual(['Fix']);
+    await mkdir(new URL('.', DRIFT_SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: DRIFT_SCREENSHOT.pathname, fullPage: true });
+    expect(await message.locator('.question').textContent()).toMatch(/^⚠️ Drift on c-sandbox-dedicated: /);
+    expect(await message.locator('code').first().textContent()).toBe('c-sandbox-dedicated');
+    await message.locator(SELECTORS.choice).click();
+    expect(await served.recorder.next()).toMatchObject({ kind: 'answer', sessionId: 'watch.c-sandbox-dedicated', questionId: 'fix', value: 'd1f7a2b3', actor: { id: 'web:requester' } });
   });
 });

@@ -149,7 +149,7 @@ function renderQuestion(reply: Question, place: CardPlace, style: CardStyle): Ca
     const choice = prompt.choices[i]!;
     return {
       id: `answer:${prompt.questionId}:${i}`,
-      text: i === 0 ? `${choice.label} (suggested)` : choice.label,
+      text: i === 0 && prompt.choices.length > 1 ? `${choice.label} (suggested)` : choice.label,
       color: i === 0 ? 'blue' : 'gray',
       request: true,
       params: { kind: 'answer', sessionId, questionId: prompt.questionId, value: choice.value, ...place },

@@ -107,7 +107,8 @@ function renderQuestion(reply: Question): SlackMessage {
   const { prompt, sessionId } = reply;
   const blocks: Block[] = prose(prompt.text);
   const blockId = `${ANSWER_BLOCK_PREFIX}${sessionId}:${prompt.questionId}`;
-  const suggested = (label: string, i: number) => (i === 0 ? `${truncate(label, LIMIT.button - 12)} (suggested)` : truncate(label, LIMIT.button));
+  // A lone choice (a drift message's Fix) is no suggestion among others.
+  const suggested = (label: string, i: number) => (i === 0 && prompt.choices.length > 1 ? `${truncate(label, LIMIT.button - 12)} (suggested)` : truncate(label, LIMIT.button));
   const actionId = (i: number) => `${ACTION.answerPrefix}${prompt.questionId}:${i}`;
   if (prompt.choices.length > 0 && prompt.choices.length <= MAX_BUTTONS) {
     blocks.push({

@@ -44,7 +44,7 @@ export async function preview(params: Params, ctx: ExecContext): Promise<StepPre
 
 async function waitForTask(ctx: ExecContext, params: Params, region: string, taskId: string, deadline: number): Promise<void> {
   for (;;) {
-    const task = await call(ctx, { service: 'cs', permission: 'cs:DescribeTaskInfo', resource: `task ${taskId} of cluster ${code(params.clusterId)}` }, () =>
+    const task = await call(ctx, { service: 'cs', permission: 'cs:DescribeTaskInfo', resource: `task ${taskId} of cluster ${code(params.clusterId)}`, scope: region }, () =>
       ctx.clients.csIn(region).describeTaskInfoWithOptions(taskId, {}, runtime(ctx.clients.timeouts.read)));
     const state = task.body?.state;
     if (state === 'success') return;
@@ -91,7 +91,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
     return { step: 'installAddon', outcome: 'already present', detail: `${code(params.addon)} ${version} is already installed` };
   }
   const cs = ctx.clients.csIn(region);
-  const context = { service: 'cs' as const, permission: version === null ? 'cs:InstallClusterAddons' : 'cs:UpgradeClusterAddons', resource: `cluster ${code(params.clusterId)}` };
+  const context = { service: 'cs' as const, permission: version === null ? 'cs:InstallClusterAddons' : 'cs:UpgradeClusterAddons', resource: `cluster ${code(params.clusterId)}`, scope: region };
   // After a timeout the request may have started a task: the add-on then shows up (install) or changes state
   // (upgrade), and the version is waited for instead of sending the request again.
   const started = async () => {

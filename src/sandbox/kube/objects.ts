@@ -109,6 +109,12 @@ function backupLocationCrd(): NewObject {
 }
 
 /** What a finished CS add-on task leaves in the cluster. Add-ons other than migrate-controller leave nothing we model. */
+/** The add-on's workload leaves with it; its CRDs and the custom resources people made (vaults) stay, as Helm leaves CRDs. */
+export function removeAddonObjects(cluster: SandboxCluster, name: string): void {
+  if (name !== 'migrate-controller') return;
+  delete cluster.objects[objectKey('apps/v1', 'Deployment', 'kube-system', 'migrate-controller')];
+}
+
 export function applyAddonInstalled(cluster: SandboxCluster, name: string, version: string): void {
   if (name !== 'migrate-controller') return;
   ensureNamespace(cluster, 'csdr');

@@ -205,7 +205,8 @@ function renderReply(message) {
 
 function renderQuestion(messageId, prompt) {
   const parts = [el('div', { class: 'question' }, ...markup(prompt.text))];
-  const label = (choice, index) => (index === 0 ? `${choice.label} (suggested)` : choice.label);
+  // A lone choice (a drift message's Fix) is no suggestion among others.
+  const label = (choice, index) => (index === 0 && prompt.choices.length > 1 ? `${choice.label} (suggested)` : choice.label);
   if (prompt.choices.length > 5) {
     const select = el('select', { 'data-testid': 'choice-select', 'aria-label': 'Choices' },
       ...prompt.choices.map((choice, index) => el('option', { value: choice.value }, label(choice, index))));
