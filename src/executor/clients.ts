@@ -2,7 +2,8 @@
 // executor talks to these objects and never constructs an SDK client itself.
 import Ram from '@alicloud/ram20150501';
 import Cs, { DescribeClusterDetailResponseBody, DescribeClusterUserKubeconfigRequest } from '@alicloud/cs20151215';
-import { $OpenApiUtil } from '@alicloud/openapi-core';
+import Ecs from '@alicloud/ecs20140526';
+import OpenApi, { $OpenApiUtil } from '@alicloud/openapi-core';
 import * as $dara from '@darabonba/typescript';
 import CredentialModule from '@alicloud/credentials';
 import OSS from 'ali-oss';
@@ -14,10 +15,15 @@ function cjsDefault<T>(module: { default: T }): T {
 }
 const RamClientClass = cjsDefault(Ram);
 const CsClientClass = cjsDefault(Cs);
+const EcsClientClass = cjsDefault(Ecs);
+const OpenApiClientClass = cjsDefault(OpenApi);
 const CredentialClass = cjsDefault(CredentialModule);
 
 export type RamClient = InstanceType<typeof RamClientClass>;
 export type CsClient = InstanceType<typeof CsClientClass>;
+export type EcsClient = InstanceType<typeof EcsClientClass>;
+/** A generic openapi-core client, for products without a TypeScript SDK on npm (Cloud Backup, OSS's OpenOssService). */
+export type OpenApiClient = InstanceType<typeof OpenApiClientClass>;
 
 export interface KubeClients {
   core: CoreV1Api;
@@ -52,6 +58,13 @@ export interface CloudClients {
   /** The CS client of a region (CS endpoints are regional); `cs` is the one of the default region. */
   cs: CsClient;
   csIn(region: string): CsClient;
+  /** ECS of a region (the snapshot service is activated per region). */
+  ecsIn(region: string): EcsClient;
+  /** Cloud Backup (hbr 2017-09-08) of a region; `hbrAccount` is the account-level endpoint OpenHbrService is called on. */
+  hbrIn(region: string): OpenApiClient;
+  hbrAccount: OpenApiClient;
+  /** OSS's management API (Oss 2019-04-22), where OpenOssService is. */
+  ossAdmin: OpenApiClient;
   oss(region: string): Promise<OSS>;
   /** An OSS client for the objects of one bucket (ali-oss binds object calls to its `bucket` option). */
   ossBucket(region: string, bucket: string): Promise<OSS>;
@@ -84,8 +97,8 @@ const unpaced: Pace = (request) => request();
 
 export interface CloudClientOptions {
   credentials?: { accessKeyId: string; accessKeySecret: string };
-  /** null = the live default endpoint. ram/cs: `host[:port]`; oss: URL. */
-  endpoints: { ram: string | null; cs: string | null; oss: string | null };
+  /** null = the live default endpoint. ram/cs/ecs/hbr/ossAdmin: `host[:port]`; oss: URL. */
+  endpoints: { ram: string | null; cs: string | null; oss: string | null; ecs?: string | null; hbr?: string | null; ossAdmin?: string | null };
   protocol?: 'http' | 'https';
   /** Region of the `cs` client and of CS calls made before a cluster's region is known. */
   defaultRegion?: string;
@@ -135,6 +148,22 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
     }
     return client;
   };
+
+  const regional = <T>(make: (region: string) => T) => {
+    const byRegion = new Map<string, T>();
+    return (region: string): T => {
+      let client = byRegion.get(region);
+      if (!client) byRegion.set(region, (client = make(region)));
+      return client;
+    };
+  };
+  // Endpoints: ecs.<region>.aliyuncs.com, hbr.<region>.aliyuncs.com; OpenHbrService and OpenOssService are account-level and
+  // go where the Terraform provider sends them (terraform-provider-alicloud alicloud/connectivity/endpoint.go: OpenHbrService =
+  // "hbr.aliyuncs.com", OpenOssService = "oss-admin.aliyuncs.com").
+  const ecsIn = regional((region) => new EcsClientClass(openApiConfig(options.endpoints.ecs ?? `ecs.${region}.aliyuncs.com`, region)));
+  const hbrIn = regional((region) => new OpenApiClientClass(openApiConfig(options.endpoints.hbr ?? `hbr.${region}.aliyuncs.com`, region)));
+  const hbrAccount = new OpenApiClientClass(openApiConfig(options.endpoints.hbr ?? 'hbr.aliyuncs.com', defaultRegion));
+  const ossAdmin = new OpenApiClientClass(openApiConfig(options.endpoints.ossAdmin ?? 'oss-admin.aliyuncs.com', defaultRegion));
 
   // ali-oss takes fixed keys only: fetch them from the chain and rebuild the client when they expire.
   const ossClients = new Map<string, { client: OSS; expiresAt: number }>();
@@ -221,5 +250,5 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
     return clients;
   };
 
-  return { timeouts, ram, cs: csIn(defaultRegion), csIn, oss, ossBucket, kube, regionOf };
+  return { timeouts, ram, cs: csIn(defaultRegion), csIn, ecsIn, hbrIn, hbrAccount, ossAdmin, oss, ossBucket, kube, regionOf };
 }
