@@ -9,7 +9,7 @@ import { registerSecret } from './observability/secrets.ts';
 import { openStore } from './store/index.ts';
 import { createExecutor } from './executor/index.ts';
 import { createCloudClients, type CloudClientOptions } from './executor/clients.ts';
-import { startSandbox, type Sandbox } from './sandbox/index.ts';
+import { cloudEndpointsOf, startSandbox, type Sandbox } from './sandbox/index.ts';
 import { createBot } from './bot.ts';
 import { instanceId } from './instance-id.ts';
 import { startServer, type RunningServer } from './server.ts';
@@ -66,13 +66,15 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
     sandbox
       ? {
           credentials: sandbox.botCredentials,
-          endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
+          endpoints: cloudEndpointsOf(sandbox),
           protocol: 'http',
         }
       : liveCloudOptions(config.cloud),
   );
   // The emulated add-on tasks finish after a fixed number of polls, so the sandbox need not wait 3 s each.
-  const executor = createExecutor({ clients, createdAccessKeys: createdAccessKeysIn(store), logger, metrics, ...(sandbox ? { pollIntervalMs: 500 } : {}) });
+  const executor = createExecutor({
+    clients, createdAccessKeys: createdAccessKeysIn(store), logger, metrics, ...(sandbox ? { pollIntervalMs: 500, emulatedConsole: sandbox.console } : {}),
+  });
   const bot = createBot({
     store,
     executor,
