@@ -3,7 +3,7 @@
 // that answer every call after 20 ms. People are instant: questions and approvals are answered at once.
 import type { PublicState } from '../src/sandbox/account.ts';
 import { createCloudClients } from '../src/executor/clients.ts';
-import { startSandbox, type Sandbox } from '../src/sandbox/index.ts';
+import { cloudEndpointsOf, startSandbox, type Sandbox } from '../src/sandbox/index.ts';
 import { suggestedBucketName } from '../flows/domain/names.ts';
 import { COMPLETE, driveToEnd, startTestBot, stepResults } from '../test/support/bot-harness.ts';
 import { plainDedicatedSetup } from './baseline-setup.ts';
@@ -69,7 +69,7 @@ async function baselineRun(): Promise<Run> {
   try {
     const clients = createCloudClients({
       credentials: sandbox.botCredentials,
-      endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
+      endpoints: cloudEndpointsOf(sandbox),
       protocol: 'http',
     });
     const started = performance.now();

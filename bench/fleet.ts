@@ -14,7 +14,7 @@ import { createExecutor } from '../src/executor/index.ts';
 import { DEFAULT_RATE_LIMITS } from '../src/executor/rate-limit.ts';
 import { createMetrics } from '../src/observability/metrics.ts';
 import type { FaultPlan } from '../src/sandbox/faults.ts';
-import { startSandbox } from '../src/sandbox/index.ts';
+import { cloudEndpointsOf, startSandbox } from '../src/sandbox/index.ts';
 import { TASK_RUNNING_POLLS } from '../src/sandbox/cs.ts';
 import { openStore } from '../src/store/index.ts';
 import { APPROVER, CHANNEL, REQUESTER } from '../test/support/bot-harness.ts';
@@ -78,7 +78,7 @@ export async function fleet(): Promise<BenchResult> {
   const metrics = createMetrics(() => store.countActiveSessionsByState());
   const clients = createCloudClients({
     credentials: sandbox.botCredentials,
-    endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
+    endpoints: cloudEndpointsOf(sandbox),
     protocol: 'http',
   });
   const rateLimits = { ...DEFAULT_RATE_LIMITS, perSecond: { ...DEFAULT_RATE_LIMITS.perSecond, cs: BOT_CS_RATE } };

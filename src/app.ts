@@ -165,7 +165,7 @@ function fromLoopback(req: IncomingMessage): boolean {
 }
 
 /**
- * ALIBABA_CLOUD_*_ENDPOINT overrides: RAM and CS take `host[:port]`; a value written as a URL
+ * ALIBABA_CLOUD_*_ENDPOINT overrides: RAM, CS, ECS, HBR and OSS_ADMIN take `host[:port]`; a value written as a URL
  * (`http://127.0.0.1:9000`, e.g. a private gateway or an emulator) also sets the protocol.
  */
 function liveCloudOptions(cloud: Config['cloud']): CloudClientOptions {
@@ -177,6 +177,9 @@ function liveCloudOptions(cloud: Config['cloud']): CloudClientOptions {
     if (url.protocol === 'http:') protocol = 'http';
     return url.host;
   };
-  const endpoints = { ram: hostOf(cloud.ramEndpoint), cs: hostOf(cloud.csEndpoint), oss: cloud.ossEndpoint ?? null };
+  const endpoints = {
+    ram: hostOf(cloud.ramEndpoint), cs: hostOf(cloud.csEndpoint), oss: cloud.ossEndpoint ?? null,
+    ecs: hostOf(cloud.ecsEndpoint), hbr: hostOf(cloud.hbrEndpoint), ossAdmin: hostOf(cloud.ossAdminEndpoint),
+  };
   return { endpoints, protocol };
 }

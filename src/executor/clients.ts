@@ -54,6 +54,8 @@ export const DEFAULT_TIMEOUTS: Timeouts = { read: 10_000, write: 20_000, addonCh
 export interface CloudClients {
   /** The timeouts every call of these clients uses, by kind of operation. */
   timeouts: Timeouts;
+  /** The region of `cs` (where DescribeClusterDetail is asked). */
+  defaultRegion: string;
   ram: RamClient;
   /** The CS client of a region (CS endpoints are regional); `cs` is the one of the default region. */
   cs: CsClient;
@@ -250,5 +252,5 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
     return clients;
   };
 
-  return { timeouts, ram, cs: csIn(defaultRegion), csIn, ecsIn, hbrIn, hbrAccount, ossAdmin, oss, ossBucket, kube, regionOf };
+  return { timeouts, defaultRegion, ram, cs: csIn(defaultRegion), csIn, ecsIn, hbrIn, hbrAccount, ossAdmin, oss, ossBucket, kube, regionOf };
 }

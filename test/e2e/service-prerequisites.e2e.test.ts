@@ -99,3 +99,18 @@ it('the API Gateway authorization is asked before the first change (issue 15: as
   expect(order.indexOf('apiGateway')).toBeLessThan(order.indexOf('approval'));
   expect(order.indexOf('apiGateway')).toBeLessThan(order.indexOf('region'));
 });
+
+it('verify of an unknown cluster answers where it looked and the nearest id, not "Something went wrong"', async () => {
+  await t.command('/backup-setup verify c-sandbox-manged');
+  const told = await t.chat.until(() => t.chat.told.find((m) => m.text.includes('c-sandbox-manged')));
+  expect(told.text).toBe('Cluster `c-sandbox-manged` was not found in cn-hangzhou, cn-wulanchabu; did you mean `c-sandbox-managed`?');
+  expect(t.chat.allText()).not.toContain('Something went wrong');
+});
+
+it('verify lists the three services; Ulanqab shows the snapshot service off with the way to activate it', async () => {
+  await t.command('/backup-setup verify c-sandbox-ulanqab');
+  const report = await t.chat.until(() => t.chat.replies('text').find((r) => r.text.startsWith('Backup center check of `c-sandbox-ulanqab`')));
+  expect(report.text).toMatch(/OSS activated: activated/);
+  expect(report.text).toMatch(/Cloud Backup activated: activated/);
+  expect(report.text).toMatch(/the ECS snapshot service in cn-wulanchabu activated: not activated/);
+});
