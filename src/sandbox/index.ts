@@ -35,6 +35,8 @@ export interface Sandbox {
   faults: { ram: FaultPlan; cs: FaultPlan; oss: FaultPlan; kube: FaultPlan; services: FaultPlan };
   /** The console clicks the bot cannot make through an API ("Authorize in the emulated console"). */
   console: ReturnType<typeof emulatedConsole>;
+  /** TLS connections the emulated API servers accepted so far (a client that keeps its connections makes few). */
+  kubeTlsConnections(): number;
   publicState(): PublicState;
   close(): Promise<void>;
 }
@@ -74,6 +76,7 @@ export async function startSandbox(options: { stateDir?: string | null; fleet?: 
     endpoints: { ram: `127.0.0.1:${ram.port}`, cs: `127.0.0.1:${cs.port}`, oss: ossEndpoint, kube: kube.url, ecs: servicesEndpoint, hbr: servicesEndpoint, ossAdmin: servicesEndpoint },
     faults,
     console: emulatedConsole(account),
+    kubeTlsConnections: kube.tlsConnections,
     publicState: () => publicStateOf(account.state),
     close: async () => {
       await controllers.stop();
