@@ -9,8 +9,9 @@ export interface ServiceInfo {
   /** What activating it costs and what is billed afterwards. */
   billing: string;
   console: string;
-  /** The activation API (what the approval lists). */
+  /** The activation API, and the RAM action it needs (what the approval lists). */
   api: string;
+  permission: string;
   step: Extract<StepName, 'activateCloudBackup' | 'activateOss' | 'activateSnapshot'>;
   /** Activated per region (the snapshot service) or once per account. */
   perRegion: boolean;
@@ -22,7 +23,9 @@ export const SERVICES: Record<ServiceName, ServiceInfo> = {
     purpose: 'it backs up file-system volumes (OSS, NAS, CPFS, local storage, hybrid cloud)',
     billing: 'activating it is free; Cloud Backup then bills backup storage and protected sources, pay-as-you-go',
     console: 'https://hbr.console.aliyun.com/',
-    api: 'hbr:OpenHbrService',
+    api: 'OpenHbrService',
+    // The RAM table of https://help.aliyun.com/zh/cloud-backup/developer-reference/api-hbr-2017-09-08-openhbrservice.
+    permission: 'hbr:OpenHbrService',
     step: 'activateCloudBackup',
     perRegion: false,
   },
@@ -31,7 +34,10 @@ export const SERVICES: Record<ServiceName, ServiceInfo> = {
     purpose: 'the backup center stores application backups only in OSS buckets',
     billing: 'activating it is free; OSS then bills storage, requests and outbound traffic, pay-as-you-go',
     console: 'https://oss.console.aliyun.com/',
-    api: 'oss:OpenOssService',
+    api: 'OpenOssService',
+    // OSS's RAM actions list oss:ActivateProduct, "activates OSS" (https://www.alibabacloud.com/help/en/oss/user-guide/ram-policy-overview,
+    // service-level operations); that OpenOssService checks it is the reading taken, not documented for the API itself.
+    permission: 'oss:ActivateProduct',
     step: 'activateOss',
     perRegion: false,
   },
@@ -40,7 +46,8 @@ export const SERVICES: Record<ServiceName, ServiceInfo> = {
     purpose: 'disk volumes are backed up as ECS snapshots',
     billing: 'activating it is free; snapshots are then billed by size and retention',
     console: 'https://ecs.console.aliyun.com/#/snapshot',
-    api: 'ecs:OpenSnapshotService',
+    api: 'OpenSnapshotService',
+    permission: 'ecs:OpenSnapshotService',
     step: 'activateSnapshot',
     perRegion: true,
   },

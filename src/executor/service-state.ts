@@ -13,12 +13,15 @@
 //   DescribeSnapshots (PageSize 1), which changes nothing; that DescribeSnapshots answers the same code is the stricter
 //   reading, not documented. Activation: OpenSnapshotService (@alicloud/ecs20140526 ≥ 7.3.0, CHANGELOG "Support API
 //   OpenSnapshotService"; https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-opensnapshotservice).
-// - Cloud Backup: DescribeVaults (hbr 2017-09-08). No documented read names a "not activated" code; HBR_OFF_CODES are the
-//   codes taken as "off" (not confirmed against the live service: see the README's RAM policy notes). Activation:
-//   OpenHbrService (hbr.aliyuncs.com); an activated account answers `ORDER.OPEND`
+// - Cloud Backup: DescribeVaults (hbr 2017-09-08); an account without Cloud Backup answers 403 `ServiceNotActivated`
+//   "The service is not activated yet." (Cloud Backup's error codes,
+//   https://help.aliyun.com/zh/cloud-backup/developer-reference/api-hbr-2017-09-08-errorcodes; that DescribeVaults is
+//   among the APIs that answer it is the reading taken). Activation: OpenHbrService (hbr.aliyuncs.com, RAM action
+//   hbr:OpenHbrService); an activated account answers `ORDER.OPEND`
 //   (terraform-provider-alicloud alicloud/data_source_alicloud_hbr_service.go).
 // Both Terraform data sources note that opening a service accepts its terms and that it cannot be closed again.
 import type { ServiceName, ServiceState } from '../../flows/contract.ts';
+import { SERVICES } from '../../flows/domain/services.ts';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 import { DescribeSnapshotsRequest, OpenSnapshotServiceRequest } from '@alicloud/ecs20140526';
 import { runtime, type OpenApiClient } from './clients.ts';
@@ -28,7 +31,7 @@ import type { CallContext } from './errors.ts';
 
 export const OSS_OFF_CODES = ['UserDisable'];
 export const SNAPSHOT_OFF_CODES = ['InvalidAccountStatus.SnapshotServiceUnavailable'];
-export const HBR_OFF_CODES = ['ServiceNotOpen', 'ServiceNotOpened', 'ServiceNotActivated'];
+export const HBR_OFF_CODES = ['ServiceNotActivated'];
 /** Open*Service's answer when the service is already open. */
 export const ALREADY_OPEN_CODES = ['ORDER.OPEND', 'SYSTEM.SALE_VALIDATE_NO_SPECIFIC_CODE_FAILEDError'];
 
@@ -97,7 +100,7 @@ export async function openService(ctx: ExecContext, service: ServiceName, region
   const { write: timeout } = ctx.clients.timeouts;
   const context: CallContext =
     service === 'cloudBackup' ? { service: 'hbr', permission: 'hbr:OpenHbrService', resource: 'Cloud Backup of the account' }
-      : service === 'oss' ? { service: 'oss', permission: 'oss:OpenOssService', resource: 'OSS of the account' }
+      : service === 'oss' ? { service: 'oss', permission: SERVICES.oss.permission, resource: 'OSS of the account' }
         : { service: 'ecs', permission: 'ecs:OpenSnapshotService', resource: `the snapshot service in ${region}` };
   try {
     await write(ctx, context, () =>

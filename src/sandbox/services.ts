@@ -4,7 +4,8 @@
 // Sources of every code are in src/executor/service-state.ts; what the emulator does with them:
 // - DescribeSnapshots in a region whose snapshot service is off: 403 InvalidAccountStatus.SnapshotServiceUnavailable
 //   "Snapshot service has not been opened yet." (the ECS code for it; that DescribeSnapshots answers it is the stricter reading).
-// - DescribeVaults on an account without Cloud Backup: 400 ServiceNotOpen (not confirmed: no documented read names the code).
+// - DescribeVaults on an account without Cloud Backup: 403 ServiceNotActivated "The service is not activated yet."
+//   (https://help.aliyun.com/zh/cloud-backup/developer-reference/api-hbr-2017-09-08-errorcodes).
 // - OpenHbrService / OpenOssService on an account that has the service: 400 ORDER.OPEND (terraform-provider-alicloud
 //   data_source_alicloud_hbr_service.go and data_source_alicloud_oss_service.go treat it as "already opened").
 // - OpenSnapshotService: idempotent (no "already open" code is documented; the bot re-reads either way).
@@ -35,12 +36,15 @@ export function snapshotServiceOn(state: AccountState, region: string): boolean 
   return !(state.services?.snapshotOffRegions ?? []).includes(region);
 }
 
+/** RAM actions named otherwise than `<product>:<API>` (flows/domain/services.ts says where each comes from). */
+const RAM_ACTIONS: Record<string, string> = { OpenOssService: 'oss:ActivateProduct' };
+
 type Action = (query: Record<string, string>, account: SandboxAccount) => Record<string, unknown>;
 
 const ACTIONS: Record<Product, Record<string, Action>> = {
   hbr: {
     DescribeVaults: (query, account) => {
-      if (account.state.services?.cloudBackupOff) throw new ServiceError(400, 'ServiceNotOpen', 'The Cloud Backup service is not activated for this account.');
+      if (account.state.services?.cloudBackupOff) throw new ServiceError(403, 'ServiceNotActivated', 'The service is not activated yet.');
       const pageSize = Number(query.PageSize ?? '10');
       // Cloud Backup answers 200 with Success/Code/Message in the body (DescribeVaults response parameters).
       return { Success: true, Code: '200', Message: 'successful', PageNumber: 1, PageSize: pageSize, TotalCount: 0, Vaults: { Vault: [] } };
@@ -94,7 +98,7 @@ export function servicesHandler(account: SandboxAccount, faults?: FaultPlan, log
     const action = ACTIONS[product][actionName];
     if (!action) return answerError(404, 'InvalidAction.NotFound', `Specified api ${actionName} is not existing, please check your url and method.`);
     // None of these actions supports resource-level authorization ("All Resources" in their RAM tables): Resource "*".
-    const refusal = gate(account.state, log, product, verified.caller, { action: `${product}:${actionName}`, resources: ['*'] });
+    const refusal = gate(account.state, log, product, verified.caller, { action: RAM_ACTIONS[actionName] ?? `${product}:${actionName}`, resources: ['*'] });
     if (refusal) {
       return sendJson(res, 403, {
         RequestId: requestId,

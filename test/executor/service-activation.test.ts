@@ -25,7 +25,7 @@ describe('service prerequisites', () => {
     const preview = await h.executor.preview(activate('snapshot', 'cn-wulanchabu'));
     expect(preview.upToDate).toBe(false);
     expect(preview.changes).toEqual([
-      'activate the ECS snapshot service in cn-wulanchabu (ecs:OpenSnapshotService): disk volumes are backed up as ECS snapshots',
+      'activate the ECS snapshot service in cn-wulanchabu (OpenSnapshotService): disk volumes are backed up as ECS snapshots',
       'billing: activating it is free; snapshots are then billed by size and retention',
       'activating accepts the service terms and cannot be undone: the service cannot be closed once it is opened',
       'alternative: deny, activate it yourself in the console (https://ecs.console.aliyun.com/#/snapshot) and run the setup again',

@@ -40,7 +40,7 @@ describe('service activation emulator', () => {
 
   it('Cloud Backup: DescribeVaults refused while off; OpenHbrService opens it once, then answers ORDER.OPEND', async () => {
     sandbox.account.change((s) => { s.services = { cloudBackupOff: true }; });
-    expect(await rejection(rpc('DescribeVaults', '2017-09-08', { VaultRegionId: 'cn-hangzhou' }))).toMatchObject({ code: 'ServiceNotOpen' });
+    expect(await rejection(rpc('DescribeVaults', '2017-09-08', { VaultRegionId: 'cn-hangzhou' }))).toMatchObject({ code: 'ServiceNotActivated', statusCode: 403 });
     expect((await rpc('OpenHbrService', '2017-09-08')).body).toMatchObject({ OrderId: expect.stringMatching(/^\d+$/) });
     expect((await rpc('DescribeVaults', '2017-09-08', { VaultRegionId: 'cn-hangzhou' })).body).toMatchObject({ Success: true, TotalCount: 0 });
     expect(await rejection(rpc('OpenHbrService', '2017-09-08'))).toMatchObject({ code: 'ORDER.OPEND' });

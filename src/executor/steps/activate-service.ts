@@ -22,7 +22,7 @@ function stateOf(ctx: ExecContext, params: ActivateServiceParams) {
 
 function activationStep<K extends ActivationStep>(step: K, service: ActivateServiceParams['service']): StepModule<K> {
   const info = SERVICES[service];
-  const meta = { step, title: `Activate ${info.label}`, risk: 'high' as const, apis: [READS[service], info.api], timeoutMs: 60_000 };
+  const meta = { step, title: `Activate ${info.label}`, risk: 'high' as const, apis: [READS[service], info.permission], timeoutMs: 60_000 };
 
   async function preview(params: ActivateServiceParams, ctx: ExecContext): Promise<StepPreview> {
     if ((await stateOf(ctx, params)) === 'on') {
