@@ -61,6 +61,12 @@ export function serviceWhere(service: ServiceName, region: string): string {
   return info.perRegion ? `${info.label} in ${region}` : info.label;
 }
 
+/** The same, as the start of a sentence or a checklist line. */
+export function serviceTitle(service: ServiceName, region: string): string {
+  const name = serviceWhere(service, region);
+  return `${name[0]!.toUpperCase()}${name.slice(1)}`;
+}
+
 export function servicesOff(facts: ClusterFacts): ServiceName[] {
   return SERVICE_ORDER.filter((s) => facts.services[s] === 'off');
 }
@@ -68,9 +74,8 @@ export function servicesOff(facts: ClusterFacts): ServiceName[] {
 /** Said before any question: what is off, what it is for, what it costs, and the two ways to turn it on. */
 export function serviceOffNotice(service: ServiceName, region: string): string {
   const info = SERVICES[service];
-  const name = serviceWhere(service, region);
   return (
-    `${name[0]!.toUpperCase()}${name.slice(1)} is not activated: ${info.purpose}. Cost: ${info.billing}. ` +
+    `${serviceTitle(service, region)} is not activated: ${info.purpose}. Cost: ${info.billing}. ` +
     `The plan's first step activates it after an approval (rated high: activating accepts its terms of service and cannot be undone). ` +
     `Or activate it yourself in the console (${info.console}), then run the setup again.`
   );
@@ -89,7 +94,7 @@ export function activationChanges(service: ServiceName, region: string): string[
 
 /** The plan's prerequisite line of a service. */
 export function serviceLine(facts: ClusterFacts, service: ServiceName): string {
-  const name = serviceWhere(service, facts.region);
+  const name = serviceTitle(service, facts.region);
   return facts.services[service] === 'on'
     ? `✅ ${name} activated`
     : `❌ ${name} not activated: the first steps activate it after an approval`;

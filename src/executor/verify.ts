@@ -1,7 +1,7 @@
 // A read-only checklist of every seed requirement for one cluster, each with what was seen and its fix.
 import type { ClusterKind, FlowName, PolicyDocument } from '../../flows/contract.ts';
 import { addonIsCurrent, classifyCluster, flowFor, KIND_LABEL, managedRoleCoversBucket, MINIMUM_KUBERNETES, supportProblem } from '../../flows/domain/cluster.ts';
-import { SERVICE_ORDER, SERVICES, serviceWhere } from '../../flows/domain/services.ts';
+import { SERVICE_ORDER, SERVICES, serviceTitle } from '../../flows/domain/services.ts';
 import {
   ADDON_NAME, BACKUP_NAMESPACE, CONTROLLER_DEPLOYMENT, CONTROLLER_NAMESPACE, accessKeySecretOf, credentialNames, MANAGED_BACKUP_ROLE,
 } from '../../flows/domain/names.ts';
@@ -31,8 +31,7 @@ export async function verify(ctx: ExecContext, clusterId: string): Promise<Verif
   const checks: VerifyCheck[] = [];
   // `/backup-setup` is suggested only where it can run; elsewhere the blocker above comes first.
   const blocked = supportProblem(facts) !== null;
-  const setupFix = (fix: string, manual: string): string =>
-    blocked ? `${manual} (\`/backup-setup\` cannot run on this cluster until the failed requirement above is fixed).` : fix;
+  const setupFix = (fix: string, manual: string): string => (blocked ? `${manual}.` : fix);
 
   checks.push(check('A cluster kind the backup center supports', flow !== null, KIND_LABEL[kind],
     'ACK Serverless Basic does not support the backup center: upgrade the cluster to ACK Serverless Pro.'));
@@ -87,7 +86,7 @@ export async function verify(ctx: ExecContext, clusterId: string): Promise<Verif
   for (const service of SERVICE_ORDER) {
     const info = SERVICES[service];
     const on = facts.services[service] === 'on';
-    checks.push(check(`${serviceWhere(service, facts.region)} activated`, on, on ? 'activated' : `not activated (${info.purpose})`,
+    checks.push(check(`${serviceTitle(service, facts.region)} activated`, on, on ? 'activated' : `not activated (${info.purpose})`,
       setupFix(`Run /backup-setup: its first step activates it after an approval (${info.billing}; it cannot be undone), or activate it in the console: ${info.console}`,
         `Activate it in the console: ${info.console}`)));
   }

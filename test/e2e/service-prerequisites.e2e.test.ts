@@ -112,5 +112,5 @@ it('verify lists the three services; Ulanqab shows the snapshot service off with
   const report = await t.chat.until(() => t.chat.replies('text').find((r) => r.text.startsWith('Backup center check of `c-sandbox-ulanqab`')));
   expect(report.text).toMatch(/OSS activated: activated/);
   expect(report.text).toMatch(/Cloud Backup activated: activated/);
-  expect(report.text).toMatch(/the ECS snapshot service in cn-wulanchabu activated: not activated/);
+  expect(report.text).toMatch(/The ECS snapshot service in cn-wulanchabu activated: not activated/);
 });

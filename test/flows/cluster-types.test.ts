@@ -267,7 +267,7 @@ describe('DESIGN "Cluster types"', () => {
       'Grant Cloud Backup permission to use API Gateway in cn-wulanchabu (Cloud Backup console, once per account); until then backup and restore jobs there fail with MagpieBridgeSlrNotExist.';
     expect(seen.notices).toContain(`warning: Skipped for now. ${reminder}`);
     expect(seen.notices).toContain(
-      'info: Prerequisites, checked before any change:\n✅ OSS activated\n✅ Cloud Backup activated\n✅ the ECS snapshot service in cn-wulanchabu activated\n' +
+      'info: Prerequisites, checked before any change:\n✅ OSS activated\n✅ Cloud Backup activated\n✅ The ECS snapshot service in cn-wulanchabu activated\n' +
         '✅ AliyunCSManagedBackupRestoreRole authorized\n⚠️ Cloud Backup not authorized to use API Gateway in cn-wulanchabu: skipped for now, a manual step left',
     );
     const message = outputOf(seen.point).message;
@@ -330,7 +330,7 @@ describe('DESIGN "Cluster types"', () => {
       expect(notice).toBeLessThan(firstAnswer);
       expect(steps(seen)[0]).toBe(step);
       expect(seen.plan[0]).toBe(`Activate ${label} (cannot be undone)`);
-      expect(seen.notices.find((n) => n.startsWith('info: Prerequisites'))).toContain(`❌ ${label} not activated: the first steps activate it after an approval`);
+      expect(seen.notices.find((n) => n.startsWith('info: Prerequisites'))).toContain(`❌ ${label[0]!.toUpperCase()}${label.slice(1)} not activated: the first steps activate it after an approval`);
       expect(request(seen, step).params).toEqual({ service, region: 'cn-hangzhou' });
       expect(outputOf(seen.point).status).toBe('complete');
     });
