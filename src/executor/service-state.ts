@@ -53,7 +53,7 @@ function rpc(action: string, version: string): $OpenApiUtil.Params {
 }
 
 /** A generic RPC call; an answer with `Success: false` (Cloud Backup's way) is an error with its `Code`. */
-async function rpcCall(ctx: ExecContext, client: OpenApiClient, action: string, version: string, query: Record<string, string>, timeoutMs: number): Promise<Record<string, unknown>> {
+async function rpcCall(client: OpenApiClient, action: string, version: string, query: Record<string, string>, timeoutMs: number): Promise<Record<string, unknown>> {
   const response = await client.callApi(rpc(action, version), new $OpenApiUtil.OpenApiRequest({ query }), runtime(timeoutMs));
   const body = (response.body ?? {}) as Record<string, unknown>;
   if (body.Success === false) {
@@ -62,15 +62,18 @@ async function rpcCall(ctx: ExecContext, client: OpenApiClient, action: string, 
   return body;
 }
 
+/** The RAM action of the read that tells each service's state. */
+export const STATE_READS: Record<ServiceName, string> = { cloudBackup: 'hbr:DescribeVaults', oss: 'oss:ListBuckets', snapshot: 'ecs:DescribeSnapshots' };
+
 const contexts = {
-  cloudBackup: (region: string): CallContext => ({ service: 'hbr', permission: 'hbr:DescribeVaults', resource: `Cloud Backup in ${region}` }),
-  snapshot: (region: string): CallContext => ({ service: 'ecs', permission: 'ecs:DescribeSnapshots', resource: `snapshots in ${region}` }),
+  cloudBackup: (region: string): CallContext => ({ service: 'hbr', permission: STATE_READS.cloudBackup, resource: `Cloud Backup in ${region}` }),
+  snapshot: (region: string): CallContext => ({ service: 'ecs', permission: STATE_READS.snapshot, resource: `snapshots in ${region}` }),
 };
 
 export async function cloudBackupState(ctx: ExecContext, region: string): Promise<ServiceState> {
   const client = ctx.clients.hbrIn(region);
   return offWhen(HBR_OFF_CODES, () =>
-    call(ctx, contexts.cloudBackup(region), () => rpcCall(ctx, client, 'DescribeVaults', '2017-09-08', { VaultRegionId: region, PageSize: '1' }, ctx.clients.timeouts.read)));
+    call(ctx, contexts.cloudBackup(region), () => rpcCall(client, 'DescribeVaults', '2017-09-08', { VaultRegionId: region, PageSize: '1' }, ctx.clients.timeouts.read)));
 }
 
 export async function snapshotState(ctx: ExecContext, region: string): Promise<ServiceState> {
@@ -104,8 +107,8 @@ export async function openService(ctx: ExecContext, service: ServiceName, region
         : { service: 'ecs', permission: 'ecs:OpenSnapshotService', resource: `the snapshot service in ${region}` };
   try {
     await write(ctx, context, () =>
-      service === 'cloudBackup' ? rpcCall(ctx, ctx.clients.hbrAccount, 'OpenHbrService', '2017-09-08', {}, timeout)
-        : service === 'oss' ? rpcCall(ctx, ctx.clients.ossAdmin, 'OpenOssService', '2019-04-22', {}, timeout)
+      service === 'cloudBackup' ? rpcCall(ctx.clients.hbrAccount, 'OpenHbrService', '2017-09-08', {}, timeout)
+        : service === 'oss' ? rpcCall(ctx.clients.ossAdmin, 'OpenOssService', '2019-04-22', {}, timeout)
           : ctx.clients.ecsIn(region).openSnapshotServiceWithOptions(new OpenSnapshotServiceRequest({ regionId: region }), runtime(timeout)));
     return true;
   } catch (error) {

@@ -5,16 +5,10 @@ import { activationChanges, SERVICES, serviceWhere } from '../../../flows/domain
 import { StepError } from '../contract.ts';
 import type { ExecContext } from '../context.ts';
 import { listBuckets } from '../reads.ts';
-import { openService, serviceState } from '../service-state.ts';
+import { openService, serviceState, STATE_READS } from '../service-state.ts';
 import type { StepModule } from './types.ts';
 
 type ActivationStep = Extract<StepName, 'activateCloudBackup' | 'activateOss' | 'activateSnapshot'>;
-
-const READS: Record<ActivateServiceParams['service'], string> = {
-  cloudBackup: 'hbr:DescribeVaults',
-  oss: 'oss:ListBuckets',
-  snapshot: 'ecs:DescribeSnapshots',
-};
 
 function stateOf(ctx: ExecContext, params: ActivateServiceParams) {
   return serviceState(ctx, params.service, params.region, () => listBuckets(ctx, params.region));
@@ -22,7 +16,7 @@ function stateOf(ctx: ExecContext, params: ActivateServiceParams) {
 
 function activationStep<K extends ActivationStep>(step: K, service: ActivateServiceParams['service']): StepModule<K> {
   const info = SERVICES[service];
-  const meta = { step, title: `Activate ${info.label}`, risk: 'high' as const, apis: [READS[service], info.permission], timeoutMs: 60_000 };
+  const meta = { step, title: `Activate ${info.label}`, risk: 'high' as const, apis: [STATE_READS[service], info.permission], timeoutMs: 60_000 };
 
   async function preview(params: ActivateServiceParams, ctx: ExecContext): Promise<StepPreview> {
     if ((await stateOf(ctx, params)) === 'on') {
