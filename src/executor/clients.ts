@@ -135,11 +135,12 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
   const defaultRegion = options.defaultRegion ?? 'cn-hangzhou';
   // Without explicit keys: env AK, RRSA OIDC, profile files, ECS role… (the @alicloud/credentials chain).
   const credential = options.credentials ? null : new CredentialClass();
-  const openApiConfig = (endpoint: string, regionId: string) =>
+  // Without an endpoint a generated SDK picks its own from the region (its endpointMap, else the regional rule).
+  const openApiConfig = (endpoint: string | undefined, regionId: string) =>
     new $OpenApiUtil.Config({
       ...(options.credentials ?? {}),
       ...(credential ? { credential } : {}),
-      endpoint,
+      ...(endpoint ? { endpoint } : {}),
       protocol,
       regionId,
     });
@@ -163,10 +164,11 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
       return client;
     };
   };
-  // Endpoints: ecs.<region>.aliyuncs.com, hbr.<region>.aliyuncs.com; OpenHbrService and OpenOssService are account-level and
+  // Endpoints: ECS's own map (@alicloud/ecs20140526 Client._endpointMap, else ecs.<region>.aliyuncs.com), hbr.<region>.aliyuncs.com
+  // (the generic client has no map); OpenHbrService and OpenOssService are account-level and
   // go where the Terraform provider sends them (terraform-provider-alicloud alicloud/connectivity/endpoint.go: OpenHbrService =
   // "hbr.aliyuncs.com", OpenOssService = "oss-admin.aliyuncs.com").
-  const ecsIn = regional((region) => new EcsClientClass(openApiConfig(options.endpoints.ecs ?? `ecs.${region}.aliyuncs.com`, region)));
+  const ecsIn = regional((region) => new EcsClientClass(openApiConfig(options.endpoints.ecs ?? undefined, region)));
   const hbrIn = regional((region) => new OpenApiClientClass(openApiConfig(options.endpoints.hbr ?? `hbr.${region}.aliyuncs.com`, region)));
   const hbrAccount = new OpenApiClientClass(openApiConfig(options.endpoints.hbr ?? 'hbr.aliyuncs.com', defaultRegion));
   const ossAdmin = new OpenApiClientClass(openApiConfig(options.endpoints.ossAdmin ?? 'oss-admin.aliyuncs.com', defaultRegion));
