@@ -40,7 +40,9 @@ async function pending(page: Page, kind: string, handled: Set<string>): Promise<
  * Answers each question (the first choice, or the one labelled `prefer` where there is one) and approves each step as
  * the approver, until the closing message; returns how many approvals were given.
  */
-async function setUpInBrowser(requester: Page, approver: Page, clusterId: string, prefer?: string): Promise<number> {
+async function setUpInBrowser(
+  requester: Page, approver: Page, clusterId: string, prefer?: string, beforeApproving?: (approval: string, index: number) => Promise<void>,
+): Promise<number> {
   const handled = new Set<string>();
   let approvals = 0;
   const deadline = Date.now() + 60_000;
@@ -59,6 +61,7 @@ async function setUpInBrowser(requester: Page, approver: Page, clusterId: string
     const approval = await pending(approver, 'approval', handled);
     if (approval) {
       handled.add(approval);
+      await beforeApproving?.(approval, approvals);
       await approver.locator(`${SELECTORS.message}[data-message-id="${approval}"] ${SELECTORS.approve}`).click();
       await approver.locator(`${SELECTORS.message}[data-message-id="${approval}"][data-kind="decided"]`).waitFor();
       approvals++;
@@ -99,7 +102,18 @@ describe.skipIf(!chromiumPath())('the sandbox in a browser', () => {
     const button = requester.locator(SELECTORS.choice, { hasText: 'Authorize in the emulated console' });
     await button.first().waitFor();
     await requester.screenshot({ path: new URL('../../test-results/sandbox-ulanqab-prerequisites.png', import.meta.url).pathname });
-    await setUpInBrowser(requester, approver, 'c-sandbox-ulanqab', 'Authorize in the emulated console');
+    await setUpInBrowser(requester, approver, 'c-sandbox-ulanqab', 'Authorize in the emulated console', async (approval, index) => {
+      if (index > 0) return;
+      // The first approval activates the snapshot service: rated high, with the billing note and "cannot be undone".
+      const card = approver.locator(`${SELECTORS.message}[data-message-id="${approval}"]`);
+      const text = (await card.textContent()) ?? '';
+      expect(text).toContain('Activate the ECS snapshot service');
+      expect(text).toContain('cannot be undone');
+      expect(text).toContain('snapshots are then billed by size and retention');
+      expect(text).toMatch(/high/i);
+      await card.scrollIntoViewIfNeeded();
+      await approver.screenshot({ path: new URL('../../test-results/sandbox-ulanqab-activation.png', import.meta.url).pathname });
+    });
     expect(await requester.locator(SELECTORS.done, { hasText: 'c-sandbox-ulanqab' }).textContent()).toMatch(/^✅ Backup center setup complete for `?sandbox-ulanqab/);
     const page = (await requester.locator(SELECTORS.thread).last().textContent()) ?? '';
     expect(page).toContain('The ECS snapshot service in cn-wulanchabu is not activated');
