@@ -14,6 +14,7 @@ import {
   testBackupName,
 } from './domain/names.ts';
 import { policyDocument } from './domain/policy.ts';
+import { SERVICES, servicesOff } from './domain/services.ts';
 import { backupVaultName, vaultNetwork } from './domain/vault.ts';
 import { STEP_ORDER } from './steps.ts';
 
@@ -46,10 +47,13 @@ export function accessKeyPlan(context: FlowContext, flow: 'dedicated' | 'registe
 
 function startPlan(context: FlowContext): Plan {
   const { bucket, region } = chosenBucket(context);
+  const activations: PlannedStep[] = servicesOff(context.facts).map((service) => ({
+    request: { step: SERVICES[service].step, params: { service, region: context.facts.region } },
+  }));
   if (context.facts.buckets.some((b) => b.name === bucket)) {
-    return { steps: [], notices: [`Bucket \`${bucket}\` already exists in ${region}; it is used as it is.`] };
+    return { steps: activations, notices: [`Bucket \`${bucket}\` already exists in ${region}; it is used as it is.`] };
   }
-  return { steps: [{ request: { step: 'createBucket', params: { bucket, region } } }], notices: [] };
+  return { steps: [...activations, { request: { step: 'createBucket', params: { bucket, region } } }], notices: [] };
 }
 
 function ossPermissionSteps(context: FlowContext, flow: FlowName, document: PolicyDocument): PlannedStep[] {

@@ -1,9 +1,14 @@
 // The privileged steps: their order in every flow and how each is shown to people.
 import type { StepName, StepRequest } from './contract.ts';
 import { describePolicy } from './domain/policy.ts';
+import { serviceWhere } from './domain/services.ts';
 
 /** The order of the seed's steps; a flow skips those it does not need. */
 export const STEP_ORDER = [
+  // The services go first: nothing else is changed until each one the setup needs is on.
+  'activateOss',
+  'activateCloudBackup',
+  'activateSnapshot',
   'createBucket',
   'createRamUser',
   'ensurePolicy',
@@ -18,6 +23,10 @@ export const STEP_ORDER = [
 
 export function describeStep(request: StepRequest): string {
   switch (request.step) {
+    case 'activateCloudBackup':
+    case 'activateOss':
+    case 'activateSnapshot':
+      return `Activate ${serviceWhere(request.params.service, request.params.region)} (cannot be undone)`;
     case 'createBucket':
       return `Create OSS bucket \`${request.params.bucket}\` in ${request.params.region}`;
     case 'createRamUser':

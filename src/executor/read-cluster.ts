@@ -5,6 +5,8 @@ import { ADDON_NAME, CONTROLLER_NAMESPACE } from '../../flows/domain/names.ts';
 import { StepError } from './contract.ts';
 import type { ExecContext } from './context.ts';
 import { clusterDetail, installedAddons, listBuckets, offeredAddonVersion, readSecret, roleExists, type InstalledAddon } from './reads.ts';
+import { cloudBackupState, ossStateOf, snapshotState } from './service-state.ts';
+import type { Bucket } from '../../flows/contract.ts';
 
 /** Regions where Cloud Backup must be authorized to use API Gateway (reference §6). */
 export const API_GATEWAY_REGIONS: readonly string[] = ['cn-wulanchabu', 'cn-heyuan', 'cn-guangzhou'];
@@ -32,12 +34,16 @@ export async function readCluster(ctx: ExecContext, clusterId: string): Promise<
   if (!detail.region) throw new StepError(ctx.step, 'ErrorClusterNotFound', `Cluster ${clusterId} has no region in its CS description; check the cluster in the ACK console.`);
   const kind = classifyCluster(detail);
   const managedKind = flowFor(kind) === 'managed';
-  const [installed, offered, buckets, roleToken, gateway] = await Promise.all([
+  let buckets: Bucket[] = [];
+  const [installed, offered, oss, roleToken, gateway, cloudBackup, snapshot] = await Promise.all([
     installedAddons(ctx, clusterId, detail.region),
     offeredAddonVersion(ctx, clusterId, detail.region, ADDON_NAME),
-    listBuckets(ctx, detail.region),
+    // Without OSS there are no buckets to list: ListBuckets tells that it is off.
+    ossStateOf(async () => { buckets = await listBuckets(ctx, detail.region); }),
     managedKind ? managedRoleAuthorized(ctx, clusterId) : Promise.resolve(null),
     apiGatewayAuthorized(ctx, detail.region),
+    cloudBackupState(ctx, detail.region),
+    snapshotState(ctx, detail.region),
   ]);
   return {
     clusterId: detail.clusterId,
@@ -52,5 +58,7 @@ export async function readCluster(ctx: ExecContext, clusterId: string): Promise<
     buckets,
     managedRoleAuthorized: roleToken,
     apiGatewayAuthorized: gateway,
+    services: { cloudBackup, oss, snapshot },
+    ...(ctx.emulatedConsole ? { emulatedConsole: true } : {}),
   };
 }

@@ -2,6 +2,7 @@
 // runs a flow the way the session runtime does: one event at a time, restored from the persisted snapshot.
 import { createActor, fromPromise, waitFor, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
 import type {
+  AuthorizeInConsoleInput,
   ClusterFacts,
   FlowEvent,
   FlowInput,
@@ -35,6 +36,7 @@ export function facts(overrides: Partial<ClusterFacts> = {}): ClusterFacts {
     buckets: [],
     managedRoleAuthorized: true,
     apiGatewayAuthorized: null,
+    services: { cloudBackup: 'on', oss: 'on', snapshot: 'on' },
     ...overrides,
   };
 }
@@ -94,6 +96,9 @@ export function actorsFor(w: World, log: Entry[]) {
     readCluster: fromPromise<ClusterFacts, ReadClusterInput>(async () => {
       if (w.failRead) throw new Error('Could not read cluster c-test: the CS API timed out.');
       return w.facts;
+    }),
+    authorizeInConsole: fromPromise<void, AuthorizeInConsoleInput>(async ({ input }) => {
+      w.facts = { ...w.facts, ...(input.authorization === 'managedRole' ? { managedRoleAuthorized: true } : { apiGatewayAuthorized: true }) };
     }),
   };
 }
