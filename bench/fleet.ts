@@ -17,7 +17,7 @@ import { createExecutor } from '../src/executor/index.ts';
 import { DEFAULT_RATE_LIMITS } from '../src/executor/rate-limit.ts';
 import { createMetrics } from '../src/observability/metrics.ts';
 import type { FaultPlan } from '../src/sandbox/faults.ts';
-import { startSandbox, type Sandbox } from '../src/sandbox/index.ts';
+import { cloudEndpointsOf, startSandbox, type Sandbox } from '../src/sandbox/index.ts';
 import { openStore } from '../src/store/index.ts';
 import { createdAccessKeysIn } from '../src/store/created-access-keys.ts';
 import { APPROVER, CHANNEL, REQUESTER } from '../test/support/bot-harness.ts';
@@ -94,7 +94,7 @@ export async function fleet(): Promise<BenchResult> {
   const metrics = createMetrics(() => store.countActiveSessionsByState());
   const clients = createCloudClients({
     credentials: sandbox.botCredentials,
-    endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.regionalCs[DEFAULT_REGION]!.endpoint, oss: sandbox.endpoints.oss },
+    endpoints: { ...cloudEndpointsOf(sandbox), cs: sandbox.regionalCs[DEFAULT_REGION]!.endpoint },
     csEndpoints: Object.fromEntries(endpoints.map((r) => [r, sandbox.regionalCs[r]!.endpoint])),
     protocol: 'http',
     defaultRegion: DEFAULT_REGION,

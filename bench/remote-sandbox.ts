@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 export interface RemoteSandbox {
-  endpoints: { ram: string; cs: string; oss: string; kube: string };
+  endpoints: { ram: string; cs: string; oss: string; kube: string; ecs: string; hbr: string; ossAdmin: string };
   botCredentials: { accessKeyId: string; accessKeySecret: string };
   stop(): Promise<void>;
 }

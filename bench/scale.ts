@@ -22,6 +22,7 @@ import { openSqlite } from '../src/store/sqlite.ts';
 import type { Sql } from '../src/store/sql.ts';
 import { postgresUrl } from '../test/support/postgres.ts';
 import { startRemoteSandbox, type RemoteSandbox } from './remote-sandbox.ts';
+import { cloudEndpointsOf } from '../src/sandbox/index.ts';
 import { median, round, type BenchResult } from './stats.ts';
 import { createdAccessKeysIn } from '../src/store/created-access-keys.ts';
 
@@ -88,7 +89,7 @@ function botOn(store: Store, sandbox: RemoteSandbox): { bot: Bot; chat: Counting
   const logger = pino({ level: 'silent' });
   const clients = createCloudClients({
     credentials: sandbox.botCredentials,
-    endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
+    endpoints: cloudEndpointsOf(sandbox),
     protocol: 'http',
   });
   const metrics = createMetrics(() => store.countActiveSessionsByState());

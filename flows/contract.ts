@@ -46,6 +46,10 @@ export interface ClusterFacts {
   managedRoleAuthorized: boolean | null;
   /** cn-wulanchabu, cn-heyuan, cn-guangzhou only: the Cloud Backup API Gateway role exists. Else null. */
   apiGatewayAuthorized: boolean | null;
+  /** The seed's service prerequisites, for the cluster's account and region (executor/service-state.ts says how each is read). */
+  services: Record<ServiceName, ServiceState>;
+  /** Sandbox only: console-only authorizations can be done from the chat ("Authorize in the emulated console"). */
+  emulatedConsole?: boolean;
 }
 
 export interface VaultFacts {
@@ -53,6 +57,13 @@ export interface VaultFacts {
   bucket: string;
   region: string;
 }
+
+/** The services the backup center needs activated (seed "Prerequisites"): Cloud Backup, OSS, the ECS snapshot service. */
+export type ServiceName = 'cloudBackup' | 'oss' | 'snapshot';
+export type ServiceState = 'on' | 'off';
+
+/** Console-only authorizations the bot checks but cannot grant itself. */
+export type ConsoleAuthorization = 'managedRole' | 'apiGateway';
 
 export interface PolicyStatement {
   Effect: 'Allow' | 'Deny';
@@ -69,6 +80,10 @@ export type NetworkType = 'internal' | 'public';
 
 /** Parameters of every privileged (approval-gated) step, by step name. */
 export interface StepParamsByName {
+  /** Activate a service that is off (OpenHbrService, OpenOssService, OpenSnapshotService): it cannot be closed again. */
+  activateCloudBackup: ActivateServiceParams;
+  activateOss: ActivateServiceParams;
+  activateSnapshot: ActivateServiceParams;
   createBucket: { bucket: string; region: string };
   createRamUser: { userName: string };
   ensurePolicy: {
@@ -118,6 +133,12 @@ export interface StepParamsByName {
      */
     target?: { bucket: string; prefix: string; region: string; network: NetworkType };
   };
+}
+
+export interface ActivateServiceParams {
+  service: ServiceName;
+  /** The cluster's region: the snapshot service is activated per region; Cloud Backup and OSS per account. */
+  region: string;
 }
 
 export type StepName = keyof StepParamsByName;
@@ -228,6 +249,14 @@ export interface FlowActors {
   applyStep: (request: StepRequest) => Promise<StepOutcome>;
   /** Re-reads the cluster (after the user says they did a console step). */
   readCluster: (clusterId: string) => Promise<ClusterFacts>;
+  /** Sandbox only: does a console-only authorization in the emulated console. */
+  authorizeInConsole: (input: AuthorizeInConsoleInput) => Promise<void>;
+}
+
+export interface AuthorizeInConsoleInput {
+  authorization: ConsoleAuthorization;
+  clusterId: string;
+  region: string;
 }
 
 /** Input of the `readCluster` actor: the flows pass the cluster id; the session runtime also accepts `{ clusterId }`. */

@@ -10,24 +10,25 @@ import { accessKeyPlan } from './plans.ts';
 import { SKIP } from './questions.ts';
 
 /** Bump when a change makes persisted snapshots of this machine unusable. */
-export const version = 2;
+export const version = 3;
 
 export const dedicatedMachine = flowSetup.createMachine({
   id: 'dedicated',
   context: ({ input }) => initialContext(input),
-  initial: 'region',
+  initial: 'notes',
   on: { CANCEL: { target: '.cancelled' } },
   states: {
+    notes: { id: 'notes', entry: 'announcePrerequisites', always: '#apiGateway' },
+    apiGateway: prerequisiteQuestion('apiGateway', 'region', SKIP),
     region: question('region', 'bucket'),
     bucket: question('bucket', 'bucketScope'),
     bucketScope: question('bucketScope', 'planning'),
     planning: {
       id: 'planning',
       entry: [assign({ plan: ({ context }) => accessKeyPlan(context, 'dedicated') }), 'announcePlan'],
-      always: '#createBucket',
+      always: '#activateOss',
     },
-    ...privilegedSteps('apiGateway'),
-    apiGateway: prerequisiteQuestion('apiGateway', 'complete', SKIP),
+    ...privilegedSteps('complete'),
     ...testBackupRecovery({ policyFix: true }),
     ...endings,
   },

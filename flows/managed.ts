@@ -10,7 +10,7 @@ import { managedPlan } from './plans.ts';
 import { CANCEL, SKIP } from './questions.ts';
 
 /** Bump when a change makes persisted snapshots of this machine unusable. */
-export const version = 2;
+export const version = 3;
 
 export const managedMachine = flowSetup.createMachine({
   id: 'managed',
@@ -18,17 +18,17 @@ export const managedMachine = flowSetup.createMachine({
   initial: 'notes',
   on: { CANCEL: { target: '.cancelled' } },
   states: {
-    notes: { id: 'notes', entry: 'announceClusterKind', always: '#managedRole' },
-    managedRole: prerequisiteQuestion('managedRole', 'region', CANCEL),
+    notes: { id: 'notes', entry: 'announcePrerequisites', always: '#managedRole' },
+    managedRole: prerequisiteQuestion('managedRole', 'apiGateway', CANCEL),
+    apiGateway: prerequisiteQuestion('apiGateway', 'region', SKIP),
     region: question('region', 'bucket'),
     bucket: question('bucket', 'planning'),
     planning: {
       id: 'planning',
       entry: [assign({ plan: ({ context }) => managedPlan(context) }), 'announcePlan'],
-      always: '#createBucket',
+      always: '#activateOss',
     },
-    ...privilegedSteps('apiGateway'),
-    apiGateway: prerequisiteQuestion('apiGateway', 'complete', SKIP),
+    ...privilegedSteps('complete'),
     ...testBackupRecovery({ policyFix: true }),
     ...endings,
   },

@@ -15,6 +15,7 @@ import {
 } from './domain/names.ts';
 import { policyDocument } from './domain/policy.ts';
 import { vaultsOf } from './domain/cluster.ts';
+import { SERVICES, servicesOff } from './domain/services.ts';
 import { backupVaultName, vaultNetwork } from './domain/vault.ts';
 import { STEP_ORDER } from './steps.ts';
 import { code } from './domain/inline.js';
@@ -48,10 +49,13 @@ export function accessKeyPlan(context: FlowContext, flow: 'dedicated' | 'registe
 
 function startPlan(context: FlowContext): Plan {
   const { bucket, region } = chosenBucket(context);
+  const activations: PlannedStep[] = servicesOff(context.facts).map((service) => ({
+    request: { step: SERVICES[service].step, params: { service, region: context.facts.region } },
+  }));
   if (context.facts.buckets.some((b) => b.name === bucket)) {
-    return { steps: [], notices: [`Bucket ${code(bucket)} already exists in ${region}; it is used as it is.`] };
+    return { steps: activations, notices: [`Bucket ${code(bucket)} already exists in ${region}; it is used as it is.`] };
   }
-  return { steps: [{ request: { step: 'createBucket', params: { bucket, region } } }], notices: [] };
+  return { steps: [...activations, { request: { step: 'createBucket', params: { bucket, region } } }], notices: [] };
 }
 
 function ossPermissionSteps(context: FlowContext, flow: FlowName, document: PolicyDocument): PlannedStep[] {

@@ -4,6 +4,7 @@ import type { FlowContext } from './blocks/context.ts';
 import { apiGatewayGuidance, managedRoleGuidance, needsApiGatewayAuthorization } from './domain/guidance.ts';
 import { isCnfsOssBucket, suggestedBucketName } from './domain/names.ts';
 import { isPro, vaultsOf } from './domain/cluster.ts';
+import { SERVICE_ORDER, serviceLine } from './domain/services.ts';
 import { MAX_BUCKETS_PER_REGION, bucketChoiceProblem, regionProblem } from './domain/oss.ts';
 import { code } from './domain/inline.js';
 
@@ -13,6 +14,8 @@ export type QuestionPrompt = Extract<Prompt, { kind: 'question' }>;
 export const RECHECK = 'recheck';
 export const CANCEL = 'cancel';
 export const SKIP = 'skip';
+/** Sandbox only: do a console-only authorization in the emulated console. */
+export const EMULATED_CONSOLE = 'emulatedConsole';
 /** Answers to a failed test backup. */
 export const UPDATE_POLICY = 'updatePolicy';
 export const RETEST = 'retest';
@@ -68,6 +71,7 @@ export function questionPrompt(questionId: AskedQuestion, context: FlowContext):
         text: managedRoleGuidance(facts.name),
         choices: [
           { label: 'I have authorized it — check again', value: RECHECK },
+          ...emulatedConsoleChoice(context),
           { label: 'Cancel', value: CANCEL },
         ],
         freeText: false,
@@ -95,11 +99,17 @@ export function questionPrompt(questionId: AskedQuestion, context: FlowContext):
         text: apiGatewayGuidance(facts.region),
         choices: [
           { label: 'Done — check again', value: RECHECK },
+          ...emulatedConsoleChoice(context),
           { label: 'Skip for now', value: SKIP },
         ],
         freeText: false,
       };
   }
+}
+
+/** The sandbox's stand-in for a console click, offered only where the console is emulated. */
+function emulatedConsoleChoice(context: FlowContext): QuestionPrompt['choices'] {
+  return context.facts.emulatedConsole ? [{ label: 'Authorize in the emulated console', value: EMULATED_CONSOLE }] : [];
 }
 
 /** The cluster region first, or, when the cluster already has a vault, the region of the vault's bucket. */
@@ -177,6 +187,26 @@ export function recheckNotice(questionId: 'managedRole' | 'apiGateway', met: boo
   return met
     ? 'Found the Cloud Backup API Gateway authorization (role `AliyunServiceRoleForHbrMagpieBridge`). Continuing.'
     : 'The Cloud Backup API Gateway authorization is still missing: role `AliyunServiceRoleForHbrMagpieBridge` does not exist yet. Confirm the dialog in the Cloud Backup console for the cluster region, then check again.';
+}
+
+/** The plan's prerequisites, each with its state: what was checked before any change. */
+export function prerequisiteLines(context: FlowContext): string[] {
+  const { facts } = context;
+  const lines = SERVICE_ORDER.map((service) => serviceLine(facts, service));
+  if (facts.managedRoleAuthorized !== null) lines.push(`${facts.managedRoleAuthorized ? '✅' : '❌'} AliyunCSManagedBackupRestoreRole authorized`);
+  if (needsApiGatewayAuthorization(facts.region)) {
+    lines.push(
+      facts.apiGatewayAuthorized
+        ? `✅ Cloud Backup authorized to use API Gateway in ${facts.region}`
+        : `⚠️ Cloud Backup not authorized to use API Gateway in ${facts.region}: skipped for now, a manual step left`,
+    );
+  }
+  return lines;
+}
+
+/** The manual step a skipped API Gateway authorization leaves. */
+export function apiGatewayManualStep(region: string): string {
+  return `authorize Cloud Backup to use API Gateway in ${region} (Cloud Backup console, once per account)`;
 }
 
 export function apiGatewaySkippedReminder(region: string): string {

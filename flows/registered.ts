@@ -12,21 +12,23 @@ import { accessKeyPlan } from './plans.ts';
 import { SKIP } from './questions.ts';
 
 /** Bump when a change makes persisted snapshots of this machine unusable. */
-export const version = 2;
+export const version = 3;
 
 export const registeredMachine = flowSetup.createMachine({
   id: 'registered',
   context: ({ input }) => initialContext(input),
-  initial: 'region',
+  initial: 'notes',
   on: { CANCEL: { target: '.cancelled' } },
   states: {
+    notes: { id: 'notes', entry: 'announcePrerequisites', always: '#apiGateway' },
+    apiGateway: prerequisiteQuestion('apiGateway', 'region', SKIP),
     region: question('region', 'bucket'),
     bucket: question('bucket', 'bucketScope'),
     bucketScope: question('bucketScope', 'planning'),
     planning: {
       id: 'planning',
       entry: [assign({ plan: ({ context }) => accessKeyPlan(context, 'registered') }), 'announcePlan'],
-      always: '#createBucket',
+      always: '#activateOss',
     },
     ...privilegedSteps('internalRoute'),
     internalRoute: {
@@ -36,9 +38,8 @@ export const registeredMachine = flowSetup.createMachine({
         level: 'info' as const,
         text: ossInternalRouteGuidance(context.facts.region, chosenBucket(context).region),
       })),
-      always: '#apiGateway',
+      always: '#complete',
     },
-    apiGateway: prerequisiteQuestion('apiGateway', 'complete', SKIP),
     ...testBackupRecovery({ policyFix: true }),
     ...endings,
   },

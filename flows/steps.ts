@@ -2,9 +2,14 @@
 import type { StepName, StepRequest } from './contract.ts';
 import { describePolicy } from './domain/policy.ts';
 import { code } from './domain/inline.js';
+import { serviceWhere } from './domain/services.ts';
 
 /** The order of the seed's steps; a flow skips those it does not need. */
 export const STEP_ORDER = [
+  // The services go first: nothing else is changed until each one the setup needs is on.
+  'activateOss',
+  'activateCloudBackup',
+  'activateSnapshot',
   'createBucket',
   'createRamUser',
   'ensurePolicy',
@@ -19,6 +24,10 @@ export const STEP_ORDER = [
 
 export function describeStep(request: StepRequest): string {
   switch (request.step) {
+    case 'activateCloudBackup':
+    case 'activateOss':
+    case 'activateSnapshot':
+      return `Activate ${serviceWhere(request.params.service, request.params.region)} (cannot be undone)`;
     case 'createBucket':
       return `Create OSS bucket ${code(request.params.bucket)} in ${request.params.region}`;
     case 'createRamUser':

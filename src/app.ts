@@ -9,7 +9,7 @@ import { registerSecret } from './observability/secrets.ts';
 import { openStore } from './store/index.ts';
 import { createExecutor } from './executor/index.ts';
 import { createCloudClients, type CloudClientOptions } from './executor/clients.ts';
-import { startSandbox, type Sandbox } from './sandbox/index.ts';
+import { cloudEndpointsOf, startSandbox, type Sandbox } from './sandbox/index.ts';
 import { createBot } from './bot.ts';
 import { instanceId } from './instance-id.ts';
 import { startServer, type RunningServer } from './server.ts';
@@ -69,13 +69,15 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
     sandbox
       ? {
           credentials: sandbox.botCredentials,
-          endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
+          endpoints: cloudEndpointsOf(sandbox),
           protocol: 'http',
         }
       : liveCloudOptions(config.cloud),
   );
   // The emulated add-on tasks finish after a fixed number of polls, so the sandbox need not wait 3 s each.
-  const executor = createExecutor({ clients, createdAccessKeys: createdAccessKeysIn(store), logger, metrics, ...(sandbox ? { pollIntervalMs: 500 } : {}) });
+  const executor = createExecutor({
+    clients, createdAccessKeys: createdAccessKeysIn(store), logger, metrics, ...(sandbox ? { pollIntervalMs: 500, emulatedConsole: sandbox.console } : {}),
+  });
   const bot = createBot({
     store,
     executor,
@@ -168,7 +170,7 @@ function fromLoopback(req: IncomingMessage): boolean {
 }
 
 /**
- * ALIBABA_CLOUD_*_ENDPOINT overrides: RAM and CS take `host[:port]`; a value written as a URL
+ * ALIBABA_CLOUD_*_ENDPOINT overrides: RAM, CS, ECS, HBR and OSS_ADMIN take `host[:port]`; a value written as a URL
  * (`http://127.0.0.1:9000`, e.g. a private gateway or an emulator) also sets the protocol.
  */
 function liveCloudOptions(cloud: Config['cloud']): CloudClientOptions {
@@ -180,6 +182,9 @@ function liveCloudOptions(cloud: Config['cloud']): CloudClientOptions {
     if (url.protocol === 'http:') protocol = 'http';
     return url.host;
   };
-  const endpoints = { ram: hostOf(cloud.ramEndpoint), cs: hostOf(cloud.csEndpoint), oss: cloud.ossEndpoint ?? null };
+  const endpoints = {
+    ram: hostOf(cloud.ramEndpoint), cs: hostOf(cloud.csEndpoint), oss: cloud.ossEndpoint ?? null,
+    ecs: hostOf(cloud.ecsEndpoint), hbr: hostOf(cloud.hbrEndpoint), ossAdmin: hostOf(cloud.ossAdminEndpoint),
+  };
   return { endpoints, protocol };
 }

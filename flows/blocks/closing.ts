@@ -31,11 +31,15 @@ function headline(status: FlowStatus, context: FlowContext, cause: ClosingCause)
   const { facts, current } = context;
   const step = current ? describeStep(current.request) : null;
   switch (status) {
-    case 'complete':
-      return (
-        `✅ Backup center setup complete for ${code(facts.name)} (${code(facts.clusterId)}, ${KIND_LABEL[context.kind]}): ` +
-        `backups go to bucket ${code(context.bucket ?? '')} in ${context.region}.`
-      );
+    case 'complete': {
+      const where = `${code(facts.name)} (${code(facts.clusterId)}, ${KIND_LABEL[context.kind]})`;
+      const backups = `backups go to bucket ${code(context.bucket ?? '')} in ${context.region}.`;
+      const manual = context.manualSteps ?? [];
+      // Not "complete" while a person still has a console step to do (issue 15: ask everything up front).
+      if (manual.length === 1) return `⚠️ Backup center set up for ${where} — one manual step left: ${manual[0]}. Once done, ${backups}`;
+      if (manual.length > 1) return `⚠️ Backup center set up for ${where} — ${manual.length} manual steps left: ${manual.join('; ')}. Once done, ${backups}`;
+      return `✅ Backup center setup complete for ${where}: ${backups}`;
+    }
     case 'denied':
       return `❌ Stopped: ${cause.by ? person(cause.by) : 'an approver'} denied "${step}".`;
     case 'expired':
@@ -74,6 +78,7 @@ function summary(status: FlowStatus, context: FlowContext): string[] {
       ...notDone.map((s) => `• ${describeStep(s.request)}${s.onlyIfSecretChanged ? ' (only if the Secret changed)' : ''}`),
     );
   }
-  if (context.reminders.length > 0) lines.push('Still to do:', ...context.reminders.map((r) => `• ${r}`));
+  const todo = [...(context.manualSteps ?? []).map((m) => `${m[0]!.toUpperCase()}${m.slice(1)}: until then backup and restore jobs fail.`), ...context.reminders];
+  if (todo.length > 0) lines.push('Still to do:', ...todo.map((r) => `• ${r}`));
   return lines;
 }

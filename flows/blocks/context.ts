@@ -48,6 +48,8 @@ export interface FlowContext {
   attempts: Partial<Record<StepName, number>>;
   /** Things left for people to do, repeated in the closing message. */
   reminders: string[];
+  /** Console steps a person skipped for now (the API Gateway authorization): the setup ends "one manual step left". */
+  manualSteps: string[];
   prompt: Prompt | null;
   output: FlowOutput | null;
   /** The session runs the test backup alone (verify's on-request test), not a setup. */
@@ -73,6 +75,7 @@ export function initialContext(input: FlowInput): FlowContext {
     completed: [],
     attempts: {},
     reminders: [],
+    manualSteps: [],
     prompt: null,
     output: null,
     testOnly: false,

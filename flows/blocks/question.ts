@@ -1,6 +1,6 @@
 // Question blocks: ask, check the answer purely (a bad one is explained and changes nothing), move on.
 import { assign } from 'xstate';
-import { CANCEL, RECHECK, SKIP, type AskedQuestion } from '../questions.ts';
+import { CANCEL, EMULATED_CONSOLE, RECHECK, SKIP, type AskedQuestion } from '../questions.ts';
 import { flowSetup } from './setup.ts';
 
 /** A question with choices and maybe free text; its answer is recorded in the context. */
@@ -49,6 +49,7 @@ export function prerequisiteQuestion(questionId: 'managedRole' | 'apiGateway', n
               actions: { type: 'rejectAnswer', params: { questionId } },
             },
             { guard: { type: 'answerIs', params: { questionId, value: RECHECK } }, target: 'rechecking' },
+            { guard: { type: 'answerIs', params: { questionId, value: EMULATED_CONSOLE } }, target: 'authorizing' },
             decline === CANCEL
               ? { guard: { type: 'answerIs', params: { questionId, value: CANCEL } }, target: '#cancelled' }
               : {
@@ -57,6 +58,16 @@ export function prerequisiteQuestion(questionId: 'managedRole' | 'apiGateway', n
                   actions: 'skipApiGateway',
                 },
           ],
+        },
+      },
+      // Sandbox only (the choice is offered where the console is emulated): the console click, then the same check.
+      authorizing: {
+        invoke: {
+          id: 'authorizeInConsole',
+          src: 'authorizeInConsole',
+          input: ({ context }) => ({ authorization: questionId, clusterId: context.facts.clusterId, region: context.facts.region }),
+          onDone: { target: 'rechecking' },
+          onError: { target: 'asking', actions: 'reportConsoleFailure' },
         },
       },
       rechecking: {

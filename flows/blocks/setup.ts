@@ -3,7 +3,9 @@
 import { assign, emit, enqueueActions, fromPromise, setup } from 'xstate';
 import {
   isTestBackupFailure,
+  type AuthorizeInConsoleInput,
   type ClusterFacts,
+  type ConsoleAuthorization,
   type FlowEvent,
   type FlowInput,
   type FlowNotice,
@@ -18,9 +20,12 @@ import {
 } from '../contract.ts';
 import { EDGE_NETWORK, NO_VOLUME_BACKUP } from '../domain/guidance.ts';
 import { KIND_LABEL } from '../domain/cluster.ts';
+import { serviceOffNotice, servicesOff } from '../domain/services.ts';
 import {
   answerProblem,
+  apiGatewayManualStep,
   apiGatewaySkippedReminder,
+  prerequisiteLines,
   prerequisiteMet,
   questionPrompt,
   recheckNotice,
@@ -33,7 +38,7 @@ import { closingOutput } from './closing.ts';
 import type { FlowContext } from './context.ts';
 import { code, person } from '../domain/inline.js';
 
-type Confirmation = 'managedRole' | 'apiGateway';
+type Confirmation = ConsoleAuthorization;
 
 /** Placeholder actors; the session runtime provides real ones with `machine.provide({ actors })`. */
 function notProvided<TOutput, TInput>(name: string) {
@@ -66,6 +71,7 @@ export const flowSetup = setup({
     previewStep: notProvided<StepPreview, StepRequest>('previewStep'),
     applyStep: notProvided<StepOutcome, StepRequest>('applyStep'),
     readCluster: notProvided<ClusterFacts, ReadClusterInput>('readCluster'),
+    authorizeInConsole: notProvided<void, AuthorizeInConsoleInput>('authorizeInConsole'),
   },
   actions: {
     ask: assign(({ context }, params: { questionId: AskedQuestion }) => ({
@@ -90,11 +96,19 @@ export const flowSetup = setup({
       text: `Could not check again: ${errorMessage(event)} Try "check again" once more in a moment.`,
     })),
     skipApiGateway: enqueueActions(({ context, enqueue }) => {
-      const reminder = apiGatewaySkippedReminder(context.facts.region);
-      enqueue.assign({ reminders: [...context.reminders, reminder] });
-      enqueue.emit({ type: 'notice', level: 'warning', text: `Skipped for now. ${reminder}` });
+      enqueue.assign({ manualSteps: [...(context.manualSteps ?? []), apiGatewayManualStep(context.facts.region)] });
+      enqueue.emit({ type: 'notice', level: 'warning', text: `Skipped for now. ${apiGatewaySkippedReminder(context.facts.region)}` });
     }),
-    announceClusterKind: enqueueActions(({ context, enqueue }) => {
+    reportConsoleFailure: emit(({ event }) => ({
+      type: 'notice' as const,
+      level: 'warning' as const,
+      text: `The emulated console could not authorize it: ${errorMessage(event)}`,
+    })),
+    /** Before any question: the cluster kind's notes, and each service that is off (what it is for, what it costs). */
+    announcePrerequisites: enqueueActions(({ context, enqueue }) => {
+      for (const service of servicesOff(context.facts)) {
+        enqueue.emit({ type: 'notice', level: 'warning', text: serviceOffNotice(service, context.facts.region) });
+      }
       if (context.kind === 'serverless-pro' || context.kind === 'edge') {
         enqueue.emit({ type: 'notice', level: 'info', text: NO_VOLUME_BACKUP[context.kind] });
       }
@@ -111,6 +125,7 @@ export const flowSetup = setup({
           (s) => `${describeStep(s.request)}${s.onlyIfSecretChanged ? ' (only if the Secret is created or changed, since the add-on is already running)' : ''}`,
         ),
       });
+      enqueue.emit({ type: 'notice', level: 'info', text: `Prerequisites, checked before any change:\n${prerequisiteLines(context).join('\n')}` });
       for (const text of plan.notices) enqueue.emit({ type: 'notice', level: 'info', text });
     }),
     startStep: assign(({ context }, params: { step: StepName }) => {

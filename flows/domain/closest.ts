@@ -13,13 +13,18 @@ export function editDistance(a: string, b: string): number {
   return previous[b.length] ?? 0;
 }
 
-/** The candidate nearest to `typed` (case ignored) within `most` edits; null when none is that close or it is exact. */
-export function closest(typed: string, candidates: readonly string[], most = 2): string | null {
+/** The candidates within `most` edits of `typed` (case ignored, the exact one left out), nearest first, at most `count`. */
+export function nearest(typed: string, candidates: readonly string[], most = 2, count = 1): string[] {
   const wanted = typed.toLowerCase();
-  let best: { candidate: string; distance: number } | null = null;
-  for (const candidate of candidates) {
-    const distance = editDistance(wanted, candidate.toLowerCase());
-    if (!best || distance < best.distance) best = { candidate, distance };
-  }
-  return best && best.distance > 0 && best.distance <= most ? best.candidate : null;
+  return candidates
+    .map((candidate) => ({ candidate, distance: editDistance(wanted, candidate.toLowerCase()) }))
+    .filter((c) => c.distance > 0 && c.distance <= most)
+    .sort((a, b) => a.distance - b.distance || a.candidate.localeCompare(b.candidate))
+    .slice(0, count)
+    .map((c) => c.candidate);
+}
+
+/** The candidate nearest to `typed` within `most` edits; null when none is that close or it is exact. */
+export function closest(typed: string, candidates: readonly string[], most = 2): string | null {
+  return nearest(typed, candidates, most)[0] ?? null;
 }

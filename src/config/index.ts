@@ -40,7 +40,11 @@ export interface Config {
   port: number;
   slack: SlackConfig | null;
   dingtalk: DingTalkConfig | null;
-  cloud: { ramEndpoint: string | undefined; csEndpoint: string | undefined; ossEndpoint: string | undefined };
+  cloud: {
+    ramEndpoint: string | undefined; csEndpoint: string | undefined; ossEndpoint: string | undefined;
+    /** ECS (snapshot service), Cloud Backup, OSS's management API (OpenOssService): overrides like the others. */
+    ecsEndpoint?: string | undefined; hbrEndpoint?: string | undefined; ossAdminEndpoint?: string | undefined;
+  };
   approvers: string[];
   allowSelfApproval: boolean;
   approvalTtlMs: number;
@@ -114,6 +118,9 @@ const schema = z.object({
   ALIBABA_CLOUD_RAM_ENDPOINT: optional,
   ALIBABA_CLOUD_CS_ENDPOINT: optional,
   ALIBABA_CLOUD_OSS_ENDPOINT: optional,
+  ALIBABA_CLOUD_ECS_ENDPOINT: optional,
+  ALIBABA_CLOUD_HBR_ENDPOINT: optional,
+  ALIBABA_CLOUD_OSS_ADMIN_ENDPOINT: optional,
   APPROVERS: optional.transform((value, ctx) => {
     if (value === undefined) return [];
     const approvers = value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -211,6 +218,9 @@ export function loadConfig(env: Env = process.env): Config {
       ramEndpoint: e.ALIBABA_CLOUD_RAM_ENDPOINT,
       csEndpoint: e.ALIBABA_CLOUD_CS_ENDPOINT,
       ossEndpoint: e.ALIBABA_CLOUD_OSS_ENDPOINT,
+      ecsEndpoint: e.ALIBABA_CLOUD_ECS_ENDPOINT,
+      hbrEndpoint: e.ALIBABA_CLOUD_HBR_ENDPOINT,
+      ossAdminEndpoint: e.ALIBABA_CLOUD_OSS_ADMIN_ENDPOINT,
     },
     approvers,
     allowSelfApproval: e.ALLOW_SELF_APPROVAL ?? false,

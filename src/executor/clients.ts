@@ -2,7 +2,8 @@
 // executor talks to these objects and never constructs an SDK client itself.
 import Ram from '@alicloud/ram20150501';
 import Cs, { DescribeClusterDetailResponseBody, DescribeClusterUserKubeconfigRequest } from '@alicloud/cs20151215';
-import { $OpenApiUtil } from '@alicloud/openapi-core';
+import Ecs from '@alicloud/ecs20140526';
+import OpenApi, { $OpenApiUtil } from '@alicloud/openapi-core';
 import * as $dara from '@darabonba/typescript';
 import CredentialModule from '@alicloud/credentials';
 import OSS from 'ali-oss';
@@ -15,10 +16,15 @@ function cjsDefault<T>(module: { default: T }): T {
 }
 const RamClientClass = cjsDefault(Ram);
 const CsClientClass = cjsDefault(Cs);
+const EcsClientClass = cjsDefault(Ecs);
+const OpenApiClientClass = cjsDefault(OpenApi);
 const CredentialClass = cjsDefault(CredentialModule);
 
 export type RamClient = InstanceType<typeof RamClientClass>;
 export type CsClient = InstanceType<typeof CsClientClass>;
+export type EcsClient = InstanceType<typeof EcsClientClass>;
+/** A generic openapi-core client, for products without a TypeScript SDK on npm (Cloud Backup, OSS's OpenOssService). */
+export type OpenApiClient = InstanceType<typeof OpenApiClientClass>;
 
 export interface KubeClients {
   core: CoreV1Api;
@@ -49,10 +55,19 @@ export const DEFAULT_TIMEOUTS: Timeouts = { read: 10_000, write: 20_000, addonCh
 export interface CloudClients {
   /** The timeouts every call of these clients uses, by kind of operation. */
   timeouts: Timeouts;
+  /** The region of `cs` (where DescribeClusterDetail is asked). */
+  defaultRegion: string;
   ram: RamClient;
   /** The CS client of a region (CS endpoints are regional); `cs` is the one of the default region. */
   cs: CsClient;
   csIn(region: string): CsClient;
+  /** ECS of a region (the snapshot service is activated per region). */
+  ecsIn(region: string): EcsClient;
+  /** Cloud Backup (hbr 2017-09-08) of a region; `hbrAccount` is the account-level endpoint OpenHbrService is called on. */
+  hbrIn(region: string): OpenApiClient;
+  hbrAccount: OpenApiClient;
+  /** OSS's management API (Oss 2019-04-22), where OpenOssService is. */
+  ossAdmin: OpenApiClient;
   oss(region: string): Promise<OSS>;
   /** An OSS client for the objects of one bucket (ali-oss binds object calls to its `bucket` option). */
   ossBucket(region: string, bucket: string): Promise<OSS>;
@@ -89,8 +104,8 @@ const unpaced: Pace = (request) => request();
 
 export interface CloudClientOptions {
   credentials?: { accessKeyId: string; accessKeySecret: string };
-  /** null = the live default endpoint. ram/cs: `host[:port]`; oss: URL. */
-  endpoints: { ram: string | null; cs: string | null; oss: string | null };
+  /** null = the live default endpoint. ram/cs/ecs/hbr/ossAdmin: `host[:port]`; oss: URL. */
+  endpoints: { ram: string | null; cs: string | null; oss: string | null; ecs?: string | null; hbr?: string | null; ossAdmin?: string | null };
   /** A CS endpoint per region (`host[:port]`), where one differs from `endpoints.cs`. */
   csEndpoints?: Record<string, string>;
   protocol?: 'http' | 'https';
@@ -123,11 +138,12 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
   const defaultRegion = options.defaultRegion ?? 'cn-hangzhou';
   // Without explicit keys: env AK, RRSA OIDC, profile files, ECS role… (the @alicloud/credentials chain).
   const credential = options.credentials ? null : new CredentialClass();
-  const openApiConfig = (endpoint: string, regionId: string) =>
+  // Without an endpoint a generated SDK picks its own from the region (its endpointMap, else the regional rule).
+  const openApiConfig = (endpoint: string | undefined, regionId: string) =>
     new $OpenApiUtil.Config({
       ...(options.credentials ?? {}),
       ...(credential ? { credential } : {}),
-      endpoint,
+      ...(endpoint ? { endpoint } : {}),
       protocol,
       regionId,
     });
@@ -142,6 +158,23 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
     }
     return client;
   };
+
+  const regional = <T>(make: (region: string) => T) => {
+    const byRegion = new Map<string, T>();
+    return (region: string): T => {
+      let client = byRegion.get(region);
+      if (!client) byRegion.set(region, (client = make(region)));
+      return client;
+    };
+  };
+  // Endpoints: ECS's own map (@alicloud/ecs20140526 Client._endpointMap, else ecs.<region>.aliyuncs.com), hbr.<region>.aliyuncs.com
+  // (the generic client has no map); OpenHbrService and OpenOssService are account-level and
+  // go where the Terraform provider sends them (terraform-provider-alicloud alicloud/connectivity/endpoint.go: OpenHbrService =
+  // "hbr.aliyuncs.com", OpenOssService = "oss-admin.aliyuncs.com").
+  const ecsIn = regional((region) => new EcsClientClass(openApiConfig(options.endpoints.ecs ?? undefined, region)));
+  const hbrIn = regional((region) => new OpenApiClientClass(openApiConfig(options.endpoints.hbr ?? `hbr.${region}.aliyuncs.com`, region)));
+  const hbrAccount = new OpenApiClientClass(openApiConfig(options.endpoints.hbr ?? 'hbr.aliyuncs.com', defaultRegion));
+  const ossAdmin = new OpenApiClientClass(openApiConfig(options.endpoints.ossAdmin ?? 'oss-admin.aliyuncs.com', defaultRegion));
 
   // ali-oss takes fixed keys only: fetch them from the chain and rebuild the client when they expire.
   const ossClients = new Map<string, { client: OSS; expiresAt: number }>();
@@ -231,5 +264,5 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
     return clients;
   };
 
-  return { timeouts, ram, cs: csIn(defaultRegion), csIn, oss, ossBucket, kube, clusterDetail };
+  return { timeouts, defaultRegion, ram, cs: csIn(defaultRegion), csIn, ecsIn, hbrIn, hbrAccount, ossAdmin, oss, ossBucket, kube, clusterDetail };
 }

@@ -1,4 +1,5 @@
 // What every executor module gets: the clients and one way to call a cloud API (retry, then a StepError).
+import type { AuthorizeInConsoleInput } from '../../flows/contract.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { CloudClients } from './clients.ts';
@@ -21,8 +22,15 @@ export interface ExecContext {
   createdAccessKeys: CreatedAccessKeys;
   /** The session's hooks around cloud writes (a privileged step's apply). */
   writes?: WriteHooks;
+  /** Sandbox only: the emulated console, where console-only authorizations can be done. */
+  emulatedConsole?: EmulatedConsole;
   /** Progress of a long step, one line for the thread each time ("Test backup …: InProgress"). Optional: may be absent. */
   progress?: (text: string) => void;
+}
+
+/** The sandbox's stand-in for console clicks the bot cannot make through an API. */
+export interface EmulatedConsole {
+  authorize(input: AuthorizeInConsoleInput): Promise<void>;
 }
 
 /** What the session runtime does around each cloud write of a step. */

@@ -1,5 +1,5 @@
 // What the session runtime needs from the executor. The executor is the only place that calls clouds.
-import type { ClusterFacts, StepName, StepOutcome, StepPreview, StepRequest } from '../../flows/contract.ts';
+import type { AuthorizeInConsoleInput, ClusterFacts, StepName, StepOutcome, StepPreview, StepRequest } from '../../flows/contract.ts';
 import type { WriteHooks } from './context.ts';
 
 export type { WriteHooks };
@@ -100,6 +100,8 @@ export interface Executor {
   preview(request: StepRequest): Promise<StepPreview>;
   apply(request: StepRequest, options?: ApplyOptions): Promise<StepOutcome>;
   verify(clusterId: string): Promise<VerifyReport>;
+  /** Sandbox only: a console-only authorization done in the emulated console (refused elsewhere). */
+  authorizeInConsole(input: AuthorizeInConsoleInput): Promise<void>;
   /** Ids of the account's clusters in a region (for `/backup-setup --region <r> --all`). */
   listClusters(region: string): Promise<string[]>;
 }

@@ -6,7 +6,7 @@ import { StepError } from './contract.ts';
 import { codeOf, isRetryable, statusOf } from './retry.ts';
 import { code as codeSpan } from '../../flows/domain/inline.js';
 
-export type CloudService = 'ram' | 'cs' | 'oss' | 'kube';
+export type CloudService = 'ram' | 'cs' | 'oss' | 'kube' | 'hbr' | 'ecs';
 
 /** What was being done: `permission` is the RAM action (e.g. "ram:CreateUser"), `resource` the thing it was done to. */
 export interface CallContext {

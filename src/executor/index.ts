@@ -6,11 +6,12 @@ import type { Metrics } from '../observability/metrics.ts';
 import { scrub } from '../observability/secrets.ts';
 import type { CloudClients } from './clients.ts';
 import { StepError, type ApplyOptions, type CreatedAccessKeys, type Executor, type StepMeta } from './contract.ts';
-import type { ExecContext } from './context.ts';
+import type { EmulatedConsole, ExecContext } from './context.ts';
 import { CallLimiter, type RateLimits } from './rate-limit.ts';
 import { readClusterOrSuggest } from './read-cluster.ts';
 import { clusterIdsIn } from './reads.ts';
 import { DEFAULT_RETRY, type RetryOptions } from './retry.ts';
+import { activateCloudBackup, activateOss, activateSnapshot } from './steps/activate-service.ts';
 import { step as createBackupVault } from './steps/ensure-backup-vault.ts';
 import { step as createAccessKeySecret } from './steps/ensure-access-key-secret.ts';
 import { step as installAddon } from './steps/ensure-addon.ts';
@@ -29,7 +30,7 @@ export type { CreatedAccessKeys } from './contract.ts';
 export type { RetryOptions } from './retry.ts';
 
 const STEPS: { [K in StepName]: StepModule<K> } = {
-  createBucket, createRamUser, ensurePolicy, attachPolicy, createAccessKeySecret, createNamespace, installAddon, restartMigrateController, createBackupVault, testBackup,
+  activateCloudBackup, activateOss, activateSnapshot, createBucket, createRamUser, ensurePolicy, attachPolicy, createAccessKeySecret, createNamespace, installAddon, restartMigrateController, createBackupVault, testBackup,
 };
 
 export interface ExecutorOptions {
@@ -43,6 +44,8 @@ export interface ExecutorOptions {
   rateLimits?: RateLimits | null;
   /** Interval between polls of add-on tasks and Deployment readiness (default 3 s). */
   pollIntervalMs?: number;
+  /** Sandbox only: the emulated console ("Authorize in the emulated console"). */
+  emulatedConsole?: EmulatedConsole;
 }
 
 function stepModule(step: StepName): StepModule<StepName> {
@@ -61,6 +64,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     pollMs: options.pollIntervalMs ?? 3000,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(limiter ? { limiter } : {}),
+    ...(options.emulatedConsole ? { emulatedConsole: options.emulatedConsole } : {}),
   };
   const context = (step: ExecContext['step']): ExecContext => ({ ...base, step });
 
@@ -96,6 +100,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
         return { ...outcome, detail: scrub(outcome.detail) };
       }),
     verify: (clusterId) => guarded('verify', () => verify(context('verify'), clusterId)),
+    authorizeInConsole: async (input) => {
+      if (!options.emulatedConsole) throw new StepError('readCluster', 'NoEmulatedConsole', 'Only the sandbox has an emulated console: authorize it in the Alibaba Cloud console, then check again.');
+      await options.emulatedConsole.authorize(input);
+    },
     listClusters: (region) => guarded('readCluster', () => clusterIdsIn(context('readCluster'), region)),
   };
 }

@@ -16,7 +16,7 @@ export interface RateLimits {
   concurrency: number;
 }
 
-export type CloudApi = 'ram' | 'cs' | 'oss' | 'kube';
+export type CloudApi = 'ram' | 'cs' | 'oss' | 'kube' | 'hbr' | 'ecs';
 
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   perSecond: { ram: 20, cs: 20, oss: 50, kube: 50 },

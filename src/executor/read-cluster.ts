@@ -2,14 +2,13 @@
 import type { ClusterFacts } from '../../flows/contract.ts';
 import { classifyCluster, flowFor } from '../../flows/domain/cluster.ts';
 import { ADDON_NAME, BACKUP_NAMESPACE, CONTROLLER_NAMESPACE } from '../../flows/domain/names.ts';
-import { DescribeClustersV1Request } from '@alicloud/cs20151215';
-import { closest } from '../../flows/domain/closest.ts';
+import { nearest } from '../../flows/domain/closest.ts';
 import { code } from '../../flows/domain/inline.js';
-import { runtime } from './clients.ts';
 import { StepError } from './contract.ts';
-import { call } from './context.ts';
 import type { ExecContext } from './context.ts';
-import { clusterDetail, installedAddons, listBackupLocations, listBuckets, offeredAddonVersion, readSecret, roleExists, type InstalledAddon } from './reads.ts';
+import { accountClusters, clusterDetail, installedAddons, listBackupLocations, listBuckets, offeredAddonVersion, readSecret, roleExists, type InstalledAddon } from './reads.ts';
+import { cloudBackupState, ossStateOf, snapshotState } from './service-state.ts';
+import type { Bucket } from '../../flows/contract.ts';
 
 /** Regions where Cloud Backup must be authorized to use API Gateway (reference §6). */
 export const API_GATEWAY_REGIONS: readonly string[] = ['cn-wulanchabu', 'cn-heyuan', 'cn-guangzhou'];
@@ -37,12 +36,16 @@ export async function readCluster(ctx: ExecContext, clusterId: string): Promise<
   if (!detail.region) throw new StepError(ctx.step, 'ErrorClusterNotFound', `Cluster ${clusterId} has no region in its CS description; check the cluster in the ACK console.`);
   const kind = classifyCluster(detail);
   const managedKind = flowFor(kind) === 'managed';
-  const [installed, offered, buckets, roleToken, gateway, vaults] = await Promise.all([
+  let buckets: Bucket[] = [];
+  const [installed, offered, oss, roleToken, gateway, cloudBackup, snapshot, vaults] = await Promise.all([
     installedAddons(ctx, clusterId, detail.region),
     offeredAddonVersion(ctx, clusterId, detail.region, ADDON_NAME),
-    listBuckets(ctx, detail.region),
+    // Without OSS there are no buckets to list: ListBuckets tells that it is off.
+    ossStateOf(async () => { buckets = await listBuckets(ctx, detail.region); }),
     managedKind ? managedRoleAuthorized(ctx, clusterId) : Promise.resolve(null),
     apiGatewayAuthorized(ctx, detail.region),
+    cloudBackupState(ctx, detail.region),
+    snapshotState(ctx, detail.region),
     listBackupLocations(ctx, clusterId, BACKUP_NAMESPACE),
   ]);
   return {
@@ -63,13 +66,15 @@ export async function readCluster(ctx: ExecContext, clusterId: string): Promise<
     }),
     managedRoleAuthorized: roleToken,
     apiGatewayAuthorized: gateway,
+    services: { cloudBackup, oss, snapshot },
+    ...(ctx.emulatedConsole ? { emulatedConsole: true } : {}),
   };
 }
 
 /**
- * The cluster's facts, or for an id the account does not have: where the account's clusters are and the id nearest to
- * the one typed (`c-sandbox-manged` → `c-sandbox-managed`). DescribeClustersV1 without region_id lists the clusters of
- * every region (https://www.alibabacloud.com/help/en/ack/ack-managed-and-ack-dedicated/developer-reference/api-cs-2015-12-15-describeclustersv1).
+ * The cluster, or for an id the account does not have: where it was looked for and the closest ids there (a typo, or
+ * the case: CS ids are lower case). The regions searched are those DescribeClustersV1 lists clusters in, and the
+ * default region DescribeClusterDetail was asked in. Setup and verify both answer an unknown id with it.
  */
 export async function readClusterOrSuggest(ctx: ExecContext, clusterId: string): Promise<ClusterFacts> {
   try {
@@ -77,21 +82,10 @@ export async function readClusterOrSuggest(ctx: ExecContext, clusterId: string):
   } catch (error) {
     if (!(error instanceof StepError) || error.code !== 'ErrorClusterNotFound') throw error;
     const clusters = await accountClusters(ctx);
-    const regions = [...new Set(clusters.map((c) => c.region))].sort();
-    const near = closest(clusterId, clusters.map((c) => c.clusterId), 3);
-    throw new StepError(ctx.step, 'ErrorClusterNotFound',
-      `Cluster ${code(clusterId)} was not found in this account (its ${clusters.length} cluster(s) are in ${regions.join(', ') || 'no region'})` +
-        (near ? `. Did you mean ${code(near)}? Run ${code(`/backup-setup ${near}`)}.` : ': check the id on the Clusters page of the ACK console, and that the bot\'s AccessKey belongs to the cluster\'s account.'));
-  }
-}
-
-async function accountClusters(ctx: ExecContext): Promise<{ clusterId: string; region: string }[]> {
-  const found: { clusterId: string; region: string }[] = [];
-  for (let page = 1; ; page++) {
-    const response = await call(ctx, { service: 'cs', permission: 'cs:DescribeClustersV1', resource: 'the account' }, () =>
-      ctx.clients.cs.describeClustersV1WithOptions(new DescribeClustersV1Request({ pageNumber: page, pageSize: 100 }), {}, runtime(ctx.clients.timeouts.read)));
-    const clusters = response.body?.clusters ?? [];
-    for (const c of clusters) if (c.clusterId) found.push({ clusterId: c.clusterId, region: c.regionId ?? '' });
-    if (clusters.length === 0 || found.length >= (response.body?.pageInfo?.totalCount ?? found.length)) return found;
+    const regions = [...new Set([ctx.clients.defaultRegion, ...clusters.map((c) => c.region)])].sort();
+    const near = nearest(clusterId, clusters.map((c) => c.clusterId), 3, 3);
+    throw new StepError(ctx.step, 'ClusterNotFound',
+      `Cluster ${code(clusterId)} was not found in ${regions.join(', ')}` +
+        (near.length ? `; did you mean ${near.map(code).join(' or ')}?` : `: the account has ${clusters.length} cluster(s) there; check the id in the ACK console.`));
   }
 }

@@ -60,14 +60,24 @@ export async function offeredAddonVersion(ctx: ExecContext, clusterId: string, r
 }
 
 export async function clusterIdsIn(ctx: ExecContext, region: string): Promise<string[]> {
-  const ids: string[] = [];
+  return (await listClusters(ctx, region)).map((c) => c.clusterId);
+}
+
+/** Every cluster of the account, in every region (DescribeClustersV1 without region_id). */
+export function accountClusters(ctx: ExecContext): Promise<{ clusterId: string; region: string }[]> {
+  return listClusters(ctx, undefined);
+}
+
+async function listClusters(ctx: ExecContext, region: string | undefined): Promise<{ clusterId: string; region: string }[]> {
+  const found: { clusterId: string; region: string }[] = [];
+  const client = region ? ctx.clients.csIn(region) : ctx.clients.cs;
   for (let page = 1; ; page++) {
-    const response = await call(ctx, { service: 'cs', permission: 'cs:DescribeClustersV1', resource: `region ${region}`, scope: region }, () =>
-      ctx.clients.csIn(region).describeClustersV1WithOptions(new DescribeClustersV1Request({ regionId: region, pageNumber: page, pageSize: 100 }), {}, runtime(ctx.clients.timeouts.read)));
+    const response = await call(ctx, { service: 'cs', permission: 'cs:DescribeClustersV1', resource: region ? `region ${region}` : 'the account', ...(region ? { scope: region } : {}) }, () =>
+      client.describeClustersV1WithOptions(new DescribeClustersV1Request({ ...(region ? { regionId: region } : {}), pageNumber: page, pageSize: 100 }), {}, runtime(ctx.clients.timeouts.read)));
     const clusters = response.body?.clusters ?? [];
-    for (const c of clusters) if (c.clusterId) ids.push(c.clusterId);
-    const total = response.body?.pageInfo?.totalCount ?? ids.length;
-    if (clusters.length === 0 || ids.length >= total) return ids;
+    for (const c of clusters) if (c.clusterId) found.push({ clusterId: c.clusterId, region: c.regionId ?? region ?? '' });
+    const total = response.body?.pageInfo?.totalCount ?? found.length;
+    if (clusters.length === 0 || found.length >= total) return found;
   }
 }
 

@@ -13,8 +13,11 @@ export interface FleetRow {
 export function fleetRow(clusterId: string, output: FlowOutput): FleetRow {
   const firstLine = output.message.split('\n')[0] ?? '';
   switch (output.status) {
-    case 'complete':
-      return { clusterId, result: 'done', reason: '' };
+    case 'complete': {
+      // Set up, but a console step was skipped (flows/blocks/closing.ts): the row says which one is left.
+      const manual = /— (\d+ manual steps? left|one manual step left): (.*?)\. Once done,/.exec(firstLine);
+      return { clusterId, result: 'done', reason: manual ? `${manual[1]}: ${manual[2]}` : '' };
+    }
     case 'unsupported':
       return { clusterId, result: 'skipped', reason: firstLine };
     default:
@@ -27,8 +30,11 @@ export function renderFleetSummary(rows: FleetRow[]): { ok: boolean; text: strin
   const done = count('done');
   const width = Math.max(7, ...rows.map((r) => r.clusterId.length));
   const lines = rows.map((r) => `${r.clusterId.padEnd(width)}  ${r.result.padEnd(7)}  ${plainText(r.reason)}`.trimEnd());
+  const manual = rows.filter((r) => r.result === 'done' && r.reason !== '').length;
   const headline =
-    done === rows.length
+    done === rows.length && manual > 0
+      ? `⚠️ Backup center set up on all ${rows.length} clusters; ${manual} with a manual step left (see the table).`
+      : done === rows.length
       ? `✅ Backup center setup complete on all ${rows.length} clusters.`
       : `Fleet setup finished: ${done} done, ${count('skipped')} skipped, ${count('failed')} failed (of ${rows.length}).`;
   return {

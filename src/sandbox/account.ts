@@ -115,6 +115,11 @@ export interface AccountState {
     /** Objects by bucket, then key; `data` is base64. Absent in accounts saved before objects were modelled. */
     objects?: Record<string, Record<string, OssObject>>;
   };
+  /**
+   * Services that are not activated (src/sandbox/services.ts); absent means every one is on, as in accounts saved before
+   * they were modelled. Cloud Backup and OSS are activated per account, the ECS snapshot service per region.
+   */
+  services?: { cloudBackupOff?: boolean; ossOff?: boolean; snapshotOffRegions?: string[] };
   /** Live temporary credentials (assumed roles). */
   sts?: StsCredential[];
   clusters: Record<string, SandboxCluster>;

@@ -18,6 +18,8 @@ import { startKubeServer } from './kube/server.ts';
 import { ossHandler } from './oss.ts';
 import { publicStateOf } from './public-state.ts';
 import { ramHandler } from './ram.ts';
+import { servicesHandler } from './services.ts';
+import { emulatedConsole } from './console.ts';
 import { RequestLog } from './request-log.ts';
 import { addFleetClusters, fleetCases, seedAccount } from './seed.ts';
 
@@ -29,9 +31,11 @@ export interface Sandbox {
   botCredentials: { accessKeyId: string; accessKeySecret: string };
   /** Every request the RAM, CS and OSS emulators authorized or refused, with the identity behind it. */
   requests: RequestLog;
-  /** ram/cs: `host:port` for openapi-core's Config.endpoint (with protocol 'http'); oss/kube: URLs. */
-  endpoints: { ram: string; cs: string; oss: string; kube: string };
-  faults: { ram: FaultPlan; cs: FaultPlan; oss: FaultPlan; kube: FaultPlan };
+  /** ram/cs/ecs/hbr/ossAdmin: `host:port` for openapi-core's Config.endpoint (with protocol 'http'); oss/kube: URLs. */
+  endpoints: { ram: string; cs: string; oss: string; kube: string; ecs: string; hbr: string; ossAdmin: string };
+  faults: { ram: FaultPlan; cs: FaultPlan; oss: FaultPlan; kube: FaultPlan; services: FaultPlan };
+  /** The console clicks the bot cannot make through an API ("Authorize in the emulated console"). */
+  console: ReturnType<typeof emulatedConsole>;
   /**
    * With `csRegions`: a CS endpoint of each of those regions (`host:port`), with a fault plan of its own, as the real
    * service has an endpoint per region (cs.<region>.aliyuncs.com). The same account answers behind every one.
@@ -45,6 +49,12 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
+/** The endpoints the bot's cloud clients use against this sandbox (createCloudClients' `endpoints`). */
+export function cloudEndpointsOf(sandbox: Pick<Sandbox, 'endpoints'>) {
+  const { ram, cs, oss, ecs, hbr, ossAdmin } = sandbox.endpoints;
+  return { ram, cs, oss, ecs, hbr, ossAdmin };
+}
+
 /** With a stateDir the account persists there and a later start finds it again; null keeps it in memory. */
 export async function startSandbox(options: { stateDir?: string | null; fleet?: number; csRegions?: string[] } = {}): Promise<Sandbox> {
   const fleet = options.fleet ?? 0;
@@ -56,12 +66,14 @@ export async function startSandbox(options: { stateDir?: string | null; fleet?: 
     for (const cluster of Object.values(state.clusters)) if (cluster.type === 'ManagedKubernetes') renewRoleToken(state, cluster);
     return ensureBotIdentity(state);
   });
-  const faults = { ram: new FaultPlan(), cs: new FaultPlan(), oss: new FaultPlan(), kube: new FaultPlan() };
+  const faults = { ram: new FaultPlan(), cs: new FaultPlan(), oss: new FaultPlan(), kube: new FaultPlan(), services: new FaultPlan() };
   const requests = new RequestLog();
   const kube = await startKubeServer({ account, faults: faults.kube });
   const ram = await listen(ramHandler(account, faults.ram, requests));
   const cs = await listen(csHandler({ account, faults: faults.cs, kubeServer: kube, log: requests }));
   const oss = await listen(ossHandler(account, faults.oss, requests));
+  const services = await listen(servicesHandler(account, faults.services, requests));
+  const servicesEndpoint = `127.0.0.1:${services.port}`;
   const regional = await Promise.all((options.csRegions ?? []).map(async (region) => {
     const plan = new FaultPlan();
     return { region, plan, server: await listen(csHandler({ account, faults: plan, kubeServer: kube, log: requests })) };
@@ -73,8 +85,9 @@ export async function startSandbox(options: { stateDir?: string | null; fleet?: 
     credentials: { accessKeyId: account.state.rootKey.id, accessKeySecret: account.state.rootKey.secret },
     botCredentials,
     requests,
-    endpoints: { ram: `127.0.0.1:${ram.port}`, cs: `127.0.0.1:${cs.port}`, oss: ossEndpoint, kube: kube.url },
+    endpoints: { ram: `127.0.0.1:${ram.port}`, cs: `127.0.0.1:${cs.port}`, oss: ossEndpoint, kube: kube.url, ecs: servicesEndpoint, hbr: servicesEndpoint, ossAdmin: servicesEndpoint },
     faults,
+    console: emulatedConsole(account),
     regionalCs: Object.fromEntries(regional.map((r) => [r.region, { endpoint: `127.0.0.1:${r.server.port}`, faults: r.plan }])),
     kubeTlsConnections: kube.tlsConnections,
     publicState: () => publicStateOf(account.state),
@@ -84,7 +97,7 @@ export async function startSandbox(options: { stateDir?: string | null; fleet?: 
     },
     close: async () => {
       await controllers.stop();
-      await Promise.all([ram.close(), cs.close(), oss.close(), kube.close(), ...regional.map((r) => r.server.close())]);
+      await Promise.all([ram.close(), cs.close(), oss.close(), kube.close(), services.close(), ...regional.map((r) => r.server.close())]);
     },
   };
 }

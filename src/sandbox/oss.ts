@@ -244,6 +244,9 @@ export function ossHandler(account: SandboxAccount, faults?: FaultPlan, log?: Re
 
     const verified = verifyOssSignature(req, target, (id) => findAccessKey(state(), id));
     if (!verified.ok) return answerError(verified.error.status, verified.error.code, verified.error.message, verified.error.extra);
+    // An account without OSS (or suspended) is refused every operation: 403 UserDisable
+    // (https://www.alibabacloud.com/help/en/oss/how-to-troubleshoot-403-status-code-when-you-access-oss).
+    if (state().services?.ossOff) return answerError(403, 'UserDisable', 'UserDisable');
     const operation = operationOf(req.method, target);
     if (!operation) return answerError(501, 'NotImplemented', `The sandbox OSS does not implement ${req.method} ${path}.`);
     try {

@@ -2,7 +2,7 @@
 // identity did what (the bot's own calls, migrate-controller's object writes). In memory only, bounded.
 
 export interface LoggedRequest {
-  service: 'ram' | 'cs' | 'oss';
+  service: 'ram' | 'cs' | 'oss' | 'hbr' | 'ecs';
   /** The RAM action evaluated, e.g. "oss:PutObject". */
   action: string;
   /** The first resource of the request, e.g. "acs:oss:cn-hangzhou:123:bucket/key". */

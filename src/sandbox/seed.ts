@@ -79,6 +79,8 @@ export function seedAccount(options: { fleet?: number } = {}): AccountState {
     ram: { users: [], policies: [], attachments: [], accessKeys: [], roles: [] },
     oss: { buckets: [{ name: SEED_BUCKET, region: 'cn-hangzhou', createdAt: new Date().toISOString(), storageClass: 'Standard', acl: 'private' }] },
     clusters,
+    // One case of a service that is off: the ECS snapshot service in the Ulanqab cluster's region (README "Sandbox").
+    services: { snapshotOffRegions: ['cn-wulanchabu'] },
     tasks: {},
     latestAddonVersions: {
       'migrate-controller': LATEST_MIGRATE_CONTROLLER,

@@ -7,7 +7,7 @@ import type { Fleets } from '../fleet/fleets.ts';
 import type { Command } from '../chat/grammar.ts';
 import { HELP_TEXT } from '../chat/grammar.ts';
 import type { ChannelBinding } from '../config/channel-clusters.ts';
-import type { Executor } from '../executor/contract.ts';
+import { StepError, type Executor, type VerifyReport } from '../executor/contract.ts';
 import { StoreUnavailableError, type SessionRow, type Store } from '../store/contract.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -129,7 +129,14 @@ async function command(deps: RuntimeDeps, command: Command, actor: Actor, conver
     case 'verify': {
       const refusal = await channelRefusal(deps.channelClusters, conversation, command.clusterId, executor);
       if (refusal) return tell(refusal);
-      const report = await executor.verify(command.clusterId);
+      let report: VerifyReport;
+      try {
+        report = await executor.verify(command.clusterId);
+      } catch (error) {
+        // An unknown cluster is an answer (where it was looked for, the ids nearest to it), not a failure of the bot.
+        if (error instanceof StepError && error.code === 'ClusterNotFound') return tell(error.message);
+        throw error;
+      }
       await speaker.post(conversation, { kind: 'text', text: renderVerify(report) });
       if (!command.testBackup) return;
       const result = await sessions.start({ clusterId: command.clusterId, requester: actor.id, requesterName: actor.name, conversation, eventId, flow: 'testBackup' });

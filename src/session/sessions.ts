@@ -4,7 +4,7 @@
 // remembers; between events a session lives only in the store.
 import { randomUUID } from 'node:crypto';
 import { fromPromise, type Actor, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
-import type { ClusterFacts, FlowEvent, FlowName, FlowNotice, FlowOutput, Prompt, Repair, StepRequest, UserId } from '../../flows/contract.ts';
+import type { AuthorizeInConsoleInput, ClusterFacts, FlowEvent, FlowName, FlowNotice, FlowOutput, Prompt, Repair, StepRequest, UserId } from '../../flows/contract.ts';
 import { flows, flowVersions, preflightMachine, unattendedAnswer } from '../../flows/index.ts';
 import type { Conversation, PostedMessage, QuestionPrompt } from '../chat/model.ts';
 import type { Executor } from '../executor/contract.ts';
@@ -335,6 +335,7 @@ export class Sessions {
           }),
         ),
         readCluster: this.readClusterActor(),
+        authorizeInConsole: fromPromise(({ input }: { input: AuthorizeInConsoleInput }) => this.deps.executor.authorizeInConsole(input)),
       },
     });
     const result = await driveFlow({

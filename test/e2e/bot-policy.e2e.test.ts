@@ -59,9 +59,19 @@ const PATHS: Path[] = [
   { name: 'managed setup with a new bucket', run: setup('c-sandbox-managed', { bucket: 'cnfs-oss-bot-policy-new' }) },
   { name: 'Edge setup that upgrades the add-on', run: setup('c-sandbox-edge') },
   {
-    name: 'Ulanqab setup (API Gateway authorization checked)',
+    // The seeded snapshot service is off in cn-wulanchabu: its activation is approved here.
+    name: 'Ulanqab setup (API Gateway authorization checked, snapshot service activated)',
     prepare: async (t) => t.sandbox.account.change((s) => authorizeManagedRole(s, s.clusters['c-sandbox-ulanqab']!)),
-    run: setup('c-sandbox-ulanqab', { apiGateway: 'skip' }),
+    run: async (t, full) => {
+      await t.command('/backup-setup c-sandbox-ulanqab');
+      const done = await driveToEnd(t, 'c-sandbox-ulanqab', { answers: { apiGateway: 'skip' } });
+      if (full) expect(done.text).toMatch(/one manual step left/);
+    },
+  },
+  {
+    name: 'dedicated setup on an account without OSS and Cloud Backup (both activated)',
+    prepare: async (t) => t.sandbox.account.change((s) => { s.services = { ossOff: true, cloudBackupOff: true }; }),
+    run: setup('c-sandbox-dedicated'),
   },
   { name: 'dedicated setup over a policy with five versions and an orphan AccessKey', prepare: drift, run: setup('c-sandbox-dedicated') },
   {

@@ -11,12 +11,12 @@ afterEach(async () => {
   await t.stop();
 });
 
-it('an unknown cluster id gets where the account\'s clusters are and the nearest id; nothing is changed', async () => {
+it('a setup of an unknown cluster id gets where it was looked for and the nearest id; nothing is changed', async () => {
   const before = JSON.stringify(t.sandbox.publicState());
   await t.command('/backup-setup c-sandbox-manged');
   const done = await t.chat.until(() => t.chat.replies('done').at(-1));
-  expect(done.text).toMatch(/^Cluster `c-sandbox-manged` was not found in this account \(its \d+ cluster\(s\) are in [a-z0-9-]+(, [a-z0-9-]+)*\)\. Did you mean `c-sandbox-managed`\? Run `\/backup-setup c-sandbox-managed`\.$/);
-  expect(done.text).toContain('cn-hangzhou');
+  // The same answer as verify gives (read-cluster.ts readClusterOrSuggest), here for a setup.
+  expect(done.text).toBe('Cluster `c-sandbox-manged` was not found in cn-hangzhou, cn-wulanchabu; did you mean `c-sandbox-managed`?');
   expect(JSON.stringify(t.sandbox.publicState())).toBe(before);
 });
 

@@ -233,7 +233,7 @@ describe('a watched cluster changed behind the bot\'s back', () => {
     const bucket = (t.sandbox.publicState().clusters[CLUSTER]!.backupVaults as unknown as { bucket?: string }[])[0]?.bucket
       ?? ((await t.store.getWatch(CLUSTER))!.baseline as { bucket: string }).bucket;
     await breakAndFix(() => ossClient(t.sandbox).deleteBucket(bucket).then(() => undefined), {
-      requirement: new RegExp(`• ❌ An OSS bucket for backups: vault bucket ${bucket} does not exist`),
+      requirement: new RegExp(`• ❌ An OSS bucket for backups, in the vault.s region: vault bucket ${bucket} does not exist in cn-hangzhou`),
       approved: ['createBucket'],
       clicker: APPROVER,
       approver: BYSTANDER,

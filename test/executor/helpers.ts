@@ -8,7 +8,7 @@ import type { Executor } from '../../src/executor/contract.ts';
 import { createExecutor } from '../../src/executor/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { cloudEndpointsOf, startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import type { Store } from '../../src/store/contract.ts';
 import { createdAccessKeysIn } from '../../src/store/created-access-keys.ts';
 import { openStore } from '../../src/store/index.ts';
@@ -35,7 +35,7 @@ export async function startHarness(options: { timeouts?: Partial<Timeouts> } = {
   const logger = createLogger('debug', new Writable({ write(chunk, _encoding, done) { logs.push(String(chunk)); done(); } }) as never);
   const clients = createCloudClients({
     credentials: sandbox.botCredentials,
-    endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
+    endpoints: cloudEndpointsOf(sandbox),
     protocol: 'http',
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
   });

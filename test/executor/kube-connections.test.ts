@@ -2,7 +2,7 @@
 // new one (a handshake per call), which under a fleet kept the event loop from answering Slack in time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCloudClients } from '../../src/executor/clients.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { cloudEndpointsOf, startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 
 let sandbox: Sandbox;
 beforeAll(async () => {
@@ -17,7 +17,7 @@ describe('Kubernetes connections', () => {
   it('eleven calls one after another to a cluster open at most two TLS connections, not one each', async () => {
     const clients = createCloudClients({
       credentials: sandbox.botCredentials,
-      endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
+      endpoints: cloudEndpointsOf(sandbox),
       protocol: 'http',
     });
     const kube = await clients.kube('c-sandbox-dedicated');

@@ -41,10 +41,9 @@ describe('readCluster', () => {
   it('explains a cluster that does not exist', async () => {
     const error = await failure<StepError>(h.executor.readCluster('c-does-not-exist'));
     expect(error).toBeInstanceOf(StepError);
-    expect(error).toMatchObject({ step: 'readCluster', code: 'ErrorClusterNotFound' });
-    // Nothing near it: where the account's clusters are, and what to check.
-    expect(error.message).toMatch(/^Cluster `c-does-not-exist` was not found in this account \(its \d+ cluster\(s\) are in [^)]+\): check the id on the Clusters page of the ACK console/);
-    expect(error.message).not.toContain('Did you mean');
+    expect(error).toMatchObject({ step: 'readCluster', code: 'ClusterNotFound' });
+    // Nothing near it: where it was looked for, and what to check.
+    expect(error.message).toMatch(/^Cluster `c-does-not-exist` was not found in cn-hangzhou(, [a-z0-9-]+)*: the account has \d+ cluster\(s\) there; check the id in the ACK console\.$/);
   });
 
   it('lists the clusters of a region', async () => {

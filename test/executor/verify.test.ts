@@ -81,3 +81,50 @@ describe('verify', () => {
     expect(report.checks.find((c) => c.requirement === 'Cloud Backup authorized to use API Gateway')?.status).toBe('fail');
   });
 });
+
+describe('verify: the seed\'s service prerequisites and accuracy (issues 20 and 15)', () => {
+  it('checks Cloud Backup, OSS and the snapshot service; the one that is off says how to activate it', async () => {
+    const report = await h.executor.verify('c-sandbox-ulanqab');
+    const by = (requirement: string) => report.checks.find((c) => c.requirement === requirement);
+    expect(by('OSS activated')).toMatchObject({ status: 'pass', detail: 'activated' });
+    expect(by('Cloud Backup activated')).toMatchObject({ status: 'pass' });
+    expect(by('The ECS snapshot service in cn-wulanchabu activated')).toEqual({
+      requirement: 'The ECS snapshot service in cn-wulanchabu activated',
+      status: 'fail',
+      detail: 'not activated (disk volumes are backed up as ECS snapshots)',
+      fix: 'Run /backup-setup: its first step activates it after an approval (activating it is free; snapshots are then billed by size and retention; it cannot be undone), or activate it in the console: https://ecs.console.aliyun.com/#/snapshot',
+    });
+  });
+
+  it("checks the vault's bucket in the vault's region, not any bucket of that name", async () => {
+    const passing = (await h.executor.verify(clusterId)).checks.find((c) => c.requirement.startsWith('An OSS bucket'));
+    expect(passing).toMatchObject({ status: 'pass', detail: `${bucket} (cn-hangzhou)` });
+    h.sandbox.account.change((s) => { s.oss.buckets.find((b) => b.name === bucket)!.region = 'cn-shanghai'; });
+    try {
+      const moved = (await h.executor.verify(clusterId)).checks.find((c) => c.requirement.startsWith('An OSS bucket'));
+      expect(moved).toMatchObject({ requirement: "An OSS bucket for backups, in the vault's region", status: 'fail', detail: `vault bucket ${bucket} does not exist in cn-hangzhou` });
+    } finally {
+      h.sandbox.account.change((s) => { s.oss.buckets.find((b) => b.name === bucket)!.region = 'cn-hangzhou'; });
+    }
+  });
+
+  it('suggests /backup-setup only for a cluster it can set up', async () => {
+    const blocked = await h.executor.verify('c-sandbox-flexvolume');
+    const fixes = blocked.checks.filter((c) => c.status !== 'pass' && c.fix).map((c) => c.fix!);
+    expect(fixes.length).toBeGreaterThan(1);
+    // The blocker's own fix says what to do first; no other line sends people to a setup that would refuse the cluster.
+    expect(fixes.filter((f) => f.includes('/backup-setup'))).toEqual([]);
+    expect(blocked.checks.find((c) => c.requirement === 'A backup vault')?.fix).toBe('Create a backup vault in the ACK console (Backup Center → Backup Vault).');
+    const open = await h.executor.verify('c-sandbox-managed');
+    expect(open.checks.find((c) => c.requirement === 'A backup vault')?.fix).toMatch(/^Run \/backup-setup/);
+  });
+
+  it('an unknown cluster: where it was looked for, and the nearest ids', async () => {
+    const { failure } = await import('./helpers.ts');
+    const error = await failure<Error & { code: string }>(h.executor.verify('c-sandbox-manged'));
+    expect(error.code).toBe('ClusterNotFound');
+    expect(error.message).toBe('Cluster `c-sandbox-manged` was not found in cn-hangzhou, cn-wulanchabu; did you mean `c-sandbox-managed`?');
+    const far = await failure<Error>(h.executor.verify('c-nothing-like-it'));
+    expect(far.message).toMatch(/^Cluster `c-nothing-like-it` was not found in cn-hangzhou, cn-wulanchabu: the account has \d+ cluster\(s\) there; check the id in the ACK console\.$/);
+  });
+});

@@ -258,14 +258,100 @@ describe('DESIGN "Cluster types"', () => {
     expect(request(seen, 'ensurePolicy').params.document.Statement[1]!.Action).toContain('ecs:CopySnapshot');
   });
 
-  test('any: in cn-wulanchabu the API Gateway authorization is guided; skipping it is reminded at the end', async () => {
-    const ulanqab = facts({ clusterId: 'c-sandbox-ulanqab', region: 'cn-wulanchabu', apiGatewayAuthorized: false, buckets: [] });
+  test('any: in cn-wulanchabu the API Gateway authorization is asked up front; skipping it leaves a manual step the ending names', async () => {
+    const ulanqab = facts({ clusterId: 'c-sandbox-ulanqab', name: 'sandbox-ulanqab', region: 'cn-wulanchabu', apiGatewayAuthorized: false, buckets: [] });
     const seen = await setUp(ulanqab);
-    expect(seen.questions).toEqual(['region', 'bucket', 'apiGateway']);
+    // Asked before any question that leads to a change, and before the plan.
+    expect(seen.questions).toEqual(['apiGateway', 'region', 'bucket']);
     const reminder =
       'Grant Cloud Backup permission to use API Gateway in cn-wulanchabu (Cloud Backup console, once per account); until then backup and restore jobs there fail with MagpieBridgeSlrNotExist.';
     expect(seen.notices).toContain(`warning: Skipped for now. ${reminder}`);
-    expect(outputOf(seen.point).message).toContain(`Still to do:\n• ${reminder}`);
+    expect(seen.notices).toContain(
+      'info: Prerequisites, checked before any change:\n✅ OSS activated\n✅ Cloud Backup activated\n✅ The ECS snapshot service in cn-wulanchabu activated\n' +
+        '✅ AliyunCSManagedBackupRestoreRole authorized\n⚠️ Cloud Backup not authorized to use API Gateway in cn-wulanchabu: skipped for now, a manual step left',
+    );
+    const message = outputOf(seen.point).message;
+    expect(message.split('\n')[0]).toMatch(
+      /^⚠️ Backup center set up for `sandbox-ulanqab` \(`c-sandbox-ulanqab`, ACK managed cluster\) — one manual step left: authorize Cloud Backup to use API Gateway in cn-wulanchabu \(Cloud Backup console, once per account\)\. Once done, backups go to bucket `[^`]+` in cn-wulanchabu\.$/,
+    );
+    expect(message).not.toContain('setup complete');
+    expect(message).toContain('Still to do:\n• Authorize Cloud Backup to use API Gateway in cn-wulanchabu (Cloud Backup console, once per account): until then backup and restore jobs fail.');
+  });
+
+  test('sandbox: "Authorize in the emulated console" finishes the Ulanqab case (both console-only authorizations)', async () => {
+    const ulanqab = facts({
+      clusterId: 'c-sandbox-ulanqab', name: 'sandbox-ulanqab', region: 'cn-wulanchabu', apiGatewayAuthorized: false, managedRoleAuthorized: false, buckets: [], emulatedConsole: true,
+    });
+    const seen = await setUp(ulanqab, { managedRole: 'emulatedConsole', apiGateway: 'emulatedConsole' });
+    expect(seen.questions).toEqual(['managedRole', 'apiGateway', 'region', 'bucket']);
+    const prompts = seen.point.log.flatMap((e) => (e.kind === 'event' && e.prompt?.kind === 'question' ? [e.prompt] : []));
+    for (const id of ['managedRole', 'apiGateway']) {
+      expect(prompts.find((p) => p.questionId === id)?.choices.map((c) => c.label)).toContain('Authorize in the emulated console');
+    }
+    expect(seen.notices).toContain('info: Found the AliyunCSManagedBackupRestoreRole authorization (its token Secret is in kube-system). Continuing.');
+    expect(seen.notices).toContain('info: Found the Cloud Backup API Gateway authorization (role `AliyunServiceRoleForHbrMagpieBridge`). Continuing.');
+    expect(outputOf(seen.point).message).toMatch(/^✅ Backup center setup complete for `sandbox-ulanqab`/);
+    expect(outputOf(seen.point).message).not.toContain('Still to do');
+  });
+
+  test('outside the sandbox the console questions offer no emulated console, and a typed "emulatedConsole" changes nothing', async () => {
+    const ulanqab = facts({ clusterId: 'c-sandbox-ulanqab', region: 'cn-wulanchabu', apiGatewayAuthorized: false, buckets: [] });
+    const w = world(ulanqab);
+    const { advance } = await import('./harness.ts');
+    const start = await advance(flows.managed, inputFor(ulanqab), null, null, w);
+    const prompt = start.snapshot.context.prompt as Extract<Prompt, { kind: 'question' }>;
+    expect(prompt.questionId).toBe('apiGateway');
+    expect(prompt.choices.map((c) => c.label)).toEqual(['Done — check again', 'Skip for now']);
+    const typed = await advance(flows.managed, inputFor(ulanqab), start, { type: 'ANSWER', questionId: 'apiGateway', value: 'emulatedConsole', by: 'slack:UREQ' }, w);
+    expect(typed.snapshot.value).toEqual(start.snapshot.value);
+    expect(noticesOf(typed, start.log.length).map((n) => (n.type === 'notice' ? n.text : ''))).toEqual([
+      '"emulatedConsole" is not an answer to this question: choose "Done — check again" or "Skip for now".',
+    ]);
+  });
+
+  describe.each([
+    ['oss', 'OSS', 'activateOss', 'the backup center stores application backups only in OSS buckets', 'https://oss.console.aliyun.com/'],
+    ['cloudBackup', 'Cloud Backup', 'activateCloudBackup', 'it backs up file-system volumes (OSS, NAS, CPFS, local storage, hybrid cloud)', 'https://hbr.console.aliyun.com/'],
+    ['snapshot', 'the ECS snapshot service in cn-hangzhou', 'activateSnapshot', 'disk volumes are backed up as ECS snapshots', 'https://ecs.console.aliyun.com/#/snapshot'],
+  ] as const)('service %s off', (service, label, step, purpose, link) => {
+    const off = { ...managed, buckets: [cnfsBucket], services: { cloudBackup: 'on', oss: 'on', snapshot: 'on', [service]: 'off' } } as ClusterFacts;
+
+    test('explained before any question; its activation is the first step, before any change', async () => {
+      const seen = await setUp(off);
+      const explained = seen.notices.findIndex((n) => n.includes('is not activated'));
+      expect(seen.notices[explained]).toBe(
+        `warning: ${label[0]!.toUpperCase()}${label.slice(1)} is not activated: ${purpose}. ` +
+          `Cost: ${{ oss: 'activating it is free; OSS then bills storage, requests and outbound traffic, pay-as-you-go', cloudBackup: 'activating it is free; Cloud Backup then bills backup storage and protected sources, pay-as-you-go', snapshot: 'activating it is free; snapshots are then billed by size and retention' }[service]}. ` +
+          `The plan's first step activates it after an approval (rated high: activating accepts its terms of service and cannot be undone). Or activate it yourself in the console (${link}), then run the setup again.`,
+      );
+      // Before the first question is answered.
+      const firstAnswer = seen.point.log.findIndex((e) => e.kind === 'event');
+      const notice = seen.point.log.findIndex((e) => e.kind === 'notice' && e.notice.type === 'notice' && e.notice.text.includes('is not activated'));
+      expect(notice).toBeLessThan(firstAnswer);
+      expect(steps(seen)[0]).toBe(step);
+      expect(seen.plan[0]).toBe(`Activate ${label} (cannot be undone)`);
+      expect(seen.notices.find((n) => n.startsWith('info: Prerequisites'))).toContain(`❌ ${label[0]!.toUpperCase()}${label.slice(1)} not activated: the first steps activate it after an approval`);
+      expect(request(seen, step).params).toEqual({ service, region: 'cn-hangzhou' });
+      expect(outputOf(seen.point).status).toBe('complete');
+    });
+
+    test('denied: the setup stops before any change and says how to activate it by hand', async () => {
+      const w = world(off);
+      const point = await runScript(flows.managed, inputFor(off), w, { answers: {}, decide: (s) => (s === step ? 'deny' : 'approve') });
+      const output = outputOf(point);
+      expect(output.status).toBe('denied');
+      expect(point.log.filter((e) => e.kind === 'apply')).toEqual([]);
+      expect(output.message.split('\n')[0]).toBe(`❌ Stopped: <@slack:UAPPROVER> denied "Activate ${label} (cannot be undone)".`);
+      expect(output.message).toContain('Nothing was changed.');
+      expect(noticesOf(point).some((n) => n.type === 'notice' && n.text.includes(link))).toBe(true);
+    });
+
+    test('a second run finds it on and asks nothing about it', async () => {
+      const seen = await setUp({ ...off, services: { cloudBackup: 'on', oss: 'on', snapshot: 'on' } });
+      expect(steps(seen)).not.toContain(step);
+      expect(seen.notices.some((n) => n.includes('is not activated'))).toBe(false);
+      expect(seen.plan.some((l) => l.startsWith('Activate'))).toBe(false);
+    });
   });
 
   test('a cluster that cannot be read: the reason is the problem', async () => {

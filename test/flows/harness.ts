@@ -2,6 +2,7 @@
 // runs a flow the way the session runtime does: one event at a time, restored from the persisted snapshot.
 import { createActor, fromPromise, waitFor, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
 import type {
+  AuthorizeInConsoleInput,
   ClusterFacts,
   FlowEvent,
   FlowInput,
@@ -36,6 +37,7 @@ export function facts(overrides: Partial<ClusterFacts> = {}): ClusterFacts {
     vaults: [],
     managedRoleAuthorized: true,
     apiGatewayAuthorized: null,
+    services: { cloudBackup: 'on', oss: 'on', snapshot: 'on' },
     ...overrides,
   };
 }
@@ -95,6 +97,9 @@ export function actorsFor(w: World, log: Entry[]) {
     readCluster: fromPromise<ClusterFacts, ReadClusterInput>(async () => {
       if (w.failRead) throw new Error('Could not read cluster c-test: the CS API timed out.');
       return w.facts;
+    }),
+    authorizeInConsole: fromPromise<void, AuthorizeInConsoleInput>(async ({ input }) => {
+      w.facts = { ...w.facts, ...(input.authorization === 'managedRole' ? { managedRoleAuthorized: true } : { apiGatewayAuthorized: true }) };
     }),
   };
 }

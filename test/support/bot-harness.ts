@@ -14,7 +14,7 @@ import { parseCommand } from '../../src/chat/grammar.ts';
 import { createCloudClients } from '../../src/executor/clients.ts';
 import { createExecutor } from '../../src/executor/index.ts';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { cloudEndpointsOf, startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import type { Store } from '../../src/store/contract.ts';
 import { openStore } from '../../src/store/index.ts';
 import { RecordingChat, type Recorded } from './recording-chat.ts';
@@ -86,7 +86,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
   const chat = new RecordingChat();
   const clients = createCloudClients({
     credentials: sandbox.botCredentials,
-    endpoints: { ram: sandbox.endpoints.ram, cs: sandbox.endpoints.cs, oss: sandbox.endpoints.oss },
+    endpoints: cloudEndpointsOf(sandbox),
     protocol: 'http',
   });
   const retry = options.retry ?? { attempts: 5, baseMs: 5, capMs: 50 };
@@ -103,7 +103,9 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       () => store.countActiveSessionsByState(),
       async () => (await store.listWatches()).map((w) => ({ clusterId: w.clusterId, enabled: w.enabled, drifted: w.drift !== null })),
     );
-    const executor = createExecutor({ clients, createdAccessKeys: createdAccessKeysIn(store), logger, metrics, retry, pollIntervalMs: options.pollIntervalMs ?? 20 });
+    const executor = createExecutor({
+      clients, createdAccessKeys: createdAccessKeysIn(store), logger, metrics, retry, pollIntervalMs: options.pollIntervalMs ?? 20, emulatedConsole: sandbox.console,
+    });
     bot = createBot({
       store,
       executor,

@@ -88,7 +88,7 @@ export class BotProcess {
 /** Environment for a bot in live mode whose clouds are the sandbox emulators of this test process. */
 export function liveEnvFor(sandbox: {
   botCredentials: { accessKeyId: string; accessKeySecret: string };
-  endpoints: { ram: string; cs: string; oss: string };
+  endpoints: { ram: string; cs: string; oss: string; ecs: string; hbr: string; ossAdmin: string };
 }): Record<string, string> {
   return {
     ALIBABA_CLOUD_ACCESS_KEY_ID: sandbox.botCredentials.accessKeyId,
@@ -96,5 +96,8 @@ export function liveEnvFor(sandbox: {
     ALIBABA_CLOUD_RAM_ENDPOINT: `http://${sandbox.endpoints.ram}`,
     ALIBABA_CLOUD_CS_ENDPOINT: `http://${sandbox.endpoints.cs}`,
     ALIBABA_CLOUD_OSS_ENDPOINT: sandbox.endpoints.oss,
+    ALIBABA_CLOUD_ECS_ENDPOINT: `http://${sandbox.endpoints.ecs}`,
+    ALIBABA_CLOUD_HBR_ENDPOINT: `http://${sandbox.endpoints.hbr}`,
+    ALIBABA_CLOUD_OSS_ADMIN_ENDPOINT: `http://${sandbox.endpoints.ossAdmin}`,
   };
 }
