@@ -56,7 +56,7 @@ const PRUNE_EVERY_MS = 3_600_000;
 export function createBot(options: BotOptions): Bot {
   const { store, executor, logger, metrics, now, owner } = options;
   const speaker = new Speaker(logger);
-  const sessions = new Sessions({ store, executor, speaker, logger, metrics, approvalTtlMs: options.approvalTtlMs, now, owner });
+  const sessions = new Sessions({ store, executor, speaker, logger, metrics, approvalTtlMs: options.approvalTtlMs, now, owner, approvers: options.approvers });
   const policy = { approvers: options.approvers, allowSelfApproval: options.allowSelfApproval, groupsOf: (actor: string) => speaker.groupsOf(actor) };
   const fleets = new Fleets({ store, sessions, speaker, executor, logger, policy, now, startConcurrency: options.fleetStartConcurrency ?? 10 });
   const work = createChatHandler({ store, executor, sessions, speaker, logger, metrics, policy, channelClusters: options.channelClusters, fleets, now });

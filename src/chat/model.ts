@@ -41,7 +41,11 @@ export type ChatEvent = Inbound &
         decision: 'approve' | 'deny';
         /** The message carrying the buttons: the decision is bound to it, and it is updated afterwards. */
         messageId: string;
+        /** Why it was denied, when the approver said (a Slack modal, the page's field). */
+        reason?: string;
       }
+    /** The Cancel button of a session's top message. */
+    | { kind: 'cancel'; sessionId: string }
     /** Free text typed in a session's thread (a typed answer); the runtime finds the session by thread. */
     | { kind: 'threadText'; text: string }
   );
@@ -92,6 +96,25 @@ export type Reply =
       answer: { value: string; label: string; by: string } | null;
       /** Why it closed unanswered. */
       reason?: string;
+    }
+  /**
+   * A session's top message, updated as it goes: where it is now (step k of n, waiting on whom), then
+   * how it ended. `text` says it in one line, without people (the notification text).
+   */
+  | {
+      kind: 'status';
+      sessionId: string;
+      clusterId: string;
+      /** "Backup center setup" or "Test backup". */
+      title: string;
+      text: string;
+      requester: UserId;
+      startedAt: string;
+      lines: string[];
+      /** The people the setup waits on now (the requester for a question, the approvers for an approval). */
+      waitingOn: UserId[];
+      /** While it runs: the thread's Cancel button. */
+      cancellable: boolean;
     }
   | { kind: 'progress'; text: string }
   | { kind: 'result'; outcome: StepOutcome }

@@ -94,6 +94,7 @@ export async function decision(deps: RuntimeDeps, event: Decision, tell: TellAct
     return tell(refusal);
   }
   const { prompt } = sessions.posted(row);
+  const reason = denyReason(event.reason);
   const shown = prompt?.kind === 'approval' && prompt.approvalId === approval.id ? paramsHash(prompt.request) : null;
   const decided = await store.decideApproval(approval.id, {
     by: event.actor.id,
@@ -101,6 +102,7 @@ export async function decision(deps: RuntimeDeps, event: Decision, tell: TellAct
     at: now(),
     paramsHash: shown ?? 'no-longer-pending',
     eventId: event.eventId,
+    ...(event.decision === 'deny' && reason ? { reason } : {}),
   });
   if (!decided.ok) {
     metrics.approvals.inc({ result: decided.reason });
@@ -114,11 +116,19 @@ export async function decision(deps: RuntimeDeps, event: Decision, tell: TellAct
     event.actor.id,
     `approval.${event.decision}`,
     event.decision === 'approve' ? 'approved' : 'denied',
-    undefined,
+    event.decision === 'deny' ? reason : undefined,
     approval.step,
     approval.paramsHash,
   );
   await applyDecision(deps, row, decided.approval, event);
+}
+
+/** A denial's reason as the thread and the audit log keep it: one line, at most 500 characters. */
+const REASON_MAX = 500;
+function denyReason(text: string | undefined): string | undefined {
+  const line = text?.replace(/\s+/g, ' ').trim();
+  if (!line) return undefined;
+  return line.length <= REASON_MAX ? line : `${line.slice(0, REASON_MAX - 1)}…`;
 }
 
 /** How long a click waits for the poster to record where the approval was posted (a fast click on a fresh message). */

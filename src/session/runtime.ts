@@ -69,6 +69,12 @@ async function dispatch(deps: RuntimeDeps, event: ChatEvent, tell: TellActor): P
       return threadText(deps, event, tell, (row) => cancel(deps, row, event.actor.id, event.eventId, tell));
     case 'decision':
       return decision(deps, event, tell);
+    case 'cancel': {
+      const row = await deps.store.getSession(event.sessionId);
+      if (!row || row.status !== 'active') return tell('This setup has already ended; the click changed nothing.');
+      if (row.conversation.platform !== event.conversation.platform) return tell('This click came from another chat platform than the setup; it changed nothing.');
+      return cancel(deps, row, event.actor.id, event.eventId, tell);
+    }
   }
 }
 

@@ -18,6 +18,8 @@ import { hasRunningWork, promptKey, promptOf, sessionIdFor, snapshotOf, stateNam
 import type { Speaker } from './speaker.ts';
 import { StepRunner, type Suspension } from './step-runner.ts';
 import { SessionThread, threadOf, type ApprovalPrompt } from './thread.ts';
+import { endedHead, readingHead, waitingHead, type HeadOf, type StatusReply } from './thread-head.ts';
+import type { FlowContext } from '../../flows/blocks/context.ts';
 
 export type { SessionSnapshot } from './snapshot.ts';
 
@@ -31,6 +33,8 @@ export interface SessionDeps {
   now: () => Date;
   /** This process, for step claims and as the session's driver. */
   owner: string;
+  /** APPROVERS: whom the top message says an approval waits on. */
+  approvers?: readonly UserId[];
 }
 
 /**
@@ -119,10 +123,10 @@ export class Sessions {
     if (fleet) {
       this.fleets.set(sessionId, fleet);
     } else {
-      const parent = await speaker.post(conversation, {
-        kind: 'text',
-        text: `${request.flow === 'testBackup' ? 'Test backup' : 'Backup center setup'} for \`${clusterId}\`, requested by ${request.requesterName} at ${now().toISOString()}. Reading the cluster…`,
-      });
+      const parent = await speaker.post(
+        conversation,
+        readingHead({ sessionId, clusterId, requester, testOnly: request.flow === 'testBackup', startedAt: created.row.createdAt }),
+      );
       if (!parent) {
         // Nothing can be seen where nothing could be posted: the setup does not start.
         if (await store.endSession(sessionId, 'failed')) this.deps.metrics.sessionsEnded.inc({ status: 'failed' });
@@ -374,7 +378,7 @@ export class Sessions {
   /** Posts the prompt the flow now waits on (once), or closes the session when the flow is done. */
   private async afterSettle(row: SessionRow, stored: SessionSnapshot, snapshot: AnyMachineSnapshot) {
     if (snapshot.status === 'done') {
-      await this.close(row, snapshot.output as FlowOutput);
+      await this.close(row, snapshot.output as FlowOutput, snapshot.context as FlowContext);
       return;
     }
     if (snapshot.status === 'error') {
@@ -387,7 +391,8 @@ export class Sessions {
       });
       return;
     }
-    const prompt = (snapshot.context as { prompt?: Prompt | null }).prompt ?? null;
+    const context = snapshot.context as FlowContext;
+    const prompt = context.prompt ?? null;
     if (!prompt) return;
     const key = promptKey(prompt);
     if (key === stored.posted?.key && !hasRunningWork(stored, this.fleets.has(row.id))) return;
@@ -406,7 +411,10 @@ export class Sessions {
       if (!(error instanceof StaleRevisionError)) throw error;
       // Another process moved the session on while the prompt was posted; it speaks from here.
       this.deps.logger.info({ sessionId: row.id }, 'session continued elsewhere after its prompt was posted');
+      return;
     }
+    // After the save, so a click on the prompt finds where it was posted.
+    if (!posted.fleet) await this.updateHead(row, waitingHead(headOf(row), context, prompt, this.deps.approvers ?? []));
   }
 
   /** Shows the prompt where people can answer it; null when nobody can (yet). */
@@ -435,7 +443,7 @@ export class Sessions {
     return { key, message };
   }
 
-  private async close(row: SessionRow, output: FlowOutput) {
+  private async close(row: SessionRow, output: FlowOutput, context: FlowContext | null = null) {
     const { store, metrics } = this.deps;
     // Ended first: of several processes that reach the end (a cancel on one replica, a step on another), one speaks.
     if (!(await store.endSession(row.id, output.status))) return;
@@ -444,11 +452,19 @@ export class Sessions {
     const fleet = this.fleets.get(row.id);
     this.fleets.delete(row.id);
     if (fleet) fleet.closed(row.clusterId, { ...output, message });
-    else await this.thread.closing(row, output.status === 'complete', message);
+    else {
+      await this.thread.closing(row, output.status === 'complete', message);
+      await this.updateHead(row, endedHead(headOf(row), { ...output, message }, context));
+    }
     const open = this.posted(row);
     const question = open.prompt?.kind === 'question' && open.message ? { message: open.message, prompt: open.prompt as QuestionPrompt } : null;
     await this.thread.closePrompts(row, question, closedBecause(output));
     await this.audit(row.id, row.clusterId, row.requester, 'session.end', output.status);
+  }
+
+  /** The top message of the session's thread, replaced by where the session is now. */
+  private async updateHead(row: SessionRow, reply: StatusReply) {
+    if (row.threadId && !this.fleets.has(row.id)) await this.deps.speaker.update({ conversation: row.conversation, messageId: row.threadId }, reply);
   }
 
   private notice(sessionId: string, clusterId: string, thread: Conversation, notice: FlowNotice) {
@@ -462,6 +478,10 @@ export class Sessions {
       this.deps.executor.readCluster(typeof input === 'string' ? input : input.clusterId),
     );
   }
+}
+
+function headOf(row: SessionRow): HeadOf {
+  return { sessionId: row.id, clusterId: row.clusterId, requester: row.requester, testOnly: row.flow === 'testBackup', startedAt: new Date(row.createdAt) };
 }
 
 const fromPromiseOf = <T, I>(run: (args: { input: I }) => Promise<T>) => fromPromise<T, I>(run);

@@ -198,7 +198,7 @@ export interface DriveOptions {
 export async function driveToEnd(t: TestBot, clusterId: string, options: DriveOptions = {}): Promise<Extract<Reply, { kind: 'done' }>> {
   const handled = new Set<string>();
   const parent = `${options.parent ?? 'Backup center setup'} for \`${clusterId}\``;
-  const threadId = await t.chat.until(() => t.chat.messages.findLast((m) => !m.conversation.threadId && m.reply.kind === 'text' && m.reply.text.startsWith(parent))?.messageId);
+  const threadId = await t.chat.until(() => t.chat.messages.findLast((m) => !m.conversation.threadId && (m.reply.kind === 'text' || m.reply.kind === 'status') && m.reply.text.startsWith(parent))?.messageId);
   const inThread = () => t.chat.messages.filter((m) => m.conversation.threadId === threadId);
   for (;;) {
     const next = await t.chat.until(() =>

@@ -84,7 +84,7 @@ describe('commands', () => {
   it('refuses an unknown identity and a missing text with a clear 400', async () => {
     const stranger = await post('/chat/command', { user: 'web:mallory', text: 'help' });
     expect(stranger.status).toBe(400);
-    expect((await errorOf(stranger))).toBe('Unknown user "web:mallory": use one of web:requester, web:approver, web:bystander.');
+    expect((await errorOf(stranger))).toBe('Unknown user "web:mallory": use one of web:requester, web:approver, web:approver-2, web:bystander.');
 
     const empty = await post('/chat/command', { user: 'web:requester', text: '  ' });
     expect(empty.status).toBe(400);
@@ -226,7 +226,7 @@ describe('the page', () => {
     expect(html).not.toContain('<img');
     expect(html).toContain('\\u003c/script\\u003e\\u003cimg src=x onerror=alert(1)\\u003e');
     const embedded = /<script type="application\/json" id="users">(.*)<\/script>/.exec(html)?.[1];
-    expect(JSON.parse(embedded!)).toEqual([{ id: 'web:evil', name: '</script><img src=x onerror=alert(1)>', role: 'requester' }]);
+    expect(JSON.parse(embedded!)).toEqual({ users: [{ id: 'web:evil', name: '</script><img src=x onerror=alert(1)>', role: 'requester' }], clusters: [] });
     expect(html).not.toMatch(/https?:\/\//);
   });
 

@@ -31,7 +31,8 @@ export type ButtonParams =
       decision: 'approve' | 'deny';
       conversationId: string;
       threadId: string;
-    };
+    }
+  | { kind: 'cancel'; sessionId: string; conversationId: string; threadId: string };
 
 /** One entry of msgButtons. `request: true` makes a click a card callback instead of opening a URL. */
 export interface CardButton {
@@ -101,6 +102,8 @@ export function renderCards(reply: Reply, place: CardPlace, style: CardStyle): C
         : `🔒 Closed without an answer${reply.reason ? `: ${reply.reason}` : ''}`;
       return single(card('Question', `${clicksOnly(toMarkdown(reply.prompt.text))}\n\n${line}`));
     }
+    case 'status':
+      return single(renderStatus(reply, place, style));
     case 'progress':
       return single(card('', `⏳ ${toMarkdown(reply.text)}`));
     case 'result': {
@@ -144,6 +147,20 @@ export function buttonsOf(params: CardParams): CardButton[] {
   } catch {
     return [];
   }
+}
+
+/** The conversation's first card: what it is, where it is now, whom it waits on, and Cancel while it runs. */
+function renderStatus(reply: Extract<Reply, { kind: 'status' }>, place: CardPlace, style: CardStyle): Card {
+  const lines = [
+    `${reply.title} for \`${reply.clusterId}\`, requested by ${style.nameOf(reply.requester)} at ${localTime(reply.startedAt, style.timeZone)}.`,
+    '',
+    ...reply.lines.map(toMarkdown),
+    ...(reply.waitingOn.length > 0 ? ['', `Waiting on ${reply.waitingOn.map((u) => style.nameOf(u)).join(', ')}`] : []),
+  ];
+  const buttons: CardButton[] = reply.cancellable
+    ? [{ id: 'cancel', text: 'Cancel setup', color: 'gray', request: true, params: { kind: 'cancel', sessionId: reply.sessionId, ...place } }]
+    : [];
+  return card(`${reply.title}: ${reply.clusterId}`, fit(lines.join('\n'), MARKDOWN_BUDGET), buttons);
 }
 
 function renderQuestion(reply: Question, place: CardPlace): CardSet {

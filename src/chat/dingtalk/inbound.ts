@@ -78,6 +78,7 @@ export function cardCallback(
     if (!approvalId || (decision !== 'approve' && decision !== 'deny')) return null;
     return { kind: 'decision', eventId, sessionId, approvalId, decision, actor, conversation, messageId: outTrackId };
   }
+  if (params.kind === 'cancel') return { kind: 'cancel', eventId, sessionId, actor, conversation };
   if (params.kind === 'answer') {
     const questionId = str(params.questionId);
     const value = typeof params.value === 'string' ? params.value : undefined;

@@ -11,6 +11,7 @@ type Block = types.KnownBlock;
 type Approval = Extract<Reply, { kind: 'approval' }>;
 type Question = Extract<Reply, { kind: 'question' }>;
 type Decided = Extract<Reply, { kind: 'decided' }>;
+type Status = Extract<Reply, { kind: 'status' }>;
 
 export interface SlackMessage {
   /** Notification and screen-reader fallback. */
@@ -27,7 +28,7 @@ export interface RenderedReply {
 }
 
 /** Action ids the adapter listens to. */
-export const ACTION = { approve: 'approve', deny: 'deny', answerPrefix: 'answer:' } as const;
+export const ACTION = { approve: 'approve', deny: 'deny', cancel: 'cancel_session', answerPrefix: 'answer:' } as const;
 /** block_id of a question's choices: `answer:<sessionId>:<questionId>` (the value then fits Slack's 150-character option value). */
 export const ANSWER_BLOCK_PREFIX = 'answer:';
 
@@ -72,6 +73,8 @@ export function renderReply(reply: Reply): RenderedReply {
         : `🔒 Closed without an answer${reply.reason ? `: ${escapeMrkdwn(reply.reason)}` : ''}`;
       return single(message(reply.prompt.text, [...sections(reply.prompt.text), ...sections(line, { raw: true })]));
     }
+    case 'status':
+      return single(renderStatus(reply));
     case 'progress':
       return paged(reply.text, sections(`⏳ ${reply.text}`));
     case 'result': {
@@ -100,6 +103,35 @@ function textLength(value: unknown): number {
 export function renderDecidedApproval(approval: SlackMessage, decided: Decided): SlackMessage {
   const kept = approval.blocks.filter((block) => block.type !== 'actions' && block.type !== 'header');
   return message(decisionLine(decided, false), [header(decided.title), ...kept, ...decisionBlocks(decided)]);
+}
+
+/** The session's top message: what it is, where it is now, whom it waits on, and its Cancel button while it runs. */
+function renderStatus(reply: Status): SlackMessage {
+  const headline = `${escapeMrkdwn(reply.title)} for \`${escapeMrkdwn(reply.clusterId)}\`, requested by ${mention(reply.requester)} at ${slackDate(reply.startedAt)}.`;
+  const blocks: Block[] = [...sections(headline, { raw: true }), ...sections(reply.lines.join('\n'))];
+  if (reply.waitingOn.length > 0) blocks.push(context(`Waiting on ${reply.waitingOn.map(mention).join(', ')}`));
+  if (reply.cancellable) {
+    blocks.push({
+      type: 'actions',
+      block_id: `session:${reply.sessionId}`,
+      elements: [
+        {
+          type: 'button',
+          action_id: ACTION.cancel,
+          text: { type: 'plain_text', text: 'Cancel setup' },
+          value: JSON.stringify({ sessionId: reply.sessionId }),
+          accessibility_label: truncate(`Cancel the ${reply.title.toLowerCase()} of ${reply.clusterId}`, LIMIT.button),
+          confirm: {
+            title: { type: 'plain_text', text: 'Cancel this setup?' },
+            text: { type: 'plain_text', text: truncate(`The ${reply.title.toLowerCase()} of ${reply.clusterId} stops before its next change; what is done stays.`, 300) },
+            confirm: { type: 'plain_text', text: 'Cancel setup' },
+            deny: { type: 'plain_text', text: 'Keep going' },
+          },
+        },
+      ],
+    });
+  }
+  return message(`${reply.title} for \`${reply.clusterId}\`, requested by ${mention(reply.requester)}: ${reply.lines[0] ?? ''}`, blocks);
 }
 
 function renderQuestion(reply: Question): SlackMessage {
@@ -228,6 +260,8 @@ function approvalActions(reply: Approval, title: string): Block {
         action_id: ACTION.approve,
         style: 'primary',
         text: { type: 'plain_text', text: 'Approve' },
+        // Screen readers read this instead of the text: which step the button approves.
+        accessibility_label: truncate(`Approve: ${title}`, LIMIT.button),
         value,
         ...(reply.risk === 'high'
           ? {
@@ -240,7 +274,14 @@ function approvalActions(reply: Approval, title: string): Block {
             }
           : {}),
       },
-      { type: 'button', action_id: ACTION.deny, style: 'danger', text: { type: 'plain_text', text: 'Deny' }, value },
+      {
+        type: 'button',
+        action_id: ACTION.deny,
+        style: 'danger',
+        text: { type: 'plain_text', text: 'Deny' },
+        accessibility_label: truncate(`Deny: ${title}`, LIMIT.button),
+        value,
+      },
     ],
   };
 }

@@ -60,6 +60,13 @@ export function actionEvent(body: BlockAction, action: BlockElementAction): Chat
     };
   }
 
+  if (action.action_id === ACTION.cancel) {
+    if (action.type !== 'button') return null;
+    const value = parseJson(action.value);
+    if (typeof value?.sessionId !== 'string') return null;
+    return { kind: 'cancel', eventId: `slack:trigger:${body.trigger_id}`, sessionId: value.sessionId, actor, conversation };
+  }
+
   if (action.action_id.startsWith(ACTION.answerPrefix) && action.block_id.startsWith(ANSWER_BLOCK_PREFIX)) {
     const [sessionId, questionId] = action.block_id.slice(ANSWER_BLOCK_PREFIX.length).split(':');
     const value =

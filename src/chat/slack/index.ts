@@ -134,7 +134,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     await ack();
     if (!taken) await respond({ response_type: 'ephemeral', replace_original: false, text: NOT_TAKEN }).catch(() => undefined);
   };
-  app.action({ type: 'block_actions', action_id: new RegExp(`^(${ACTION.approve}|${ACTION.deny})$`) }, onAction);
+  app.action({ type: 'block_actions', action_id: new RegExp(`^(${ACTION.approve}|${ACTION.deny}|${ACTION.cancel})$`) }, onAction);
   app.action({ type: 'block_actions', block_id: new RegExp(`^${ANSWER_BLOCK_PREFIX}`) }, onAction);
 
   // Bolt acknowledges Events API deliveries before the listener runs; both receivers hold the

@@ -16,6 +16,8 @@ export const LIMITS = {
   actionsElements: 25,
   buttonText: 75,
   buttonValue: 2000,
+  /** "Maximum length for this field is 75 characters" (https://api.slack.com/reference/block-kit/block-elements#button). */
+  accessibilityLabel: 75,
   url: 3000,
   selectOptions: 100,
   optionText: 75,
@@ -142,6 +144,7 @@ function checkButton(button: Json, at: string, p: string[]): void {
   checkText(button.text, `${at}/text`, p, { max: LIMITS.buttonText, plainOnly: true, required: true });
   if (button.value !== undefined) checkString(button.value, LIMITS.buttonValue, `${at}/value`, p);
   if (button.url !== undefined) checkString(button.url, LIMITS.url, `${at}/url`, p);
+  if (button.accessibility_label !== undefined) checkString(button.accessibility_label, LIMITS.accessibilityLabel, `${at}/accessibility_label`, p);
   if (button.style !== undefined && button.style !== 'primary' && button.style !== 'danger') {
     p.push(`[ERROR] must be one of "primary", "danger" [json-pointer:${at}/style]`);
   }
