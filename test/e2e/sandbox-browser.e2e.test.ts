@@ -9,10 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { freePort } from '../support/bot-process.ts';
-import { SELECTORS, chromiumPath, launchChromium, openChat, sendCommand, type Browser } from '../web/browser.ts';
+import { SELECTORS, chromiumPath, launchChromium, openChat, screenshotChannel, sendCommand, type Browser } from '../web/browser.ts';
+import { SANDBOX_GUIDE } from '../../src/sandbox/seed.ts';
 import { BOT_USER } from '../../src/sandbox/bot-identity.ts';
 
 const SCREENSHOT = new URL('../../test-results/sandbox-setup.png', import.meta.url);
+const shot = (name: string) => new URL(`../../test-results/${name}`, import.meta.url).pathname;
 
 let app: App;
 let browser: Browser;
@@ -44,24 +46,55 @@ describe.skipIf(!chromiumPath())('the sandbox in a browser', () => {
     requester.on('pageerror', (e) => errors.push(e));
     approver.on('pageerror', (e) => errors.push(e));
 
-    await sendCommand(requester, '/backup-setup c-sandbox-dedicated');
+    // Issue 15 #12: the empty channel guides a newcomer: the seeded clusters, the approvers, how to switch.
+    const guide = requester.locator(SELECTORS.guide);
+    await guide.waitFor();
+    expect(await requester.locator(SELECTORS.guideClusters).count()).toBe(SANDBOX_GUIDE.length);
+    expect(await guide.textContent()).toContain('c-sandbox-dedicated — ACK dedicated: a RAM user, its policy and an AccessKey Secret');
+    expect(await guide.textContent()).toContain('Avery (approver), Casey (second approver)');
+    expect(await guide.textContent()).toContain('“You are” menu');
+    expect(await requester.locator('link[rel="icon"]').getAttribute('href')).toBe('/chat/favicon.svg');
+    expect((await fetch(`${app.url}/chat/favicon.svg`)).headers.get('content-type')).toBe('image/svg+xml');
+    // The channel is no live region replaying everything; one small region announces new messages.
+    expect(await requester.locator('[aria-live]').count()).toBe(1);
+    expect(await requester.locator(`${SELECTORS.announcer}[aria-live="polite"]`).count()).toBe(1);
+    await requester.screenshot({ path: shot('sandbox-guide.png') });
+    await requester.locator('[data-testid="guide-start"][data-cluster="c-sandbox-dedicated"]').click();
+    expect(await requester.locator(SELECTORS.composer).inputValue()).toBe('/backup-setup c-sandbox-dedicated');
+
+    await requester.locator(SELECTORS.composer).press('Enter');
+    await requester.locator(SELECTORS.status).first().waitFor();
+    expect(await guide.isHidden()).toBe(true);
+    const head = requester.locator(`${SELECTORS.message}[data-kind="status"]`);
+    expect(await head.locator('[data-testid="status-title"]').textContent()).toMatch(/^Backup center setup for c-sandbox-dedicated, requested by Riley \(requester\) at /);
+    const heads = new Set<string>();
     const handled = new Set<string>();
     let approvals = 0;
     const deadline = Date.now() + 60_000;
     while ((await requester.locator(SELECTORS.done).count()) === 0) {
       if (Date.now() > deadline) throw new Error(`no closing message; page says: ${await requester.locator(SELECTORS.thread).last().textContent()}`);
+      heads.add((await head.locator(SELECTORS.status).textContent().catch(() => '')) ?? '');
       const question = await pending(requester, 'question', handled);
       if (question) {
         handled.add(question);
         const message = requester.locator(`${SELECTORS.message}[data-message-id="${question}"]`);
-        if ((await message.locator(SELECTORS.choice).count()) > 0) await message.locator(SELECTORS.choice).first().click();
-        else await message.locator(SELECTORS.choiceSubmit).click();
+        // Keyboard focus is on the question's suggested answer: Enter answers it.
+        await requester.locator(`${SELECTORS.message}[data-message-id="${question}"] [data-primary="true"]:focus`).waitFor({ timeout: 5_000 });
+        await requester.keyboard.press('Enter');
+        // #7: the question keeps its text, loses its buttons, and says who chose what.
+        await requester.locator(`${SELECTORS.message}[data-message-id="${question}"][data-kind="answered"]`).waitFor({ timeout: 5_000 });
+        expect(await message.locator('button').count()).toBe(0);
+        expect(await message.locator(SELECTORS.answered).textContent()).toMatch(/^✔️ Riley \(requester\) chose \S+/);
         continue;
       }
       const approval = await pending(approver, 'approval', handled);
       if (approval) {
         handled.add(approval);
-        await approver.locator(`${SELECTORS.message}[data-message-id="${approval}"] ${SELECTORS.approve}`).click();
+        const approve = approver.locator(`${SELECTORS.message}[data-message-id="${approval}"] ${SELECTORS.approve}`);
+        expect(await approve.getAttribute('aria-label')).toMatch(/^Approve: \S/);
+        // Keyboard focus moved to the new approval's Approve button.
+        await approver.locator(`${SELECTORS.message}[data-message-id="${approval}"] ${SELECTORS.approve}:focus`).waitFor({ timeout: 5_000 });
+        await approve.click();
         await approver.locator(`${SELECTORS.message}[data-message-id="${approval}"][data-kind="decided"]`).waitFor();
         approvals++;
         continue;
@@ -74,11 +107,82 @@ describe.skipIf(!chromiumPath())('the sandbox in a browser', () => {
     expect(await approver.locator(SELECTORS.approve).count()).toBe(0);
     expect(errors).toEqual([]);
 
+    // #9: the top message told where the setup was (step k of n, waiting on whom), and ends with the summary.
+    expect([...heads].some((h) => /Step 1 of \d+: Create RAM user ack-backup-c-sandbox-dedicated — waiting for an approver\./.test(h))).toBe(true);
+    expect([...heads].some((h) => h.startsWith('Waiting for an answer to: '))).toBe(true);
+    await requester.locator(`${SELECTORS.message}[data-kind="status"] ${SELECTORS.status}:has-text("Created or changed")`).waitFor();
+    const summary = (await head.locator(SELECTORS.status).textContent())!;
+    expect(summary).toContain('✅ Backup center setup complete for sandbox-dedicated');
+    expect(summary).toMatch(/Created or changed: 7 · already present: 0 · not done: 0\./);
+    expect(summary).toContain('Backup vault: Created backup vault sandbox-dedicated-backups (bucket cnfs-oss-sandbox-backups, cn-hangzhou, internal network)');
+    expect(await head.locator(SELECTORS.cancelSession).count()).toBe(0);
+    // Stale buttons are gone, so they are out of the tab order.
+    expect(await requester.locator('[data-testid="thread"] button:not([disabled])').count()).toBe(1); // the thread's Reply
+    await screenshotChannel(requester, shot('sandbox-dedicated-thread.png'));
+
     const state = (await (await fetch(`${app.url}/sandbox/state`)).json()) as { ram: { users: string[] } };
     expect(state.ram.users).toEqual([BOT_USER, 'ack-backup-c-sandbox-dedicated']);
     await mkdir(new URL('.', SCREENSHOT), { recursive: true });
     await requester.screenshot({ path: SCREENSHOT.pathname, fullPage: true });
   });
+
+  it('the requester, an approver, asks the second approver, who denies with a reason; another setup is cancelled from its top message', async () => {
+    const avery = await openChat(browser.context, app.url, 'web:approver');
+    await sendCommand(avery, '/backup-setup c-sandbox-managed');
+    const thread = avery.locator(`${SELECTORS.thread}:has([data-kind="status"]:has-text("c-sandbox-managed"))`);
+    await thread.waitFor();
+    const handled = new Set<string>();
+    for (;;) {
+      const question = await pending(avery, 'question', handled);
+      if (question) {
+        handled.add(question);
+        await avery.locator(`${SELECTORS.message}[data-message-id="${question}"] [data-primary="true"]`).click();
+        continue;
+      }
+      if ((await thread.locator(`${SELECTORS.message}[data-kind="approval"]`).count()) > 0) break;
+      await avery.waitForTimeout(50);
+    }
+    // Avery may not approve her own request: the approval is not hers to answer, and says who can.
+    const approval = thread.locator(`${SELECTORS.message}[data-kind="approval"]`).first();
+    expect(await approval.getAttribute('data-needs-answer')).toBe('other');
+    expect(await thread.locator(SELECTORS.waitingOn).textContent()).toBe('Waiting on Avery (approver), Casey (second approver)');
+    const [casey] = await Promise.all([browser.context.waitForEvent('page'), approval.locator(SELECTORS.askApproverLink).click()]);
+    await casey!.locator(`${SELECTORS.connection}[data-state="connected"]`).waitFor();
+    expect(await casey!.locator(SELECTORS.identity).inputValue()).toBe('web:approver-2');
+    const id = (await approval.getAttribute('data-message-id'))!;
+    const theirs = casey!.locator(`${SELECTORS.message}[data-message-id="${id}"]`);
+    await theirs.locator(SELECTORS.deny).click();
+    await theirs.locator(SELECTORS.denyReason).fill('Use the team bucket, not a new one');
+    await theirs.locator(SELECTORS.denyConfirm).click();
+    await theirs.locator(`${SELECTORS.decisionReason}`).waitFor();
+    expect(await theirs.locator(SELECTORS.decisionReason).textContent()).toBe('Reason: Use the team bucket, not a new one');
+    expect(await theirs.locator(SELECTORS.decided).textContent()).toMatch(/^🚫|^❌/u);
+    await thread.locator(SELECTORS.done).waitFor();
+    expect(await thread.locator(SELECTORS.done).textContent()).toMatch(/^❌ Stopped: .* denied "/u);
+    await thread.locator(`[data-kind="status"] ${SELECTORS.status}:has-text("The whole story")`).waitFor();
+    expect(await thread.locator(SELECTORS.cancelSession).count()).toBe(0);
+    await screenshotChannel(casey!, shot('sandbox-denied-with-reason.png'));
+
+    // The reason is in the audit log.
+    await sendCommand(avery, '/backup-setup audit c-sandbox-managed');
+    await avery.locator(`${SELECTORS.message}:has-text("audit entries for c-sandbox-managed")`).waitFor();
+    expect(await avery.locator(`${SELECTORS.message}:has-text("audit entries for c-sandbox-managed")`).textContent()).toContain('Use the team bucket, not a new one');
+
+    // The Cancel button of a running setup's top message (after a confirmation) cancels it.
+    const riley = await openChat(browser.context, app.url, 'web:requester');
+    await sendCommand(riley, '/backup-setup c-sandbox-edge');
+    const edge = riley.locator(`${SELECTORS.thread}:has([data-kind="status"]:has-text("c-sandbox-edge"))`);
+    const cancel = edge.locator(SELECTORS.cancelSession);
+    await cancel.waitFor();
+    expect(await cancel.getAttribute('aria-label')).toBe('Cancel the backup center setup of c-sandbox-edge');
+    riley.once('dialog', (dialog) => void dialog.accept());
+    await cancel.click();
+    await edge.locator(SELECTORS.done).waitFor();
+    expect(await edge.locator(SELECTORS.done).textContent()).toMatch(/Cancelled by/);
+    await edge.locator(`[data-kind="status"] ${SELECTORS.status}:has-text("The whole story")`).waitFor();
+    expect(await edge.locator(SELECTORS.cancelSession).count()).toBe(0);
+    expect(await edge.locator(`${SELECTORS.message}[data-kind="question"]`).count()).toBe(0);
+  }, 60_000);
 
   it('after a restart of the bot the thread and its pending approval are back, and the approval still works', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sandbox-restart-'));

@@ -152,8 +152,10 @@ function announce(node) {
 
 /** Moves keyboard focus to the newest thing that waits for this person: a question's suggested choice, or an approval's Approve button. */
 function focusPending() {
+  // Never away from what the person is typing.
   const active = document.activeElement;
-  if (active && (active === composer || active.closest('.thread-reply, .deny-form'))) return;
+  if (active instanceof HTMLInputElement && active.value !== '') return;
+  if (active?.closest('.deny-form:not([hidden])')) return;
   const candidates = [...document.querySelectorAll('[data-needs-answer="me"] .actions [data-primary="true"]:not([disabled])')];
   candidates.at(-1)?.focus();
 }
