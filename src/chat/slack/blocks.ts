@@ -286,6 +286,44 @@ function approvalActions(reply: Approval, title: string): Block {
   };
 }
 
+/** The modal a Deny click opens: the step, and an optional reason (kept in the thread and the audit log). */
+export const DENY_VIEW = { callbackId: 'deny_reason', block: 'reason', action: 'reason', maxLength: 500 } as const;
+
+export interface DenyTarget {
+  sessionId: string;
+  approvalId: string;
+  channelId: string;
+  threadTs: string;
+  messageTs: string;
+}
+
+export function denyModal(target: DenyTarget, step: string) {
+  return {
+    type: 'modal' as const,
+    callback_id: DENY_VIEW.callbackId,
+    private_metadata: JSON.stringify(target),
+    title: { type: 'plain_text' as const, text: 'Deny this step' },
+    submit: { type: 'plain_text' as const, text: 'Deny' },
+    close: { type: 'plain_text' as const, text: 'Back' },
+    blocks: [
+      ...sections(`*${escapeMrkdwn(step)}*\nNothing of this step will be changed, and the setup stops. The reason is shown in the thread and kept in the audit log.`, { raw: true }),
+      {
+        type: 'input' as const,
+        block_id: DENY_VIEW.block,
+        optional: true,
+        label: { type: 'plain_text' as const, text: 'Reason (optional)' },
+        element: {
+          type: 'plain_text_input' as const,
+          action_id: DENY_VIEW.action,
+          multiline: true,
+          max_length: DENY_VIEW.maxLength,
+          placeholder: { type: 'plain_text' as const, text: 'For example: use the team bucket instead' },
+        },
+      },
+    ],
+  };
+}
+
 /** The leading items whose lines fit in `budget` characters. */
 function fitting(items: string[], budget: number): string[] {
   const shown: string[] = [];
