@@ -124,6 +124,30 @@ describe('DingTalk end to end', () => {
     expect(cluster.addons.map((a) => a.name)).toContain('migrate-controller');
   });
 
+  it('the first card says where the setup is and whom it waits on, and its Cancel button cancels the setup', async () => {
+    await startBot();
+    await emulator.sendGroupMessage({ conversationId: GROUP, userId: REQUESTER, nick: 'Alice', text: 'backup-setup c-sandbox-dedicated' });
+    const first = await until('the first card', () => groupCards()[0]);
+    expect(shown(first).title).toBe('Backup center setup: c-sandbox-dedicated');
+    expect(shown(first).buttons.map((b) => [b.id, b.text])).toEqual([['cancel', 'Cancel setup']]);
+    const handled = new Set<string>([first.outTrackId]);
+    for (;;) {
+      const card = await nextPrompt(handled);
+      handled.add(card.outTrackId);
+      if (kindOf(card) === 'approval') break;
+      await click(card, REQUESTER, 'first');
+    }
+    await until('the first card at the first approval', () => shown(first).markdown.includes('Step 1 of 8: Create RAM user'));
+    expect(shown(first).markdown).toMatch(/requested by Alice at \d{4}-\d{2}-\d{2} \d{2}:\d{2} \(GMT\+8\)/);
+    expect(shown(first).markdown).toContain(`Waiting on ${APPROVER}`);
+
+    expect((await emulator.clickCard({ outTrackId: first.outTrackId, userId: REQUESTER, button: 'cancel' })).acked).toBe(true);
+    const closing = await until('the closing card', () => groupCards().find((c) => kindOf(c) === 'done'));
+    expect(shown(closing).markdown).toMatch(/^🛑 Cancelled by/);
+    await until('the summary on the first card', () => shown(first).buttons.length === 0 && shown(first).markdown.includes('not done: 8'));
+    expect(creates()).toEqual([]);
+  });
+
   it('refuses a non-approver click privately and executes nothing twice for a repeated callback', async () => {
     await startBot();
     await emulator.sendGroupMessage({ conversationId: GROUP, userId: REQUESTER, nick: 'Alice', text: '@backup-bot backup-setup c-sandbox-dedicated' });
