@@ -51,6 +51,8 @@ export interface Bot {
 }
 
 const ABANDON_AFTER_MS = 7 * 24 * 3_600_000;
+/** The approvers are reminded when a fifth of an approval's time is left (3 minutes of the default 15). */
+const remindBefore = (approvalTtlMs: number) => Math.round(approvalTtlMs / 5);
 const PRUNE_EVERY_MS = 3_600_000;
 
 export function createBot(options: BotOptions): Bot {
@@ -62,7 +64,8 @@ export function createBot(options: BotOptions): Bot {
   const work = createChatHandler({ store, executor, sessions, speaker, logger, metrics, policy, channelClusters: options.channelClusters, fleets, now });
   const inbox = new Inbox({ store, work, speaker, logger, now, owner, hold: options.holdInbox ?? false });
   const resume = (o: { startUp?: boolean } = {}) => resumePass({ store, sessions, inbox, logger, owner }, o.startUp ?? false);
-  const sweepOnce = () => sweep({ store, sessions, now, abandonAfterMs: options.abandonAfterMs ?? ABANDON_AFTER_MS });
+  const sweepOnce = () =>
+    sweep({ store, sessions, now, abandonAfterMs: options.abandonAfterMs ?? ABANDON_AFTER_MS, remindBeforeMs: remindBefore(options.approvalTtlMs), approvers: options.approvers });
   return {
     handler: inbox.accept,
     idle: () => inbox.idle(),

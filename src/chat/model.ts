@@ -88,7 +88,11 @@ export type Reply =
       shown?: ApprovalReply;
       /** Why it was denied, or why it closed. */
       reason?: string;
+      /** An expired approval: a "Request again" button starts the setup of this cluster again. */
+      again?: { clusterId: string };
     }
+  /** Before an approval expires: the approvers are reminded, in its thread. */
+  | { kind: 'reminder'; title: string; expiresAt: string; approvers: UserId[] }
   /** A question after its answer (who chose what), or after the setup ended without one: no buttons. */
   | {
       kind: 'answered';

@@ -89,7 +89,7 @@ export class SessionThread {
   }
 
   /** The decided version of an approval, rendered from its row: what was shown, who decided, when, why. */
-  decidedReply(approval: ApprovalRow): Extract<Reply, { kind: 'decided' }> {
+  decidedReply(approval: ApprovalRow, again?: { clusterId: string }): Extract<Reply, { kind: 'decided' }> {
     const shown = approval.shown as ApprovalReply | null;
     return {
       kind: 'decided',
@@ -100,12 +100,26 @@ export class SessionThread {
       at: (approval.decidedAt ?? this.deps.now()).toISOString(),
       ...(shown ? { shown } : {}),
       ...(approval.reason ? { reason: approval.reason } : {}),
+      ...(again && approval.decision === 'expired' ? { again } : {}),
     };
   }
 
   /** Updates an approval's message to its decided version (through the reference the store keeps). */
-  async showDecision(approval: ApprovalRow): Promise<void> {
-    if (approval.messageRef) await this.deps.speaker.update(approval.messageRef, this.decidedReply(approval));
+  async showDecision(approval: ApprovalRow, again?: { clusterId: string }): Promise<void> {
+    if (approval.messageRef) await this.deps.speaker.update(approval.messageRef, this.decidedReply(approval, again));
+  }
+
+  /** Reminds the approvers, in the thread, that an approval expires soon. */
+  async remind(row: SessionRow, approval: ApprovalRow, approvers: readonly string[]): Promise<void> {
+    if (!row.threadId) return; // a fleet member: its fleet's message carries the approval
+    const shown = approval.shown as ApprovalReply | null;
+    const others = approvers.filter((a) => a !== row.requester);
+    await this.deps.speaker.post(threadOf(row), {
+      kind: 'reminder',
+      title: shown?.title ?? approval.step,
+      expiresAt: approval.expiresAt.toISOString(),
+      approvers: others.length > 0 ? others : [...approvers],
+    });
   }
 
   /** The question message after its answer: who chose what, and no buttons. */

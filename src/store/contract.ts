@@ -209,6 +209,11 @@ export interface Store {
   decideApproval(id: string, decision: Decision): Promise<DecideResult>;
   /** Undecided approvals with expiresAt <= at. */
   listExpiredApprovals(at: Date): Promise<ApprovalRow[]>;
+  /**
+   * Claims the reminders due: undecided approvals of active sessions that expire after `at` and at or
+   * before `before`, not reminded yet. Each approval is returned once, to one caller, ever.
+   */
+  claimReminders(before: Date, at: Date): Promise<ApprovalRow[]>;
   /** Closes the session's undecided approvals (its end); returns those it closed. */
   closeOpenApprovals(sessionId: string, at: Date): Promise<ApprovalRow[]>;
 

@@ -136,6 +136,11 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    // When the approvers were reminded that an approval is about to expire (once per approval).
+    version: 4,
+    statements: () => [`ALTER TABLE approvals ADD COLUMN reminded_at BIGINT`],
+  },
 ];
 
 export async function migrate(sql: Sql): Promise<number[]> {

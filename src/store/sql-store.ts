@@ -299,6 +299,17 @@ export class SqlStore implements Store {
     return rows.map(approvalOf);
   }
 
+  async claimReminders(before: Date, at: Date) {
+    const rows = await this.sql.query(
+      `UPDATE approvals SET reminded_at = $2
+       WHERE decision IS NULL AND reminded_at IS NULL AND expires_at > $2 AND expires_at <= $1
+         AND session_id IN (SELECT id FROM sessions WHERE status = 'active')
+       RETURNING *`,
+      [before.getTime(), at.getTime()],
+    );
+    return rows.map(approvalOf);
+  }
+
   async closeOpenApprovals(sessionId: string, at: Date) {
     const rows = await this.sql.query(
       `UPDATE approvals SET decision = 'closed', decided_by = 'the end of the setup', decided_at = $2

@@ -27,12 +27,25 @@ describe('approvals', () => {
     t = await startTestBot({ now: () => new Date(clock), approvalTtlMs: 60_000 });
     await t.command('/backup-setup c-sandbox-dedicated');
     const approval = await firstApproval(t);
-    clock += 61_000;
+    // A fifth of its time left: the approvers are reminded in the thread, once.
+    clock += 47_000;
+    await t.bot.sweep();
+    expect(t.chat.replies('reminder')).toEqual([]);
+    clock += 2_000;
+    await t.bot.sweep();
+    await t.bot.sweep();
+    const reminders = t.chat.messages.filter((m) => m.reply.kind === 'reminder');
+    expect(reminders.map((m) => m.reply)).toEqual([
+      { kind: 'reminder', title: 'Create RAM user', expiresAt: new Date(clock + 11_000).toISOString(), approvers: [APPROVER.id] },
+    ]);
+    expect(reminders[0]!.conversation.threadId).toBe(approval.conversation.threadId);
+    clock += 12_000;
     await t.bot.sweep();
     const done = await t.chat.until(() => t.chat.replies('done')[0]);
     expect(done.ok).toBe(false);
     expect(done.text).toMatch(/expired/);
-    expect(approval.updates).toContainEqual(expect.objectContaining({ kind: 'decided', decision: 'expired' }));
+    // The expired approval offers to request it again: a new setup of the cluster.
+    expect(approval.updates).toContainEqual(expect.objectContaining({ kind: 'decided', decision: 'expired', again: { clusterId: 'c-sandbox-dedicated' } }));
     expect(setupState(t.sandbox).ram.users).toEqual([]);
   });
 

@@ -130,6 +130,27 @@ describe('clicks and thread replies', () => {
     expect(await served.recorder.next()).toMatchObject({ kind: 'decision', approvalId: APPROVAL_ID, decision: 'deny', actor: { id: 'web:bystander' } });
   });
 
+  it('Deny carries its reason; the top message’s Cancel is a cancel of its session; Request again starts the cluster again', async () => {
+    const { thread, approval } = await startThread();
+    expect((await post('/chat/click', { user: 'web:approver', messageId: approval, action: 'deny', reason: 'Use the team bucket' })).status).toBe(202);
+    expect(await served.recorder.next()).toMatchObject({ kind: 'decision', decision: 'deny', reason: 'Use the team bucket', messageId: approval });
+
+    const head = (await served.chat.port.post(WEB_CHANNEL, {
+      kind: 'status', sessionId: SESSION_ID, clusterId: 'c-sandbox-dedicated', title: 'Backup center setup', text: 'Backup center setup for `c-sandbox-dedicated`: Reading the cluster…',
+      requester: 'web:requester', startedAt: '2026-11-24T13:00:00Z', lines: ['Reading the cluster…'], waitingOn: [], cancellable: true,
+    }))!;
+    expect((await post('/chat/click', { user: 'web:requester', messageId: head.messageId, action: 'cancel' })).status).toBe(202);
+    expect(await served.recorder.next()).toMatchObject({ kind: 'cancel', sessionId: SESSION_ID, actor: { id: 'web:requester' } });
+
+    await served.chat.port.update({ conversation: thread, messageId: approval }, {
+      kind: 'decided', approvalId: APPROVAL_ID, title: 'policy', decision: 'expired', by: 'nobody', at: '2026-11-24T13:15:00Z', again: { clusterId: 'c-sandbox-dedicated' },
+    });
+    expect((await post('/chat/click', { user: 'web:approver', messageId: approval, action: 'again' })).status).toBe(202);
+    expect(await served.recorder.next()).toMatchObject({
+      kind: 'command', command: { verb: 'setup', clusterIds: ['c-sandbox-dedicated'] }, conversation: WEB_CHANNEL, actor: { id: 'web:approver' },
+    });
+  });
+
   it('turns a choice into an answer with the question’s id, and refuses clicks that match no button', async () => {
     const { thread, question, approval } = await startThread();
 

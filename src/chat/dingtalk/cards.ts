@@ -32,7 +32,8 @@ export type ButtonParams =
       conversationId: string;
       threadId: string;
     }
-  | { kind: 'cancel'; sessionId: string; conversationId: string; threadId: string };
+  | { kind: 'cancel'; sessionId: string; conversationId: string; threadId: string }
+  | { kind: 'again'; clusterId: string; conversationId: string; threadId: string };
 
 /** One entry of msgButtons. `request: true` makes a click a card callback instead of opening a URL. */
 export interface CardButton {
@@ -92,10 +93,17 @@ export function renderCards(reply: Reply, place: CardPlace, style: CardStyle): C
     case 'decided':
       if (reply.shown) {
         const shown = renderApproval(reply.shown, place, style).card;
-        const params = renderDecidedCard(reply, shown.markdown, style);
-        return single(card(params.title ?? reply.title, params.markdown ?? '', []));
+        const params = renderDecidedCard(reply, shown.markdown, style, place);
+        return single(card(params.title ?? reply.title, params.markdown ?? '', againButtons(reply, place)));
       }
-      return single(card(reply.title, decisionLine(reply, style)));
+      return single(card(reply.title, decisionLine(reply, style), againButtons(reply, place)));
+    case 'reminder':
+      return single(
+        card(
+          `Reminder: ${reply.title}`,
+          `⏰ ${reply.approvers.map((a) => `@${style.nameOf(a)}`).join(' ')}: the approval of **${reply.title}** expires at ${localTime(reply.expiresAt, style.timeZone)}. Approve or deny it above; once it has expired, it can be requested again.`,
+        ),
+      );
     case 'answered': {
       const line = reply.answer
         ? `✔️ ${style.nameOf(reply.answer.by)} chose **${reply.answer.label}**`
@@ -133,10 +141,16 @@ export function cardParams(c: Card): CardParams {
  * The update of an approval card after its decision: the decision as the title's first words, the
  * approved content with the decision under it (when the approval's body is known), and no buttons.
  */
-export function renderDecidedCard(decided: Decided, approvalMarkdown: string | undefined, style: CardStyle): CardParams {
+export function renderDecidedCard(decided: Decided, approvalMarkdown: string | undefined, style: CardStyle, place?: CardPlace): CardParams {
   const line = decisionLine(decided, style);
   const body = approvalMarkdown === undefined ? line : `${approvalMarkdown}\n\n---\n\n${line}`;
-  return cardParams({ title: decided.title, markdown: fit(body, MARKDOWN_BUDGET + 400), buttons: [] });
+  return cardParams({ title: decided.title, markdown: fit(body, MARKDOWN_BUDGET + 400), buttons: place ? againButtons(decided, place) : [] });
+}
+
+/** "Request again" on an expired approval: the setup of the cluster starts again. */
+function againButtons(decided: Decided, place: CardPlace): CardButton[] {
+  if (!decided.again) return [];
+  return [{ id: 'again', text: 'Request again', color: 'blue', request: true, params: { kind: 'again', clusterId: decided.again.clusterId, ...place } }];
 }
 
 /** The buttons of a card's variables (for tests and the emulator's callbacks). */

@@ -62,6 +62,20 @@ export function cardCallback(
   if (!params) return null;
   const sessionId = str(params.sessionId);
   const conversationId = str(params.conversationId) ?? str(data.openConversationId) ?? str(data.spaceId);
+  const actorOf = () => dingtalkActor(userId, names(userId));
+  if (params.kind === 'again' && conversationId) {
+    const clusterId = str(params.clusterId);
+    if (!clusterId) return null;
+    // A new setup of the cluster in the group, as `@bot backup-setup <cluster-id>` would start it.
+    return {
+      kind: 'command',
+      eventId: `dingtalk:callback:${deliveryId}`,
+      command: { verb: 'setup', clusterIds: [clusterId] },
+      text: clusterId,
+      actor: actorOf(),
+      conversation: { platform: 'dingtalk', channelId: conversationId },
+    };
+  }
   if (!sessionId || !conversationId) return null;
   const conversation: Conversation = {
     platform: 'dingtalk',

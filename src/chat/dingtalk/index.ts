@@ -353,7 +353,7 @@ function createPort(api: DingTalkApi, options: DingTalkAdapterOptions, people: P
       // The store's copy of what was shown comes first; this process's copy serves replies without one.
       const cardParamMap =
         reply.kind === 'decided'
-          ? renderDecidedCard(reply, reply.shown ? renderCards(reply.shown, place, style()).card.markdown : approvals.get(message.messageId), style())
+          ? renderDecidedCard(reply, reply.shown ? renderCards(reply.shown, place, style()).card.markdown : approvals.get(message.messageId), style(), place)
           : cardParams(renderCards(reply, place, style()).card);
       try {
         await api.updateCard(message.messageId, cardParamMap);

@@ -28,7 +28,7 @@ export interface RenderedReply {
 }
 
 /** Action ids the adapter listens to. */
-export const ACTION = { approve: 'approve', deny: 'deny', cancel: 'cancel_session', answerPrefix: 'answer:' } as const;
+export const ACTION = { approve: 'approve', deny: 'deny', cancel: 'cancel_session', again: 'request_again', answerPrefix: 'answer:' } as const;
 /** block_id of a question's choices: `answer:<sessionId>:<questionId>` (the value then fits Slack's 150-character option value). */
 export const ANSWER_BLOCK_PREFIX = 'answer:';
 
@@ -61,12 +61,17 @@ export function renderReply(reply: Reply): RenderedReply {
       return single(renderQuestion(reply));
     case 'approval':
       return renderApproval(reply);
-    case 'decided':
-      return single(
-        reply.shown
-          ? renderDecidedApproval(renderApproval(reply.shown).main, reply)
-          : message(decisionLine(reply, false), [header(reply.title), ...decisionBlocks(reply)]),
-      );
+    case 'decided': {
+      const decided = reply.shown
+        ? renderDecidedApproval(renderApproval(reply.shown).main, reply)
+        : message(decisionLine(reply, false), [header(reply.title), ...decisionBlocks(reply)]);
+      return single(reply.again ? { ...decided, blocks: [...decided.blocks, againActions(reply.again.clusterId, reply.title)] } : decided);
+    }
+    case 'reminder': {
+      const who = reply.approvers.map(mention).join(' ');
+      const text = `⏰ ${who}: the approval of *${escapeMrkdwn(reply.title)}* expires ${slackDate(reply.expiresAt)}. Approve or deny it above; once it has expired, it can be requested again.`;
+      return single(message(`Reminder: the approval of ${reply.title} expires soon`, sections(text, { raw: true })));
+    }
     case 'answered': {
       const line = reply.answer
         ? `✔️ ${mention(reply.answer.by)} chose *${escapeMrkdwn(reply.answer.label)}*`
@@ -319,6 +324,23 @@ export function denyModal(target: DenyTarget, step: string) {
           max_length: DENY_VIEW.maxLength,
           placeholder: { type: 'plain_text' as const, text: 'For example: use the team bucket instead' },
         },
+      },
+    ],
+  };
+}
+
+/** "Request again" under an expired approval: the setup of the cluster starts again, with new approvals. */
+function againActions(clusterId: string, title: string): Block {
+  return {
+    type: 'actions',
+    block_id: `again:${clusterId}`,
+    elements: [
+      {
+        type: 'button',
+        action_id: ACTION.again,
+        text: { type: 'plain_text', text: 'Request again' },
+        value: JSON.stringify({ clusterId }),
+        accessibility_label: truncate(`Request again: ${title}`, LIMIT.button),
       },
     ],
   };

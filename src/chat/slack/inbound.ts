@@ -60,6 +60,21 @@ export function actionEvent(body: BlockAction, action: BlockElementAction): Chat
     };
   }
 
+  if (action.action_id === ACTION.again) {
+    if (action.type !== 'button') return null;
+    const clusterId = parseJson(action.value)?.clusterId;
+    if (typeof clusterId !== 'string') return null;
+    // A new setup of the cluster, in a new thread of the channel, as `/backup-setup <cluster-id>` would start it.
+    return {
+      kind: 'command',
+      eventId: `slack:trigger:${body.trigger_id}`,
+      command: { verb: 'setup', clusterIds: [clusterId] },
+      text: clusterId,
+      actor,
+      conversation: { platform: 'slack', channelId },
+    };
+  }
+
   if (action.action_id === ACTION.cancel) {
     if (action.type !== 'button') return null;
     const value = parseJson(action.value);

@@ -166,7 +166,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     if (!taken) return ack({ response_action: 'errors', errors: { [DENY_VIEW.block]: NOT_TAKEN } });
     await ack();
   });
-  app.action({ type: 'block_actions', action_id: new RegExp(`^(${ACTION.approve}|${ACTION.deny}|${ACTION.cancel})$`) }, onAction);
+  app.action({ type: 'block_actions', action_id: new RegExp(`^(${ACTION.approve}|${ACTION.deny}|${ACTION.cancel}|${ACTION.again})$`) }, onAction);
   app.action({ type: 'block_actions', block_id: new RegExp(`^${ANSWER_BLOCK_PREFIX}`) }, onAction);
 
   // Bolt acknowledges Events API deliveries before the listener runs; both receivers hold the

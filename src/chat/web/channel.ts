@@ -32,7 +32,9 @@ export type ClickTarget =
   | { kind: 'approval'; sessionId: string; approvalId: string }
   | { kind: 'question'; sessionId: string; questionId: string }
   /** A session's top message: its Cancel button. */
-  | { kind: 'status'; sessionId: string };
+  | { kind: 'status'; sessionId: string }
+  /** An expired approval: its "Request again" button. */
+  | { kind: 'again'; clusterId: string };
 
 interface Viewer {
   userId: string;
@@ -150,6 +152,8 @@ export class WebChannel implements ChatPort {
       this.targets.set(messageId, { kind: 'question', sessionId: reply.sessionId, questionId: reply.prompt.questionId });
     } else if (reply.kind === 'status') {
       this.targets.set(messageId, { kind: 'status', sessionId: reply.sessionId });
+    } else if (reply.kind === 'decided' && reply.again) {
+      this.targets.set(messageId, { kind: 'again', clusterId: reply.again.clusterId });
     }
   }
 

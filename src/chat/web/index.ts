@@ -109,7 +109,11 @@ export function createWebChat(options: WebChatOptions): WebChat {
     if (action === 'cancel' && target.kind === 'status') {
       return accept({ kind: 'cancel', eventId: newEventId(), sessionId: target.sessionId, actor, conversation }, res);
     }
-    const expected = { approval: '"approve" or "deny"', question: '"answer"', status: '"cancel"' }[target.kind];
+    if (action === 'again' && target.kind === 'again') {
+      const command = { verb: 'setup' as const, clusterIds: [target.clusterId] };
+      return accept({ kind: 'command', eventId: newEventId(), command, text: `/backup-setup ${target.clusterId}`, actor, conversation: WEB_CHANNEL }, res);
+    }
+    const expected = { approval: '"approve" or "deny"', question: '"answer"', status: '"cancel"', again: '"again"' }[target.kind];
     fail(res, 400, `"action" must be ${expected} for message ${messageId}.`);
   }
 

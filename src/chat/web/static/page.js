@@ -227,6 +227,7 @@ function renderReply(message) {
         el('div', { class: 'decided', 'data-testid': 'decided' }, `${DECISION_MARK[reply.decision] ?? reply.decision}: `, ...markup(reply.title)),
         el('div', { class: 'meta' }, reply.decision === 'expired' || reply.decision === 'closed' ? `at ${time(reply.at)}` : `by ${nameOf(reply.by)} at ${time(reply.at)}`),
         reply.reason ? el('div', { class: 'meta', 'data-testid': 'decision-reason' }, reply.decision === 'denied' ? 'Reason: ' : '', ...markup(reply.reason)) : '',
+        reply.again ? againButton(message.id, reply) : '',
       ];
     case 'answered':
       return [
@@ -238,6 +239,10 @@ function renderReply(message) {
       ];
     case 'status':
       return renderStatus(message, reply);
+    case 'reminder':
+      return [el('div', { class: 'reminder', 'data-testid': 'reminder' },
+        `⏰ ${reply.approvers.map(nameOf).join(', ')}: the approval of `, ...markup(`*${reply.title}*`),
+        ` expires at ${time(reply.expiresAt)}. Approve or deny it above; once it has expired, it can be requested again.`)];
     case 'progress':
       return [el('div', { class: 'progress' }, '⏳ ', ...markup(reply.text))];
     case 'result':
@@ -263,6 +268,12 @@ function renderReply(message) {
 function labelNote(answer) {
   if (answer.label === answer.value) return '';
   return answer.label.startsWith(answer.value) ? answer.label.slice(answer.value.length) : ` (${answer.label})`;
+}
+
+function againButton(messageId, reply) {
+  const again = el('button', { type: 'button', 'data-testid': 'request-again', 'aria-label': `Request again: ${reply.title}` }, 'Request again');
+  again.addEventListener('click', () => void click(messageId, 'again'));
+  return el('div', { class: 'actions' }, again);
 }
 
 function renderStatus(message, reply) {
