@@ -97,7 +97,8 @@ export type Reply =
   | {
       kind: 'answered';
       prompt: QuestionPrompt;
-      answer: { value: string; label: string; by: string } | null;
+      /** `subject`: what the value names ("bucket"), when it is a resource name shown as code. */
+      answer: { value: string; label: string; by: string; subject?: string } | null;
       /** Why it closed unanswered. */
       reason?: string;
     }

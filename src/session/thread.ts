@@ -1,7 +1,8 @@
 // What a session says in its thread: notices, the prompt it waits on (a question, or an approval with
 // its row in the store), the closing message, and the closing of prompts nobody will answer. Messages
 // are rendered from what the store keeps, so they stay true after a restart or on another replica.
-import type { FlowNotice, Prompt } from '../../flows/contract.ts';
+import type { FlowNotice, Prompt, QuestionId } from '../../flows/contract.ts';
+import { ANSWER_SUBJECT } from '../../flows/answer-subjects.ts';
 import type { ApprovalReply, Conversation, PostedMessage, QuestionPrompt, Reply } from '../chat/model.ts';
 import type { Executor } from '../executor/contract.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -125,7 +126,8 @@ export class SessionThread {
   /** The question message after its answer: who chose what, and no buttons. */
   async showAnswer(message: PostedMessage, prompt: QuestionPrompt, value: string, by: string): Promise<void> {
     const label = prompt.choices.find((c) => c.value === value)?.label ?? value;
-    await this.deps.speaker.update(message, { kind: 'answered', prompt, answer: { value, label, by } });
+    const subject = ANSWER_SUBJECT[prompt.questionId as QuestionId];
+    await this.deps.speaker.update(message, { kind: 'answered', prompt, answer: { value, label, by, ...(subject ? { subject } : {}) } });
   }
 
   /** At the session's end: every prompt still open loses its buttons and says why. */

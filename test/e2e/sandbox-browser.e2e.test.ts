@@ -107,6 +107,9 @@ describe.skipIf(!chromiumPath())('the sandbox in a browser', () => {
     expect(await approver.locator(SELECTORS.approve).count()).toBe(0);
     expect(errors).toEqual([]);
 
+    const answers = await requester.locator(SELECTORS.answered).allTextContents();
+    expect(answers).toContain('✔️ Riley (requester) chose bucket cnfs-oss-sandbox-backups (existing)');
+    expect(answers).toContain('✔️ Riley (requester) chose region cn-hangzhou (cluster region)');
     // #9: the top message told where the setup was (step k of n, waiting on whom), and ends with the summary.
     expect([...heads].some((h) => /Step 1 of \d+: Create RAM user ack-backup-c-sandbox-dedicated — waiting for an approver\./.test(h))).toBe(true);
     expect([...heads].some((h) => h.startsWith('Waiting for an answer to: '))).toBe(true);

@@ -84,6 +84,9 @@ describe('Slack end to end', () => {
     const answered = edited.filter((m) => JSON.stringify(m.blocks).includes(' chose '));
     expect(decided.length).toBeGreaterThanOrEqual(5);
     expect(answered).toHaveLength(3); // region, bucket, bucket scope
+    const answers = answered.map((m) => JSON.stringify(m.blocks));
+    expect(answers.some((b) => b.includes(`✔️ <@${REQUESTER}> chose region \`cn-hangzhou\` (cluster region)`))).toBe(true);
+    expect(answers.some((b) => b.includes(`✔️ <@${REQUESTER}> chose bucket \`cnfs-oss-sandbox-backups\` (existing)`))).toBe(true);
     expect(decided.length + answered.length).toBe(edited.length);
     for (const m of edited) expect(actionsOf(m)).toEqual([]);
   });

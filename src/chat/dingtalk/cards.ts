@@ -13,6 +13,7 @@ import type { UserId } from '../../../flows/contract.ts';
 import type { Reply } from '../model.ts';
 import type { CardParams } from './openapi.ts';
 import { policyDocument, resources, stepTitle } from '../approval-details.ts';
+import { chosen } from '../answer-line.ts';
 
 type Approval = Extract<Reply, { kind: 'approval' }>;
 type Question = Extract<Reply, { kind: 'question' }>;
@@ -106,7 +107,7 @@ export function renderCards(reply: Reply, place: CardPlace, style: CardStyle): C
       );
     case 'answered': {
       const line = reply.answer
-        ? `✔️ ${style.nameOf(reply.answer.by)} chose **${reply.answer.label}**`
+        ? `✔️ ${style.nameOf(reply.answer.by)} chose ${chosen(reply.answer, (value) => `\`${value}\``, (label) => `**${label}**`, (text) => text)}`
         : `🔒 Closed without an answer${reply.reason ? `: ${reply.reason}` : ''}`;
       return single(card('Question', `${clicksOnly(toMarkdown(reply.prompt.text))}\n\n${line}`));
     }

@@ -6,6 +6,7 @@ import type { types } from '@slack/bolt';
 import type { Reply } from '../model.ts';
 import { chunk, escapeMrkdwn, mention, slackDate, truncate } from './mrkdwn.ts';
 import { policyDocument, resources, stepTitle } from '../approval-details.ts';
+import { chosen } from '../answer-line.ts';
 
 type Block = types.KnownBlock;
 type Approval = Extract<Reply, { kind: 'approval' }>;
@@ -74,7 +75,7 @@ export function renderReply(reply: Reply): RenderedReply {
     }
     case 'answered': {
       const line = reply.answer
-        ? `✔️ ${mention(reply.answer.by)} chose *${escapeMrkdwn(reply.answer.label)}*`
+        ? `✔️ ${mention(reply.answer.by)} chose ${chosen(reply.answer, (value) => `\`${escapeMrkdwn(value)}\``, (label) => `*${escapeMrkdwn(label)}*`, escapeMrkdwn)}`
         : `🔒 Closed without an answer${reply.reason ? `: ${escapeMrkdwn(reply.reason)}` : ''}`;
       return single(message(reply.prompt.text, [...sections(reply.prompt.text), ...sections(line, { raw: true })]));
     }

@@ -234,7 +234,8 @@ function renderReply(message) {
         el('div', { class: 'question answered' }, ...markup(reply.prompt.text)),
         el('div', { class: 'answer', 'data-testid': 'answered' },
           ...(reply.answer
-            ? ['✔️ ', el('strong', {}, nameOf(reply.answer.by)), ' chose ', el('code', {}, reply.answer.value), labelNote(reply.answer)]
+            ? ['✔️ ', el('strong', {}, nameOf(reply.answer.by)), ' chose ',
+                ...(reply.answer.subject ? [`${reply.answer.subject} `, el('code', {}, reply.answer.value), labelNote(reply.answer)] : [el('strong', {}, reply.answer.label)])]
             : [`🔒 Closed without an answer${reply.reason ? `: ${reply.reason}` : ''}`])),
       ];
     case 'status':
