@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { ackLatency } from './ack-latency.ts';
+import { chartSvg } from './chart.ts';
 import { engineOverhead } from './engine-overhead.ts';
 import { fleet } from './fleet.ts';
 import { scale } from './scale.ts';
@@ -36,9 +37,8 @@ const rows = results.flatMap((r) =>
 console.table(rows);
 for (const r of results) for (const note of r.notes ?? []) console.log(`${r.name}: ${note}`);
 
+const at = new Date().toISOString();
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(
-  new URL('./results/latest.json', import.meta.url),
-  `${JSON.stringify({ at: new Date().toISOString(), node: process.version, cpus: cpus().length, results }, null, 2)}\n`,
-);
+writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify({ at, node: process.version, cpus: cpus().length, results }, null, 2)}\n`);
+writeFileSync(new URL('./results/latest.svg', import.meta.url), chartSvg(results, `${at}, Node ${process.version}, ${cpus().length} CPUs`));
 process.exit(0);

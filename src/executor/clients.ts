@@ -6,7 +6,8 @@ import { $OpenApiUtil } from '@alicloud/openapi-core';
 import * as $dara from '@darabonba/typescript';
 import CredentialModule from '@alicloud/credentials';
 import OSS from 'ali-oss';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { PooledKubeConfig } from './kube-config.ts';
 
 // Node's ESM loader hands over the CommonJS exports object (class under .default); Vite unwraps it.
 function cjsDefault<T>(module: { default: T }): T {
@@ -57,8 +58,11 @@ export interface CloudClients {
   ossBucket(region: string, bucket: string): Promise<OSS>;
   /** `paceCs` paces each CS request made to (re)fetch the kubeconfig; a cached one makes none. */
   kube(clusterId: string, paceCs?: Pace): Promise<KubeClients>;
-  /** The cluster's region (it never changes), read once per cluster. */
-  regionOf(clusterId: string, paceCs?: Pace): Promise<string>;
+  /**
+   * DescribeClusterDetail, read once per cluster: what the steps use of it (region, type, API server endpoints) does
+   * not change. `fresh` reads it again (planning does) and keeps that answer.
+   */
+  clusterDetail(clusterId: string, options?: { pace?: Pace; fresh?: boolean }): Promise<DescribeClusterDetailResponseBody>;
 }
 
 /** What DescribeClusterDetail says about where a cluster is and how its API server is reached. */
@@ -182,17 +186,19 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
 
   // DescribeClusterDetail goes to the default region's endpoint: the bot learns a cluster's region from it. Whether
   // a regional CS endpoint answers for clusters of other regions is not documented (see README, "Regions").
-  const clusterEndpoints = new Map<string, ClusterEndpoint>();
-  const endpointOf = async (clusterId: string, pace: Pace = unpaced): Promise<ClusterEndpoint> => {
-    const known = clusterEndpoints.get(clusterId);
+  const details = new Map<string, DescribeClusterDetailResponseBody>();
+  const clusterDetail = async (clusterId: string, { pace = unpaced, fresh = false }: { pace?: Pace; fresh?: boolean } = {}) => {
+    const known = fresh ? undefined : details.get(clusterId);
     if (known) return known;
-    const detail = await pace(() => csIn(defaultRegion).describeClusterDetailWithOptions(clusterId, {}, runtime(timeouts.read)));
-    const body = detail.body as DescribeClusterDetailResponseBody | undefined;
-    const endpoint = { region: body?.regionId ?? defaultRegion, publicApiServer: publicApiServerOf(body?.masterUrl) };
-    clusterEndpoints.set(clusterId, endpoint);
-    return endpoint;
+    const response = await pace(() => csIn(defaultRegion).describeClusterDetailWithOptions(clusterId, {}, runtime(timeouts.read)));
+    const body = response.body ?? new DescribeClusterDetailResponseBody({});
+    details.set(clusterId, body);
+    return body;
   };
-  const regionOf = async (clusterId: string, pace: Pace = unpaced): Promise<string> => (await endpointOf(clusterId, pace)).region;
+  const endpointOf = async (clusterId: string, pace: Pace): Promise<ClusterEndpoint> => {
+    const body = await clusterDetail(clusterId, { pace });
+    return { region: body.regionId ?? defaultRegion, publicApiServer: publicApiServerOf(body.masterUrl) };
+  };
 
   const kubeClients = new Map<string, { clients: KubeClients; expiresAt: number }>();
   const kube = async (clusterId: string, pace: Pace = unpaced): Promise<KubeClients> => {
@@ -209,7 +215,7 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
         runtime(timeouts.kubeconfig),
       ),
     );
-    const config = new KubeConfig();
+    const config = new PooledKubeConfig();
     config.loadFromString(response.body?.config ?? '');
     const clients: KubeClients = {
       core: config.makeApiClient(CoreV1Api),
@@ -221,5 +227,5 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
     return clients;
   };
 
-  return { timeouts, ram, cs: csIn(defaultRegion), csIn, oss, ossBucket, kube, regionOf };
+  return { timeouts, ram, cs: csIn(defaultRegion), csIn, oss, ossBucket, kube, clusterDetail };
 }

@@ -46,7 +46,7 @@ export function isWrite(context: CallContext): boolean {
  */
 function attempt<T>(ctx: ExecContext, context: CallContext, fn: () => Promise<T>): () => Promise<T> {
   const limiter = ctx.limiter;
-  const paced = limiter ? () => limiter.run(context.service, fn) : fn;
+  const paced = limiter ? () => limiter.run(context.service, fn, context.scope) : fn;
   const hooks = ctx.writes;
   const once = !hooks || !isWrite(context)
     ? paced

@@ -12,6 +12,8 @@ export interface CallContext {
   service: CloudService;
   permission: string;
   resource: string;
+  /** Which server the call goes to, where the service's limits are per server: the cluster of a Kubernetes call. */
+  scope?: string;
 }
 
 type StepOrRead = ConstructorParameters<typeof StepError>[0];

@@ -1,8 +1,11 @@
 // Client-side flow control for cloud APIs: a rate per API (RAM, CS, OSS, Kubernetes) and a bound on
-// calls in flight, so a fleet setup stays under the services' limits instead of being throttled.
+// calls in flight, so a fleet setup stays under the services' limits instead of being throttled. A rate
+// holds per scope where the service limits per server: every cluster has its own Kubernetes API server,
+// whose API Priority and Fairness limits its own clients (kubernetes.io/docs/concepts/cluster-administration/flow-control/),
+// so ten clusters' calls do not share one cluster's rate.
 
 export interface RateLimits {
-  /** Calls per second per API. */
+  /** Calls per second per API (per cluster for Kubernetes). */
   perSecond: Partial<Record<CloudApi, number>>;
   /** Calls an idle API may take at once before the rate applies (default: one second's worth). */
   burst?: Partial<Record<CloudApi, number>>;
@@ -43,30 +46,40 @@ class TokenBucket {
 }
 
 export class CallLimiter {
-  private readonly pacers = new Map<CloudApi, TokenBucket>();
-  private readonly concurrency: number;
+  private readonly pacers = new Map<string, TokenBucket>();
+  private readonly limits: RateLimits;
   private inFlight = 0;
   private readonly queue: (() => void)[] = [];
 
   constructor(limits: RateLimits = DEFAULT_RATE_LIMITS) {
-    for (const [api, perSecond] of Object.entries(limits.perSecond) as [CloudApi, number][]) {
-      if (perSecond > 0) this.pacers.set(api, new TokenBucket(perSecond, limits.burst?.[api] ?? perSecond));
-    }
-    this.concurrency = limits.concurrency;
+    this.limits = limits;
   }
 
-  async run<T>(api: CloudApi, call: () => Promise<T>): Promise<T> {
+  /** `scope`: the server the call goes to, for an API limited per server (the cluster, for Kubernetes). */
+  async run<T>(api: CloudApi, call: () => Promise<T>, scope = ''): Promise<T> {
     await this.acquire();
     try {
-      await this.pacers.get(api)?.wait();
+      await this.pacer(api, scope)?.wait();
       return await call();
     } finally {
       this.release();
     }
   }
 
+  private pacer(api: CloudApi, scope: string): TokenBucket | undefined {
+    const perSecond = this.limits.perSecond[api] ?? 0;
+    if (perSecond <= 0) return undefined;
+    const key = `${api}/${scope}`;
+    let pacer = this.pacers.get(key);
+    if (!pacer) {
+      pacer = new TokenBucket(perSecond, this.limits.burst?.[api] ?? perSecond);
+      this.pacers.set(key, pacer);
+    }
+    return pacer;
+  }
+
   private async acquire(): Promise<void> {
-    if (this.inFlight < this.concurrency) {
+    if (this.inFlight < this.limits.concurrency) {
       this.inFlight++;
       return;
     }

@@ -28,7 +28,7 @@ export async function apiGatewayAuthorized(ctx: ExecContext, region: string): Pr
 }
 
 export async function readCluster(ctx: ExecContext, clusterId: string): Promise<ClusterFacts> {
-  const detail = await clusterDetail(ctx, clusterId);
+  const detail = await clusterDetail(ctx, clusterId, { fresh: true });
   if (!detail.region) throw new StepError(ctx.step, 'ErrorClusterNotFound', `Cluster ${clusterId} has no region in its CS description; check the cluster in the ACK console.`);
   const kind = classifyCluster(detail);
   const managedKind = flowFor(kind) === 'managed';

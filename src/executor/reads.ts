@@ -16,20 +16,22 @@ export interface ClusterDetail {
   publicApiServer: boolean;
 }
 
-/** DescribeClusterDetail; ErrorClusterNotFound becomes the StepError of ctx.step. */
-export async function clusterDetail(ctx: ExecContext, clusterId: string): Promise<ClusterDetail> {
-  const detail = await call(ctx, { service: 'cs', permission: 'cs:DescribeClusterDetail', resource: clusterId }, () =>
-    ctx.clients.cs.describeClusterDetailWithOptions(clusterId, {}, runtime(ctx.clients.timeouts.read)));
-  const b = detail.body;
+/**
+ * DescribeClusterDetail, once per cluster (clients.clusterDetail); `fresh` reads it again, as planning does.
+ * ErrorClusterNotFound becomes the StepError of ctx.step.
+ */
+export async function clusterDetail(ctx: ExecContext, clusterId: string, { fresh = false } = {}): Promise<ClusterDetail> {
+  const b = await cachedCsCall(ctx, { service: 'cs', permission: 'cs:DescribeClusterDetail', resource: clusterId }, (pace) =>
+    ctx.clients.clusterDetail(clusterId, { ...(pace ? { pace } : {}), fresh }));
   return {
-    clusterId: b?.clusterId ?? clusterId,
-    name: b?.name ?? '',
-    region: b?.regionId ?? '',
-    clusterType: b?.clusterType ?? '',
-    profile: b?.profile ?? '',
-    clusterSpec: b?.clusterSpec ?? '',
-    currentVersion: b?.currentVersion ?? '',
-    publicApiServer: publicApiServerOf(b?.masterUrl),
+    clusterId: b.clusterId ?? clusterId,
+    name: b.name ?? '',
+    region: b.regionId ?? '',
+    clusterType: b.clusterType ?? '',
+    profile: b.profile ?? '',
+    clusterSpec: b.clusterSpec ?? '',
+    currentVersion: b.currentVersion ?? '',
+    publicApiServer: publicApiServerOf(b.masterUrl),
   };
 }
 
@@ -161,8 +163,8 @@ export function kubeOf(ctx: ExecContext, clusterId: string): Promise<KubeClients
     ctx.clients.kube(clusterId, pace));
 }
 
-export function regionOf(ctx: ExecContext, clusterId: string): Promise<string> {
-  return cachedCsCall(ctx, { service: 'cs', permission: 'cs:DescribeClusterDetail', resource: clusterId }, (pace) => ctx.clients.regionOf(clusterId, pace));
+export async function regionOf(ctx: ExecContext, clusterId: string): Promise<string> {
+  return (await clusterDetail(ctx, clusterId)).region;
 }
 
 export interface SecretView { keys: string[]; data: Record<string, string>; labels: Record<string, string>; resourceVersion: string }
@@ -170,7 +172,7 @@ export interface SecretView { keys: string[]; data: Record<string, string>; labe
 /** The Secret's keys and decoded values, or null when absent. Callers must not log `data`. */
 export async function readSecret(ctx: ExecContext, clusterId: string, namespace: string, name: string): Promise<SecretView | null> {
   const kube = await kubeOf(ctx, clusterId);
-  const secret = await callOrNull(ctx, { service: 'kube', permission: 'get secrets', resource: `Secret ${namespace}/${name} in cluster ${clusterId}` }, () =>
+  const secret = await callOrNull(ctx, { service: 'kube', permission: 'get secrets', resource: `Secret ${namespace}/${name} in cluster ${clusterId}`, scope: clusterId }, () =>
     kube.core.readNamespacedSecret({ name, namespace }));
   if (secret === null) return null;
   const data = Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
@@ -180,7 +182,7 @@ export async function readSecret(ctx: ExecContext, clusterId: string, namespace:
 
 export async function namespaceExists(ctx: ExecContext, clusterId: string, namespace: string): Promise<boolean> {
   const kube = await kubeOf(ctx, clusterId);
-  const found = await callOrNull(ctx, { service: 'kube', permission: 'get namespaces', resource: `namespace ${namespace} in cluster ${clusterId}` }, () =>
+  const found = await callOrNull(ctx, { service: 'kube', permission: 'get namespaces', resource: `namespace ${namespace} in cluster ${clusterId}`, scope: clusterId }, () =>
     kube.core.readNamespace({ name: namespace }));
   return found !== null;
 }
@@ -188,14 +190,14 @@ export async function namespaceExists(ctx: ExecContext, clusterId: string, names
 /** The image the Deployment's first container runs, or null when the Deployment does not exist. */
 export async function deploymentImage(ctx: ExecContext, clusterId: string, namespace: string, name: string): Promise<string | null> {
   const kube = await kubeOf(ctx, clusterId);
-  const found = await callOrNull(ctx, { service: 'kube', permission: 'get deployments', resource: `Deployment ${namespace}/${name} in cluster ${clusterId}` }, () =>
+  const found = await callOrNull(ctx, { service: 'kube', permission: 'get deployments', resource: `Deployment ${namespace}/${name} in cluster ${clusterId}`, scope: clusterId }, () =>
     kube.apps.readNamespacedDeployment({ name, namespace }));
   return found === null ? null : (found.spec?.template?.spec?.containers?.[0]?.image ?? '');
 }
 
 export async function readyReplicas(ctx: ExecContext, clusterId: string, namespace: string, name: string): Promise<number | null> {
   const kube = await kubeOf(ctx, clusterId);
-  const found = await callOrNull(ctx, { service: 'kube', permission: 'get deployments', resource: `Deployment ${namespace}/${name} in cluster ${clusterId}` }, () =>
+  const found = await callOrNull(ctx, { service: 'kube', permission: 'get deployments', resource: `Deployment ${namespace}/${name} in cluster ${clusterId}`, scope: clusterId }, () =>
     kube.apps.readNamespacedDeployment({ name, namespace }));
   return found === null ? null : (found.status?.readyReplicas ?? 0);
 }
@@ -217,7 +219,7 @@ type CustomResource = typeof BACKUP_LOCATION | typeof APPLICATION_BACKUP | typeo
 /** A namespaced custom object, or null when absent. */
 export async function readCustomObject(ctx: ExecContext, clusterId: string, resource: CustomResource, namespace: string, name: string): Promise<CustomObject | null> {
   const kube = await kubeOf(ctx, clusterId);
-  return callOrNull(ctx, { service: 'kube', permission: `get ${resource.plural}.${resource.group}`, resource: `${resource.kind} ${namespace}/${name} in cluster ${clusterId}` }, () =>
+  return callOrNull(ctx, { service: 'kube', permission: `get ${resource.plural}.${resource.group}`, resource: `${resource.kind} ${namespace}/${name} in cluster ${clusterId}`, scope: clusterId }, () =>
     kube.custom.getNamespacedCustomObject({ group: resource.group, version: resource.version, namespace, plural: resource.plural, name }) as Promise<CustomObject>);
 }
 
@@ -227,7 +229,7 @@ export function readBackupLocation(ctx: ExecContext, clusterId: string, namespac
 
 export async function listBackupLocations(ctx: ExecContext, clusterId: string, namespace: string): Promise<CustomObject[]> {
   const kube = await kubeOf(ctx, clusterId);
-  const listed = await callOrNull(ctx, { service: 'kube', permission: 'list backuplocations.csdr.alibabacloud.com', resource: `namespace ${namespace} in cluster ${clusterId}` }, () =>
+  const listed = await callOrNull(ctx, { service: 'kube', permission: 'list backuplocations.csdr.alibabacloud.com', resource: `namespace ${namespace} in cluster ${clusterId}`, scope: clusterId }, () =>
     kube.custom.listNamespacedCustomObject({ group: BACKUP_LOCATION.group, version: BACKUP_LOCATION.version, namespace, plural: BACKUP_LOCATION.plural }) as Promise<{ items?: CustomObject[] }>);
   return listed?.items ?? [];
 }

@@ -120,25 +120,35 @@ export async function componentCredentials(ctx: ExecContext, clusterId: string):
   const flow = flowFor(classifyCluster(detail)) ?? 'managed';
   // Registered clusters: onectl keeps the Secret in kube-system; the component looks there first.
   const namespaces = flow === 'registered' ? ['kube-system', BACKUP_NAMESPACE] : [BACKUP_NAMESPACE];
-  for (const namespace of namespaces) {
-    const secret = await readSecret(ctx, clusterId, namespace, ADDON_SECRET_NAME);
+  const [secrets, roleToken] = await Promise.all([
+    Promise.all(namespaces.map((namespace) => readSecret(ctx, clusterId, namespace, ADDON_SECRET_NAME))),
+    flow === 'managed' ? readSecret(ctx, clusterId, CONTROLLER_NAMESPACE, MANAGED_ROLE_TOKEN_SECRET) : Promise.resolve(null),
+  ]);
+  for (const [i, secret] of secrets.entries()) {
     const id = secret?.data['access-key-id'];
     if (id && secret.data['access-key-secret']) {
-      return { kind: 'accessKey', description: `Secret ${namespace}/${ADDON_SECRET_NAME} (AccessKey ${id})`, policyName: credentialNames(flow, clusterId).policyName };
+      return { kind: 'accessKey', description: `Secret ${namespaces[i]}/${ADDON_SECRET_NAME} (AccessKey ${id})`, policyName: credentialNames(flow, clusterId).policyName };
     }
   }
-  if (flow === 'managed' && (await readSecret(ctx, clusterId, CONTROLLER_NAMESPACE, MANAGED_ROLE_TOKEN_SECRET)) !== null) {
-    return { kind: 'role', description: MANAGED_BACKUP_ROLE, policyName: null };
-  }
+  if (roleToken !== null) return { kind: 'role', description: MANAGED_BACKUP_ROLE, policyName: null };
   return { kind: 'none', description: 'none', policyName: null };
+}
+
+/** What the component runs with, read from the cluster and RAM: its credentials, their policy, its image. */
+export interface ComponentView { credentials: ComponentCredentials; policy: { versionId: string; document: string } | null; image: string | null }
+
+export async function readComponent(ctx: ExecContext, clusterId: string): Promise<ComponentView> {
+  const [credentials, image] = await Promise.all([
+    componentCredentials(ctx, clusterId),
+    deploymentImage(ctx, clusterId, CONTROLLER_NAMESPACE, CONTROLLER_DEPLOYMENT),
+  ]);
+  const policy = credentials.policyName ? await policyDefaultVersion(ctx, credentials.policyName) : null;
+  return { credentials, policy, image };
 }
 
 export interface ConfigurationView { configuration: TestConfiguration; credentials: ComponentCredentials; policyDocument: string | null }
 
-export async function currentConfiguration(ctx: ExecContext, clusterId: string, vault: Vault): Promise<ConfigurationView> {
-  const credentials = await componentCredentials(ctx, clusterId);
-  const policy = credentials.policyName ? await policyDefaultVersion(ctx, credentials.policyName) : null;
-  const image = await deploymentImage(ctx, clusterId, CONTROLLER_NAMESPACE, CONTROLLER_DEPLOYMENT);
+export function configurationOf(vault: Vault, { credentials, policy, image }: ComponentView): ConfigurationView {
   return {
     credentials,
     policyDocument: policy?.document ?? null,
@@ -149,6 +159,10 @@ export async function currentConfiguration(ctx: ExecContext, clusterId: string, 
       component: image ?? 'not installed',
     },
   };
+}
+
+export async function currentConfiguration(ctx: ExecContext, clusterId: string, vault: Vault): Promise<ConfigurationView> {
+  return configurationOf(vault, await readComponent(ctx, clusterId));
 }
 
 /**
@@ -179,7 +193,7 @@ export function configurationChanges(tested: TestConfiguration, now: TestConfigu
 export async function recordTest(ctx: ExecContext, clusterId: string, vault: Vault, record: TestRecord): Promise<void> {
   const kube = await kubeOf(ctx, clusterId);
   const body = { metadata: { annotations: { [LAST_TEST_ANNOTATION]: JSON.stringify(record) } } };
-  await call(ctx, { service: 'kube', permission: 'patch backuplocations.csdr.alibabacloud.com', resource: `backup vault ${BACKUP_NAMESPACE}/${vault.name} in cluster ${clusterId}` }, () =>
+  await call(ctx, { service: 'kube', permission: 'patch backuplocations.csdr.alibabacloud.com', resource: `backup vault ${BACKUP_NAMESPACE}/${vault.name} in cluster ${clusterId}`, scope: clusterId }, () =>
     kube.custom.patchNamespacedCustomObject(
       { group: BACKUP_LOCATION.group, version: BACKUP_LOCATION.version, namespace: BACKUP_NAMESPACE, plural: BACKUP_LOCATION.plural, name: vault.name, body },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),

@@ -154,6 +154,8 @@ export class FleetRun {
       });
     }
     for (const waiting of approval.covered) {
+      // The store answers SQLite at once, so without a turn of the event loop this loop would hold back every ack.
+      await new Promise((resolve) => setImmediate(resolve));
       const member = this.members.get(waiting.row.clusterId)!;
       const hash = paramsHash(waiting.prompt.request);
       const own = await store.decideApproval(waiting.prompt.approvalId, { by: actor.id, decision: outcome, at, paramsHash: hash });

@@ -31,6 +31,8 @@ export interface Sandbox {
   /** ram/cs: `host:port` for openapi-core's Config.endpoint (with protocol 'http'); oss/kube: URLs. */
   endpoints: { ram: string; cs: string; oss: string; kube: string };
   faults: { ram: FaultPlan; cs: FaultPlan; oss: FaultPlan; kube: FaultPlan };
+  /** TLS connections the emulated API servers accepted so far (a client that keeps its connections makes few). */
+  kubeTlsConnections(): number;
   publicState(): PublicState;
   close(): Promise<void>;
 }
@@ -61,6 +63,7 @@ export async function startSandbox(options: { stateDir?: string | null; fleet?: 
     requests,
     endpoints: { ram: `127.0.0.1:${ram.port}`, cs: `127.0.0.1:${cs.port}`, oss: ossEndpoint, kube: kube.url },
     faults,
+    kubeTlsConnections: kube.tlsConnections,
     publicState: () => publicStateOf(account.state),
     close: async () => {
       await controllers.stop();

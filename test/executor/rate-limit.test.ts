@@ -55,4 +55,17 @@ describe('CallLimiter', () => {
     await all;
     expect(most).toBe(2);
   });
+
+  it('paces each cluster’s Kubernetes calls on their own: one busy cluster does not slow another', async () => {
+    const limiter = new CallLimiter({ perSecond: { kube: 10 }, burst: { kube: 1 }, concurrency: 100 });
+    const at: Record<string, number[]> = { a: [], b: [] };
+    const calls = [
+      ...Array.from({ length: 3 }, () => limiter.run('kube', async () => void at.a!.push(performance.now()), 'c-a')),
+      limiter.run('kube', async () => void at.b!.push(performance.now()), 'c-b'),
+    ];
+    await vi.advanceTimersByTimeAsync(300);
+    await Promise.all(calls);
+    expect(at.a).toEqual([0, 100, 200]);
+    expect(at.b).toEqual([0]);
+  });
 });

@@ -179,7 +179,7 @@ async function writeSecret(ctx: ExecContext, params: Params, existing: SecretVie
     metadata: { name: params.secretName, namespace: params.namespace, labels: existing ? existing.labels : { 'app.kubernetes.io/managed-by': 'backup-setup-bot' } },
     data,
   };
-  const context = { service: 'kube' as const, permission: 'create/update secrets', resource: `${where(params)} in cluster ${params.clusterId}` };
+  const context = { service: 'kube' as const, permission: 'create/update secrets', resource: `${where(params)} in cluster ${params.clusterId}`, scope: params.clusterId };
   const replace = (resourceVersion: string) => kube.core.replaceNamespacedSecret({ name: params.secretName, namespace: params.namespace, body: { ...body, metadata: { ...body.metadata, resourceVersion } } });
   if (existing) {
     await write(ctx, context, () => replace(existing.resourceVersion));
@@ -195,10 +195,10 @@ async function writeSecret(ctx: ExecContext, params: Params, existing: SecretVie
 }
 
 export async function apply(params: Params, ctx: ExecContext): Promise<StepOutcome> {
-  if (!(await userExists(ctx, params.userName))) {
+  const [userThere, state] = await Promise.all([userExists(ctx, params.userName), readAccessKeySecret(ctx, params)]);
+  if (!userThere) {
     throw new StepError('createAccessKeySecret', 'EntityNotExist.User', `RAM user ${params.userName} does not exist: run the createRamUser step first.`);
   }
-  const state = await readAccessKeySecret(ctx, params);
   const blocked = blocker(params, state);
   if (blocked) throw blocked;
   for (const orphan of state.orphans) await deleteKey(ctx, params, orphan.accessKeyId, 'deleted orphan AccessKey');
@@ -230,7 +230,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
   try {
     await writeSecret(ctx, params, state.secret, created.id, created.secret);
   } catch (error) {
-    const refused = toStepError('createAccessKeySecret', error, { service: 'kube', permission: 'create/update secrets', resource: `${where(params)} in cluster ${params.clusterId}` });
+    const refused = toStepError('createAccessKeySecret', error, { service: 'kube', permission: 'create/update secrets', resource: `${where(params)} in cluster ${params.clusterId}`, scope: params.clusterId });
     let cleanup: string;
     try {
       await deleteKey(ctx, params, created.id, 'deleted the new AccessKey: its Secret could not be written');

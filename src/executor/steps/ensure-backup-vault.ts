@@ -65,7 +65,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
   const coordinates = { group: BACKUP_LOCATION.group, version: BACKUP_LOCATION.version, namespace: BACKUP_NAMESPACE, plural: BACKUP_LOCATION.plural };
   let refusal: unknown = null;
   for (const name of free) {
-    const context = { service: 'kube' as const, permission: 'create backuplocations.csdr.alibabacloud.com', resource: `backup vault ${BACKUP_NAMESPACE}/${name} in cluster ${params.clusterId}` };
+    const context = { service: 'kube' as const, permission: 'create backuplocations.csdr.alibabacloud.com', resource: `backup vault ${BACKUP_NAMESPACE}/${name} in cluster ${params.clusterId}`, scope: params.clusterId };
     const body = { apiVersion: `${BACKUP_LOCATION.group}/${BACKUP_LOCATION.version}`, kind: BACKUP_LOCATION.kind, metadata: { name, namespace: BACKUP_NAMESPACE }, spec: backupLocationSpec(params) };
     try {
       await guarded(ctx, context, () => kube.custom.createNamespacedCustomObject({ ...coordinates, body }));
@@ -84,7 +84,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
       refusal = error;
     }
   }
-  const context = { service: 'kube' as const, permission: 'create backuplocations.csdr.alibabacloud.com', resource: `backup vault ${params.name} in cluster ${params.clusterId}` };
+  const context = { service: 'kube' as const, permission: 'create backuplocations.csdr.alibabacloud.com', resource: `backup vault ${params.name} in cluster ${params.clusterId}`, scope: params.clusterId };
   const last = refusal === null ? null : toStepError('createBackupVault', refusal, context, ctx.metrics);
   throw new StepError('createBackupVault', last?.code ?? 'VaultNamesTaken',
     `No backup vault could be created under ${params.name} or ${params.name}-2 … ${params.name}-${vaultNameCandidates(params.name).length}${last ? ` (${last.message})` : ''}: create one in the ACK console (Backup Center → Backup Vault) pointing at ${describe(params)}, then run /backup-setup again.`);

@@ -19,7 +19,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
   const present: StepOutcome = { step: 'createNamespace', outcome: 'already present', detail: `Namespace ${params.namespace} already exists` };
   // No read first: the API server answers 409 AlreadyExists for a namespace that is there.
   const kube = await kubeOf(ctx, params.clusterId);
-  const result = await createOrPresent(ctx, { service: 'kube', permission: 'create namespaces', resource: `namespace ${params.namespace} in cluster ${params.clusterId}` }, () =>
+  const result = await createOrPresent(ctx, { service: 'kube', permission: 'create namespaces', resource: `namespace ${params.namespace} in cluster ${params.clusterId}`, scope: params.clusterId }, () =>
     kube.core.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: params.namespace } } }),
   () => namespaceExists(ctx, params.clusterId, params.namespace));
   if (result === 'present') return present;

@@ -33,7 +33,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
   const patch = { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: restartedAt } } } } };
   // kubectl sends a strategic merge patch; an API server that does not take it (415) gets a JSON merge patch.
   const send = (strategy: string) => () => kube.apps.patchNamespacedDeployment({ name: params.deployment, namespace: params.namespace, body: patch }, setHeaderOptions('Content-Type', strategy));
-  await call(ctx, { service: 'kube', permission: 'patch deployments', resource: where }, () =>
+  await call(ctx, { service: 'kube', permission: 'patch deployments', resource: where, scope: params.clusterId }, () =>
     send(PatchStrategy.StrategicMergePatch)().catch((error: unknown) => {
       if ((error as { code?: unknown }).code === 415) return send(PatchStrategy.MergePatch)();
       throw error;

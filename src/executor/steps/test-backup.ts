@@ -17,7 +17,7 @@ import { APPLICATION_BACKUP, DELETE_REQUEST, kubeOf, readCustomObject, type Cust
 import { withRetry } from '../retry.ts';
 import { diagnose } from '../test-backup-diagnosis.ts';
 import {
-  backupDirectory, configurationChanges, currentConfiguration, describeRecord, formatBytes, locationOf, readVault, recordTest, type Vault,
+  backupDirectory, configurationChanges, configurationOf, describeRecord, formatBytes, locationOf, readComponent, readVault, recordTest, type Vault,
 } from '../test-backup-record.ts';
 import type { StepModule } from './types.ts';
 
@@ -46,8 +46,8 @@ function coordinates(resource: typeof APPLICATION_BACKUP | typeof DELETE_REQUEST
 }
 
 export async function preview(params: Params, ctx: ExecContext): Promise<StepPreview> {
-  const { vault, record } = await readVault(ctx, params.clusterId, params.vault, params.target);
-  const { configuration } = await currentConfiguration(ctx, params.clusterId, vault);
+  const [{ vault, record }, component] = await Promise.all([readVault(ctx, params.clusterId, params.vault, params.target), readComponent(ctx, params.clusterId)]);
+  const { configuration } = configurationOf(vault, component);
   const changed = record ? configurationChanges(record.configuration, configuration) : [];
   if (record && !params.force && changed.length === 0) {
     return {
@@ -69,7 +69,7 @@ export async function preview(params: Params, ctx: ExecContext): Promise<StepPre
 
 async function createTask(ctx: ExecContext, clusterId: string, resource: typeof APPLICATION_BACKUP | typeof DELETE_REQUEST, body: object, name: string) {
   const kube = await kubeOf(ctx, clusterId);
-  const context = { service: 'kube' as const, permission: `create ${resource.plural}.${resource.group}`, resource: `${resource.kind} ${BACKUP_NAMESPACE}/${name} in cluster ${clusterId}` };
+  const context = { service: 'kube' as const, permission: `create ${resource.plural}.${resource.group}`, resource: `${resource.kind} ${BACKUP_NAMESPACE}/${name} in cluster ${clusterId}`, scope: clusterId };
   try {
     await withRetry(() => kube.custom.createNamespacedCustomObject({ ...coordinates(resource), body }), ctx.retry);
   } catch (error) {
@@ -152,17 +152,20 @@ function secondsBetween(status: unknown, fallbackMs: number): number {
 export async function apply(params: Params, ctx: ExecContext): Promise<StepOutcome> {
   const started = Date.now();
   const deadline = started + meta.timeoutMs;
-  const { vault } = await readVault(ctx, params.clusterId, params.vault, params.target);
-  const view = await currentConfiguration(ctx, params.clusterId, vault);
-  const location = locationOf(vault, params.backupName);
   const deleteName = `${params.backupName}-dbr`;
+  const [{ vault }, component, pending] = await Promise.all([
+    readVault(ctx, params.clusterId, params.vault, params.target),
+    readComponent(ctx, params.clusterId),
+    readCustomObject(ctx, params.clusterId, DELETE_REQUEST, BACKUP_NAMESPACE, deleteName),
+  ]);
+  const view = configurationOf(vault, component);
+  const location = locationOf(vault, params.backupName);
   const failure = (what: string, componentError: string) => {
     const { remedy, fix } = diagnose(componentError, vault, view.credentials, view.policyDocument);
     return new StepError('testBackup', 'TestBackupFailed', `${what}: «${componentError}». Likely fix: ${fix}`, false, remedy);
   };
 
   let written: { objects: number; bytes: number; seconds: number };
-  const pending = await readCustomObject(ctx, params.clusterId, DELETE_REQUEST, BACKUP_NAMESPACE, deleteName);
   if (pending) {
     // A rerun after the backup was checked and its removal asked for: carry on with the removal.
     written = JSON.parse(pending.metadata?.annotations?.[RESULT_ANNOTATION] ?? '{"objects":0,"bytes":0,"seconds":0}') as typeof written;

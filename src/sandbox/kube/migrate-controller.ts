@@ -81,8 +81,6 @@ export function startMigrateControllers({ account, ossEndpoint }: { account: San
   /** Per cluster: the Deployment's pod template the component started with, and the AccessKey it read then. */
   const started = new Map<string, { template: string; secret: Credentials | null }>();
   let stopped = false;
-  let again = false;
-  let current: Promise<void> = Promise.resolve();
 
   const setStatus = (clusterId: string, kind: string, name: string, status: Json) =>
     account.change((s) => {
@@ -243,33 +241,46 @@ export function startMigrateControllers({ account, ossEndpoint }: { account: San
     }
   };
 
-  const reconcileOnce = async (): Promise<boolean> => {
+  /** One task of the cluster, if one is waiting: the backup component of each cluster works through its own tasks. */
+  const reconcileOnce = async (clusterId: string): Promise<boolean> => {
     observeStarts();
-    for (const cluster of Object.values(account.state.clusters)) {
-      if (!running(cluster)) continue;
-      const backup = tasks(cluster, 'ApplicationBackup').find((b) => phaseOf(b) === undefined);
-      if (backup) {
-        await runBackup(cluster.id, backup);
-        return true;
-      }
-      const request = tasks(cluster, 'DeleteRequest').find((r) => phaseOf(r) === undefined);
-      if (request) {
-        await runDelete(cluster.id, request);
-        return true;
-      }
+    const cluster = account.state.clusters[clusterId];
+    if (!cluster || !running(cluster)) return false;
+    const backup = tasks(cluster, 'ApplicationBackup').find((b) => phaseOf(b) === undefined);
+    if (backup) {
+      await runBackup(cluster.id, backup);
+      return true;
+    }
+    const request = tasks(cluster, 'DeleteRequest').find((r) => phaseOf(r) === undefined);
+    if (request) {
+      await runDelete(cluster.id, request);
+      return true;
     }
     return false;
   };
 
+  // Every cluster runs its own component, so clusters' tasks run side by side; one cluster's run one after another.
+  const workers = new Map<string, { again: boolean; done: Promise<void> }>();
   const schedule = () => {
     if (stopped) return;
-    again = true;
-    current = current.then(async () => {
-      while (again && !stopped) {
-        again = false;
-        while (!stopped && (await reconcileOnce())) { /* next task */ }
+    observeStarts();
+    for (const cluster of Object.values(account.state.clusters)) {
+      const clusterId = cluster.id;
+      if (!running(cluster) || !(['ApplicationBackup', 'DeleteRequest'] as const).some((kind) => tasks(cluster, kind).some((t) => phaseOf(t) === undefined))) continue;
+      const worker = workers.get(clusterId);
+      if (worker) {
+        worker.again = true;
+        continue;
       }
-    }).catch(() => undefined);
+      const started = { again: true, done: Promise.resolve() };
+      workers.set(clusterId, started);
+      started.done = (async () => {
+        while (started.again && !stopped) {
+          started.again = false;
+          while (!stopped && (await reconcileOnce(clusterId))) { /* next task */ }
+        }
+      })().catch(() => undefined).finally(() => workers.delete(clusterId));
+    }
   };
 
   const unsubscribe = account.onChange(schedule);
@@ -278,7 +289,7 @@ export function startMigrateControllers({ account, ossEndpoint }: { account: San
     async stop() {
       stopped = true;
       unsubscribe();
-      await current;
+      await Promise.all([...workers.values()].map((w) => w.done));
     },
   };
 }

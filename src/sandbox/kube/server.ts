@@ -310,7 +310,7 @@ async function serveResource(
 }
 
 /** Like http.ts listen, over TLS: 127.0.0.1, an ephemeral port, a throwing handler answers 500. */
-async function listenTls(handler: Handler, tls: { key: string; cert: string }): Promise<{ port: number; close(): Promise<void> }> {
+async function listenTls(handler: Handler, tls: { key: string; cert: string }): Promise<{ port: number; connections(): number; close(): Promise<void> }> {
   const server = createServer(tls, (req, res) => {
     handler(req, res).catch((error: unknown) => {
       if (res.headersSent) return res.destroy();
@@ -318,9 +318,12 @@ async function listenTls(handler: Handler, tls: { key: string; cert: string }): 
       res.end(`emulator error: ${error instanceof Error ? error.message : String(error)}`);
     });
   });
+  let connections = 0;
+  server.on('secureConnection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
+    connections: () => connections,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
@@ -328,7 +331,7 @@ async function listenTls(handler: Handler, tls: { key: string; cert: string }): 
   };
 }
 
-export async function startKubeServer({ account, faults }: { account: SandboxAccount; faults?: FaultPlan }): Promise<KubeServerAddress & { close(): Promise<void> }> {
+export async function startKubeServer({ account, faults }: { account: SandboxAccount; faults?: FaultPlan }): Promise<KubeServerAddress & { tlsConnections(): number; close(): Promise<void> }> {
   const answer = (res: ServerResponse, error: KubeError) =>
     sendJson(res, error.code, error.status(), error.code === 429 ? { 'retry-after': '1' } : {});
 
@@ -361,6 +364,6 @@ export async function startKubeServer({ account, faults }: { account: SandboxAcc
       answer(res, error);
     }
   }, { key: keyPem, cert: certificatePem });
-  return { url: `https://127.0.0.1:${server.port}`, certificatePem, close: () => server.close() };
+  return { url: `https://127.0.0.1:${server.port}`, certificatePem, tlsConnections: server.connections, close: () => server.close() };
 }
 
