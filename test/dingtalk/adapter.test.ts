@@ -348,6 +348,10 @@ describe('DingTalk cards', () => {
     expect(toMarkdown('*backup-setup* for acs:oss:*:*:cnfs-oss-* in <https://cs.console.aliyun.com|the console>, A &amp; B')).toBe(
       '**backup-setup** for acs:oss:*:*:cnfs-oss-* in [the console](https://cs.console.aliyun.com), A & B',
     );
+    // Bare links become links, without their closing punctuation.
+    expect(toMarkdown('log on to the Cloud Backup console (https://hbr.console.aliyun.com/), then see https://help.aliyun.com/x.html.')).toBe(
+      'log on to the Cloud Backup console ([https://hbr.console.aliyun.com/](https://hbr.console.aliyun.com/)), then see [https://help.aliyun.com/x.html](https://help.aliyun.com/x.html).',
+    );
   });
 
   it('shows a policy document, fleet clusters, and every choice past the tenth on a further card', () => {

@@ -299,6 +299,8 @@ function localTime(iso: string, timeZone: string): string {
 export function toMarkdown(text: string): string {
   return text
     .replace(/<(https?:\/\/[^|>\s]+)\|([^>]+)>/g, '[$2]($1)')
+    // Bare links are made links: DingTalk's markdown documents only [label](url) (the stricter reading).
+    .replace(/(?<!\]\()\bhttps?:\/\/[^\s<>()`\]]*[^\s<>()`\].,;:!?]/g, (url) => `[${url}](${url})`)
     .replace(/(^|[^*\w])\*([\w`][^*\n]*?)\*(?=[^*\w]|$)/g, '$1**$2**')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
