@@ -18,7 +18,7 @@ import { hasRunningWork, promptKey, promptOf, sessionIdFor, snapshotOf, stateNam
 import type { Speaker } from './speaker.ts';
 import { StepRunner, type Suspension } from './step-runner.ts';
 import { SessionThread, threadOf, type ApprovalPrompt } from './thread.ts';
-import { endedHead, readingHead, waitingHead, type HeadOf, type StatusReply } from './thread-head.ts';
+import { applyingHead, endedHead, readingHead, waitingHead, type HeadOf, type StatusReply } from './thread-head.ts';
 import type { FlowContext } from '../../flows/blocks/context.ts';
 
 export type { SessionSnapshot } from './snapshot.ts';
@@ -299,6 +299,10 @@ export class Sessions {
       return;
     }
     const applied = eventId === undefined ? stored.applied : [...stored.applied, eventId].slice(-APPLIED_EVENTS);
+    const context = (stored.xstate as { context?: FlowContext } | undefined)?.context;
+    if (event?.type === 'APPROVE' && context?.prompt?.kind === 'approval' && context.prompt.approvalId === event.approvalId) {
+      await this.updateHead(row, applyingHead(headOf(row), context, context.prompt));
+    }
     const result = await this.drive(row, { ...stored, applied }, { event });
     // Another process saved the session meanwhile: the event applies to what it saved.
     if (result === 'stale' && attempt < STALE_RETRIES) return this.advance(sessionId, event, eventId, attempt + 1);

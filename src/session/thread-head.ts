@@ -44,11 +44,19 @@ export function waitingHead(of: HeadOf, context: FlowContext, prompt: Prompt, ap
     const question = prompt.text.split('\n')[0]!;
     return head(of, [`Waiting for an answer to: ${question}`], [of.requester], true);
   }
+  return head(of, [`${stepPosition(context, prompt)}: ${describeStep(prompt.request)} — waiting for an approver.`], [...approvers], true);
+}
+
+/** Where the setup is while an approved step runs. */
+export function applyingHead(of: HeadOf, context: FlowContext, prompt: Extract<Prompt, { kind: 'approval' }>): StatusReply {
+  return head(of, [`${stepPosition(context, prompt)}: ${describeStep(prompt.request)} — approved, in progress.`], [], true);
+}
+
+function stepPosition(context: FlowContext, prompt: Extract<Prompt, { kind: 'approval' }>): string {
   const { steps } = context.plan;
   const index = steps.findIndex((s) => s.request.step === prompt.request.step);
-  const position = index >= 0 ? `Step ${index + 1} of ${steps.length}` : 'Step';
   const done = context.completed.length > 0 ? ` (${context.completed.length} done)` : '';
-  return head(of, [`${position}${done}: ${describeStep(prompt.request)} — waiting for an approver.`], [...approvers], true);
+  return `${index >= 0 ? `Step ${index + 1} of ${steps.length}` : 'Step'}${done}`;
 }
 
 /** The summary the top message ends with. */

@@ -1,7 +1,7 @@
 // Approval rules end to end (DESIGN.md "Approvals"): bound to the step, expiring, counted once, and
 // closed by the sweeper with a message in the thread.
 import { afterEach, describe, expect, it } from 'vitest';
-import { APPROVER, BYSTANDER, firstApproval, REQUESTER, startTestBot, type TestBot } from '../support/bot-harness.ts';
+import { APPROVER, BYSTANDER, driveToEnd, firstApproval, REQUESTER, startTestBot, type TestBot } from '../support/bot-harness.ts';
 import { setupState } from '../support/sandbox-state.ts';
 
 let t: TestBot;
@@ -47,6 +47,28 @@ describe('approvals', () => {
     // The expired approval offers to request it again: a new setup of the cluster.
     expect(approval.updates).toContainEqual(expect.objectContaining({ kind: 'decided', decision: 'expired', again: { clusterId: 'c-sandbox-dedicated' } }));
     expect(setupState(t.sandbox).ram.users).toEqual([]);
+  });
+
+  it('the top message goes from reading the cluster to each step (waiting, then in progress) to the summary', async () => {
+    t = await startTestBot();
+    await t.command('/backup-setup c-sandbox-dedicated');
+    const done = await driveToEnd(t, 'c-sandbox-dedicated');
+    expect(done.ok).toBe(true);
+    const head = t.chat.messages.find((m) => m.reply.kind === 'status')!;
+    const lines = [head.reply, ...head.updates].map((r) => (r.kind === 'status' ? r.lines[0] : r.kind));
+    expect(lines[0]).toBe('Reading the cluster…');
+    expect(lines).toContain('Waiting for an answer to: Which OSS bucket in cn-hangzhou should hold the backups? Whichever bucket you pick, the setup creates a RAM user whose long-lived AccessKey (it does not expire) is stored in a Secret in the cluster. A name that does not exist yet creates the bucket. Pick one or type a name.');
+    expect(lines).toContain('Step 1 of 8: Create RAM user `ack-backup-c-sandbox-dedicated` — waiting for an approver.');
+    expect(lines).toContain('Step 1 of 8: Create RAM user `ack-backup-c-sandbox-dedicated` — approved, in progress.');
+    expect(lines).toContain('Step 8 of 8 (7 done): Test backup of namespace `kube-public` into vault `sandbox-dedicated-backups`, then delete it — approved, in progress.');
+    const last = head.updates.at(-1)!;
+    expect(last).toMatchObject({ kind: 'status', cancellable: false, waitingOn: [] });
+    expect((last as { lines: string[] }).lines).toEqual([
+      expect.stringMatching(/^✅ Backup center setup complete for `sandbox-dedicated`/),
+      'Created or changed: 7 · already present: 0 · not done: 0.',
+      'Backup vault: Created backup vault sandbox-dedicated-backups (bucket cnfs-oss-sandbox-backups, cn-hangzhou, internal network)',
+      'The whole story is in this thread.',
+    ]);
   });
 
   it('self-approval and bystanders are refused; self-approval works when configured', async () => {
