@@ -456,13 +456,12 @@ export class Sessions {
     const fleet = this.fleets.get(row.id);
     this.fleets.delete(row.id);
     if (fleet) fleet.closed(row.clusterId, { ...output, message });
-    else {
-      await this.thread.closing(row, output.status === 'complete', message);
-      await this.updateHead(row, endedHead(headOf(row), { ...output, message }, context));
-    }
+    else await this.thread.closing(row, output.status === 'complete', message);
     const open = this.posted(row);
     const question = open.prompt?.kind === 'question' && open.message ? { message: open.message, prompt: open.prompt as QuestionPrompt } : null;
     await this.thread.closePrompts(row, question, closedBecause(output));
+    // Last: the top message's summary is the thread's final word.
+    await this.updateHead(row, endedHead(headOf(row), { ...output, message }, context));
     await this.audit(row.id, row.clusterId, row.requester, 'session.end', output.status);
   }
 

@@ -189,6 +189,8 @@ describe('a Slack user group as approvers', () => {
     await slack.command('c-sandbox-dedicated', REQUESTER);
     const parent = await slack.parentOf('c-sandbox-dedicated');
     const approval = await firstApproval(parent.ts);
+    // The top message names the group it waits on as a group mention.
+    await slack.until('the group in the top message', () => JSON.stringify(parent.blocks).includes('Waiting on <!subteam^S0OPS>'));
     expect((await slack.click(approval, 'approve', APPROVER)).status).toBe(200);
     await slack.until('the refusal', () => api.ephemerals.find((e) => e.user === APPROVER));
     expect(api.ephemerals.find((e) => e.user === APPROVER)!.text).toMatch(/not an approver/);

@@ -434,7 +434,7 @@ function showGuide() {
       el('code', {}, '/backup-setup <cluster-id>'), ' below (', el('code', {}, '/backup-setup help'), ' lists every command). The seeded clusters:'),
     list,
     el('p', { 'data-testid': 'guide-people' },
-      'The requester answers the questions; every change waits for an approver ',
+      'The person who starts a setup (or an approver) answers its questions; every change waits for an approver ',
       `(${approverNames.join(', ') || 'none configured'}), who cannot approve a setup they requested. `,
       'Switch identity with the “You are” menu at the top, or open this page in a second tab as another person (',
       el('code', {}, '?user=web:approver'), ').'),
