@@ -11,7 +11,7 @@ import type { Executor } from '../executor/contract.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { StaleRevisionError, type SessionRow, type Store } from '../store/contract.ts';
-import { paramsHash } from './approvals.ts';
+import { approversOn, paramsHash } from './approvals.ts';
 import { closedBecause, interruptionNote, suspensionNote } from './endings.ts';
 import { driveFlow, isSettled } from './flow-host.ts';
 import { hasRunningWork, promptKey, promptOf, sessionIdFor, snapshotOf, stateName, type PostedPrompt, type SessionSnapshot } from './snapshot.ts';
@@ -418,7 +418,7 @@ export class Sessions {
       return;
     }
     // After the save, so a click on the prompt finds where it was posted.
-    if (!posted.fleet) await this.updateHead(row, waitingHead(headOf(row), context, prompt, this.deps.approvers ?? []));
+    if (!posted.fleet) await this.updateHead(row, waitingHead(headOf(row), context, prompt, approversOn(row.conversation.platform, this.deps.approvers ?? [])));
   }
 
   /** Shows the prompt where people can answer it; null when nobody can (yet). */

@@ -7,7 +7,7 @@ import type { ApprovalReply, Conversation, PostedMessage, QuestionPrompt, Reply 
 import type { Executor } from '../executor/contract.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ApprovalRow, SessionRow, Store } from '../store/contract.ts';
-import { paramsHash } from './approvals.ts';
+import { approversOn, paramsHash } from './approvals.ts';
 import type { Speaker } from './speaker.ts';
 
 export type ApprovalPrompt = Extract<Prompt, { kind: 'approval' }>;
@@ -114,12 +114,13 @@ export class SessionThread {
   async remind(row: SessionRow, approval: ApprovalRow, approvers: readonly string[]): Promise<void> {
     if (!row.threadId) return; // a fleet member: its fleet's message carries the approval
     const shown = approval.shown as ApprovalReply | null;
-    const others = approvers.filter((a) => a !== row.requester);
+    const here = approversOn(row.conversation.platform, approvers);
+    const others = here.filter((a) => a !== row.requester);
     await this.deps.speaker.post(threadOf(row), {
       kind: 'reminder',
       title: shown?.title ?? approval.step,
       expiresAt: approval.expiresAt.toISOString(),
-      approvers: others.length > 0 ? others : [...approvers],
+      approvers: others.length > 0 ? others : here,
     });
   }
 
