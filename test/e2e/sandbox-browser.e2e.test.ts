@@ -149,6 +149,11 @@ describe.skipIf(!chromiumPath())('the sandbox in a browser', () => {
     const approval = thread.locator(`${SELECTORS.message}[data-kind="approval"]`).first();
     expect(await approval.getAttribute('data-needs-answer')).toBe('other');
     expect(await thread.locator(SELECTORS.waitingOn).textContent()).toBe('Waiting on Avery (approver), Casey (second approver)');
+    // Her own click is refused, privately; the buttons it disabled come back, since nothing changed.
+    await approval.locator(SELECTORS.approve).click();
+    expect(await approval.locator(SELECTORS.approve).isDisabled()).toBe(true);
+    await avery.locator(`${SELECTORS.note}:has-text("cannot approve its steps yourself")`).waitFor();
+    await approval.locator(`${SELECTORS.approve}:not([disabled])`).waitFor({ timeout: 6_000 });
     const [casey] = await Promise.all([browser.context.waitForEvent('page'), approval.locator(SELECTORS.askApproverLink).click()]);
     await casey!.locator(`${SELECTORS.connection}[data-state="connected"]`).waitFor();
     expect(await casey!.locator(SELECTORS.identity).inputValue()).toBe('web:approver-2');

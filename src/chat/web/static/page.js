@@ -98,9 +98,17 @@ composerForm.addEventListener('submit', (event) => {
   void send('/chat/command', { text });
 });
 
+/** How long a clicked message's buttons stay disabled waiting for its update (a refused click changes nothing). */
+const CLICK_SETTLE_MS = 4_000;
+
 function click(messageId, action, extra = {}) {
   // The buttons of a message that was answered leave the tab order at once; the update replaces them.
-  document.querySelectorAll(`#message-${messageId} .actions button, #message-${messageId} .actions select`).forEach((b) => (b.disabled = true));
+  const controls = [...document.querySelectorAll(`#message-${messageId} :is(.actions, .deny-form) :is(button, select)`)];
+  for (const control of controls) control.disabled = true;
+  // Not replaced in time (the click was refused, or did not reach the bot): they work again.
+  setTimeout(() => {
+    for (const control of controls) if (control.isConnected) control.disabled = false;
+  }, CLICK_SETTLE_MS);
   return send('/chat/click', { messageId, action, ...extra });
 }
 
@@ -349,7 +357,6 @@ function renderApproval(message, reply) {
   });
   denyForm.addEventListener('submit', (event) => {
     event.preventDefault();
-    confirmDeny.disabled = true;
     void click(message.id, 'deny', reason.value.trim() ? { reason: reason.value.trim() } : {});
   });
   // The requester cannot approve their own setup: the page says who can, and opens the page as them.
