@@ -91,9 +91,15 @@ describe.skipIf(!chromiumPath())('the sandbox in a browser', () => {
       if (approval) {
         handled.add(approval);
         const approve = approver.locator(`${SELECTORS.message}[data-message-id="${approval}"] ${SELECTORS.approve}`);
+        // The reason field of Deny shows only after Deny.
+        expect(await approver.locator(`${SELECTORS.message}[data-message-id="${approval}"] ${SELECTORS.denyReason}`).isVisible()).toBe(false);
         expect(await approve.getAttribute('aria-label')).toMatch(/^Approve: \S/);
         // Keyboard focus moved to the new approval's Approve button.
         await approver.locator(`${SELECTORS.message}[data-message-id="${approval}"] ${SELECTORS.approve}:focus`).waitFor({ timeout: 5_000 });
+        if (approvals === 2) {
+          await approver.locator(`[data-kind="status"] ${SELECTORS.status}:has-text("Step 3 of 8")`).waitFor();
+          await screenshotChannel(approver, shot('sandbox-dedicated-waiting.png'));
+        }
         await approve.click();
         await approver.locator(`${SELECTORS.message}[data-message-id="${approval}"][data-kind="decided"]`).waitFor();
         approvals++;
@@ -159,7 +165,9 @@ describe.skipIf(!chromiumPath())('the sandbox in a browser', () => {
     expect(await casey!.locator(SELECTORS.identity).inputValue()).toBe('web:approver-2');
     const id = (await approval.getAttribute('data-message-id'))!;
     const theirs = casey!.locator(`${SELECTORS.message}[data-message-id="${id}"]`);
+    expect(await theirs.locator(SELECTORS.denyReason).isVisible()).toBe(false);
     await theirs.locator(SELECTORS.deny).click();
+    expect(await theirs.locator(`${SELECTORS.denyReason}:focus`).isVisible()).toBe(true);
     await theirs.locator(SELECTORS.denyReason).fill('Use the team bucket, not a new one');
     await theirs.locator(SELECTORS.denyConfirm).click();
     await theirs.locator(`${SELECTORS.decisionReason}`).waitFor();
