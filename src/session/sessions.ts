@@ -452,7 +452,9 @@ export class Sessions {
     // Ended first: of several processes that reach the end (a cancel on one replica, a step on another), one speaks.
     if (!(await store.endSession(row.id, output.status))) return;
     metrics.sessionsEnded.inc({ status: output.status });
-    const message = output.interrupted ? `${output.message}\n${await interruptionNote(store, row.id, output.interrupted)}` : output.message;
+    let message = output.interrupted ? `${output.message}\n${await interruptionNote(store, row.id, output.interrupted)}` : output.message;
+    const reason = output.status === 'denied' ? await this.denialReason(row) : null;
+    if (reason) message = message.replace(/^[^\n]*/, (headline) => `${headline} Reason: ${reason}`);
     const fleet = this.fleets.get(row.id);
     this.fleets.delete(row.id);
     if (fleet) fleet.closed(row.clusterId, { ...output, message });
@@ -463,6 +465,12 @@ export class Sessions {
     // Last: the top message's summary is the thread's final word.
     await this.updateHead(row, endedHead(headOf(row), { ...output, message }, context));
     await this.audit(row.id, row.clusterId, row.requester, 'session.end', output.status);
+  }
+
+  /** Why the approval the session waited on was denied, when the approver said. */
+  private async denialReason(row: SessionRow): Promise<string | null> {
+    const prompt = promptOf(row);
+    return prompt?.kind === 'approval' ? ((await this.deps.store.getApproval(prompt.approvalId))?.reason ?? null) : null;
   }
 
   /** The top message of the session's thread, replaced by where the session is now. */

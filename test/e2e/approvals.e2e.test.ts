@@ -90,14 +90,17 @@ describe('approvals', () => {
     expect(own.updates).toContainEqual(expect.objectContaining({ kind: 'decided', decision: 'approved' }));
   });
 
-  it('deny ends the session and says what was and was not changed', async () => {
+  it('deny ends the session and says what was and was not changed, and why when the approver said', async () => {
     t = await startTestBot();
     await t.command('/backup-setup c-sandbox-dedicated');
     const approval = await firstApproval(t);
-    await t.decide(approval, 'deny');
+    await t.decide(approval, 'deny', APPROVER, '  Not before the $1 freeze\n(ask me after)  ');
     const done = await t.chat.until(() => t.chat.replies('done')[0]);
     expect(done.ok).toBe(false);
-    expect(done.text).toMatch(/denied/);
+    expect(done.text.split('\n')[0]).toMatch(/denied "Create RAM user `ack-backup-c-sandbox-dedicated`"\. Reason: Not before the \$1 freeze \(ask me after\)$/);
+    expect(approval.updates).toContainEqual(expect.objectContaining({ kind: 'decided', decision: 'denied', reason: 'Not before the $1 freeze (ask me after)' }));
+    const audit = await t.store.listAudit('c-sandbox-dedicated', 50);
+    expect(audit.find((r) => r.action === 'approval.deny')).toMatchObject({ outcome: 'denied', detail: 'Not before the $1 freeze (ask me after)' });
     expect(done.text).toMatch(/Nothing was changed|Not done/);
     expect(setupState(t.sandbox).ram.users).toEqual([]);
   });

@@ -41,7 +41,7 @@ export interface TestBot {
   command(text: string, actor?: Actor, conversation?: Conversation): Promise<void>;
   /** Answers the question (or decides the approval) posted in `message`. */
   answer(message: Recorded, value: string, actor?: Actor): Promise<void>;
-  decide(message: Recorded, decision: 'approve' | 'deny', actor?: Actor): Promise<void>;
+  decide(message: Recorded, decision: 'approve' | 'deny', actor?: Actor, reason?: string): Promise<void>;
   /** Restarts the bot (not the emulators) on the same store file, as a new process would. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -140,7 +140,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       );
       await bot.idle();
     },
-    async decide(message, decision, actor = APPROVER) {
+    async decide(message, decision, actor = APPROVER, reason) {
       const reply = message.reply;
       if (reply.kind !== 'approval') throw new Error(`message ${message.messageId} is a ${reply.kind}, not an approval`);
       await bot.handler(
@@ -153,6 +153,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
           actor,
           conversation: threadOf(message),
           messageId: message.messageId,
+          ...(reason === undefined ? {} : { reason }),
         },
         chat.tellerFor(actor.id),
       );
