@@ -36,13 +36,13 @@ function deadlineOf(ms: number): (what: string) => void {
 
 /** The cluster's region and name, and the add-on version to install (the policy depends on it). */
 async function readCluster(clients: CloudClients, clusterId: string) {
-  const detail = await clients.cs.describeClusterDetailWithOptions(clusterId, {}, runtime());
-  const region = detail.body?.regionId;
+  const detail = await clients.clusterDetail(clusterId);
+  const region = detail.regionId;
   if (!region) throw new Error(`cluster ${clusterId} has no region`);
   const offered = await clients.csIn(region).listAddonsWithOptions(new ListAddonsRequest({ clusterId }), {}, runtime());
   const version = offered.body?.addons?.find((a) => a.name === ADDON_NAME)?.version;
   if (!version) throw new Error(`CS offers no ${ADDON_NAME} version for ${clusterId}`);
-  return { region, version, name: detail.body?.name ?? '' };
+  return { region, version, name: detail.name ?? '' };
 }
 
 export async function plainDedicatedSetup(clients: CloudClients, options: PlainSetupOptions): Promise<void> {

@@ -1,5 +1,5 @@
 // `npm run bench`: runs every benchmark in turn, prints one table, writes bench/results/latest.json.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { ackLatency } from './ack-latency.ts';
 import { chartSvg } from './chart.ts';
@@ -16,11 +16,11 @@ const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
 };
 
 const only = process.argv.slice(2);
-const results: BenchResult[] = [];
+const results: (BenchResult & { key: string })[] = [];
 for (const [key, run] of Object.entries(BENCHMARKS)) {
   if (only.length > 0 && !only.includes(key)) continue;
   process.stdout.write(`running ${key}…\n`);
-  results.push(await run());
+  results.push({ key, ...(await run()) });
 }
 
 const rows = results.flatMap((r) =>
@@ -37,8 +37,16 @@ const rows = results.flatMap((r) =>
 console.table(rows);
 for (const r of results) for (const note of r.notes ?? []) console.log(`${r.name}: ${note}`);
 
+// `npm run bench -- fleet` reruns one benchmark: the others keep their last results (each says when it ran).
 const at = new Date().toISOString();
+const file = new URL('./results/latest.json', import.meta.url);
+const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { results?: (BenchResult & { key?: string })[] }).results ?? [] : [];
+const merged = Object.keys(BENCHMARKS).flatMap((key) => {
+  const now = results.find((r) => r.key === key);
+  if (now) return [{ ...now, at }];
+  return previous.filter((r) => r.key === key);
+});
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify({ at, node: process.version, cpus: cpus().length, results }, null, 2)}\n`);
-writeFileSync(new URL('./results/latest.svg', import.meta.url), chartSvg(results, `${at}, Node ${process.version}, ${cpus().length} CPUs`));
+writeFileSync(file, `${JSON.stringify({ at, node: process.version, cpus: cpus().length, results: merged }, null, 2)}\n`);
+writeFileSync(new URL('./results/latest.svg', import.meta.url), chartSvg(merged, `${at}, Node ${process.version}, ${cpus().length} CPUs`));
 process.exit(0);

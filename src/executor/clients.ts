@@ -83,13 +83,16 @@ export function publicApiServerOf(masterUrl: string | undefined): boolean {
   }
 }
 
-export type Pace = <T>(request: () => Promise<T>) => Promise<T>;
+/** Paces a CS request sent to `region`'s endpoint. */
+export type Pace = <T>(request: () => Promise<T>, region: string) => Promise<T>;
 const unpaced: Pace = (request) => request();
 
 export interface CloudClientOptions {
   credentials?: { accessKeyId: string; accessKeySecret: string };
   /** null = the live default endpoint. ram/cs: `host[:port]`; oss: URL. */
   endpoints: { ram: string | null; cs: string | null; oss: string | null };
+  /** A CS endpoint per region (`host[:port]`), where one differs from `endpoints.cs`. */
+  csEndpoints?: Record<string, string>;
   protocol?: 'http' | 'https';
   /** Region of the `cs` client and of CS calls made before a cluster's region is known. */
   defaultRegion?: string;
@@ -134,7 +137,7 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
   const csIn = (region: string): CsClient => {
     let client = csClients.get(region);
     if (!client) {
-      client = new CsClientClass(openApiConfig(options.endpoints.cs ?? `cs.${region}.aliyuncs.com`, region));
+      client = new CsClientClass(openApiConfig(options.csEndpoints?.[region] ?? options.endpoints.cs ?? `cs.${region}.aliyuncs.com`, region));
       csClients.set(region, client);
     }
     return client;
@@ -190,7 +193,7 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
   const clusterDetail = async (clusterId: string, { pace = unpaced, fresh = false }: { pace?: Pace; fresh?: boolean } = {}) => {
     const known = fresh ? undefined : details.get(clusterId);
     if (known) return known;
-    const response = await pace(() => csIn(defaultRegion).describeClusterDetailWithOptions(clusterId, {}, runtime(timeouts.read)));
+    const response = await pace(() => csIn(defaultRegion).describeClusterDetailWithOptions(clusterId, {}, runtime(timeouts.read)), defaultRegion);
     const body = response.body ?? new DescribeClusterDetailResponseBody({});
     details.set(clusterId, body);
     return body;
@@ -214,6 +217,7 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
         {},
         runtime(timeouts.kubeconfig),
       ),
+      region,
     );
     const config = new PooledKubeConfig();
     config.loadFromString(response.body?.config ?? '');

@@ -12,7 +12,10 @@ export interface CallContext {
   service: CloudService;
   permission: string;
   resource: string;
-  /** Which server the call goes to, where the service's limits are per server: the cluster of a Kubernetes call. */
+  /**
+   * Which server the call goes to, where the service's limits are per server: the cluster of a Kubernetes call, the
+   * region of a CS call (each region has its own endpoint, cs.<region>.aliyuncs.com).
+   */
   scope?: string;
 }
 

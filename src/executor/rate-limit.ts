@@ -2,10 +2,13 @@
 // calls in flight, so a fleet setup stays under the services' limits instead of being throttled. A rate
 // holds per scope where the service limits per server: every cluster has its own Kubernetes API server,
 // whose API Priority and Fairness limits its own clients (kubernetes.io/docs/concepts/cluster-administration/flow-control/),
-// so ten clusters' calls do not share one cluster's rate.
+// so ten clusters' calls do not share one cluster's rate. CS is paced per region: each region has its own
+// endpoint (cs.<region>.aliyuncs.com) and, we take it, its own flow control. The docs we found do not say
+// whether CS counts per region or per account; were it per account, a fleet over several regions would be
+// throttled at times, and a throttled call is retried (Throttling.User is retryable): slower, not failed.
 
 export interface RateLimits {
-  /** Calls per second per API (per cluster for Kubernetes). */
+  /** Calls per second per API (per cluster for Kubernetes, per region for CS). */
   perSecond: Partial<Record<CloudApi, number>>;
   /** Calls an idle API may take at once before the rate applies (default: one second's worth). */
   burst?: Partial<Record<CloudApi, number>>;

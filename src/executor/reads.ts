@@ -39,14 +39,14 @@ export interface InstalledAddon { name: string; version: string; state: string }
 
 /** ListClusterAddonInstances: the add-ons installed in the cluster (state active, updating, upgrading or deleting). */
 export async function installedAddons(ctx: ExecContext, clusterId: string, region: string): Promise<InstalledAddon[]> {
-  const response = await call(ctx, { service: 'cs', permission: 'cs:ListClusterAddonInstances', resource: `cluster ${clusterId}` }, () =>
+  const response = await call(ctx, { service: 'cs', permission: 'cs:ListClusterAddonInstances', resource: `cluster ${clusterId}`, scope: region }, () =>
     ctx.clients.csIn(region).listClusterAddonInstancesWithOptions(clusterId, {}, runtime(ctx.clients.timeouts.read)));
   return (response.body?.addons ?? []).map((a) => ({ name: a.name ?? '', version: a.version ?? '', state: a.state ?? '' }));
 }
 
 /** GetClusterAddonInstance: one add-on as installed, or null when it is not (404). */
 export async function installedAddon(ctx: ExecContext, clusterId: string, region: string, name: string): Promise<InstalledAddon | null> {
-  const found = await callOrNull(ctx, { service: 'cs', permission: 'cs:GetClusterAddonInstance', resource: `add-on ${name} of cluster ${clusterId}` }, () =>
+  const found = await callOrNull(ctx, { service: 'cs', permission: 'cs:GetClusterAddonInstance', resource: `add-on ${name} of cluster ${clusterId}`, scope: region }, () =>
     ctx.clients.csIn(region).getClusterAddonInstanceWithOptions(clusterId, name, {}, runtime(ctx.clients.timeouts.read)));
   if (found === null) return null;
   return { name: found.body?.name ?? name, version: found.body?.version ?? '', state: found.body?.state ?? '' };
@@ -54,7 +54,7 @@ export async function installedAddon(ctx: ExecContext, clusterId: string, region
 
 /** ListAddons with cluster_id: the version of each add-on that can be installed in that cluster ('' when none is offered). */
 export async function offeredAddonVersion(ctx: ExecContext, clusterId: string, region: string, name: string): Promise<string> {
-  const response = await call(ctx, { service: 'cs', permission: 'cs:ListAddons', resource: `cluster ${clusterId}` }, () =>
+  const response = await call(ctx, { service: 'cs', permission: 'cs:ListAddons', resource: `cluster ${clusterId}`, scope: region }, () =>
     ctx.clients.csIn(region).listAddonsWithOptions(new ListAddonsRequest({ clusterId }), {}, runtime(ctx.clients.timeouts.read)));
   return (response.body?.addons ?? []).find((a) => a.name === name)?.version ?? '';
 }
@@ -62,7 +62,7 @@ export async function offeredAddonVersion(ctx: ExecContext, clusterId: string, r
 export async function clusterIdsIn(ctx: ExecContext, region: string): Promise<string[]> {
   const ids: string[] = [];
   for (let page = 1; ; page++) {
-    const response = await call(ctx, { service: 'cs', permission: 'cs:DescribeClustersV1', resource: `region ${region}` }, () =>
+    const response = await call(ctx, { service: 'cs', permission: 'cs:DescribeClustersV1', resource: `region ${region}`, scope: region }, () =>
       ctx.clients.csIn(region).describeClustersV1WithOptions(new DescribeClustersV1Request({ regionId: region, pageNumber: page, pageSize: 100 }), {}, runtime(ctx.clients.timeouts.read)));
     const clusters = response.body?.clusters ?? [];
     for (const c of clusters) if (c.clusterId) ids.push(c.clusterId);
@@ -154,7 +154,7 @@ export async function listBuckets(ctx: ExecContext, region: string): Promise<Buc
 /** Calls whose CS requests happen only on a cache miss: each request takes the CS rate, a hit costs nothing. */
 function cachedCsCall<T>(ctx: ExecContext, context: CallContext, fetch: (pace: Pace | undefined) => Promise<T>): Promise<T> {
   const { limiter, ...unpacedCtx } = ctx;
-  const pace = limiter ? <R>(request: () => Promise<R>) => limiter.run('cs', request) : undefined;
+  const pace = limiter ? <R>(request: () => Promise<R>, region: string) => limiter.run('cs', request, region) : undefined;
   return call(unpacedCtx, context, () => fetch(pace));
 }
 

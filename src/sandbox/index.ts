@@ -31,6 +31,11 @@ export interface Sandbox {
   /** ram/cs: `host:port` for openapi-core's Config.endpoint (with protocol 'http'); oss/kube: URLs. */
   endpoints: { ram: string; cs: string; oss: string; kube: string };
   faults: { ram: FaultPlan; cs: FaultPlan; oss: FaultPlan; kube: FaultPlan };
+  /**
+   * With `csRegions`: a CS endpoint of each of those regions (`host:port`), with a fault plan of its own, as the real
+   * service has an endpoint per region (cs.<region>.aliyuncs.com). The same account answers behind every one.
+   */
+  regionalCs: Record<string, { endpoint: string; faults: FaultPlan }>;
   /** TLS connections the emulated API servers accepted so far (a client that keeps its connections makes few). */
   kubeTlsConnections(): number;
   publicState(): PublicState;
@@ -38,7 +43,7 @@ export interface Sandbox {
 }
 
 /** With a stateDir the account persists there and a later start finds it again; null keeps it in memory. */
-export async function startSandbox(options: { stateDir?: string | null; fleet?: number } = {}): Promise<Sandbox> {
+export async function startSandbox(options: { stateDir?: string | null; fleet?: number; csRegions?: string[] } = {}): Promise<Sandbox> {
   const fleet = options.fleet ?? 0;
   const account = new SandboxAccount(options.stateDir ?? null, () => seedAccount({ fleet }));
   if (fleetCases(fleet).some((c) => !account.state.clusters[c.id])) account.change((state) => addFleetClusters(state, fleet));
@@ -54,6 +59,10 @@ export async function startSandbox(options: { stateDir?: string | null; fleet?: 
   const ram = await listen(ramHandler(account, faults.ram, requests));
   const cs = await listen(csHandler({ account, faults: faults.cs, kubeServer: kube, log: requests }));
   const oss = await listen(ossHandler(account, faults.oss, requests));
+  const regional = await Promise.all((options.csRegions ?? []).map(async (region) => {
+    const plan = new FaultPlan();
+    return { region, plan, server: await listen(csHandler({ account, faults: plan, kubeServer: kube, log: requests })) };
+  }));
   const ossEndpoint = `http://127.0.0.1:${oss.port}`;
   const controllers = startMigrateControllers({ account, ossEndpoint });
   return {
@@ -63,11 +72,12 @@ export async function startSandbox(options: { stateDir?: string | null; fleet?: 
     requests,
     endpoints: { ram: `127.0.0.1:${ram.port}`, cs: `127.0.0.1:${cs.port}`, oss: ossEndpoint, kube: kube.url },
     faults,
+    regionalCs: Object.fromEntries(regional.map((r) => [r.region, { endpoint: `127.0.0.1:${r.server.port}`, faults: r.plan }])),
     kubeTlsConnections: kube.tlsConnections,
     publicState: () => publicStateOf(account.state),
     close: async () => {
       await controllers.stop();
-      await Promise.all([ram.close(), cs.close(), oss.close(), kube.close()]);
+      await Promise.all([ram.close(), cs.close(), oss.close(), kube.close(), ...regional.map((r) => r.server.close())]);
     },
   };
 }

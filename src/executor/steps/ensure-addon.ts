@@ -43,7 +43,7 @@ export async function preview(params: Params, ctx: ExecContext): Promise<StepPre
 
 async function waitForTask(ctx: ExecContext, params: Params, region: string, taskId: string, deadline: number): Promise<void> {
   for (;;) {
-    const task = await call(ctx, { service: 'cs', permission: 'cs:DescribeTaskInfo', resource: `task ${taskId} of cluster ${params.clusterId}` }, () =>
+    const task = await call(ctx, { service: 'cs', permission: 'cs:DescribeTaskInfo', resource: `task ${taskId} of cluster ${params.clusterId}`, scope: region }, () =>
       ctx.clients.csIn(region).describeTaskInfoWithOptions(taskId, {}, runtime(ctx.clients.timeouts.read)));
     const state = task.body?.state;
     if (state === 'success') return;
@@ -90,7 +90,7 @@ export async function apply(params: Params, ctx: ExecContext): Promise<StepOutco
     return { step: 'installAddon', outcome: 'already present', detail: `${params.addon} ${version} is already installed` };
   }
   const cs = ctx.clients.csIn(region);
-  const context = { service: 'cs' as const, permission: version === null ? 'cs:InstallClusterAddons' : 'cs:UpgradeClusterAddons', resource: `cluster ${params.clusterId}` };
+  const context = { service: 'cs' as const, permission: version === null ? 'cs:InstallClusterAddons' : 'cs:UpgradeClusterAddons', resource: `cluster ${params.clusterId}`, scope: region };
   // After a timeout the request may have started a task: the add-on then shows up (install) or changes state
   // (upgrade), and the version is waited for instead of sending the request again.
   const started = async () => {
