@@ -128,6 +128,12 @@ describe.skipIf(!chromiumPath())('the sandbox in a browser', () => {
     // Stale buttons are gone, so they are out of the tab order.
     expect(await requester.locator('[data-testid="thread"] button:not([disabled])').count()).toBe(1); // the thread's Reply
     await screenshotChannel(requester, shot('sandbox-dedicated-thread.png'));
+    // The live region said the newest message; a reload replays the channel without announcing it.
+    expect(await requester.locator(SELECTORS.announcer).textContent()).toMatch(/^backup-setup: /);
+    await requester.reload();
+    await requester.locator(`${SELECTORS.connection}[data-state="connected"]`).waitFor();
+    await requester.locator(SELECTORS.done).waitFor();
+    expect(await requester.locator(SELECTORS.announcer).textContent()).toBe('');
 
     const state = (await (await fetch(`${app.url}/sandbox/state`)).json()) as { ram: { users: string[] } };
     expect(state.ram.users).toEqual([BOT_USER, 'ack-backup-c-sandbox-dedicated']);
