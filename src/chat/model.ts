@@ -44,6 +44,8 @@ export type ChatEvent = Inbound &
         /** Why it was denied, when the approver said (a Slack modal, the page's field). */
         reason?: string;
       }
+    /** A person's private message to the bot (DingTalk one-to-one chat): the reason for a denial just made. */
+    | { kind: 'privateText'; text: string }
     /** The Cancel button of a session's top message. */
     | { kind: 'cancel'; sessionId: string }
     /** Free text typed in a session's thread (a typed answer); the runtime finds the session by thread. */
@@ -126,6 +128,9 @@ export type Reply =
   | { kind: 'done'; ok: boolean; text: string }
   | { kind: 'error'; text: string; correlationId?: string };
 
+/** How long after a Deny its reason can still be sent, where Deny takes none (DingTalk). */
+export const DENY_REASON_MINUTES = 10;
+
 /** Whether the bot can post in a conversation; when not, `reason` says why and how to fix it. */
 export type PostCheck = { ok: true } | { ok: false; reason: string };
 
@@ -143,6 +148,11 @@ export interface ChatPort {
    * Post failures stay best effort: post() returns null when nothing at all could be posted.
    */
   canPost?(conversation: Conversation): Promise<PostCheck>;
+  /**
+   * How to give a reason after a Deny, on a platform whose Deny takes none (DingTalk's card has no text
+   * input); absent when Deny asks for it itself.
+   */
+  readonly denyReasonHint?: string;
   /**
    * The approver groups (e.g. `slack:S…` user groups named in APPROVERS) the person belongs to, looked
    * up by the platform with a short cache. Absent means the platform has no groups.

@@ -2,7 +2,7 @@
 // click is checked against what the bot showed (the session, the message, the platform) before it
 // changes anything, and a click handled again after a crash changes nothing twice.
 import type { QuestionId } from '../../flows/contract.ts';
-import type { ChatEvent, QuestionPrompt, TellActor } from '../chat/model.ts';
+import { DENY_REASON_MINUTES, type ApprovalReply, type ChatEvent, type QuestionPrompt, type TellActor } from '../chat/model.ts';
 import { Fleets } from '../fleet/fleets.ts';
 import type { ApprovalRow, SessionRow } from '../store/contract.ts';
 import { decisionRefusal, isApprover, paramsHash, refusalFor } from './approvals.ts';
@@ -11,6 +11,7 @@ import type { RuntimeDeps } from './runtime.ts';
 type Answer = Extract<ChatEvent, { kind: 'answer' }>;
 type Decision = Extract<ChatEvent, { kind: 'decision' }>;
 type ThreadText = Extract<ChatEvent, { kind: 'threadText' }>;
+type PrivateText = Extract<ChatEvent, { kind: 'privateText' }>;
 
 const CANCEL_WORDS = /^\/?(?:backup-setup\s+)?cancel$/i;
 
@@ -121,6 +122,27 @@ export async function decision(deps: RuntimeDeps, event: Decision, tell: TellAct
     approval.paramsHash,
   );
   await applyDecision(deps, row, decided.approval, event);
+  // Where Deny takes no reason (a DingTalk card), the approver hears how to add one.
+  const hint = event.decision === 'deny' && !reason ? deps.speaker.denyReasonHint(event.conversation.platform) : undefined;
+  if (hint) await tell(hint);
+}
+
+/**
+ * A private message to the bot: the reason for the denial its sender made in the last minutes, added to
+ * the denied approval's message and to the audit log. Anything else is not for a private chat.
+ */
+export async function lateDenyReason(deps: RuntimeDeps, event: PrivateText, tell: TellActor): Promise<void> {
+  const reason = denyReason(event.text);
+  const since = new Date(deps.now().getTime() - DENY_REASON_MINUTES * 60_000);
+  const approval = reason ? await deps.store.addDenialReason(event.actor.id, since, reason) : null;
+  if (!approval) {
+    return tell('Send backup-setup commands in a group with this robot, so the team can follow the setup: @bot backup-setup <cluster-id>');
+  }
+  const row = await deps.store.getSession(approval.sessionId);
+  await deps.sessions.audit(approval.sessionId, row?.clusterId ?? '', event.actor.id, 'approval.deny', 'reason', approval.reason ?? undefined, approval.step, approval.paramsHash);
+  await deps.sessions.speech.showDecision(approval);
+  const title = (approval.shown as ApprovalReply | null)?.title ?? approval.step;
+  return tell(`Your reason was added to your denial of "${title}", in the group and in the audit log.`);
 }
 
 /** A denial's reason as the thread and the audit log keep it: one line, at most 500 characters. */

@@ -148,6 +148,45 @@ describe('DingTalk end to end', () => {
     expect(creates()).toEqual([]);
   });
 
+  it('Deny on a card takes its reason from a private message to the robot, into the card and the audit log', async () => {
+    await startBot();
+    await emulator.sendGroupMessage({ conversationId: GROUP, userId: REQUESTER, nick: 'Alice', text: 'backup-setup c-sandbox-dedicated' });
+    const handled = new Set<string>();
+    let approval: Card;
+    for (;;) {
+      const card = await nextPrompt(handled);
+      handled.add(card.outTrackId);
+      if (kindOf(card) === 'approval') {
+        approval = card;
+        break;
+      }
+      await click(card, REQUESTER, 'first');
+    }
+    // Before any denial, a private message is not taken for anything.
+    await emulator.sendPrivateMessage({ userId: APPROVER, nick: 'Mei', text: 'hello' });
+    await until('the private answer', () => privateTo(APPROVER).length > 0);
+    expect(JSON.stringify(privateTo(APPROVER).at(-1)!.msgParam)).toContain('Send backup-setup commands in a group');
+
+    expect((await click(approval, APPROVER, 'deny')).acked).toBe(true);
+    await until('the denial on the card', () => shown(approval).markdown.includes('Denied by'));
+    await until('the hint', () => privateTo(APPROVER).length > 1);
+    expect(JSON.stringify(privateTo(APPROVER).at(-1)!.msgParam)).toContain('send the reason to the robot in a private chat within 10 minutes');
+
+    await emulator.sendPrivateMessage({ userId: APPROVER, nick: 'Mei', text: 'Use the team bucket' });
+    await until('the reason on the card', () => shown(approval).markdown.includes('(Use the team bucket)'));
+    expect(shown(approval).buttons).toEqual([]);
+    await until('the confirmation', () => privateTo(APPROVER).length > 2);
+    expect(JSON.stringify(privateTo(APPROVER).at(-1)!.msgParam)).toContain('Your reason was added to your denial of \\"Create RAM user\\"');
+    await emulator.sendGroupMessage({ conversationId: GROUP, userId: REQUESTER, nick: 'Alice', text: 'backup-setup audit c-sandbox-dedicated' });
+    const audit = await until('the audit card', () => groupCards().find((c) => shown(c).markdown.includes('audit entries for')));
+    expect(shown(audit).markdown).toContain(`dingtalk:${APPROVER} approval.deny createRamUser: reason (Use the team bucket)`);
+    // A second reason does not replace the first.
+    await emulator.sendPrivateMessage({ userId: APPROVER, nick: 'Mei', text: 'another one' });
+    await until('the answer', () => privateTo(APPROVER).length > 3);
+    expect(shown(approval).markdown).not.toContain('another one');
+    expect(creates()).toEqual([]);
+  });
+
   it('refuses a non-approver click privately and executes nothing twice for a repeated callback', async () => {
     await startBot();
     await emulator.sendGroupMessage({ conversationId: GROUP, userId: REQUESTER, nick: 'Alice', text: '@backup-bot backup-setup c-sandbox-dedicated' });

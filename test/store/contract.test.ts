@@ -178,6 +178,19 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
         expect(await store.claimReminders(before, new Date())).toEqual([]);
       });
 
+      it('adds a late reason to the latest recent denial of that person only, once', async () => {
+        const at = new Date();
+        await store.createApproval(approval('a-deny-old'));
+        await store.createApproval(approval('a-deny-new'));
+        await store.decideApproval('a-deny-old', { by: 'dingtalk:m1', decision: 'denied', at: new Date(at.getTime() - 20 * 60_000 + 120_000), paramsHash: 'hash-a' });
+        await store.decideApproval('a-deny-new', { by: 'dingtalk:m1', decision: 'denied', at, paramsHash: 'hash-a' });
+        const since = new Date(at.getTime() - 10 * 60_000);
+        expect(await store.addDenialReason('dingtalk:other', since, 'not theirs')).toBeNull();
+        expect(await store.addDenialReason('dingtalk:m1', since, 'pasted xoxb-12345678901-abcdefgh by mistake')).toMatchObject({ id: 'a-deny-new', reason: 'pasted [REDACTED] by mistake' });
+        expect(await store.addDenialReason('dingtalk:m1', since, 'again')).toBeNull();
+        expect((await store.getApproval('a-deny-old'))!.reason).toBeNull();
+      });
+
       it('remembers where the approval message was posted', async () => {
         await store.createApproval(approval('a-message'));
         const ref = { conversation: { platform: 'slack' as const, channelId: 'C1', threadId: '1.2' }, messageId: '1.3' };

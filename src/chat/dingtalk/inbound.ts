@@ -9,8 +9,8 @@ export type RobotTranslation =
   | { kind: 'event'; event: ChatEvent }
   /** Not a command: the group gets the reason and the help text. */
   | { kind: 'notCommand'; error: string; conversation: Conversation; actor: Actor }
-  /** A one-to-one chat with the robot: conversations belong in a group, where the team sees them. */
-  | { kind: 'private'; actor: Actor }
+  /** A one-to-one chat with the robot: the reason for a denial (setups belong in a group, where the team sees them). */
+  | { kind: 'private'; event: Extract<ChatEvent, { kind: 'privateText' }> }
   | { kind: 'ignored'; reason: string };
 
 export function dingtalkActor(staffId: string, name?: string): Actor {
@@ -23,9 +23,12 @@ export function robotMessage(data: Record<string, unknown>, deliveryId: string):
   const conversationId = str(data.conversationId);
   if (!sender || !conversationId) return { kind: 'ignored', reason: 'robot message without sender or conversation' };
   const actor = dingtalkActor(sender, str(data.senderNick));
-  if (data.conversationType !== GROUP) return { kind: 'private', actor };
   if (data.msgtype !== 'text') return { kind: 'ignored', reason: `robot message of type ${String(data.msgtype)}` };
   const content = str((data.text as { content?: unknown } | undefined)?.content) ?? '';
+  if (data.conversationType !== GROUP) {
+    const eventId = `dingtalk:msg:${str(data.msgId) ?? deliveryId}`;
+    return { kind: 'private', event: { kind: 'privateText', eventId, text: content.trim(), actor, conversation: { platform: 'dingtalk', channelId: conversationId } } };
+  }
 
   const conversation: Conversation = { platform: 'dingtalk', channelId: conversationId };
   const text = commandText(content);
