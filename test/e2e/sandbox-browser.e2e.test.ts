@@ -206,6 +206,52 @@ describe.skipIf(!chromiumPath())('the sandbox in a browser', () => {
     expect(await edge.locator(`${SELECTORS.message}[data-kind="question"]`).count()).toBe(0);
   }, 60_000);
 
+  it('reminds the approvers before an approval expires, and an expired one can be requested again', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sandbox-expiry-'));
+    let offset = 0;
+    const clocked = await startApp(loadConfig({ PORT: '0', STATE_DIR: dir }), {
+      logger: pino({ level: 'silent' }),
+      host: '127.0.0.1',
+      now: () => new Date(Date.now() + offset),
+      sweepEveryMs: 100,
+    });
+    try {
+      const riley = await openChat(browser.context, clocked.url, 'web:requester');
+      await sendCommand(riley, '/backup-setup c-sandbox-dedicated');
+      const handled = new Set<string>();
+      for (;;) {
+        const question = await pending(riley, 'question', handled);
+        if (question) {
+          handled.add(question);
+          await riley.locator(`${SELECTORS.message}[data-message-id="${question}"] [data-primary="true"]`).click();
+          continue;
+        }
+        if ((await riley.locator(`${SELECTORS.message}[data-kind="approval"]`).count()) > 0) break;
+        await riley.waitForTimeout(50);
+      }
+      // 15 minutes to decide (APPROVAL_TTL); at 12 the approvers are reminded, in the thread.
+      offset = 12 * 60_000 + 5_000;
+      const reminder = riley.locator(`${SELECTORS.message}[data-kind="reminder"]`);
+      await reminder.waitFor();
+      expect(await reminder.textContent()).toMatch(/⏰ Avery \(approver\), Casey \(second approver\): the approval of Create RAM user expires at .+\. Approve or deny it above/);
+      offset = 15 * 60_000 + 5_000;
+      const expired = riley.locator(`${SELECTORS.message}[data-kind="decided"]`);
+      await expired.locator('[data-testid="request-again"]').waitFor();
+      expect(await expired.locator(SELECTORS.decided).textContent()).toMatch(/Expired: Create RAM user/);
+      await riley.locator(SELECTORS.done).waitFor();
+      expect(await riley.locator(SELECTORS.done).textContent()).toMatch(/^⌛ Stopped: nobody decided on "Create RAM user/u);
+      expect(await riley.locator(SELECTORS.reminder).count()).toBe(1);
+      await screenshotChannel(riley, shot('sandbox-expired.png'));
+      await expired.locator('[data-testid="request-again"]').click();
+      // A new setup of the cluster, in a new thread, asks again.
+      await riley.locator(SELECTORS.thread).nth(1).locator(`${SELECTORS.message}[data-kind="status"]`).waitFor();
+      expect(await riley.locator(SELECTORS.thread).count()).toBe(2);
+    } finally {
+      await clocked.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('after a restart of the bot the thread and its pending approval are back, and the approval still works', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sandbox-restart-'));
     const port = await freePort();

@@ -75,6 +75,7 @@ export const SELECTORS = {
   guide: '[data-testid="guide"]',
   guideClusters: '[data-testid="guide-clusters"] li',
   announcer: '[data-testid="announcer"]',
+  reminder: '[data-testid="reminder"]',
 } as const;
 
 /** A screenshot of the whole channel: the window grows to the channel's height first (the channel scrolls inside the page). */

@@ -260,7 +260,8 @@ function renderReply(message) {
         ...markup(reply.outcome.detail),
       ];
     case 'done': {
-      const mark = /^[✅❌]/u.test(reply.text) ? '' : reply.ok ? '✅ ' : '❌ ';
+      // The closing text leads with its own mark (✅ ❌ ⌛ 🛑) when it has one.
+      const mark = /^\p{Extended_Pictographic}/u.test(reply.text) ? '' : reply.ok ? '✅ ' : '❌ ';
       return [el('div', { class: reply.ok ? 'done-ok' : 'done-failed', 'data-testid': 'done' }, mark, ...markup(reply.text))];
     }
     case 'error':
