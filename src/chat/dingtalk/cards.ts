@@ -13,6 +13,7 @@ import type { UserId } from '../../../flows/contract.ts';
 import type { Reply } from '../model.ts';
 import type { CardParams } from './openapi.ts';
 import { policyDocument, resources, stepTitle } from '../approval-details.ts';
+import { chosen } from '../answer-line.ts';
 
 type Approval = Extract<Reply, { kind: 'approval' }>;
 type Question = Extract<Reply, { kind: 'question' }>;
@@ -31,7 +32,9 @@ export type ButtonParams =
       decision: 'approve' | 'deny';
       conversationId: string;
       threadId: string;
-    };
+    }
+  | { kind: 'cancel'; sessionId: string; conversationId: string; threadId: string }
+  | { kind: 'again'; clusterId: string; conversationId: string; threadId: string };
 
 /** One entry of msgButtons. `request: true` makes a click a card callback instead of opening a URL. */
 export interface CardButton {
@@ -91,16 +94,25 @@ export function renderCards(reply: Reply, place: CardPlace, style: CardStyle): C
     case 'decided':
       if (reply.shown) {
         const shown = renderApproval(reply.shown, place, style).card;
-        const params = renderDecidedCard(reply, shown.markdown, style);
-        return single(card(params.title ?? reply.title, params.markdown ?? '', []));
+        const params = renderDecidedCard(reply, shown.markdown, style, place);
+        return single(card(params.title ?? reply.title, params.markdown ?? '', againButtons(reply, place)));
       }
-      return single(card(reply.title, decisionLine(reply, style)));
+      return single(card(reply.title, decisionLine(reply, style), againButtons(reply, place)));
+    case 'reminder':
+      return single(
+        card(
+          `Reminder: ${reply.title}`,
+          `⏰ ${reply.approvers.map((a) => `@${style.nameOf(a)}`).join(' ')}: the approval of **${reply.title}** expires at ${localTime(reply.expiresAt, style.timeZone)}. Approve or deny it above; once it has expired, it can be requested again.`,
+        ),
+      );
     case 'answered': {
       const line = reply.answer
-        ? `✔️ ${style.nameOf(reply.answer.by)} chose **${reply.answer.label}**`
+        ? `✔️ ${style.nameOf(reply.answer.by)} chose ${chosen(reply.answer, (value) => `\`${value}\``, (label) => `**${label}**`, (text) => text)}`
         : `🔒 Closed without an answer${reply.reason ? `: ${reply.reason}` : ''}`;
       return single(card('Question', `${clicksOnly(toMarkdown(reply.prompt.text))}\n\n${line}`));
     }
+    case 'status':
+      return single(renderStatus(reply, place, style));
     case 'progress':
       return single(card('', `⏳ ${toMarkdown(reply.text)}`));
     case 'result': {
@@ -130,10 +142,16 @@ export function cardParams(c: Card): CardParams {
  * The update of an approval card after its decision: the decision as the title's first words, the
  * approved content with the decision under it (when the approval's body is known), and no buttons.
  */
-export function renderDecidedCard(decided: Decided, approvalMarkdown: string | undefined, style: CardStyle): CardParams {
+export function renderDecidedCard(decided: Decided, approvalMarkdown: string | undefined, style: CardStyle, place?: CardPlace): CardParams {
   const line = decisionLine(decided, style);
   const body = approvalMarkdown === undefined ? line : `${approvalMarkdown}\n\n---\n\n${line}`;
-  return cardParams({ title: decided.title, markdown: fit(body, MARKDOWN_BUDGET + 400), buttons: [] });
+  return cardParams({ title: decided.title, markdown: fit(body, MARKDOWN_BUDGET + 400), buttons: place ? againButtons(decided, place) : [] });
+}
+
+/** "Request again" on an expired approval: the setup of the cluster starts again. */
+function againButtons(decided: Decided, place: CardPlace): CardButton[] {
+  if (!decided.again) return [];
+  return [{ id: 'again', text: 'Request again', color: 'blue', request: true, params: { kind: 'again', clusterId: decided.again.clusterId, ...place } }];
 }
 
 /** The buttons of a card's variables (for tests and the emulator's callbacks). */
@@ -144,6 +162,20 @@ export function buttonsOf(params: CardParams): CardButton[] {
   } catch {
     return [];
   }
+}
+
+/** The conversation's first card: what it is, where it is now, whom it waits on, and Cancel while it runs. */
+function renderStatus(reply: Extract<Reply, { kind: 'status' }>, place: CardPlace, style: CardStyle): Card {
+  const lines = [
+    `${reply.title} for \`${reply.clusterId}\`, requested by ${style.nameOf(reply.requester)} at ${localTime(reply.startedAt, style.timeZone)}.`,
+    '',
+    ...reply.lines.map(toMarkdown),
+    ...(reply.waitingOn.length > 0 ? ['', `Waiting on ${reply.waitingOn.map((u) => style.nameOf(u)).join(', ')}`] : []),
+  ];
+  const buttons: CardButton[] = reply.cancellable
+    ? [{ id: 'cancel', text: 'Cancel setup', color: 'gray', request: true, params: { kind: 'cancel', sessionId: reply.sessionId, ...place } }]
+    : [];
+  return card(`${reply.title}: ${reply.clusterId}`, fit(lines.join('\n'), MARKDOWN_BUDGET), buttons);
 }
 
 function renderQuestion(reply: Question, place: CardPlace): CardSet {
@@ -267,6 +299,8 @@ function localTime(iso: string, timeZone: string): string {
 export function toMarkdown(text: string): string {
   return text
     .replace(/<(https?:\/\/[^|>\s]+)\|([^>]+)>/g, '[$2]($1)')
+    // Bare links are made links: DingTalk's markdown documents only [label](url) (the stricter reading).
+    .replace(/(?<!\]\()\bhttps?:\/\/[^\s<>()`\]]*[^\s<>()`\].,;:!?]/g, (url) => `[${url}](${url})`)
     .replace(/(^|[^*\w])\*([\w`][^*\n]*?)\*(?=[^*\w]|$)/g, '$1**$2**')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')

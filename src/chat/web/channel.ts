@@ -30,7 +30,11 @@ export interface WebNote {
 /** What a button on a message answers: kept from the last reply that had buttons, so a late click still reaches the runtime. */
 export type ClickTarget =
   | { kind: 'approval'; sessionId: string; approvalId: string }
-  | { kind: 'question'; sessionId: string; questionId: string };
+  | { kind: 'question'; sessionId: string; questionId: string }
+  /** A session's top message: its Cancel button. */
+  | { kind: 'status'; sessionId: string }
+  /** An expired approval: its "Request again" button. */
+  | { kind: 'again'; clusterId: string };
 
 interface Viewer {
   userId: string;
@@ -146,6 +150,10 @@ export class WebChannel implements ChatPort {
       this.targets.set(messageId, { kind: 'approval', sessionId: reply.sessionId, approvalId: reply.prompt.approvalId });
     } else if (reply.kind === 'question') {
       this.targets.set(messageId, { kind: 'question', sessionId: reply.sessionId, questionId: reply.prompt.questionId });
+    } else if (reply.kind === 'status') {
+      this.targets.set(messageId, { kind: 'status', sessionId: reply.sessionId });
+    } else if (reply.kind === 'decided' && reply.again) {
+      this.targets.set(messageId, { kind: 'again', clusterId: reply.again.clusterId });
     }
   }
 

@@ -1,18 +1,23 @@
 // The sandbox chat page: renders the channel streamed from /chat/events and posts what people do.
 // Everything is built from DOM nodes and text nodes, never parsed as HTML: the bot echoes user input.
 
-const users = JSON.parse(document.getElementById('users').textContent);
+const { users, clusters } = JSON.parse(document.getElementById('users').textContent);
 const channelView = document.getElementById('channel');
 const identity = document.getElementById('identity');
 const connection = document.getElementById('connection');
 const composerForm = document.getElementById('composer-form');
 const composer = document.getElementById('composer');
+const guide = document.getElementById('guide');
 
 const STORED_IDENTITY = 'backup-setup-sandbox-identity';
 const OUTCOME_LABEL = { created: 'created', updated: 'updated', 'already present': 'already present' };
 const DECISION_MARK = { approved: '✅ Approved', denied: '❌ Denied', expired: '⌛ Expired', closed: '🔒 Closed' };
 
 let stream = null;
+/** The history is being replayed: nothing is announced, and focus stays where it is. */
+let replaying = true;
+/** Screen readers hear new messages only, from this region (the channel itself is not live). */
+const announcer = document.getElementById('announcer');
 
 // ---- identity ----------------------------------------------------------------------------------
 
@@ -31,15 +36,33 @@ function me() {
   return identity.value;
 }
 
+/** A person's display name on this page (the bot's texts carry platform ids). */
+function nameOf(id) {
+  return users.find((u) => u.id === id)?.name ?? id;
+}
+
+function approvers() {
+  return users.filter((u) => u.role === 'approver');
+}
+
 // ---- stream ------------------------------------------------------------------------------------
 
 function connect() {
   if (stream) stream.close();
   status('connecting…', 'connecting');
   stream = new EventSource(`/chat/events?user=${encodeURIComponent(me())}`);
-  stream.addEventListener('ready', () => status('connected', 'connected'));
+  stream.addEventListener('ready', () => {
+    replaying = false;
+    status('connected', 'connected');
+    showGuide();
+    focusPending();
+  });
   stream.addEventListener('error', () => status('reconnecting…', 'reconnecting'));
-  stream.addEventListener('reset', () => channelView.replaceChildren());
+  stream.addEventListener('reset', () => {
+    replaying = true;
+    channelView.replaceChildren();
+    announcer.replaceChildren();
+  });
   stream.addEventListener('message', (event) => showMessage(JSON.parse(event.data)));
   stream.addEventListener('note', (event) => showNote(JSON.parse(event.data)));
 }
@@ -75,8 +98,18 @@ composerForm.addEventListener('submit', (event) => {
   void send('/chat/command', { text });
 });
 
-function click(messageId, action, value) {
-  return send('/chat/click', value === undefined ? { messageId, action } : { messageId, action, value });
+/** How long a clicked message's buttons stay disabled waiting for its update (a refused click changes nothing). */
+const CLICK_SETTLE_MS = 4_000;
+
+function click(messageId, action, extra = {}) {
+  // The buttons of a message that was answered leave the tab order at once; the update replaces them.
+  const controls = [...document.querySelectorAll(`#message-${messageId} :is(.actions, .deny-form) :is(button, select)`)];
+  for (const control of controls) control.disabled = true;
+  // Not replaced in time (the click was refused, or did not reach the bot): they work again.
+  setTimeout(() => {
+    for (const control of controls) if (control.isConnected) control.disabled = false;
+  }, CLICK_SETTLE_MS);
+  return send('/chat/click', { messageId, action, ...extra });
 }
 
 // ---- channel layout: each thread is a parent message then its replies ---------------------------
@@ -108,10 +141,31 @@ function replyBox(threadId) {
 function showMessage(message) {
   const node = renderMessage(message);
   const existing = document.getElementById(`message-${message.id}`);
-  if (existing) return existing.replaceWith(node);
-  if (message.threadId === null) threadOf(message.id).querySelector('.root').append(node);
+  const hadFocus = existing?.contains(document.activeElement);
+  if (existing) existing.replaceWith(node);
+  else if (message.threadId === null) threadOf(message.id).querySelector('.root').append(node);
   else threadOf(message.threadId).querySelector('.replies').append(node);
-  scrollToEnd();
+  showGuide();
+  if (!existing) scrollToEnd();
+  if (replaying) return;
+  if (!existing) announce(node);
+  if (!existing || hadFocus) focusPending();
+}
+
+/** Reads a new message out (once) through the live region. */
+function announce(node) {
+  const author = node.querySelector('.meta .author')?.textContent ?? '';
+  announcer.replaceChildren(el('p', {}, `${author}: ${node.querySelector('.body')?.textContent ?? ''}`));
+}
+
+/** Moves keyboard focus to the newest thing that waits for this person: a question's suggested choice, or an approval's Approve button. */
+function focusPending() {
+  // Never away from what the person is typing.
+  const active = document.activeElement;
+  if (active instanceof HTMLInputElement && active.value !== '') return;
+  if (active?.closest('.deny-form:not([hidden])')) return;
+  const candidates = [...document.querySelectorAll('[data-needs-answer="me"] .actions [data-primary="true"]:not([disabled])')];
+  candidates.at(-1)?.focus();
 }
 
 function showNote(note) {
@@ -121,6 +175,7 @@ function showNote(note) {
     el('div', { class: 'meta' }, el('span', { class: 'author' }, 'backup-setup'), `Only you can see this · ${time(note.at)}`),
     el('div', { class: 'body' }, ...markup(note.text)),
   );
+  if (!replaying) announcer.replaceChildren(el('p', {}, `Only you: ${note.text}`));
   if (note.threadId === null) channelView.append(node);
   else threadOf(note.threadId).querySelector('.replies').append(node);
   scrollToEnd();
@@ -131,7 +186,8 @@ function showLocalProblem(text) {
 }
 
 function scrollToEnd() {
-  channelView.scrollTop = channelView.scrollHeight;
+  const scroller = channelView.parentElement;
+  scroller.scrollTop = scroller.scrollHeight;
 }
 
 // ---- one message -------------------------------------------------------------------------------
@@ -148,10 +204,18 @@ function renderMessage(message) {
       'data-kind': message.reply.kind,
       'data-message-id': message.id,
       'data-author': message.author ? message.author.id : 'bot',
+      'data-needs-answer': needsAnswer(message.reply),
     },
     el('div', { class: 'meta' }, el('span', { class: 'author' }, author), `${time(message.at)}${edited}`),
     el('div', { class: 'body' }, ...renderReply(message)),
   );
+}
+
+/** Whether the message waits for someone: "me" when this person may act on it, "other" when someone else must. */
+function needsAnswer(reply) {
+  if (reply.kind === 'question') return 'me';
+  if (reply.kind !== 'approval') return '';
+  return approvers().some((u) => u.id === me()) && reply.requester !== me() ? 'me' : 'other';
 }
 
 function renderReply(message) {
@@ -169,15 +233,25 @@ function renderReply(message) {
     case 'decided':
       return [
         el('div', { class: 'decided', 'data-testid': 'decided' }, `${DECISION_MARK[reply.decision] ?? reply.decision}: `, ...markup(reply.title)),
-        el('div', { class: 'meta' }, reply.decision === 'expired' || reply.decision === 'closed' ? `at ${time(reply.at)}` : `by ${reply.by} at ${time(reply.at)}`),
-        reply.reason ? el('div', { class: 'meta' }, ...markup(reply.reason)) : '',
+        el('div', { class: 'meta' }, reply.decision === 'expired' || reply.decision === 'closed' ? `at ${time(reply.at)}` : `by ${nameOf(reply.by)} at ${time(reply.at)}`),
+        reply.reason ? el('div', { class: 'meta', 'data-testid': 'decision-reason' }, reply.decision === 'denied' ? 'Reason: ' : '', ...markup(reply.reason)) : '',
+        reply.again ? againButton(message.id, reply) : '',
       ];
     case 'answered':
       return [
         el('div', { class: 'question answered' }, ...markup(reply.prompt.text)),
-        el('div', { class: 'meta', 'data-testid': 'answered' },
-          reply.answer ? `✔️ ${reply.answer.by} chose ${reply.answer.label}` : `🔒 Closed without an answer${reply.reason ? `: ${reply.reason}` : ''}`),
+        el('div', { class: 'answer', 'data-testid': 'answered' },
+          ...(reply.answer
+            ? ['✔️ ', el('strong', {}, nameOf(reply.answer.by)), ' chose ',
+                ...(reply.answer.subject ? [`${reply.answer.subject} `, el('code', {}, reply.answer.value), labelNote(reply.answer)] : [el('strong', {}, reply.answer.label)])]
+            : [`🔒 Closed without an answer${reply.reason ? `: ${reply.reason}` : ''}`])),
       ];
+    case 'status':
+      return renderStatus(message, reply);
+    case 'reminder':
+      return [el('div', { class: 'reminder', 'data-testid': 'reminder' },
+        `⏰ ${reply.approvers.map(nameOf).join(', ')}: the approval of `, ...markup(`*${reply.title}*`),
+        ` expires at ${time(reply.expiresAt)}. Approve or deny it above; once it has expired, it can be requested again.`)];
     case 'progress':
       return [el('div', { class: 'progress' }, '⏳ ', ...markup(reply.text))];
     case 'result':
@@ -186,7 +260,8 @@ function renderReply(message) {
         ...markup(reply.outcome.detail),
       ];
     case 'done': {
-      const mark = /^[✅❌]/u.test(reply.text) ? '' : reply.ok ? '✅ ' : '❌ ';
+      // The closing text leads with its own mark (✅ ❌ ⌛ 🛑) when it has one.
+      const mark = /^\p{Extended_Pictographic}/u.test(reply.text) ? '' : reply.ok ? '✅ ' : '❌ ';
       return [el('div', { class: reply.ok ? 'done-ok' : 'done-failed', 'data-testid': 'done' }, mark, ...markup(reply.text))];
     }
     case 'error':
@@ -199,6 +274,38 @@ function renderReply(message) {
   }
 }
 
+/** What the label says beyond the value ("(existing)", "(new)"), or the label when it is not about the value. */
+function labelNote(answer) {
+  if (answer.label === answer.value) return '';
+  return answer.label.startsWith(answer.value) ? answer.label.slice(answer.value.length) : ` (${answer.label})`;
+}
+
+function againButton(messageId, reply) {
+  const again = el('button', { type: 'button', 'data-testid': 'request-again', 'aria-label': `Request again: ${reply.title}` }, 'Request again');
+  again.addEventListener('click', () => void click(messageId, 'again'));
+  return el('div', { class: 'actions' }, again);
+}
+
+function renderStatus(message, reply) {
+  const parts = [
+    el('div', { class: 'status-title', 'data-testid': 'status-title' },
+      `${reply.title} for `, el('code', {}, reply.clusterId), `, requested by ${nameOf(reply.requester)} at ${time(reply.startedAt)}.`),
+    el('ul', { class: 'status-lines', 'data-testid': 'status' }, ...reply.lines.map((line) => el('li', {}, ...markup(line)))),
+  ];
+  if (reply.waitingOn.length > 0) {
+    parts.push(el('div', { class: 'meta', 'data-testid': 'waiting-on' }, `Waiting on ${reply.waitingOn.map(nameOf).join(', ')}`));
+  }
+  if (reply.cancellable) {
+    const what = `the ${reply.title.toLowerCase()} of ${reply.clusterId}`;
+    const cancel = el('button', { type: 'button', 'data-testid': 'cancel-session', 'aria-label': `Cancel ${what}` }, 'Cancel setup');
+    cancel.addEventListener('click', () => {
+      if (confirm(`Cancel ${what}? It stops before its next change; what is done stays.`)) void click(message.id, 'cancel');
+    });
+    parts.push(el('div', { class: 'actions' }, cancel));
+  }
+  return parts;
+}
+
 function renderQuestion(messageId, prompt) {
   const parts = [el('div', { class: 'question' }, ...markup(prompt.text))];
   // A lone choice (a drift message's Fix) is no suggestion among others.
@@ -206,13 +313,13 @@ function renderQuestion(messageId, prompt) {
   if (prompt.choices.length > 5) {
     const select = el('select', { 'data-testid': 'choice-select', 'aria-label': 'Choices' },
       ...prompt.choices.map((choice, index) => el('option', { value: choice.value }, label(choice, index))));
-    const answer = el('button', { type: 'button', 'data-testid': 'choice-submit' }, 'Answer');
-    answer.addEventListener('click', () => click(messageId, 'answer', select.value));
+    const answer = el('button', { type: 'button', 'data-testid': 'choice-submit', 'data-primary': 'true' }, 'Answer');
+    answer.addEventListener('click', () => click(messageId, 'answer', { value: select.value }));
     parts.push(el('div', { class: 'actions' }, select, answer));
   } else if (prompt.choices.length > 0) {
     const buttons = prompt.choices.map((choice, index) => {
-      const button = el('button', { type: 'button', 'data-testid': 'choice', 'data-value': choice.value, class: index === 0 ? 'suggested' : '' }, label(choice, index));
-      button.addEventListener('click', () => click(messageId, 'answer', choice.value));
+      const button = el('button', { type: 'button', 'data-testid': 'choice', 'data-value': choice.value, class: index === 0 ? 'suggested' : '', 'data-primary': index === 0 ? 'true' : '' }, label(choice, index));
+      button.addEventListener('click', () => click(messageId, 'answer', { value: choice.value }));
       return button;
     });
     parts.push(el('div', { class: 'actions' }, ...buttons));
@@ -230,12 +337,38 @@ function renderApproval(message, reply) {
   row('risk', el('span', { class: `risk-${reply.risk}`, 'data-testid': 'risk' }, reply.risk));
   row('APIs', ...reply.apis.flatMap((api, index) => [index ? ', ' : '', el('code', {}, api)]));
   row('expires', time(reply.expiresAt));
-  row('requested by', reply.requester);
+  row('requested by', nameOf(reply.requester));
 
-  const approve = el('button', { type: 'button', 'data-testid': 'approve' }, 'Approve');
-  const deny = el('button', { type: 'button', 'data-testid': 'deny' }, 'Deny');
+  const plain = (message.stepTitle ?? request.step).replace(/`/g, '');
+  const approve = el('button', { type: 'button', 'data-testid': 'approve', 'data-primary': 'true', 'aria-label': `Approve: ${plain}` }, 'Approve');
+  const deny = el('button', { type: 'button', 'data-testid': 'deny', 'aria-label': `Deny: ${plain}` }, 'Deny');
   approve.addEventListener('click', () => click(message.id, 'approve'));
-  deny.addEventListener('click', () => click(message.id, 'deny'));
+  const actions = el('div', { class: 'actions' }, approve, deny);
+  // Deny asks for an optional reason first; it is shown in the thread and kept in the audit log.
+  const reason = el('input', { 'data-testid': 'deny-reason', 'aria-label': `Reason for denying ${plain} (optional)`, placeholder: 'Why? (optional; shown in the thread and the audit log)', maxlength: '500' });
+  const confirmDeny = el('button', { type: 'submit', 'data-testid': 'deny-confirm' }, 'Deny');
+  const back = el('button', { type: 'button', 'data-testid': 'deny-back' }, 'Back');
+  const denyForm = el('form', { class: 'deny-form', hidden: 'hidden', autocomplete: 'off' }, reason, confirmDeny, back);
+  deny.addEventListener('click', () => {
+    denyForm.hidden = false;
+    reason.focus();
+  });
+  back.addEventListener('click', () => {
+    denyForm.hidden = true;
+    deny.focus();
+  });
+  denyForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void click(message.id, 'deny', reason.value.trim() ? { reason: reason.value.trim() } : {});
+  });
+  // The requester cannot approve their own setup: the page says who can, and opens the page as them.
+  const others = approvers().filter((u) => u.id !== reply.requester);
+  const ask = reply.requester === me() && others.length > 0
+    ? el('div', { class: 'hint', 'data-testid': 'ask-approver' },
+        'You requested this setup, so another approver decides: ',
+        ...others.flatMap((u, i) => [i ? ', ' : '', el('a', { href: `?user=${encodeURIComponent(u.id)}#message-${message.id}`, target: '_blank', rel: 'noopener', 'data-testid': 'ask-approver-link' }, `open this page as ${u.name}`)]),
+        '.')
+    : '';
 
   return [
     el('div', { class: 'approval', 'data-testid': 'approval' },
@@ -244,27 +377,35 @@ function renderApproval(message, reply) {
       el('ul', { 'data-testid': 'changes' }, ...preview.changes.map((change) => el('li', {}, ...markup(change)))),
       policy ? el('pre', { 'data-testid': 'policy-document' }, JSON.stringify(policy, null, 2)) : '',
       details,
-      el('div', { class: 'actions' }, approve, deny)),
+      actions,
+      denyForm,
+      ask),
   ];
 }
 
 // ---- text --------------------------------------------------------------------------------------
 
-/** Slack-like markup as DOM nodes: `code`, *bold*, line breaks. */
+/** Slack-like markup as DOM nodes: `code`, *bold*, <url|label> and bare https links, line breaks. */
 function markup(value) {
   const text = String(value);
   const nodes = [];
-  const pattern = /`([^`\n]+)`|\*([^*\n]+)\*|\n/g;
+  const pattern = /`([^`\n]+)`|\*([^*\n]+)\*|<(https?:\/\/[^|>\s]+)\|([^>\n]+)>|(https?:\/\/[^\s<>()`]*[^\s<>()`.,;:!?])|\n/g;
   let last = 0;
   for (const match of text.matchAll(pattern)) {
     if (match.index > last) nodes.push(document.createTextNode(text.slice(last, match.index)));
     if (match[1] !== undefined) nodes.push(el('code', {}, match[1]));
     else if (match[2] !== undefined) nodes.push(el('strong', {}, match[2]));
+    else if (match[3] !== undefined) nodes.push(link(match[3], match[4]));
+    else if (match[5] !== undefined) nodes.push(link(match[5], match[5]));
     else nodes.push(el('br', {}));
     last = match.index + match[0].length;
   }
   if (last < text.length) nodes.push(document.createTextNode(text.slice(last)));
   return nodes;
+}
+
+function link(href, label) {
+  return el('a', { href, target: '_blank', rel: 'noopener noreferrer' }, label);
 }
 
 function time(iso) {
@@ -278,6 +419,35 @@ function el(tag, attributes, ...children) {
   for (const [name, value] of Object.entries(attributes)) if (value !== '') node.setAttribute(name, value);
   for (const child of children) if (child !== '') node.append(child);
   return node;
+}
+
+// ---- the empty channel: a guide for a newcomer ---------------------------------------------------
+
+function showGuide() {
+  guide.hidden = channelView.querySelector('.thread') !== null;
+  if (guide.dataset.built) return;
+  guide.dataset.built = 'true';
+  const approverNames = approvers().map((u) => u.name);
+  const list = el('ul', { 'data-testid': 'guide-clusters' }, ...clusters.map((c) => {
+    const command = `/backup-setup ${c.id}`;
+    const start = el('button', { type: 'button', 'data-testid': 'guide-start', 'data-cluster': c.id, 'aria-label': `Type ${command} in the composer` }, 'Try it');
+    start.addEventListener('click', () => {
+      composer.value = command;
+      composer.focus();
+    });
+    return el('li', {}, el('code', {}, c.id), ` — ${c.shows} `, start);
+  }));
+  guide.append(
+    el('h2', {}, 'Welcome to the backup-setup sandbox'),
+    el('p', {}, 'Everything here runs against an emulated Alibaba Cloud account: nothing real changes. Start a setup by typing ',
+      el('code', {}, '/backup-setup <cluster-id>'), ' below (', el('code', {}, '/backup-setup help'), ' lists every command). The seeded clusters:'),
+    list,
+    el('p', { 'data-testid': 'guide-people' },
+      'The person who starts a setup (or an approver) answers its questions; every change waits for an approver ',
+      `(${approverNames.join(', ') || 'none configured'}), who cannot approve a setup they requested. `,
+      'Switch identity with the “You are” menu at the top, or open this page in a second tab as another person (',
+      el('code', {}, '?user=web:approver'), ').'),
+  );
 }
 
 connect();
