@@ -16,6 +16,7 @@ import { startServer, type RunningServer } from './server.ts';
 import { createSlackAdapter } from './chat/slack/index.ts';
 import { createDingTalkAdapter } from './chat/dingtalk/index.ts';
 import { createWebChat } from './chat/web/index.ts';
+import { SANDBOX_GUIDE } from './sandbox/seed.ts';
 import { createdAccessKeysIn } from './store/created-access-keys.ts';
 
 export interface App {
@@ -99,7 +100,7 @@ async function assemble(config: Config, options: AppOptions, logger: Logger, sto
 
   // Ready means able to take events: the inbox needs the store to write, not only to answer.
   const readiness: Record<string, () => Promise<boolean>> = { store: () => store.probeWrite(now()).then(() => true) };
-  const web = config.webChat !== 'off' ? createWebChat({ handler, logger, historyFile: join(config.stateDir, 'web-chat.jsonl') }) : null;
+  const web = config.webChat !== 'off' ? createWebChat({ handler, logger, approvers: config.approvers, ...(sandbox ? { guide: SANDBOX_GUIDE } : {}), historyFile: join(config.stateDir, 'web-chat.jsonl') }) : null;
   if (web) bot.attach(web.port);
   if (config.sandbox && config.webChat === 'off') {
     logger.info('the sandbox web chat is off beside a real chat platform (BACKUP_SETUP_WEB_CHAT=1 serves it to loopback clients)');

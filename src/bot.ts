@@ -57,6 +57,8 @@ export interface Bot {
 
 const ABANDON_AFTER_MS = 7 * 24 * 3_600_000;
 export const DEFAULT_WATCH_INTERVAL_MS = 24 * 3_600_000;
+/** The approvers are reminded when a fifth of an approval's time is left (3 minutes of the default 15). */
+const remindBefore = (approvalTtlMs: number) => Math.round(approvalTtlMs / 5);
 const PRUNE_EVERY_MS = 3_600_000;
 
 export function createBot(options: BotOptions): Bot {
@@ -65,7 +67,7 @@ export function createBot(options: BotOptions): Bot {
   const watchIntervalMs = options.watchIntervalMs === undefined ? DEFAULT_WATCH_INTERVAL_MS : options.watchIntervalMs;
   // A completed setup starts the cluster's watch (the watcher is made below; it exists before any session ends).
   const sessions = new Sessions({
-    store, executor, speaker, logger, metrics, approvalTtlMs: options.approvalTtlMs, now, owner, onSetupComplete: (row) => watcher.enroll(row),
+    store, executor, speaker, logger, metrics, approvalTtlMs: options.approvalTtlMs, now, owner, approvers: options.approvers, onSetupComplete: (row) => watcher.enroll(row),
   });
   const watcher: Watcher = new Watcher({ store, executor, speaker, logger, metrics, now, owner, intervalMs: watchIntervalMs, channelClusters: options.channelClusters });
   const policy = { approvers: options.approvers, allowSelfApproval: options.allowSelfApproval, groupsOf: (actor: string) => speaker.groupsOf(actor) };
@@ -73,7 +75,8 @@ export function createBot(options: BotOptions): Bot {
   const work = createChatHandler({ store, executor, sessions, speaker, logger, metrics, policy, channelClusters: options.channelClusters, fleets, now, watchIntervalMs });
   const inbox = new Inbox({ store, work, speaker, logger, now, owner, hold: options.holdInbox ?? false });
   const resume = (o: { startUp?: boolean } = {}) => resumePass({ store, sessions, inbox, logger, owner }, o.startUp ?? false);
-  const sweepOnce = () => sweep({ store, sessions, now, abandonAfterMs: options.abandonAfterMs ?? ABANDON_AFTER_MS });
+  const sweepOnce = () =>
+    sweep({ store, sessions, now, abandonAfterMs: options.abandonAfterMs ?? ABANDON_AFTER_MS, remindBeforeMs: remindBefore(options.approvalTtlMs), approvers: options.approvers });
   return {
     handler: inbox.accept,
     idle: () => inbox.idle(),

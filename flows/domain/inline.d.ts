@@ -4,7 +4,8 @@ export type Span =
   | { kind: 'code'; text: string }
   | { kind: 'pre'; text: string }
   | { kind: 'person'; id: string }
-  | { kind: 'time'; iso: string };
+  | { kind: 'time'; iso: string }
+  | { kind: 'link'; url: string; label: string };
 
 export function code(value: string | number): string;
 export function pre(lines: string): string;

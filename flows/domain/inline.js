@@ -1,6 +1,6 @@
 // The inline marks of every text the bot writes, the one convention of the chat model: identifiers are
 // code spans, people and times are tokens. Every adapter renders the spans with its own escaping, so no
-// adapter guesses which characters are markup. Plain JavaScript (typed by inline.d.ts), so the sandbox
+// adapter guesses which characters are markup. Links are Slack's <url|label> or a bare https URL. Plain JavaScript (typed by inline.d.ts), so the sandbox
 // chat page runs this same parser in the browser.
 //
 // Code spans follow CommonMark's rule (spec.commonmark.org/0.31.2/#code-spans): a run of n backticks
@@ -41,7 +41,8 @@ export function time(at) {
   return `<!time:${iso.replace(/[>\s]/g, '')}>`;
 }
 
-const TOKEN = /<@([a-z]+:[^>\s]+)>|<!time:([^>\s]+)>/g;
+// People, times and links (Slack's <url|label> form, or a bare https URL; no trailing punctuation).
+const TOKEN = /<@([a-z]+:[^>\s]+)>|<!time:([^>\s]+)>|<(https?:\/\/[^|>\s]+)\|([^>\n]+)>|(https?:\/\/[^\s<>()`]*[^\s<>()`.,;:!?])/g;
 
 /** The text as spans: text, code, person and time. */
 export function spans(value) {
@@ -103,7 +104,9 @@ function tokens(text) {
   let last = 0;
   for (const match of text.matchAll(TOKEN)) {
     if (match.index > last) out.push({ kind: 'text', text: text.slice(last, match.index) });
-    out.push(match[1] !== undefined ? { kind: 'person', id: match[1] } : { kind: 'time', iso: match[2] });
+    if (match[1] !== undefined) out.push({ kind: 'person', id: match[1] });
+    else if (match[2] !== undefined) out.push({ kind: 'time', iso: match[2] });
+    else out.push({ kind: 'link', url: match[3] ?? match[5], label: match[4] ?? match[5] });
     last = match.index + match[0].length;
   }
   if (last < text.length) out.push({ kind: 'text', text: text.slice(last) });
@@ -113,6 +116,6 @@ function tokens(text) {
 /** The text as a person reads it without markup: code as its characters, people and times by `name` / `when`. */
 export function plainText(value, name = (id) => id, when = (iso) => iso) {
   return spans(value)
-    .map((s) => (s.kind === 'person' ? name(s.id) : s.kind === 'time' ? when(s.iso) : s.text))
+    .map((s) => (s.kind === 'person' ? name(s.id) : s.kind === 'time' ? when(s.iso) : s.kind === 'link' ? (s.label === s.url ? s.url : `${s.label} (${s.url})`) : s.text))
     .join('');
 }

@@ -82,8 +82,18 @@ export function accessKeySecretOf(flow: FlowName): AccessKeySecret {
     : { namespace: BACKUP_NAMESPACE, secretName: ADDON_SECRET_NAME, shared: false };
 }
 
+const BUCKET_SUFFIX = '-backups';
+/** OSS bucket names: 3–63 lowercase letters, digits and hyphens, starting and ending with a letter or digit (flows/domain/oss.ts). */
+const BUCKET_NAME_MAX = 63;
+
+/**
+ * The new bucket a setup suggests: `cnfs-oss-<cluster id>-backups`, readable, and one the managed role may use. A
+ * cluster id too long for it is cut and fingerprinted, keeping the prefix and the suffix.
+ */
 export function suggestedBucketName(clusterId: string): string {
-  return `${CNFS_OSS_PREFIX}backup-${shortClusterId(clusterId)}`;
+  const id = clusterId.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'cluster';
+  const room = BUCKET_NAME_MAX - CNFS_OSS_PREFIX.length - BUCKET_SUFFIX.length;
+  return `${CNFS_OSS_PREFIX}${fitName(id, room, /[a-z0-9-]/).replace(/-+$/, '')}${BUCKET_SUFFIX}`;
 }
 
 /**

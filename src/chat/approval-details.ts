@@ -3,9 +3,12 @@
 import type { StepRequest } from '../../flows/contract.ts';
 import { code, person, time } from '../../flows/domain/inline.js';
 import type { ApprovalReply, Reply } from './model.ts';
+import { chosen } from './answer-line.ts';
 
 type Decided = Extract<Reply, { kind: 'decided' }>;
 type Answered = Extract<Reply, { kind: 'answered' }>;
+type Reminder = Extract<Reply, { kind: 'reminder' }>;
+type Status = Extract<Reply, { kind: 'status' }>;
 
 /** The parameters a person checks before approving (the policy document is shown on its own). */
 export function resources(request: StepRequest): Record<string, string> {
@@ -67,9 +70,25 @@ export function decisionText(decided: Decided): string {
   }
 }
 
-/** The line under an answered question: who chose what, or why it closed. */
+/** The line under an answered question: who chose what ("Riley chose bucket `my-backups` (existing)"), or why it closed. */
 export function answerText(answered: Answered): string {
   return answered.answer
-    ? `✔️ ${person(answered.answer.by)} chose ${code(answered.answer.label)}`
+    ? `✔️ ${person(answered.answer.by)} chose ${chosen(answered.answer, code, (label) => label, (text) => text)}`
     : `🔒 Closed without an answer${answered.reason ? `: ${answered.reason}` : ''}`;
+}
+
+/** The reminder to the approvers before an approval expires. */
+export function reminderText(reminder: Reminder): string {
+  return `⏰ ${reminder.approvers.map(person).join(', ')}: the approval of ${reminder.title} expires at ${time(reminder.expiresAt)}. ` +
+    'Approve or deny it above; once it has expired, it can be requested again.';
+}
+
+/** The first line of a session's top message: what, of which cluster, who asked and when. */
+export function statusHeadline(status: Status): string {
+  return `${status.title} for ${code(status.clusterId)}, requested by ${person(status.requester)} at ${time(status.startedAt)}.`;
+}
+
+/** Whom the session waits on now; null when nobody. */
+export function waitingText(status: Status): string | null {
+  return status.waitingOn.length > 0 ? `Waiting on ${status.waitingOn.map(person).join(', ')}` : null;
 }

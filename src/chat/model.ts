@@ -41,7 +41,13 @@ export type ChatEvent = Inbound &
         decision: 'approve' | 'deny';
         /** The message carrying the buttons: the decision is bound to it, and it is updated afterwards. */
         messageId: string;
+        /** Why it was denied, when the approver said (a Slack modal, the page's field). */
+        reason?: string;
       }
+    /** A person's private message to the bot (DingTalk one-to-one chat): the reason for a denial just made. */
+    | { kind: 'privateText'; text: string }
+    /** The Cancel button of a session's top message. */
+    | { kind: 'cancel'; sessionId: string }
     /** Free text typed in a session's thread (a typed answer); the runtime finds the session by thread. */
     | { kind: 'threadText'; text: string }
   );
@@ -89,19 +95,46 @@ export type Reply =
       shown?: ApprovalReply;
       /** Why it was denied, or why it closed. */
       reason?: string;
+      /** An expired approval: a "Request again" button starts the setup of this cluster again. */
+      again?: { clusterId: string };
     }
+  /** Before an approval expires: the approvers are reminded, in its thread. */
+  | { kind: 'reminder'; title: string; expiresAt: string; approvers: UserId[] }
   /** A question after its answer (who chose what), or after the setup ended without one: no buttons. */
   | {
       kind: 'answered';
       prompt: QuestionPrompt;
-      answer: { value: string; label: string; by: string } | null;
+      /** `subject`: what the value names ("bucket"), when it is a resource name shown as code. */
+      answer: { value: string; label: string; by: string; subject?: string } | null;
       /** Why it closed unanswered. */
       reason?: string;
+    }
+  /**
+   * A session's top message, updated as it goes: where it is now (step k of n, waiting on whom), then
+   * how it ended. `text` says it in one line, without people (the notification text).
+   */
+  | {
+      kind: 'status';
+      sessionId: string;
+      clusterId: string;
+      /** "Backup center setup" or "Test backup". */
+      title: string;
+      text: string;
+      requester: UserId;
+      startedAt: string;
+      lines: string[];
+      /** The people the setup waits on now (the requester for a question, the approvers for an approval). */
+      waitingOn: UserId[];
+      /** While it runs: the thread's Cancel button. */
+      cancellable: boolean;
     }
   | { kind: 'progress'; text: string }
   | { kind: 'result'; outcome: StepOutcome }
   | { kind: 'done'; ok: boolean; text: string }
   | { kind: 'error'; text: string; correlationId?: string };
+
+/** How long after a Deny its reason can still be sent, where Deny takes none (DingTalk). */
+export const DENY_REASON_MINUTES = 10;
 
 /** Whether the bot can post in a conversation; when not, `reason` says why and how to fix it. */
 export type PostCheck = { ok: true } | { ok: false; reason: string };
@@ -120,6 +153,11 @@ export interface ChatPort {
    * Post failures stay best effort: post() returns null when nothing at all could be posted.
    */
   canPost?(conversation: Conversation): Promise<PostCheck>;
+  /**
+   * How to give a reason after a Deny, on a platform whose Deny takes none (DingTalk's card has no text
+   * input); absent when Deny asks for it itself.
+   */
+  readonly denyReasonHint?: string;
   /**
    * The approver groups (e.g. `slack:S…` user groups named in APPROVERS) the person belongs to, looked
    * up by the platform with a short cache. Absent means the platform has no groups.

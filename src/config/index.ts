@@ -199,7 +199,7 @@ export function loadConfig(env: Env = process.env): Config {
   const dingtalk = dingtalkConfig(e);
   const sandbox = e.BACKUP_SETUP_SANDBOX ?? (slack === null && dingtalk === null);
 
-  const approvers = e.APPROVERS.length > 0 ? e.APPROVERS : sandbox ? ['web:approver'] : [];
+  const approvers = e.APPROVERS.length > 0 ? e.APPROVERS : sandbox ? ['web:approver', 'web:approver-2'] : [];
   if (approvers.length === 0) {
     throw new ConfigError('APPROVERS is empty: name at least one approver, e.g. APPROVERS=slack:U012AB,dingtalk:manager123');
   }

@@ -43,6 +43,20 @@ const CASES: ClusterCase[] = [
   { id: 'c-sandbox-ulanqab', type: 'ManagedKubernetes', profile: 'Default', spec: 'ack.pro.small', version: '1.31.1-aliyun.1', region: 'cn-wulanchabu', addons: [addon('csi-plugin', CSI_PLUGIN)] },
 ];
 
+/** What each seeded cluster shows a newcomer (the sandbox chat page lists them when its channel is empty). */
+export const SANDBOX_GUIDE: readonly { id: string; shows: string }[] = [
+  { id: 'c-sandbox-managed', shows: 'ACK managed Pro: the managed role and a cnfs-oss- bucket, no AccessKey.' },
+  { id: 'c-sandbox-dedicated', shows: 'ACK dedicated: a RAM user, its policy and an AccessKey Secret, step by step.' },
+  { id: 'c-sandbox-registered', shows: 'Registered (ACK One): onectl’s shared user and policy.' },
+  { id: 'c-sandbox-registered-2', shows: 'A second registered cluster: the shared policy keeps the first one’s bucket.' },
+  { id: 'c-sandbox-edge', shows: 'ACK Edge: migrate-controller 1.7.6 upgraded, a public-network vault.' },
+  { id: 'c-sandbox-ulanqab', shows: 'Managed in cn-wulanchabu: authorizations only the console can give.' },
+  { id: 'c-sandbox-serverless-pro', shows: 'ACK Serverless Pro: the add-on without CSI.' },
+  { id: 'c-sandbox-serverless-basic', shows: 'ACK Serverless Basic: unsupported, and why.' },
+  { id: 'c-sandbox-flexvolume', shows: 'FlexVolume storage: unsupported until migrated to CSI.' },
+  { id: 'c-sandbox-old', shows: 'Kubernetes 1.16: too old for the backup center.' },
+];
+
 /** Managed kinds have authorized AliyunCSManagedBackupRestoreRole (and hold its token), except the Ulanqab cluster (a case to guide). */
 const withoutRoleToken = new Set(['c-sandbox-ulanqab']);
 

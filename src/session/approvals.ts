@@ -29,6 +29,11 @@ export async function decisionRefusal(policy: ApprovalPolicy, actor: UserId, req
   return null;
 }
 
+/** The approvers who can click in a chat of `platform` (APPROVERS may name people and groups of several platforms). */
+export function approversOn(platform: string, approvers: readonly UserId[]): UserId[] {
+  return approvers.filter((a) => a.startsWith(`${platform}:`));
+}
+
 /** A stable hash of exactly what the approval message showed: the step and its parameters. */
 export function paramsHash(request: StepRequest): string {
   return createHash('sha256').update(stableJson(request)).digest('hex');

@@ -2,7 +2,7 @@
 // click is checked against what the bot showed (the session, the message, the platform) before it
 // changes anything, and a click handled again after a crash changes nothing twice.
 import type { QuestionId } from '../../flows/contract.ts';
-import type { ChatEvent, QuestionPrompt, TellActor } from '../chat/model.ts';
+import { DENY_REASON_MINUTES, type ApprovalReply, type ChatEvent, type QuestionPrompt, type TellActor } from '../chat/model.ts';
 import { Fleets } from '../fleet/fleets.ts';
 import type { ApprovalRow, SessionRow } from '../store/contract.ts';
 import { decisionRefusal, isApprover, paramsHash, refusalFor } from './approvals.ts';
@@ -13,6 +13,7 @@ import { clusterOfFixTarget } from '../watch/watcher.ts';
 type Answer = Extract<ChatEvent, { kind: 'answer' }>;
 type Decision = Extract<ChatEvent, { kind: 'decision' }>;
 type ThreadText = Extract<ChatEvent, { kind: 'threadText' }>;
+type PrivateText = Extract<ChatEvent, { kind: 'privateText' }>;
 
 const CANCEL_WORDS = /^\/?(?:backup-setup\s+)?cancel$/i;
 
@@ -98,6 +99,7 @@ export async function decision(deps: RuntimeDeps, event: Decision, tell: TellAct
     return tell(refusal);
   }
   const { prompt } = sessions.posted(row);
+  const reason = denyReason(event.reason);
   const shown = prompt?.kind === 'approval' && prompt.approvalId === approval.id ? paramsHash(prompt.request) : null;
   const decided = await store.decideApproval(approval.id, {
     by: event.actor.id,
@@ -105,6 +107,7 @@ export async function decision(deps: RuntimeDeps, event: Decision, tell: TellAct
     at: now(),
     paramsHash: shown ?? 'no-longer-pending',
     eventId: event.eventId,
+    ...(event.decision === 'deny' && reason ? { reason } : {}),
   });
   if (!decided.ok) {
     metrics.approvals.inc({ result: decided.reason });
@@ -118,11 +121,40 @@ export async function decision(deps: RuntimeDeps, event: Decision, tell: TellAct
     event.actor.id,
     `approval.${event.decision}`,
     event.decision === 'approve' ? 'approved' : 'denied',
-    undefined,
+    event.decision === 'deny' ? reason : undefined,
     approval.step,
     approval.paramsHash,
   );
   await applyDecision(deps, row, decided.approval, event);
+  // Where Deny takes no reason (a DingTalk card), the approver hears how to add one.
+  const hint = event.decision === 'deny' && !reason ? deps.speaker.denyReasonHint(event.conversation.platform) : undefined;
+  if (hint) await tell(hint);
+}
+
+/**
+ * A private message to the bot: the reason for the denial its sender made in the last minutes, added to
+ * the denied approval's message and to the audit log. Anything else is not for a private chat.
+ */
+export async function lateDenyReason(deps: RuntimeDeps, event: PrivateText, tell: TellActor): Promise<void> {
+  const reason = denyReason(event.text);
+  const since = new Date(deps.now().getTime() - DENY_REASON_MINUTES * 60_000);
+  const approval = reason ? await deps.store.addDenialReason(event.actor.id, since, reason) : null;
+  if (!approval) {
+    return tell('Send backup-setup commands in a group with this robot, so the team can follow the setup: @bot backup-setup <cluster-id>');
+  }
+  const row = await deps.store.getSession(approval.sessionId);
+  await deps.sessions.audit(approval.sessionId, row?.clusterId ?? '', event.actor.id, 'approval.deny', 'reason', approval.reason ?? undefined, approval.step, approval.paramsHash);
+  await deps.sessions.speech.showDecision(approval);
+  const title = (approval.shown as ApprovalReply | null)?.title ?? approval.step;
+  return tell(`Your reason was added to your denial of "${title}", in the group and in the audit log.`);
+}
+
+/** A denial's reason as the thread and the audit log keep it: one line, at most 500 characters. */
+const REASON_MAX = 500;
+function denyReason(text: string | undefined): string | undefined {
+  const line = text?.replace(/\s+/g, ' ').trim();
+  if (!line) return undefined;
+  return line.length <= REASON_MAX ? line : `${line.slice(0, REASON_MAX - 1)}…`;
 }
 
 /** How long a click waits for the poster to record where the approval was posted (a fast click on a fresh message). */

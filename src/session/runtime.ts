@@ -14,7 +14,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { scrub } from '../observability/secrets.ts';
 import { isApprover, type ApprovalPolicy } from './approvals.ts';
 import { channelRefusal } from './channel-binding.ts';
-import { answer, decision, threadText } from './clicks.ts';
+import { answer, decision, lateDenyReason, threadText } from './clicks.ts';
 import { renderAudit, renderStatus, renderVerify } from './render.ts';
 import type { Sessions } from './sessions.ts';
 import type { Speaker } from './speaker.ts';
@@ -73,6 +73,14 @@ async function dispatch(deps: RuntimeDeps, event: ChatEvent, tell: TellActor): P
       return threadText(deps, event, tell, (row) => cancel(deps, row, event.actor.id, event.eventId, tell));
     case 'decision':
       return decision(deps, event, tell);
+    case 'privateText':
+      return lateDenyReason(deps, event, tell);
+    case 'cancel': {
+      const row = await deps.store.getSession(event.sessionId);
+      if (!row || row.status !== 'active') return tell('This setup has already ended; the click changed nothing.');
+      if (row.conversation.platform !== event.conversation.platform) return tell('This click came from another chat platform than the setup; it changed nothing.');
+      return cancel(deps, row, event.actor.id, event.eventId, tell);
+    }
   }
 }
 

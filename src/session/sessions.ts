@@ -11,7 +11,7 @@ import type { Executor } from '../executor/contract.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { StaleRevisionError, type SessionRow, type Store } from '../store/contract.ts';
-import { paramsHash } from './approvals.ts';
+import { approversOn, paramsHash } from './approvals.ts';
 import { closedBecause, interruptionNote, suspensionNote } from './endings.ts';
 import { driveFlow, isSettled } from './flow-host.ts';
 import { hasRunningWork, promptKey, promptOf, sessionIdFor, snapshotOf, stateName, type PostedPrompt, type SessionSnapshot } from './snapshot.ts';
@@ -19,6 +19,8 @@ import type { Speaker } from './speaker.ts';
 import { StepRunner, type Suspension } from './step-runner.ts';
 import { SessionThread, threadOf, type ApprovalPrompt } from './thread.ts';
 import { code, person, time } from '../../flows/domain/inline.js';
+import { applyingHead, endedHead, readingHead, waitingHead, type HeadOf, type StatusReply } from './thread-head.ts';
+import type { FlowContext } from '../../flows/blocks/context.ts';
 
 export type { SessionSnapshot } from './snapshot.ts';
 
@@ -34,6 +36,8 @@ export interface SessionDeps {
   owner: string;
   /** Told of every setup (or Fix) that completes, once, by the process that closed it: the watch starts there. */
   onSetupComplete?: (row: SessionRow) => Promise<void>;
+  /** APPROVERS: whom the top message says an approval waits on. */
+  approvers?: readonly UserId[];
 }
 
 /**
@@ -127,11 +131,12 @@ export class Sessions {
     if (fleet) {
       this.fleets.set(sessionId, fleet);
     } else {
-      const what = request.repair ? 'Fix of the drift' : request.flow === 'testBackup' ? 'Test backup' : 'Backup center setup';
-      const parent = await speaker.post(request.inThread ? { ...conversation, threadId: request.inThread } : conversation, {
-        kind: 'text',
-        text: `${what} for ${code(clusterId)}, requested by ${person(request.requester)} at ${time(now())}. Reading the cluster…`,
-      });
+      // A Fix runs in the drift message's thread, whose top message is the drift report: it opens with a line of its own.
+      const parent = request.inThread
+        ? await speaker.post({ ...conversation, threadId: request.inThread }, {
+          kind: 'text', text: `Fix of the drift for ${code(clusterId)}, requested by ${person(request.requester)} at ${time(now())}. Reading the cluster…`,
+        })
+        : await speaker.post(conversation, readingHead({ sessionId, clusterId, requester, testOnly: request.flow === 'testBackup', startedAt: created.row.createdAt }));
       if (!parent) {
         // Nothing can be seen where nothing could be posted: the setup does not start.
         if (await store.endSession(sessionId, 'failed')) this.deps.metrics.sessionsEnded.inc({ status: 'failed' });
@@ -304,6 +309,10 @@ export class Sessions {
       return;
     }
     const applied = eventId === undefined ? stored.applied : [...stored.applied, eventId].slice(-APPLIED_EVENTS);
+    const context = (stored.xstate as { context?: FlowContext } | undefined)?.context;
+    if (event?.type === 'APPROVE' && context?.prompt?.kind === 'approval' && context.prompt.approvalId === event.approvalId) {
+      await this.updateHead(row, applyingHead(headOf(row), context, context.prompt));
+    }
     const result = await this.drive(row, { ...stored, applied }, { event });
     // Another process saved the session meanwhile: the event applies to what it saved.
     if (result === 'stale' && attempt < STALE_RETRIES) return this.advance(sessionId, event, eventId, attempt + 1);
@@ -384,7 +393,7 @@ export class Sessions {
   /** Posts the prompt the flow now waits on (once), or closes the session when the flow is done. */
   private async afterSettle(row: SessionRow, stored: SessionSnapshot, snapshot: AnyMachineSnapshot) {
     if (snapshot.status === 'done') {
-      await this.close(row, snapshot.output as FlowOutput);
+      await this.close(row, snapshot.output as FlowOutput, snapshot.context as FlowContext);
       return;
     }
     if (snapshot.status === 'error') {
@@ -397,7 +406,8 @@ export class Sessions {
       });
       return;
     }
-    const prompt = (snapshot.context as { prompt?: Prompt | null }).prompt ?? null;
+    const context = snapshot.context as FlowContext;
+    const prompt = context.prompt ?? null;
     if (!prompt) return;
     const key = promptKey(prompt);
     if (key === stored.posted?.key && !hasRunningWork(stored, this.fleets.has(row.id))) return;
@@ -416,7 +426,10 @@ export class Sessions {
       if (!(error instanceof StaleRevisionError)) throw error;
       // Another process moved the session on while the prompt was posted; it speaks from here.
       this.deps.logger.info({ sessionId: row.id }, 'session continued elsewhere after its prompt was posted');
+      return;
     }
+    // After the save, so a click on the prompt finds where it was posted.
+    if (!posted.fleet) await this.updateHead(row, waitingHead(headOf(row), context, prompt, approversOn(row.conversation.platform, this.deps.approvers ?? [])));
   }
 
   /** Shows the prompt where people can answer it; null when nobody can (yet). */
@@ -445,12 +458,14 @@ export class Sessions {
     return { key, message };
   }
 
-  private async close(row: SessionRow, output: FlowOutput) {
+  private async close(row: SessionRow, output: FlowOutput, context: FlowContext | null = null) {
     const { store, metrics } = this.deps;
     // Ended first: of several processes that reach the end (a cancel on one replica, a step on another), one speaks.
     if (!(await store.endSession(row.id, output.status))) return;
     metrics.sessionsEnded.inc({ status: output.status });
-    const message = output.interrupted ? `${output.message}\n${await interruptionNote(store, row.id, output.interrupted)}` : output.message;
+    let message = output.interrupted ? `${output.message}\n${await interruptionNote(store, row.id, output.interrupted)}` : output.message;
+    const reason = output.status === 'denied' ? await this.denialReason(row) : null;
+    if (reason) message = message.replace(/^[^\n]*/, (headline) => `${headline} Reason: ${reason}`);
     const fleet = this.fleets.get(row.id);
     this.fleets.delete(row.id);
     if (fleet) fleet.closed(row.clusterId, { ...output, message });
@@ -458,10 +473,23 @@ export class Sessions {
     const open = this.posted(row);
     const question = open.prompt?.kind === 'question' && open.message ? { message: open.message, prompt: open.prompt as QuestionPrompt } : null;
     await this.thread.closePrompts(row, question, closedBecause(output));
+    // Last: the top message's summary is the thread's final word.
+    await this.updateHead(row, endedHead(headOf(row), { ...output, message }, context));
     await this.audit(row.id, row.clusterId, row.requester, 'session.end', output.status);
     if (output.status === 'complete' && row.flow !== 'testBackup' && this.deps.onSetupComplete) {
       await this.deps.onSetupComplete(row).catch((error: unknown) => this.deps.logger.warn({ err: error, clusterId: row.clusterId }, 'the watch could not be started'));
     }
+  }
+
+  /** Why the approval the session waited on was denied, when the approver said. */
+  private async denialReason(row: SessionRow): Promise<string | null> {
+    const prompt = promptOf(row);
+    return prompt?.kind === 'approval' ? ((await this.deps.store.getApproval(prompt.approvalId))?.reason ?? null) : null;
+  }
+
+  /** The top message of the session's thread, replaced by where the session is now. */
+  private async updateHead(row: SessionRow, reply: StatusReply) {
+    if (row.threadId && !row.repair && !this.fleets.has(row.id)) await this.deps.speaker.update({ conversation: row.conversation, messageId: row.threadId }, reply);
   }
 
   private notice(sessionId: string, clusterId: string, thread: Conversation, notice: FlowNotice) {
@@ -475,6 +503,10 @@ export class Sessions {
       this.deps.executor.readCluster(typeof input === 'string' ? input : input.clusterId),
     );
   }
+}
+
+function headOf(row: SessionRow): HeadOf {
+  return { sessionId: row.id, clusterId: row.clusterId, requester: row.requester, testOnly: row.flow === 'testBackup', startedAt: new Date(row.createdAt) };
 }
 
 const fromPromiseOf = <T, I>(run: (args: { input: I }) => Promise<T>) => fromPromise<T, I>(run);

@@ -29,6 +29,11 @@ export class Speaker {
     }
   }
 
+  /** How to give a reason after a Deny on this platform, when its Deny takes none. */
+  denyReasonHint(platform: Platform): string | undefined {
+    return this.ports.get(platform)?.denyReasonHint;
+  }
+
   /** The groups a person belongs to on their platform (Slack user groups), as approver ids. */
   async groupsOf(userId: string): Promise<string[]> {
     const platform = userId.slice(0, userId.indexOf(':')) as Platform;

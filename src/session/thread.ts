@@ -1,12 +1,13 @@
 // What a session says in its thread: notices, the prompt it waits on (a question, or an approval with
 // its row in the store), the closing message, and the closing of prompts nobody will answer. Messages
 // are rendered from what the store keeps, so they stay true after a restart or on another replica.
-import type { FlowNotice, Prompt } from '../../flows/contract.ts';
+import type { FlowNotice, Prompt, QuestionId } from '../../flows/contract.ts';
+import { ANSWER_SUBJECT } from '../../flows/answer-subjects.ts';
 import type { ApprovalReply, Conversation, PostedMessage, QuestionPrompt, Reply } from '../chat/model.ts';
 import type { Executor } from '../executor/contract.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ApprovalRow, SessionRow, Store } from '../store/contract.ts';
-import { paramsHash } from './approvals.ts';
+import { approversOn, paramsHash } from './approvals.ts';
 import type { Speaker } from './speaker.ts';
 
 export type ApprovalPrompt = Extract<Prompt, { kind: 'approval' }>;
@@ -91,7 +92,7 @@ export class SessionThread {
   }
 
   /** The decided version of an approval, rendered from its row: what was shown, who decided, when, why. */
-  decidedReply(approval: ApprovalRow): Extract<Reply, { kind: 'decided' }> {
+  decidedReply(approval: ApprovalRow, again?: { clusterId: string }): Extract<Reply, { kind: 'decided' }> {
     const shown = approval.shown as ApprovalReply | null;
     return {
       kind: 'decided',
@@ -102,18 +103,34 @@ export class SessionThread {
       at: (approval.decidedAt ?? this.deps.now()).toISOString(),
       ...(shown ? { shown } : {}),
       ...(approval.reason ? { reason: approval.reason } : {}),
+      ...(again && approval.decision === 'expired' ? { again } : {}),
     };
   }
 
   /** Updates an approval's message to its decided version (through the reference the store keeps). */
-  async showDecision(approval: ApprovalRow): Promise<void> {
-    if (approval.messageRef) await this.deps.speaker.update(approval.messageRef, this.decidedReply(approval));
+  async showDecision(approval: ApprovalRow, again?: { clusterId: string }): Promise<void> {
+    if (approval.messageRef) await this.deps.speaker.update(approval.messageRef, this.decidedReply(approval, again));
+  }
+
+  /** Reminds the approvers, in the thread, that an approval expires soon. */
+  async remind(row: SessionRow, approval: ApprovalRow, approvers: readonly string[]): Promise<void> {
+    if (!row.threadId) return; // a fleet member: its fleet's message carries the approval
+    const shown = approval.shown as ApprovalReply | null;
+    const here = approversOn(row.conversation.platform, approvers);
+    const others = here.filter((a) => a !== row.requester);
+    await this.deps.speaker.post(threadOf(row), {
+      kind: 'reminder',
+      title: shown?.title ?? approval.step,
+      expiresAt: approval.expiresAt.toISOString(),
+      approvers: others.length > 0 ? others : here,
+    });
   }
 
   /** The question message after its answer: who chose what, and no buttons. */
   async showAnswer(message: PostedMessage, prompt: QuestionPrompt, value: string, by: string): Promise<void> {
     const label = prompt.choices.find((c) => c.value === value)?.label ?? value;
-    await this.deps.speaker.update(message, { kind: 'answered', prompt, answer: { value, label, by } });
+    const subject = ANSWER_SUBJECT[prompt.questionId as QuestionId];
+    await this.deps.speaker.update(message, { kind: 'answered', prompt, answer: { value, label, by, ...(subject ? { subject } : {}) } });
   }
 
   /** At the session's end: every prompt still open loses its buttons and says why. */

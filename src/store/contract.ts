@@ -238,8 +238,18 @@ export interface Store {
    * expired (decision other than 'expired' at or after expiresAt), or the params hash differs.
    */
   decideApproval(id: string, decision: Decision): Promise<DecideResult>;
+  /**
+   * A reason given after the denial (DingTalk cards take no text): set on `by`'s latest denial decided at
+   * or after `since` that has none yet; returns it, or null when there is none.
+   */
+  addDenialReason(by: string, since: Date, reason: string): Promise<ApprovalRow | null>;
   /** Undecided approvals with expiresAt <= at. */
   listExpiredApprovals(at: Date): Promise<ApprovalRow[]>;
+  /**
+   * Claims the reminders due: undecided approvals of active sessions that expire after `at` and at or
+   * before `before`, not reminded yet. Each approval is returned once, to one caller, ever.
+   */
+  claimReminders(before: Date, at: Date): Promise<ApprovalRow[]>;
   /** Closes the session's undecided approvals (its end); returns those it closed. */
   closeOpenApprovals(sessionId: string, at: Date): Promise<ApprovalRow[]>;
 

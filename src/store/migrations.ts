@@ -165,6 +165,11 @@ export const MIGRATIONS: Migration[] = [
       `ALTER TABLE sessions ADD COLUMN repair TEXT`,
     ],
   },
+  {
+    // When the approvers were reminded that an approval is about to expire (once per approval).
+    version: 5,
+    statements: () => [`ALTER TABLE approvals ADD COLUMN reminded_at BIGINT`],
+  },
 ];
 
 export async function migrate(sql: Sql): Promise<number[]> {

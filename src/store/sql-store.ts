@@ -308,12 +308,35 @@ export class SqlStore implements Store {
     return { ok: false, reason: 'expired', approval };
   }
 
+  async addDenialReason(by: string, since: Date, reason: string) {
+    const row = await this.one(
+      `UPDATE approvals SET reason = $3
+       WHERE reason IS NULL AND id = (
+         SELECT id FROM approvals WHERE decided_by = $1 AND decision = 'denied' AND reason IS NULL AND decided_at >= $2
+         ORDER BY decided_at DESC LIMIT 1)
+       RETURNING *`,
+      [by, since.getTime(), scrub(reason)],
+    );
+    return row ? approvalOf(row) : null;
+  }
+
   async listExpiredApprovals(at: Date) {
     const rows = await this.sql.query(
       `SELECT approvals.* FROM approvals JOIN sessions ON sessions.id = approvals.session_id
        WHERE approvals.decision IS NULL AND approvals.expires_at <= $1 AND sessions.status = 'active'
        ORDER BY approvals.expires_at`,
       [at.getTime()],
+    );
+    return rows.map(approvalOf);
+  }
+
+  async claimReminders(before: Date, at: Date) {
+    const rows = await this.sql.query(
+      `UPDATE approvals SET reminded_at = $2
+       WHERE decision IS NULL AND reminded_at IS NULL AND expires_at > $2 AND expires_at <= $1
+         AND session_id IN (SELECT id FROM sessions WHERE status = 'active')
+       RETURNING *`,
+      [before.getTime(), at.getTime()],
     );
     return rows.map(approvalOf);
   }

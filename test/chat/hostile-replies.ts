@@ -63,7 +63,7 @@ export function hostileReplies(): { reply: Reply; shows: string[] }[] {
       shows: [arn, tilde, angle, under, edge, 'use *another* bucket <b> & `this`'],
     },
     {
-      reply: { kind: 'answered', prompt: { kind: 'question', questionId: 'bucket', text: `Which bucket for ${code(angle)}?`, choices: [], freeText: true }, answer: { value: tick, label: tick, by: REQUESTER } },
+      reply: { kind: 'answered', prompt: { kind: 'question', questionId: 'bucket', text: `Which bucket for ${code(angle)}?`, choices: [], freeText: true }, answer: { value: tick, label: tick, by: REQUESTER, subject: 'bucket' } },
       shows: [angle, tick],
     },
     { reply: { kind: 'progress', text: `Waiting for ${code(edge)}` }, shows: [edge] },

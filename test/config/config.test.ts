@@ -21,7 +21,7 @@ describe('configuration', () => {
       port: 3000,
       slack: null,
       dingtalk: null,
-      approvers: ['web:approver'],
+      approvers: ['web:approver', 'web:approver-2'],
       allowSelfApproval: false,
       approvalTtlMs: 15 * 60_000,
       watchIntervalMs: 24 * 3_600_000,

@@ -236,6 +236,24 @@ describe('DingTalk adapter against the emulator', () => {
     expect(updated.buttons).toEqual([]);
   });
 
+  it('an expired approval card offers Request again, whose click is a new setup of the cluster in the group; the reminder names the approvers', async () => {
+    const root = (await h.adapter.port.post(CONVERSATION, { kind: 'text', text: 'Setup' }))!;
+    const expired = { kind: 'decided' as const, approvalId: 'ap-3', title: 'Create RAM user', decision: 'expired' as const, by: '', at: '2026-11-24T14:20:00.000Z', again: { clusterId: 'c-sandbox-dedicated' } };
+    const posted = (await h.adapter.port.post(root.conversation, expired))!;
+    expect(buttons(h.emulator, posted.messageId).map((b) => [b.id, b.text])).toEqual([['again', 'Request again']]);
+    const next = h.nextEvent();
+    expect((await h.emulator.clickCard({ outTrackId: posted.messageId, userId: 'manager123', button: 'again' })).acked).toBe(true);
+    expect(await next).toMatchObject({
+      kind: 'command',
+      command: { verb: 'setup', clusterIds: ['c-sandbox-dedicated'] },
+      conversation: { platform: 'dingtalk', channelId: GROUP },
+    });
+    const reminder = sets({ kind: 'reminder', title: 'Create RAM user', expiresAt: '2026-11-24T14:20:00.000Z', approvers: ['dingtalk:manager123'] }).card;
+    expect(reminder.markdown).toBe(
+      '⏰ manager123: the approval of Create RAM user expires at 2026-11-24 22:20 (GMT+8). Approve or deny it above; once it has expired, it can be requested again.',
+    );
+  });
+
   it('tells one person privately, from the port and from the handler', async () => {
     await h.adapter.port.tell(CONVERSATION, 'dingtalk:manager123', 'Only approvers can approve.');
     h.behave(async (_event, tell) => tell('You asked for help.'));
@@ -332,6 +350,10 @@ describe('DingTalk cards', () => {
       'grant on `acs:oss:*:*:cnfs-oss-*` by 王经理 at 2026-11-24 22:15 (GMT+8), A \\& \\*B\\*',
     );
     expect(toMarkdown('``a`b``', style)).toBe('``a`b``');
+    // Bare links become links, without their closing punctuation.
+    expect(toMarkdown('log on to the Cloud Backup console (https://hbr.console.aliyun.com/), then see https://help.aliyun.com/x.html.', style)).toBe(
+      'log on to the Cloud Backup console ([https://hbr.console.aliyun.com/](https://hbr.console.aliyun.com/)), then see [https://help.aliyun.com/x.html](https://help.aliyun.com/x.html).',
+    );
   });
 
   it('shows a policy document, fleet clusters, and every choice past the tenth on a further card', () => {

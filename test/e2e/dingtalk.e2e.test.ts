@@ -124,6 +124,69 @@ describe('DingTalk end to end', () => {
     expect(cluster.addons.map((a) => a.name)).toContain('migrate-controller');
   });
 
+  it('the first card says where the setup is and whom it waits on, and its Cancel button cancels the setup', async () => {
+    await startBot();
+    await emulator.sendGroupMessage({ conversationId: GROUP, userId: REQUESTER, nick: 'Alice', text: 'backup-setup c-sandbox-dedicated' });
+    const first = await until('the first card', () => groupCards()[0]);
+    expect(shown(first).title).toBe('Backup center setup: c-sandbox-dedicated');
+    expect(shown(first).buttons.map((b) => [b.id, b.text])).toEqual([['cancel', 'Cancel setup']]);
+    const handled = new Set<string>([first.outTrackId]);
+    for (;;) {
+      const card = await nextPrompt(handled);
+      handled.add(card.outTrackId);
+      if (kindOf(card) === 'approval') break;
+      await click(card, REQUESTER, 'first');
+    }
+    await until('the first card at the first approval', () => shown(first).markdown.includes('Step 1 of 8: Create RAM user'));
+    expect(shown(first).markdown).toMatch(/requested by Alice at \d{4}-\d{2}-\d{2} \d{2}:\d{2} \(GMT\+8\)/);
+    expect(shown(first).markdown).toContain(`Waiting on ${APPROVER}`);
+
+    expect((await emulator.clickCard({ outTrackId: first.outTrackId, userId: REQUESTER, button: 'cancel' })).acked).toBe(true);
+    const closing = await until('the closing card', () => groupCards().find((c) => kindOf(c) === 'done'));
+    expect(shown(closing).markdown).toMatch(/^🛑 Cancelled by/);
+    await until('the summary on the first card', () => shown(first).buttons.length === 0 && shown(first).markdown.includes('not done: 8'));
+    expect(creates()).toEqual([]);
+  });
+
+  it('Deny on a card takes its reason from a private message to the robot, into the card and the audit log', async () => {
+    await startBot();
+    await emulator.sendGroupMessage({ conversationId: GROUP, userId: REQUESTER, nick: 'Alice', text: 'backup-setup c-sandbox-dedicated' });
+    const handled = new Set<string>();
+    let approval: Card;
+    for (;;) {
+      const card = await nextPrompt(handled);
+      handled.add(card.outTrackId);
+      if (kindOf(card) === 'approval') {
+        approval = card;
+        break;
+      }
+      await click(card, REQUESTER, 'first');
+    }
+    // Before any denial, a private message is not taken for anything.
+    await emulator.sendPrivateMessage({ userId: APPROVER, nick: 'Mei', text: 'hello' });
+    await until('the private answer', () => privateTo(APPROVER).length > 0);
+    expect(JSON.stringify(privateTo(APPROVER).at(-1)!.msgParam)).toContain('Send backup-setup commands in a group');
+
+    expect((await click(approval, APPROVER, 'deny')).acked).toBe(true);
+    await until('the denial on the card', () => shown(approval).markdown.includes('Denied by'));
+    await until('the hint', () => privateTo(APPROVER).length > 1);
+    expect(JSON.stringify(privateTo(APPROVER).at(-1)!.msgParam)).toContain('send the reason to the robot in a private chat within 10 minutes');
+
+    await emulator.sendPrivateMessage({ userId: APPROVER, nick: 'Mei', text: 'Use the team bucket' });
+    await until('the reason on the card', () => shown(approval).markdown.includes('(Use the team bucket)'));
+    expect(shown(approval).buttons).toEqual([]);
+    await until('the confirmation', () => privateTo(APPROVER).length > 2);
+    expect(JSON.stringify(privateTo(APPROVER).at(-1)!.msgParam)).toContain('Your reason was added to your denial of \\"Create RAM user\\"');
+    await emulator.sendGroupMessage({ conversationId: GROUP, userId: REQUESTER, nick: 'Alice', text: 'backup-setup audit c-sandbox-dedicated' });
+    const audit = await until('the audit card', () => groupCards().find((c) => shown(c).markdown.includes('audit entries for')));
+    expect(shown(audit).markdown).toContain(`dingtalk:${APPROVER} approval.deny createRamUser: reason (Use the team bucket)`);
+    // A second reason does not replace the first.
+    await emulator.sendPrivateMessage({ userId: APPROVER, nick: 'Mei', text: 'another one' });
+    await until('the answer', () => privateTo(APPROVER).length > 3);
+    expect(shown(approval).markdown).not.toContain('another one');
+    expect(creates()).toEqual([]);
+  });
+
   it('refuses a non-approver click privately and executes nothing twice for a repeated callback', async () => {
     await startBot();
     await emulator.sendGroupMessage({ conversationId: GROUP, userId: REQUESTER, nick: 'Alice', text: '@backup-bot backup-setup c-sandbox-dedicated' });

@@ -132,7 +132,7 @@ describe('a decision is bound to what was shown', () => {
   /** Answers a cluster's questions with their suggestion until its first approval. */
   async function approvalIn(bot: TestBot, clusterId: string): Promise<Recorded> {
     const parent = await bot.chat.until(() =>
-      bot.chat.messages.findLast((m) => !m.conversation.threadId && m.reply.kind === 'text' && m.reply.text.startsWith(`Backup center setup for \`${clusterId}\``)),
+      bot.chat.messages.findLast((m) => !m.conversation.threadId && (m.reply.kind === 'text' || m.reply.kind === 'status') && m.reply.text.startsWith(`Backup center setup for \`${clusterId}\``)),
     );
     const handled = new Set<string>();
     for (;;) {

@@ -84,8 +84,58 @@ describe('Slack end to end', () => {
     const answered = edited.filter((m) => JSON.stringify(m.blocks).includes(' chose '));
     expect(decided.length).toBeGreaterThanOrEqual(5);
     expect(answered).toHaveLength(3); // region, bucket, bucket scope
+    const answers = answered.map((m) => JSON.stringify(m.blocks));
+    expect(answers.some((b) => b.includes(`✔️ <@${REQUESTER}> chose region \`cn-hangzhou\` (cluster region)`))).toBe(true);
+    expect(answers.some((b) => b.includes(`✔️ <@${REQUESTER}> chose bucket \`cnfs-oss-sandbox-backups\` (existing)`))).toBe(true);
     expect(decided.length + answered.length).toBe(edited.length);
     for (const m of edited) expect(actionsOf(m)).toEqual([]);
+  });
+
+  it('the top message says where the setup is; Deny opens a modal whose reason reaches the thread and the audit log', async () => {
+    await slack.command('c-sandbox-dedicated', REQUESTER);
+    const parent = await slack.parentOf('c-sandbox-dedicated');
+    const blocksOf = (m: EmulatedMessage) => JSON.stringify(m.blocks);
+    expect(actionsOf(parent)[0]!.elements!.map((e) => e.action_id)).toEqual(['cancel_session']);
+    expect(JSON.stringify(actionsOf(parent))).toContain('"accessibility_label":"Cancel the backup center setup of c-sandbox-dedicated"');
+    const approval = await firstApproval(parent.ts);
+    await slack.until('the top message at the first approval', () => blocksOf(parent).includes('Step 1 of 8: Create RAM user'));
+    expect(blocksOf(parent)).toContain('waiting for an approver.');
+    expect(blocksOf(parent)).toContain(`Waiting on <@${APPROVER}>`);
+    expect(parent.text).toMatch(/^Backup center setup for `c-sandbox-dedicated`, requested by <@U0ALICE>: Step 1 of 8/);
+    const labels = actionsOf(approval)[0]!.elements!.map((e) => (e as { accessibility_label?: string }).accessibility_label);
+    expect(labels).toEqual(['Approve: Create RAM user', 'Deny: Create RAM user']);
+
+    expect((await slack.click(approval, 'deny', APPROVER)).status).toBe(200);
+    const modal = await slack.until('the deny modal', () => api.views[0]);
+    expect(modal).toMatchObject({ user: APPROVER, view: { callback_id: 'deny_reason', title: { text: 'Deny this step' } } });
+    expect(JSON.stringify(modal.view.blocks)).toContain('Create RAM user');
+    expect(approval.edits).toBe(0); // nothing is decided until the modal is submitted
+    expect((await slack.submit(modal, { reason: { reason: 'Use the team <bucket> & key' } })).status).toBe(200);
+
+    const closing = await slack.until('the closing message', () => api.messages.find((m) => m.threadTs === parent.ts && /^❌ Stopped/.test(m.text ?? '')));
+    expect(closing.text).toMatch(/denied "Create RAM user/);
+    expect(approval.text).toMatch(/^🚫 Denied by U0BOB|^🚫 Denied by slack:U0BOB|^🚫 Denied by <@U0BOB>/);
+    expect(blocksOf(approval)).toContain('(Use the team &lt;bucket&gt; &amp; key)');
+    expect(actionsOf(approval)).toEqual([]);
+    await slack.until('the summary in the top message', () => blocksOf(parent).includes('not done: 8'));
+    expect(actionsOf(parent)).toEqual([]);
+    expect(createCalls()).toEqual([]);
+
+    await slack.command('audit c-sandbox-dedicated', REQUESTER);
+    const audit = await slack.until('the audit listing', () => api.messages.find((m) => (m.text ?? '').includes('audit entries for')));
+    expect(audit.text).toContain('approval.deny createRamUser: denied (Use the team &lt;bucket&gt; &amp; key)');
+  });
+
+  it('the Cancel button of the top message cancels the setup', async () => {
+    await slack.command('c-sandbox-dedicated', REQUESTER);
+    const parent = await slack.parentOf('c-sandbox-dedicated');
+    await firstApproval(parent.ts);
+    expect((await slack.click(parent, 'cancel_session', REQUESTER)).status).toBe(200);
+    const closing = await slack.until('the closing message', () => api.messages.find((m) => m.threadTs === parent.ts && /^🛑/.test(m.text ?? '')));
+    expect(closing.text).toMatch(/^🛑 Cancelled by/);
+    await slack.until('the summary in the top message', () => actionsOf(parent).length === 0);
+    expect(api.messages.filter((m) => m.threadTs === parent.ts && isApproval(m))).toEqual([]);
+    expect(createCalls()).toEqual([]);
   });
 
   it('a replayed approval click executes nothing twice and tells the clicker', async () => {
@@ -139,6 +189,8 @@ describe('a Slack user group as approvers', () => {
     await slack.command('c-sandbox-dedicated', REQUESTER);
     const parent = await slack.parentOf('c-sandbox-dedicated');
     const approval = await firstApproval(parent.ts);
+    // The top message names the group it waits on as a group mention.
+    await slack.until('the group in the top message', () => JSON.stringify(parent.blocks).includes('Waiting on <!subteam^S0OPS>'));
     expect((await slack.click(approval, 'approve', APPROVER)).status).toBe(200);
     await slack.until('the refusal', () => api.ephemerals.find((e) => e.user === APPROVER));
     expect(api.ephemerals.find((e) => e.user === APPROVER)!.text).toMatch(/not an approver/);

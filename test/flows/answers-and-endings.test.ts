@@ -94,7 +94,7 @@ describe('questions offer the suggested default first', () => {
     expect((promptOf(atBucket.snapshot) as Extract<Prompt, { kind: 'question' }>).choices).toEqual([
       { label: 'cnfs-oss-a (existing)', value: 'cnfs-oss-a' },
       { label: 'team-data (existing)', value: 'team-data' },
-      { label: 'cnfs-oss-backup-ctestmanag (new)', value: 'cnfs-oss-backup-ctestmanag' },
+      { label: 'cnfs-oss-c-test-managed-backups (new)', value: 'cnfs-oss-c-test-managed-backups' },
     ]);
   });
 });

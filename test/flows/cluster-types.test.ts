@@ -68,7 +68,7 @@ describe('DESIGN "Cluster types"', () => {
   test('ACK managed, no bucket yet: the suggested cnfs-oss-* bucket is the default and is created', async () => {
     const seen = await setUp(managed);
     expect(steps(seen)).toEqual(['createBucket', 'installAddon', 'createBackupVault', 'testBackup']);
-    expect(request(seen, 'createBucket').params).toEqual({ bucket: 'cnfs-oss-backup-csandboxma', region: 'cn-hangzhou' });
+    expect(request(seen, 'createBucket').params).toEqual({ bucket: 'cnfs-oss-c-sandbox-managed-backups', region: 'cn-hangzhou' });
   });
 
   test('ACK managed, other bucket and an older add-on: dedicated-style OSS permission, upgrade, restart', async () => {
@@ -211,8 +211,8 @@ describe('DESIGN "Cluster types"', () => {
     const seen = await setUp(dedicated);
     expect(steps(seen)).toEqual(['createBucket', ...ACCESS_KEY_STEPS, 'restartMigrateController', 'createBackupVault', 'testBackup']);
     expect(request(seen, 'ensurePolicy').params.document.Statement[2]!.Resource).toEqual([
-      'acs:oss:*:*:cnfs-oss-backup-csandboxde',
-      'acs:oss:*:*:cnfs-oss-backup-csandboxde/*',
+      'acs:oss:*:*:cnfs-oss-c-sandbox-dedicated-backups',
+      'acs:oss:*:*:cnfs-oss-c-sandbox-dedicated-backups/*',
     ]);
   });
 

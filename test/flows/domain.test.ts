@@ -107,7 +107,12 @@ describe('names', () => {
     expect(fitName('ack-backup-c@1', 64)).toBe('ack-backup-c-1');
   });
   test('bucket suggestion and vault names: readable, then -2 … when a name is taken', () => {
-    expect(suggestedBucketName('c-sandbox-managed')).toBe('cnfs-oss-backup-csandboxma');
+    expect(suggestedBucketName('c-sandbox-managed')).toBe('cnfs-oss-c-sandbox-managed-backups');
+    expect(suggestedBucketName('c82e6987e2961451182edacd74faf2e30')).toBe('cnfs-oss-c82e6987e2961451182edacd74faf2e30-backups');
+    const longBucket = suggestedBucketName(`c-${'x'.repeat(62)}`);
+    expect(longBucket.length).toBeLessThanOrEqual(63);
+    expect(longBucket).toMatch(/^cnfs-oss-[a-z0-9-]+[a-z0-9]-backups$/);
+    expect(bucketNameProblem(longBucket)).toBeNull();
     expect(backupVaultName({ name: 'sandbox-managed', clusterId: 'c-sandbox-managed' })).toBe('sandbox-managed-backups');
     expect(backupVaultName({ name: '生产集群', clusterId: 'c82e6987e2961451182edacd74faf2e30' })).toBe('c82e6987e2961451182edacd74faf2e30-backups');
     const long = backupVaultName({ name: 'Prod Cluster / Shanghai '.repeat(5), clusterId: 'c1' });

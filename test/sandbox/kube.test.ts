@@ -180,15 +180,15 @@ describe('Kubernetes emulator with @kubernetes/client-node', () => {
     expect(before).toMatchObject({ code: 404, body: { message: 'the server could not find the requested resource' } });
     installMigrateController();
     await core.readNamespace({ name: 'csdr' });
-    const created = (await custom.createNamespacedCustomObject({ ...coordinates, body: vault('backupcsandboxde') })) as { metadata: { resourceVersion: string; generation: number } };
+    const created = (await custom.createNamespacedCustomObject({ ...coordinates, body: vault('sandbox-dedicated-backups') })) as { metadata: { resourceVersion: string; generation: number } };
     expect(created.metadata.generation).toBe(1);
-    expect(sandbox.publicState().clusters[clusterId]!.backupVaults).toEqual(['backupcsandboxde']);
-    const read = (await custom.getNamespacedCustomObject({ ...coordinates, name: 'backupcsandboxde' })) as ReturnType<typeof vault>;
-    const updated = (await custom.replaceNamespacedCustomObject({ ...coordinates, name: 'backupcsandboxde', body: { ...read, spec: { ...read.spec, objectStorage: { bucket: 'cnfs-oss-sandbox-backups', prefix: 'team-a' } } } })) as { metadata: { generation: number } };
+    expect(sandbox.publicState().clusters[clusterId]!.backupVaults).toEqual(['sandbox-dedicated-backups']);
+    const read = (await custom.getNamespacedCustomObject({ ...coordinates, name: 'sandbox-dedicated-backups' })) as ReturnType<typeof vault>;
+    const updated = (await custom.replaceNamespacedCustomObject({ ...coordinates, name: 'sandbox-dedicated-backups', body: { ...read, spec: { ...read.spec, objectStorage: { bucket: 'cnfs-oss-sandbox-backups', prefix: 'team-a' } } } })) as { metadata: { generation: number } };
     expect(updated.metadata.generation).toBe(2);
     const listed = (await custom.listNamespacedCustomObject(coordinates)) as { kind: string; items: unknown[] };
     expect(listed).toMatchObject({ kind: 'BackupLocationList', items: [{ spec: { objectStorage: { prefix: 'team-a' } } }] });
-    expect(await failure(custom.createNamespacedCustomObject({ ...coordinates, body: vault('backupcsandboxde') }))).toMatchObject({ code: 409, body: { reason: 'AlreadyExists' } });
+    expect(await failure(custom.createNamespacedCustomObject({ ...coordinates, body: vault('sandbox-dedicated-backups') }))).toMatchObject({ code: 409, body: { reason: 'AlreadyExists' } });
   });
 
   it('validates a BackupLocation against its CRD schema: required fields, types, enums; unknown fields pruned', async () => {

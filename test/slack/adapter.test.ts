@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatEvent, PostedMessage } from '../../src/chat/model.ts';
 import { CHANNEL, startSlackHarness, type SlackHarness } from './harness.ts';
-import { approval, everyKind, question } from './replies.ts';
+import { approval, everyKind, question, status } from './replies.ts';
 import { blockActions, FORM, JSON_TYPE, messageEvent, send, signed, slashCommand, type ClickedMessage } from './slack-requests.ts';
 
 let h: SlackHarness;
@@ -138,10 +138,35 @@ describe('clicks', () => {
     } satisfies ChatEvent);
   });
 
-  it('Deny becomes a deny decision', async () => {
+  it('Deny whose reason modal cannot open (a trigger Slack did not issue) becomes a plain deny decision', async () => {
     const posted = (await h.adapter.port.post({ platform: 'slack', channelId: CHANNEL }, approval()))!;
     await send(h.eventsUrl, click(posted, 'deny', 'U0BOB'));
     expect(await h.nextEvent()).toMatchObject({ kind: 'decision', decision: 'deny', approvalId: 'ap-1' });
+    expect(h.api.calls.filter((c) => c.method === 'views.open').map((c) => c.error)).toEqual(['invalid_trigger_id']);
+  });
+
+  it('the top message has a Cancel button (with a confirmation) that becomes a cancel event of its session', async () => {
+    const posted = (await h.adapter.port.post({ platform: 'slack', channelId: CHANNEL }, status(true)))!;
+    const [cancel] = elementsOf(clicked(posted)) as (Element & { confirm?: unknown; accessibility_label?: string })[];
+    expect(cancel).toMatchObject({ action_id: 'cancel_session', accessibility_label: 'Cancel the backup center setup of c-sandbox-dedicated' });
+    expect(cancel!.confirm).toBeDefined();
+    await send(h.eventsUrl, click(posted, 'cancel_session', 'U0ALICE'));
+    expect(await h.nextEvent()).toMatchObject({ kind: 'cancel', sessionId: status(true).sessionId, actor: { id: 'slack:U0ALICE' } });
+    const ended = (await h.adapter.port.post({ platform: 'slack', channelId: CHANNEL }, status(false)))!;
+    expect(elementsOf(clicked(ended))).toEqual([]);
+  });
+
+  it('Request again on an expired approval becomes a new setup of its cluster, in the channel', async () => {
+    const expired = { kind: 'decided' as const, approvalId: 'ap-3', title: 'Create RAM user', decision: 'expired' as const, by: '', at: '2026-11-24T14:20:00.000Z', again: { clusterId: 'c-sandbox-dedicated' } };
+    const parent = (await h.adapter.port.post({ platform: 'slack', channelId: CHANNEL }, { kind: 'text', text: 'Setup' }))!;
+    const posted = (await h.adapter.port.post(parent.conversation, expired))!;
+    await send(h.eventsUrl, click(posted, 'request_again', 'U0ALICE'));
+    expect(await h.nextEvent()).toMatchObject({
+      kind: 'command',
+      command: { verb: 'setup', clusterIds: ['c-sandbox-dedicated'] },
+      actor: { id: 'slack:U0ALICE' },
+      conversation: { platform: 'slack', channelId: CHANNEL },
+    });
   });
 
   it('an answer button and a static select become answer events with the chosen value', async () => {

@@ -36,6 +36,35 @@ const button = (action_id: string, text = 'OK', extra: Record<string, unknown> =
 const post = (blocks: unknown[]) => client.chat.postMessage({ channel: CHANNEL, text: 'fallback', blocks: blocks as never });
 
 describe('Slack Web API emulator', () => {
+  it('views.open exchanges a trigger once, within 3 seconds, for a valid modal', async () => {
+    const view = (extra: Record<string, unknown> = {}) => ({
+      type: 'modal',
+      callback_id: 'deny_reason',
+      title: { type: 'plain_text', text: 'Deny this step' },
+      submit: { type: 'plain_text', text: 'Deny' },
+      blocks: [{ type: 'input', block_id: 'reason', optional: true, label: { type: 'plain_text', text: 'Reason' }, element: { type: 'plain_text_input', action_id: 'reason', max_length: 500 } }],
+      ...extra,
+    });
+    const open = (trigger_id: string, v: unknown = view()) => client.views.open({ trigger_id, view: v as never });
+    expect((await slackError(open('12345.abc'))).error).toBe('invalid_trigger_id');
+    expect((await slackError(open('12345.98765.abcd2358fdea'))).error).toBe('invalid_trigger_id'); // never issued
+    const trigger = api.issueTrigger('U0BOB');
+    const refused = await slackError(open(trigger, view({ title: { type: 'plain_text', text: 'A title longer than twenty-four' }, submit: undefined })));
+    expect(refused.error).toBe('invalid_arguments');
+    expect(refused.messages).toEqual([
+      '[ERROR] must be less than 25 characters [json-pointer:/view/title/text]',
+      '[ERROR] must provide a submit property when using input blocks [json-pointer:/view]',
+    ]);
+    const opened = await open(trigger);
+    expect(opened).toMatchObject({ ok: true, view: { callback_id: 'deny_reason', state: { values: {} } } });
+    expect(api.views.at(-1)).toMatchObject({ user: 'U0BOB', id: (opened.view as { id: string }).id });
+    expect((await slackError(open(trigger))).error).toBe('exchanged_trigger_id');
+    const late = api.issueTrigger('U0BOB');
+    await new Promise((resolve) => setTimeout(resolve, 3_100));
+    expect((await slackError(open(late))).error).toBe('expired_trigger_id');
+  });
+
+
   it('answers auth.test and chat.postMessage with Slack response shapes', async () => {
     expect(await client.auth.test()).toMatchObject({ ok: true, user_id: api.botUserId, bot_id: api.botId, team_id: api.teamId });
     const result = await client.chat.postMessage({ channel: CHANNEL, text: 'hello' });

@@ -69,6 +69,22 @@ export function hugePolicy(): PolicyDocument {
   };
 }
 
+/** A session's top message while it runs (with its Cancel button) or after it ended. */
+export function status(running: boolean): Extract<Reply, { kind: 'status' }> {
+  return {
+    kind: 'status',
+    sessionId: SESSION_ID,
+    clusterId: 'c-sandbox-dedicated',
+    title: 'Backup center setup',
+    text: 'Backup center setup for `c-sandbox-dedicated`: Step 1 of 8',
+    requester: 'slack:U0ALICE',
+    startedAt: '2026-11-24T14:00:00.000Z',
+    lines: running ? ['Step 1 of 8: Create RAM user ack-backup-c-sandbox-dedicated — waiting for an approver.'] : ['✅ Backup center setup complete', 'Created or changed: 7 · already present: 0 · not done: 0.'],
+    waitingOn: running ? ['slack:U0BOB'] : [],
+    cancellable: running,
+  };
+}
+
 export function everyKind(): Reply[] {
   return [
     { kind: 'text', text: 'Setup of `c-sandbox-dedicated` (dedicated flow): active. A & B <not a link>' },
@@ -80,6 +96,10 @@ export function everyKind(): Reply[] {
     approval({ risk: 'high', approvalId: 'ap-high' }),
     { kind: 'decided', approvalId: 'ap-1', title: 'Create RAM user', decision: 'approved', by: '<@U0BOB>', at: '2026-11-24T14:01:00.000Z' },
     { kind: 'decided', approvalId: 'ap-2', title: 'Create RAM user', decision: 'expired', by: '', at: '2026-11-24T14:20:00.000Z' },
+    { kind: 'decided', approvalId: 'ap-3', title: 'Create RAM user', decision: 'expired', by: '', at: '2026-11-24T14:20:00.000Z', again: { clusterId: 'c-sandbox-dedicated' } },
+    { kind: 'reminder', title: 'Create RAM user', expiresAt: '2026-11-24T14:20:00.000Z', approvers: ['slack:U0BOB', 'slack:S0OPS'] },
+    status(true),
+    status(false),
     { kind: 'progress', text: 'Installing migrate-controller 1.8.2…' },
     { kind: 'result', outcome: { step: 'createRamUser', outcome: 'created', detail: 'RAM user ack-backup-c-sandbox-dedicated' } },
     { kind: 'result', outcome: { step: 'createNamespace', outcome: 'already present', detail: 'namespace csdr' } },

@@ -57,6 +57,8 @@ export function blockActions(fields: {
   message: ClickedMessage;
   action: Record<string, unknown>;
   responseUrl: string;
+  /** From the emulator (SlackApi.issueTrigger), when the click may open a modal. */
+  triggerId?: string;
 }): string {
   const { message } = fields;
   const payload = {
@@ -71,7 +73,7 @@ export function blockActions(fields: {
       is_ephemeral: false,
       ...(message.threadTs ? { thread_ts: message.threadTs } : {}),
     },
-    trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
+    trigger_id: fields.triggerId ?? `${Date.now()}.${randomBytes(4).toString('hex')}`,
     team: { id: TEAM_ID, domain: 'sandbox' },
     enterprise: null,
     is_enterprise_install: false,
@@ -88,6 +90,29 @@ export function blockActions(fields: {
     state: { values: {} },
     response_url: fields.responseUrl,
     actions: [{ ...fields.action, action_ts: `${Date.now() / 1000}` }],
+  };
+  return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+}
+
+/**
+ * A view_submission payload (https://api.slack.com/reference/interaction-payloads/views#view_submission): the
+ * modal as opened, with what the person typed in `state.values[block_id][action_id].value`.
+ */
+export function viewSubmission(fields: { user: string; view: { id: string; view: Record<string, unknown> }; values: Record<string, Record<string, string | null>> }): string {
+  const values = Object.fromEntries(
+    Object.entries(fields.values).map(([block, actions]) => [block, Object.fromEntries(Object.entries(actions).map(([action, value]) => [action, { type: 'plain_text_input', value }]))]),
+  );
+  const payload = {
+    type: 'view_submission',
+    team: { id: TEAM_ID, domain: 'sandbox' },
+    user: { id: fields.user, username: fields.user.toLowerCase(), name: fields.user.toLowerCase(), team_id: TEAM_ID },
+    api_app_id: APP_ID,
+    token: 'gIkuvaNzQIHg97ATvDxqgjtO',
+    trigger_id: `${Date.now()}.${Math.floor(Math.random() * 1e9)}.${randomBytes(8).toString('hex')}`,
+    view: { ...fields.view.view, id: fields.view.id, team_id: TEAM_ID, state: { values }, hash: `${Date.now()}.abc`, app_id: APP_ID, bot_id: 'B0BACKUPBOT' },
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
   };
   return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
 }

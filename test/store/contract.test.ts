@@ -167,6 +167,30 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
         expect((await store.listExpiredApprovals(new Date())).map((a) => a.id)).not.toContain('a-expired');
       });
 
+      it('claims each due reminder once, among concurrent sweepers, and none for decided or far-off approvals', async () => {
+        await store.createApproval(approval('a-remind', 5 * 60_000));
+        await store.createApproval(approval('a-far', 60 * 60_000));
+        await store.createApproval(approval('a-remind-decided', 5 * 60_000));
+        await store.decideApproval('a-remind-decided', { by: 'x', decision: 'approved', at: new Date(), paramsHash: 'hash-a' });
+        const before = new Date(Date.now() + 10 * 60_000);
+        const claims = await Promise.all(Array.from({ length: 4 }, () => store.claimReminders(before, new Date())));
+        expect(claims.flat().map((a) => a.id).filter((id) => id.startsWith('a-remind') || id === 'a-far')).toEqual(['a-remind']);
+        expect(await store.claimReminders(before, new Date())).toEqual([]);
+      });
+
+      it('adds a late reason to the latest recent denial of that person only, once', async () => {
+        const at = new Date();
+        await store.createApproval(approval('a-deny-old'));
+        await store.createApproval(approval('a-deny-new'));
+        await store.decideApproval('a-deny-old', { by: 'dingtalk:m1', decision: 'denied', at: new Date(at.getTime() - 20 * 60_000 + 120_000), paramsHash: 'hash-a' });
+        await store.decideApproval('a-deny-new', { by: 'dingtalk:m1', decision: 'denied', at, paramsHash: 'hash-a' });
+        const since = new Date(at.getTime() - 10 * 60_000);
+        expect(await store.addDenialReason('dingtalk:other', since, 'not theirs')).toBeNull();
+        expect(await store.addDenialReason('dingtalk:m1', since, 'pasted xoxb-12345678901-abcdefgh by mistake')).toMatchObject({ id: 'a-deny-new', reason: 'pasted [REDACTED] by mistake' });
+        expect(await store.addDenialReason('dingtalk:m1', since, 'again')).toBeNull();
+        expect((await store.getApproval('a-deny-old'))!.reason).toBeNull();
+      });
+
       it('remembers where the approval message was posted', async () => {
         await store.createApproval(approval('a-message'));
         const ref = { conversation: { platform: 'slack' as const, channelId: 'C1', threadId: '1.2' }, messageId: '1.3' };

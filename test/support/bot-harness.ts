@@ -42,7 +42,7 @@ export interface TestBot {
   command(text: string, actor?: Actor, conversation?: Conversation): Promise<void>;
   /** Answers the question (or decides the approval) posted in `message`. */
   answer(message: Recorded, value: string, actor?: Actor): Promise<void>;
-  decide(message: Recorded, decision: 'approve' | 'deny', actor?: Actor): Promise<void>;
+  decide(message: Recorded, decision: 'approve' | 'deny', actor?: Actor, reason?: string): Promise<void>;
   /** Restarts the bot (not the emulators) on the same store file, as a new process would. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -154,7 +154,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
       );
       await bot.idle();
     },
-    async decide(message, decision, actor = APPROVER) {
+    async decide(message, decision, actor = APPROVER, reason) {
       const reply = message.reply;
       if (reply.kind !== 'approval') throw new Error(`message ${message.messageId} is a ${reply.kind}, not an approval`);
       await bot.handler(
@@ -167,6 +167,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
           actor,
           conversation: threadOf(message),
           messageId: message.messageId,
+          ...(reason === undefined ? {} : { reason }),
         },
         chat.tellerFor(actor.id),
       );
@@ -216,7 +217,7 @@ export async function driveToEnd(t: TestBot, clusterId: string, options: DriveOp
   const settled = (m: Recorded) => m.conversation.threadId === options.threadId && (m.reply.kind === 'done' || m.updates.length > 0);
   const handled = new Set<string>(options.threadId ? t.chat.messages.filter(settled).map((m) => m.messageId) : []);
   const parent = `${options.parent ?? 'Backup center setup'} for \`${clusterId}\``;
-  const threadId = options.threadId ?? await t.chat.until(() => t.chat.messages.findLast((m) => !m.conversation.threadId && m.reply.kind === 'text' && m.reply.text.startsWith(parent))?.messageId);
+  const threadId = options.threadId ?? await t.chat.until(() => t.chat.messages.findLast((m) => !m.conversation.threadId && (m.reply.kind === 'text' || m.reply.kind === 'status') && m.reply.text.startsWith(parent))?.messageId);
   const inThread = () => t.chat.messages.filter((m) => m.conversation.threadId === threadId);
   for (;;) {
     const next = await t.chat.until(() =>

@@ -1,7 +1,7 @@
 // Plays the people of a Slack workspace against a running bot: signed slash commands and clicks sent
 // to /slack/events, messages read back from the local Slack Web API.
-import type { EmulatedMessage, SlackApi } from '../../src/sandbox/slack/api.ts';
-import { blockActions, FORM, send, signed, slashCommand, type ClickedMessage } from '../slack/slack-requests.ts';
+import type { EmulatedMessage, EmulatedView, SlackApi } from '../../src/sandbox/slack/api.ts';
+import { blockActions, FORM, send, signed, slashCommand, viewSubmission, type ClickedMessage } from '../slack/slack-requests.ts';
 
 export const CHANNEL = 'C0BACKUPS';
 
@@ -44,7 +44,7 @@ export class SlackDriver {
   }
 
   /** Clicks a button (or picks the suggested option of a select) on a message, as `user`. */
-  click(m: EmulatedMessage, actionId: 'approve' | 'deny' | 'first', user: string, url = this.eventsUrl) {
+  click(m: EmulatedMessage, actionId: 'approve' | 'deny' | 'cancel_session' | 'first', user: string, url = this.eventsUrl) {
     // Slack puts the block's block_id on every action of a block_actions payload.
     const elements = actionsOf(m).flatMap((b) => (b.elements ?? []).map((e) => ({ ...e, block_id: b.block_id })));
     const element = actionId === 'first' ? elements[0] : elements.find((e) => e.action_id === actionId);
@@ -56,7 +56,13 @@ export class SlackDriver {
     }
     const action = element.type === 'static_select' ? { ...element, selected_option: element.options![0] } : element;
     const message: ClickedMessage = { ts: m.ts, threadTs: m.threadTs, blocks: m.blocks, text: m.text };
-    return this.deliver(blockActions({ user, channel: CHANNEL, message, action, responseUrl: this.api.responseUrl(user, CHANNEL) }), 'interactive', url);
+    const triggerId = this.api.issueTrigger(user);
+    return this.deliver(blockActions({ user, channel: CHANNEL, message, action, responseUrl: this.api.responseUrl(user, CHANNEL), triggerId }), 'interactive', url);
+  }
+
+  /** Submits a modal the bot opened, with what the person typed (block_id → action_id → value). */
+  submit(view: EmulatedView, values: Record<string, Record<string, string | null>>, url = this.eventsUrl) {
+    return this.deliver(viewSubmission({ user: view.user, view, values }), 'interactive', url);
   }
 
   async until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {

@@ -64,7 +64,28 @@ export const SELECTORS = {
   done: '[data-testid="done"]',
   threadReply: '[data-testid="thread-reply"]',
   threadReplySend: '[data-testid="thread-reply-send"]',
+  status: '[data-testid="status"]',
+  waitingOn: '[data-testid="waiting-on"]',
+  cancelSession: '[data-testid="cancel-session"]',
+  answered: '[data-testid="answered"]',
+  denyReason: '[data-testid="deny-reason"]',
+  denyConfirm: '[data-testid="deny-confirm"]',
+  decisionReason: '[data-testid="decision-reason"]',
+  askApproverLink: '[data-testid="ask-approver-link"]',
+  guide: '[data-testid="guide"]',
+  guideClusters: '[data-testid="guide-clusters"] li',
+  announcer: '[data-testid="announcer"]',
+  reminder: '[data-testid="reminder"]',
 } as const;
+
+/** A screenshot of the whole channel: the window grows to the channel's height first (the channel scrolls inside the page). */
+export async function screenshotChannel(page: Page, path: string): Promise<void> {
+  const size = page.viewportSize() ?? { width: 1200, height: 900 };
+  const height = await page.locator('main').evaluate((main) => main.ownerDocument.body.scrollHeight - main.clientHeight + main.scrollHeight);
+  await page.setViewportSize({ width: size.width, height: Math.min(Math.max(height + 20, size.height), 16_000) });
+  await page.screenshot({ path });
+  await page.setViewportSize(size);
+}
 
 /** Opens the chat page as one of its identities and waits until its event stream is connected. */
 export async function openChat(context: BrowserContext, baseUrl: string, userId: string): Promise<Page> {

@@ -156,6 +156,21 @@ describe.skipIf(!chromiumPath())('the sandbox chat page in Chromium', () => {
     await page.screenshot({ path: SCREENSHOT.pathname, fullPage: true });
   });
 
+  it('makes links clickable: <url|label> and bare URLs, without their closing punctuation, opening in a new tab', async () => {
+    const posted = await served.chat.port.post(WEB_CHANNEL, {
+      kind: 'text',
+      text: 'Authorize in <https://ram.console.aliyun.com/role/authorize?request=x|the RAM console>, or log on to the console (https://hbr.console.aliyun.com/).',
+    });
+    const page = await openChat(browser.context, served.url, 'web:requester');
+    const links = messageById(page, posted!.messageId).locator('a');
+    expect(await links.allTextContents()).toEqual(['the RAM console', 'https://hbr.console.aliyun.com/']);
+    expect(await links.evaluateAll((as) => as.map((a) => [a.getAttribute('href'), a.getAttribute('target'), a.getAttribute('rel')]))).toEqual([
+      ['https://ram.console.aliyun.com/role/authorize?request=x', '_blank', 'noopener noreferrer'],
+      ['https://hbr.console.aliyun.com/', '_blank', 'noopener noreferrer'],
+    ]);
+    await page.close();
+  });
+
   it('offers more than five choices as a select, suggested default first, and answers with the chosen one', async () => {
     const regions = ['cn-hangzhou', 'cn-shanghai', 'cn-beijing', 'cn-shenzhen', 'cn-wulanchabu', 'ap-southeast-1'];
     const posted = await served.chat.port.post(WEB_CHANNEL, {

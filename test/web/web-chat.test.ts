@@ -84,7 +84,7 @@ describe('commands', () => {
   it('refuses an unknown identity and a missing text with a clear 400', async () => {
     const stranger = await post('/chat/command', { user: 'web:mallory', text: 'help' });
     expect(stranger.status).toBe(400);
-    expect((await errorOf(stranger))).toBe('Unknown user "web:mallory": use one of web:requester, web:approver, web:bystander.');
+    expect((await errorOf(stranger))).toBe('Unknown user "web:mallory": use one of web:requester, web:approver, web:approver-2, web:bystander.');
 
     const empty = await post('/chat/command', { user: 'web:requester', text: '  ' });
     expect(empty.status).toBe(400);
@@ -128,6 +128,27 @@ describe('clicks and thread replies', () => {
     });
     expect((await post('/chat/click', { user: 'web:bystander', messageId: approval, action: 'deny' })).status).toBe(202);
     expect(await served.recorder.next()).toMatchObject({ kind: 'decision', approvalId: APPROVAL_ID, decision: 'deny', actor: { id: 'web:bystander' } });
+  });
+
+  it('Deny carries its reason; the top message’s Cancel is a cancel of its session; Request again starts the cluster again', async () => {
+    const { thread, approval } = await startThread();
+    expect((await post('/chat/click', { user: 'web:approver', messageId: approval, action: 'deny', reason: 'Use the team bucket' })).status).toBe(202);
+    expect(await served.recorder.next()).toMatchObject({ kind: 'decision', decision: 'deny', reason: 'Use the team bucket', messageId: approval });
+
+    const head = (await served.chat.port.post(WEB_CHANNEL, {
+      kind: 'status', sessionId: SESSION_ID, clusterId: 'c-sandbox-dedicated', title: 'Backup center setup', text: 'Backup center setup for `c-sandbox-dedicated`: Reading the cluster…',
+      requester: 'web:requester', startedAt: '2026-11-24T13:00:00Z', lines: ['Reading the cluster…'], waitingOn: [], cancellable: true,
+    }))!;
+    expect((await post('/chat/click', { user: 'web:requester', messageId: head.messageId, action: 'cancel' })).status).toBe(202);
+    expect(await served.recorder.next()).toMatchObject({ kind: 'cancel', sessionId: SESSION_ID, actor: { id: 'web:requester' } });
+
+    await served.chat.port.update({ conversation: thread, messageId: approval }, {
+      kind: 'decided', approvalId: APPROVAL_ID, title: 'policy', decision: 'expired', by: 'nobody', at: '2026-11-24T13:15:00Z', again: { clusterId: 'c-sandbox-dedicated' },
+    });
+    expect((await post('/chat/click', { user: 'web:approver', messageId: approval, action: 'again' })).status).toBe(202);
+    expect(await served.recorder.next()).toMatchObject({
+      kind: 'command', command: { verb: 'setup', clusterIds: ['c-sandbox-dedicated'] }, conversation: WEB_CHANNEL, actor: { id: 'web:approver' },
+    });
   });
 
   it('turns a choice into an answer with the question’s id, and refuses clicks that match no button', async () => {
@@ -226,7 +247,7 @@ describe('the page', () => {
     expect(html).not.toContain('<img');
     expect(html).toContain('\\u003c/script\\u003e\\u003cimg src=x onerror=alert(1)\\u003e');
     const embedded = /<script type="application\/json" id="users">(.*)<\/script>/.exec(html)?.[1];
-    expect(JSON.parse(embedded!)).toEqual([{ id: 'web:evil', name: '</script><img src=x onerror=alert(1)>', role: 'requester' }]);
+    expect(JSON.parse(embedded!)).toEqual({ users: [{ id: 'web:evil', name: '</script><img src=x onerror=alert(1)>', role: 'requester' }], clusters: [] });
     expect(html).not.toMatch(/https?:\/\//);
   });
 

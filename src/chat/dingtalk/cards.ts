@@ -12,7 +12,7 @@
 import type { UserId } from '../../../flows/contract.ts';
 import type { Reply } from '../model.ts';
 import type { CardParams } from './openapi.ts';
-import { answerText, approvalFacts, decisionText, policyDocument, stepTitle } from '../approval-details.ts';
+import { answerText, approvalFacts, decisionText, policyDocument, reminderText, statusHeadline, stepTitle, waitingText } from '../approval-details.ts';
 import { code, plainText, pre, spans } from '../../../flows/domain/inline.js';
 
 type Approval = Extract<Reply, { kind: 'approval' }>;
@@ -32,7 +32,9 @@ export type ButtonParams =
       decision: 'approve' | 'deny';
       conversationId: string;
       threadId: string;
-    };
+    }
+  | { kind: 'cancel'; sessionId: string; conversationId: string; threadId: string }
+  | { kind: 'again'; clusterId: string; conversationId: string; threadId: string };
 
 /** One entry of msgButtons. `request: true` makes a click a card callback instead of opening a URL. */
 export interface CardButton {
@@ -92,12 +94,16 @@ export function renderCards(reply: Reply, place: CardPlace, style: CardStyle): C
     case 'decided':
       if (reply.shown) {
         const shown = renderApproval(reply.shown, place, style).card;
-        const params = renderDecidedCard(reply, shown.markdown, style);
-        return single(card(params.title ?? reply.title, params.markdown ?? '', []));
+        const params = renderDecidedCard(reply, shown.markdown, style, place);
+        return single(card(params.title ?? reply.title, params.markdown ?? '', againButtons(reply, place)));
       }
-      return single(card(reply.title, toMarkdown(decisionText(reply), style)));
+      return single(card(reply.title, toMarkdown(decisionText(reply), style), againButtons(reply, place)));
+    case 'reminder':
+      return single(card(`Reminder: ${reply.title}`, toMarkdown(reminderText(reply), style)));
     case 'answered':
       return single(card('Question', `${clicksOnly(toMarkdown(reply.prompt.text, style))}\n\n${toMarkdown(answerText(reply), style)}`));
+    case 'status':
+      return single(renderStatus(reply, place, style));
     case 'progress':
       return single(card('', `⏳ ${toMarkdown(reply.text, style)}`));
     case 'result': {
@@ -127,10 +133,16 @@ export function cardParams(c: Card): CardParams {
  * The update of an approval card after its decision: the decision as the title's first words, the
  * approved content with the decision under it (when the approval's body is known), and no buttons.
  */
-export function renderDecidedCard(decided: Decided, approvalMarkdown: string | undefined, style: CardStyle): CardParams {
+export function renderDecidedCard(decided: Decided, approvalMarkdown: string | undefined, style: CardStyle, place?: CardPlace): CardParams {
   const line = toMarkdown(decisionText(decided), style);
   const body = approvalMarkdown === undefined ? line : `${approvalMarkdown}\n\n---\n\n${line}`;
-  return cardParams({ title: decided.title, markdown: fit(body, MARKDOWN_BUDGET + 400), buttons: [] });
+  return cardParams({ title: decided.title, markdown: fit(body, MARKDOWN_BUDGET + 400), buttons: place ? againButtons(decided, place) : [] });
+}
+
+/** "Request again" on an expired approval: the setup of the cluster starts again. */
+function againButtons(decided: Decided, place: CardPlace): CardButton[] {
+  if (!decided.again) return [];
+  return [{ id: 'again', text: 'Request again', color: 'blue', request: true, params: { kind: 'again', clusterId: decided.again.clusterId, ...place } }];
 }
 
 /** The buttons of a card's variables (for tests and the emulator's callbacks). */
@@ -141,6 +153,17 @@ export function buttonsOf(params: CardParams): CardButton[] {
   } catch {
     return [];
   }
+}
+
+/** The conversation's first card: what it is, where it is now, whom it waits on, and Cancel while it runs. */
+function renderStatus(reply: Extract<Reply, { kind: 'status' }>, place: CardPlace, style: CardStyle): Card {
+  const md = (text: string) => toMarkdown(text, style);
+  const waiting = waitingText(reply);
+  const lines = [md(statusHeadline(reply)), '', ...reply.lines.map(md), ...(waiting ? ['', md(waiting)] : [])];
+  const buttons: CardButton[] = reply.cancellable
+    ? [{ id: 'cancel', text: 'Cancel setup', color: 'gray', request: true, params: { kind: 'cancel', sessionId: reply.sessionId, ...place } }]
+    : [];
+  return card(`${reply.title}: ${reply.clusterId}`, fit(lines.join('\n'), MARKDOWN_BUDGET), buttons);
 }
 
 function renderQuestion(reply: Question, place: CardPlace, style: CardStyle): CardSet {
@@ -267,6 +290,9 @@ export function toMarkdown(text: string, style: Pick<CardStyle, 'nameOf' | 'time
           return escape(style.nameOf(span.id));
         case 'time':
           return escape(localTime(span.iso, style.timeZone));
+        case 'link':
+          // DingTalk documents [label](url) links (the stricter reading: no bare URLs).
+          return `[${escape(span.label)}](${span.url})`;
       }
     })
     .join('');

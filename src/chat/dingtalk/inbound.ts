@@ -9,8 +9,8 @@ export type RobotTranslation =
   | { kind: 'event'; event: ChatEvent }
   /** Not a command: the group gets the reason and the help text. */
   | { kind: 'notCommand'; error: string; conversation: Conversation; actor: Actor }
-  /** A one-to-one chat with the robot: conversations belong in a group, where the team sees them. */
-  | { kind: 'private'; actor: Actor }
+  /** A one-to-one chat with the robot: the reason for a denial (setups belong in a group, where the team sees them). */
+  | { kind: 'private'; event: Extract<ChatEvent, { kind: 'privateText' }> }
   | { kind: 'ignored'; reason: string };
 
 export function dingtalkActor(staffId: string, name?: string): Actor {
@@ -23,9 +23,12 @@ export function robotMessage(data: Record<string, unknown>, deliveryId: string):
   const conversationId = str(data.conversationId);
   if (!sender || !conversationId) return { kind: 'ignored', reason: 'robot message without sender or conversation' };
   const actor = dingtalkActor(sender, str(data.senderNick));
-  if (data.conversationType !== GROUP) return { kind: 'private', actor };
   if (data.msgtype !== 'text') return { kind: 'ignored', reason: `robot message of type ${String(data.msgtype)}` };
   const content = str((data.text as { content?: unknown } | undefined)?.content) ?? '';
+  if (data.conversationType !== GROUP) {
+    const eventId = `dingtalk:msg:${str(data.msgId) ?? deliveryId}`;
+    return { kind: 'private', event: { kind: 'privateText', eventId, text: content.trim(), actor, conversation: { platform: 'dingtalk', channelId: conversationId } } };
+  }
 
   const conversation: Conversation = { platform: 'dingtalk', channelId: conversationId };
   const text = commandText(content);
@@ -62,6 +65,20 @@ export function cardCallback(
   if (!params) return null;
   const sessionId = str(params.sessionId);
   const conversationId = str(params.conversationId) ?? str(data.openConversationId) ?? str(data.spaceId);
+  const actorOf = () => dingtalkActor(userId, names(userId));
+  if (params.kind === 'again' && conversationId) {
+    const clusterId = str(params.clusterId);
+    if (!clusterId) return null;
+    // A new setup of the cluster in the group, as `@bot backup-setup <cluster-id>` would start it.
+    return {
+      kind: 'command',
+      eventId: `dingtalk:callback:${deliveryId}`,
+      command: { verb: 'setup', clusterIds: [clusterId] },
+      text: clusterId,
+      actor: actorOf(),
+      conversation: { platform: 'dingtalk', channelId: conversationId },
+    };
+  }
   if (!sessionId || !conversationId) return null;
   const conversation: Conversation = {
     platform: 'dingtalk',
@@ -78,6 +95,7 @@ export function cardCallback(
     if (!approvalId || (decision !== 'approve' && decision !== 'deny')) return null;
     return { kind: 'decision', eventId, sessionId, approvalId, decision, actor, conversation, messageId: outTrackId };
   }
+  if (params.kind === 'cancel') return { kind: 'cancel', eventId, sessionId, actor, conversation };
   if (params.kind === 'answer') {
     const questionId = str(params.questionId);
     const value = typeof params.value === 'string' ? params.value : undefined;

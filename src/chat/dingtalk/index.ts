@@ -5,7 +5,7 @@ import { DWClient, GATEWAY_URL, TOPIC_CARD, TOPIC_ROBOT, type DWClientDownStream
 import type { DingTalkConfig } from '../../config/index.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { HELP_TEXT } from '../grammar.ts';
-import type { ChatEvent, ChatEventHandler, ChatPort, Conversation, PostedMessage, Reply, TellActor } from '../model.ts';
+import { DENY_REASON_MINUTES, type ChatEvent, type ChatEventHandler, type ChatPort, type Conversation, type PostedMessage, type Reply, type TellActor } from '../model.ts';
 import { cardParams, localTime, MARKDOWN_BUTTON_TEMPLATE_ID, renderCards, renderDecidedCard, type Card, type CardStyle } from './cards.ts';
 import { plainText } from '../../../flows/domain/inline.js';
 import { People } from './people.ts';
@@ -107,12 +107,9 @@ export function createDingTalkAdapter(options: DingTalkAdapterOptions): DingTalk
         return;
       }
       case 'private':
-        void port.tell(
-          { platform: 'dingtalk', channelId: '' },
-          translated.actor.id,
-          'Send backup-setup commands in a group with this robot, so the team can follow the setup: @bot backup-setup <cluster-id>',
-        );
-        return;
+        // A private message is the reason for a denial just made, when there is one (the runtime says otherwise).
+        people.saw(translated.event.actor);
+        return options.handler(translated.event, tellOf(translated.event));
       case 'ignored':
         return logger.debug({ reason: translated.reason }, 'ignored a robot message');
     }
@@ -330,6 +327,7 @@ function createPort(api: DingTalkApi, options: DingTalkAdapterOptions, people: P
 
   return {
     platform: 'dingtalk',
+    denyReasonHint: `To say why, send the reason to the robot in a private chat within ${DENY_REASON_MINUTES} minutes: it is added to the denial in the group and to the audit log.`,
 
     async post(conversation: Conversation, reply: Reply): Promise<PostedMessage | null> {
       if (reply.kind === 'approval') await people.resolve([reply.requester, ...approvers]);
@@ -354,7 +352,7 @@ function createPort(api: DingTalkApi, options: DingTalkAdapterOptions, people: P
       // The store's copy of what was shown comes first; this process's copy serves replies without one.
       const cardParamMap =
         reply.kind === 'decided'
-          ? renderDecidedCard(reply, reply.shown ? renderCards(reply.shown, place, style()).card.markdown : approvals.get(message.messageId), style())
+          ? renderDecidedCard(reply, reply.shown ? renderCards(reply.shown, place, style()).card.markdown : approvals.get(message.messageId), style(), place)
           : cardParams(renderCards(reply, place, style()).card);
       try {
         await api.updateCard(message.messageId, cardParamMap);

@@ -6,13 +6,14 @@ import type { types } from '@slack/bolt';
 import type { Reply } from '../model.ts';
 import { chunk, escapeMrkdwn, truncate } from './mrkdwn.ts';
 import { escapeText, fallbackOf, mrkdwnOf, richContainers } from './inline.ts';
-import { answerText, approvalFacts, decisionText, policyDocument, stepTitle, type Fact } from '../approval-details.ts';
+import { answerText, approvalFacts, decisionText, policyDocument, reminderText, statusHeadline, stepTitle, waitingText, type Fact } from '../approval-details.ts';
 import { code, plainText } from '../../../flows/domain/inline.js';
 
 type Block = types.KnownBlock;
 type Approval = Extract<Reply, { kind: 'approval' }>;
 type Question = Extract<Reply, { kind: 'question' }>;
 type Decided = Extract<Reply, { kind: 'decided' }>;
+type Status = Extract<Reply, { kind: 'status' }>;
 
 export interface SlackMessage {
   /** Notification and screen-reader fallback. */
@@ -29,7 +30,7 @@ export interface RenderedReply {
 }
 
 /** Action ids the adapter listens to. */
-export const ACTION = { approve: 'approve', deny: 'deny', answerPrefix: 'answer:' } as const;
+export const ACTION = { approve: 'approve', deny: 'deny', cancel: 'cancel_session', again: 'request_again', answerPrefix: 'answer:' } as const;
 /** block_id of a question's choices: `answer:<sessionId>:<questionId>` (the value then fits Slack's 150-character option value). */
 export const ANSWER_BLOCK_PREFIX = 'answer:';
 
@@ -59,14 +60,18 @@ export function renderReply(reply: Reply): RenderedReply {
       return single(renderQuestion(reply));
     case 'approval':
       return renderApproval(reply);
-    case 'decided':
-      return single(
-        reply.shown
-          ? renderDecidedApproval(renderApproval(reply.shown).main, reply)
-          : message(decisionText(reply), [header(reply.title), ...prose(decisionText(reply))]),
-      );
+    case 'decided': {
+      const decided = reply.shown
+        ? renderDecidedApproval(renderApproval(reply.shown).main, reply)
+        : message(decisionText(reply), [header(reply.title), ...prose(decisionText(reply))]);
+      return single(reply.again ? { ...decided, blocks: [...decided.blocks, againActions(reply.again.clusterId, reply.title)] } : decided);
+    }
+    case 'reminder':
+      return single(message(`Reminder: the approval of ${reply.title} expires soon`, prose(reminderText(reply))));
     case 'answered':
       return single(message(reply.prompt.text, [...prose(reply.prompt.text), ...prose(answerText(reply))]));
+    case 'status':
+      return single(renderStatus(reply));
     case 'progress':
       return paged(reply.text, prose(`⏳ ${reply.text}`));
     case 'result': {
@@ -101,6 +106,35 @@ function textLength(value: unknown): number {
 export function renderDecidedApproval(approval: SlackMessage, decided: Decided): SlackMessage {
   const kept = approval.blocks.filter((block) => block.type !== 'actions' && block.type !== 'header');
   return message(decisionText(decided), [header(decided.title), ...kept, ...prose(decisionText(decided))]);
+}
+
+/** The session's top message: what it is, where it is now, whom it waits on, and its Cancel button while it runs. */
+function renderStatus(reply: Status): SlackMessage {
+  const blocks: Block[] = [...prose(statusHeadline(reply)), ...prose(reply.lines.join('\n'))];
+  const waiting = waitingText(reply);
+  if (waiting) blocks.push(...prose(waiting));
+  if (reply.cancellable) {
+    blocks.push({
+      type: 'actions',
+      block_id: `session:${reply.sessionId}`,
+      elements: [
+        {
+          type: 'button',
+          action_id: ACTION.cancel,
+          text: { type: 'plain_text', text: 'Cancel setup' },
+          value: JSON.stringify({ sessionId: reply.sessionId }),
+          accessibility_label: truncate(`Cancel the ${reply.title.toLowerCase()} of ${reply.clusterId}`, LIMIT.button),
+          confirm: {
+            title: { type: 'plain_text', text: 'Cancel this setup?' },
+            text: { type: 'plain_text', text: truncate(`The ${reply.title.toLowerCase()} of ${reply.clusterId} stops before its next change; what is done stays.`, 300) },
+            confirm: { type: 'plain_text', text: 'Cancel setup' },
+            deny: { type: 'plain_text', text: 'Keep going' },
+          },
+        },
+      ],
+    });
+  }
+  return message(`${statusHeadline(reply)} ${reply.lines[0] ?? ''}`, blocks);
 }
 
 function renderQuestion(reply: Question): SlackMessage {
@@ -219,6 +253,8 @@ function approvalActions(reply: Approval, title: string): Block {
         action_id: ACTION.approve,
         style: 'primary',
         text: { type: 'plain_text', text: 'Approve' },
+        // Screen readers read this instead of the text: which step the button approves.
+        accessibility_label: truncate(`Approve: ${title}`, LIMIT.button),
         value,
         ...(reply.risk === 'high'
           ? {
@@ -231,7 +267,69 @@ function approvalActions(reply: Approval, title: string): Block {
             }
           : {}),
       },
-      { type: 'button', action_id: ACTION.deny, style: 'danger', text: { type: 'plain_text', text: 'Deny' }, value },
+      {
+        type: 'button',
+        action_id: ACTION.deny,
+        style: 'danger',
+        text: { type: 'plain_text', text: 'Deny' },
+        accessibility_label: truncate(`Deny: ${title}`, LIMIT.button),
+        value,
+      },
+    ],
+  };
+}
+
+/** The modal a Deny click opens: the step, and an optional reason (kept in the thread and the audit log). */
+export const DENY_VIEW = { callbackId: 'deny_reason', block: 'reason', action: 'reason', maxLength: 500 } as const;
+
+export interface DenyTarget {
+  sessionId: string;
+  approvalId: string;
+  channelId: string;
+  threadTs: string;
+  messageTs: string;
+}
+
+export function denyModal(target: DenyTarget, step: string) {
+  return {
+    type: 'modal' as const,
+    callback_id: DENY_VIEW.callbackId,
+    private_metadata: JSON.stringify(target),
+    title: { type: 'plain_text' as const, text: 'Deny this step' },
+    submit: { type: 'plain_text' as const, text: 'Deny' },
+    close: { type: 'plain_text' as const, text: 'Back' },
+    blocks: [
+      ...prose('Nothing of this step will be changed, and the setup stops. The reason is shown in the thread and kept in the audit log.', step),
+      {
+        type: 'input' as const,
+        block_id: DENY_VIEW.block,
+        optional: true,
+        label: { type: 'plain_text' as const, text: 'Reason (optional)' },
+        element: {
+          type: 'plain_text_input' as const,
+          action_id: DENY_VIEW.action,
+          multiline: true,
+          max_length: DENY_VIEW.maxLength,
+          placeholder: { type: 'plain_text' as const, text: 'For example: use the team bucket instead' },
+        },
+      },
+    ],
+  };
+}
+
+/** "Request again" under an expired approval: the setup of the cluster starts again, with new approvals. */
+function againActions(clusterId: string, title: string): Block {
+  return {
+    type: 'actions',
+    block_id: `again:${clusterId}`,
+    elements: [
+      {
+        type: 'button',
+        action_id: ACTION.again,
+        text: { type: 'plain_text', text: 'Request again' },
+        value: JSON.stringify({ clusterId }),
+        accessibility_label: truncate(`Request again: ${title}`, LIMIT.button),
+      },
     ],
   };
 }

@@ -2,7 +2,7 @@
 import type { SlashCommand, BlockAction, BlockElementAction, types } from '@slack/bolt';
 import { parseCommand } from '../grammar.ts';
 import type { Actor, ChatEvent, Conversation } from '../model.ts';
-import { ACTION, ANSWER_BLOCK_PREFIX } from './blocks.ts';
+import { ACTION, ANSWER_BLOCK_PREFIX, DENY_VIEW } from './blocks.ts';
 
 export const SLASH_COMMAND = '/backup-setup';
 
@@ -60,6 +60,28 @@ export function actionEvent(body: BlockAction, action: BlockElementAction): Chat
     };
   }
 
+  if (action.action_id === ACTION.again) {
+    if (action.type !== 'button') return null;
+    const clusterId = parseJson(action.value)?.clusterId;
+    if (typeof clusterId !== 'string') return null;
+    // A new setup of the cluster, in a new thread of the channel, as `/backup-setup <cluster-id>` would start it.
+    return {
+      kind: 'command',
+      eventId: `slack:trigger:${body.trigger_id}`,
+      command: { verb: 'setup', clusterIds: [clusterId] },
+      text: clusterId,
+      actor,
+      conversation: { platform: 'slack', channelId },
+    };
+  }
+
+  if (action.action_id === ACTION.cancel) {
+    if (action.type !== 'button') return null;
+    const value = parseJson(action.value);
+    if (typeof value?.sessionId !== 'string') return null;
+    return { kind: 'cancel', eventId: `slack:trigger:${body.trigger_id}`, sessionId: value.sessionId, actor, conversation };
+  }
+
   if (action.action_id.startsWith(ACTION.answerPrefix) && action.block_id.startsWith(ANSWER_BLOCK_PREFIX)) {
     const [sessionId, questionId] = action.block_id.slice(ANSWER_BLOCK_PREFIX.length).split(':');
     const value =
@@ -68,6 +90,32 @@ export function actionEvent(body: BlockAction, action: BlockElementAction): Chat
     return { kind: 'answer', eventId: `slack:trigger:${body.trigger_id}`, sessionId, questionId, value, messageId: message.ts, actor, conversation };
   }
   return null;
+}
+
+/** The step an approval message asks about, from its header ("Approval needed: …"). */
+export function stepOfApprovalMessage(blocks: unknown): string {
+  const header = Array.isArray(blocks) ? (blocks as { type?: string; text?: { text?: string } }[]).find((b) => b.type === 'header') : undefined;
+  return header?.text?.text?.replace(/^Approval needed: /, '') || 'this step';
+}
+
+/** The submitted deny modal as a decision (with its reason); null when the view is not one of ours. */
+export function denySubmission(userId: string, view: { id: string; private_metadata?: string; state?: { values?: Record<string, Record<string, { value?: string | null }>> } }): ChatEvent | null {
+  const target = parseJson(view.private_metadata);
+  const { sessionId, approvalId, channelId, threadTs, messageTs } = (target ?? {}) as Record<string, unknown>;
+  if (![sessionId, approvalId, channelId, threadTs, messageTs].every((v) => typeof v === 'string' && v !== '')) return null;
+  const reason = view.state?.values?.[DENY_VIEW.block]?.[DENY_VIEW.action]?.value ?? undefined;
+  return {
+    kind: 'decision',
+    // A view is submitted once; a redelivery of the submission repeats its view id.
+    eventId: `slack:view:${view.id}`,
+    sessionId: sessionId as string,
+    approvalId: approvalId as string,
+    decision: 'deny',
+    actor: slackActor(userId),
+    conversation: { platform: 'slack', channelId: channelId as string, threadId: threadTs as string },
+    messageId: messageTs as string,
+    ...(reason ? { reason } : {}),
+  };
 }
 
 /** A person's message inside a thread (a typed answer); null for top-level, bot, edited or system messages. */

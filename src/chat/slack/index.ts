@@ -13,10 +13,10 @@ import {
 import type { Command } from '../grammar.ts';
 import type { ChatEvent, ChatEventHandler, ChatPort, Conversation, PostCheck, PostedMessage, Reply, TellActor } from '../model.ts';
 import type { Logger } from '../../observability/logger.ts';
-import { renderDecidedApproval, renderNote, renderReply, type SlackMessage, ACTION, ANSWER_BLOCK_PREFIX } from './blocks.ts';
+import { denyModal, renderDecidedApproval, renderNote, renderReply, type SlackMessage, ACTION, ANSWER_BLOCK_PREFIX, DENY_VIEW } from './blocks.ts';
 import { SlackEventsReceiver } from './http-receiver.ts';
-import { actionEvent, commandEvent, SLASH_COMMAND, threadTextEvent } from './inbound.ts';
-import { truncate } from './mrkdwn.ts';
+import { actionEvent, commandEvent, denySubmission, SLASH_COMMAND, stepOfApprovalMessage, threadTextEvent } from './inbound.ts';
+import { escapeMrkdwn, truncate } from './mrkdwn.ts';
 import { SlackSocketReceiver } from './socket-receiver.ts';
 import { UserGroupDirectory } from './user-groups.ts';
 
@@ -130,11 +130,43 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       await ack();
       return logger.warn({ actionId: action.action_id }, 'ignored a click on an action that is not ours');
     }
+    // Deny first asks for an optional reason in a modal; the decision comes with its submission. A
+    // modal that cannot open (the trigger expired, Slack refused it) leaves the plain deny, as clicked.
+    if (event.kind === 'decision' && event.decision === 'deny' && (await openDenyModal(body, event))) return ack();
     const taken = await accept(event, teller(port, logger, event.conversation, body.user.id, respond));
     await ack();
     if (!taken) await respond({ response_type: 'ephemeral', replace_original: false, text: NOT_TAKEN }).catch(() => undefined);
   };
-  app.action({ type: 'block_actions', action_id: new RegExp(`^(${ACTION.approve}|${ACTION.deny})$`) }, onAction);
+
+  const openDenyModal = async (body: BlockAction, event: Extract<ChatEvent, { kind: 'decision' }>): Promise<boolean> => {
+    const target = {
+      sessionId: event.sessionId,
+      approvalId: event.approvalId,
+      channelId: event.conversation.channelId,
+      threadTs: event.conversation.threadId ?? event.messageId,
+      messageTs: event.messageId,
+    };
+    try {
+      await client.views.open({ trigger_id: body.trigger_id, view: denyModal(target, stepOfApprovalMessage(body.message?.blocks)) });
+      return true;
+    } catch (error) {
+      logger.warn({ err: error }, 'the deny reason modal did not open; the click denies without a reason');
+      return false;
+    }
+  };
+
+  app.view(DENY_VIEW.callbackId, async ({ ack, body, view }) => {
+    const event = denySubmission(body.user.id, view);
+    if (!event) {
+      await ack();
+      return logger.warn({ viewId: view.id }, 'ignored a deny modal submission that is not ours');
+    }
+    const taken = await accept(event, teller(port, logger, event.conversation, body.user.id, undefined));
+    // response_action "errors" keeps the modal open with the message under the block (https://api.slack.com/surfaces/modals#displaying_errors).
+    if (!taken) return ack({ response_action: 'errors', errors: { [DENY_VIEW.block]: NOT_TAKEN } });
+    await ack();
+  });
+  app.action({ type: 'block_actions', action_id: new RegExp(`^(${ACTION.approve}|${ACTION.deny}|${ACTION.cancel}|${ACTION.again})$`) }, onAction);
   app.action({ type: 'block_actions', block_id: new RegExp(`^${ANSWER_BLOCK_PREFIX}`) }, onAction);
 
   // Bolt acknowledges Events API deliveries before the listener runs; both receivers hold the

@@ -45,6 +45,8 @@ function spanMrkdwn(span: Span): string | null {
       return slackUser(span.id) ? mention(span.id) : spanMrkdwn({ kind: 'code', text: span.id });
     case 'time':
       return seconds(span.iso) === null ? spanMrkdwn({ kind: 'text', text: span.iso }) : slackDate(span.iso);
+    case 'link':
+      return /[*_~`]/.test(span.label) ? null : `<${span.url}|${escapeText(span.label)}>`;
   }
 }
 
@@ -85,6 +87,8 @@ export function richContainers(text: string, heading: RichElement[] = []): RichC
 /** One inline span as a rich_text element. */
 export function richElement(span: Exclude<Span, { kind: 'pre' }>): RichElement {
     switch (span.kind) {
+      case 'link':
+        return { type: 'link', url: span.url, text: span.label };
       case 'text':
         return { type: 'text', text: span.text };
       case 'code':
@@ -108,6 +112,7 @@ export function fallbackOf(text: string): string {
         const user = slackUser(span.id);
         return user ? `<@${user}>` : escapeText(span.id);
       }
+      if (span.kind === 'link') return `<${span.url}|${escapeText(span.label)}>`;
       return escapeText(span.kind === 'time' ? utc(span.iso) : span.text);
     })
     .join('');

@@ -7,12 +7,17 @@ export function escapeMrkdwn(text: string): string {
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/&lt;(@[UW][A-Z0-9]+|!date\^\d+\^[^|&]*\|[^&]*)&gt;/g, '<$1>');
+    .replace(/&lt;(@[UW][A-Z0-9]+|!subteam\^S[A-Z0-9]+|!date\^\d+\^[^|&]*\|[^&]*)&gt;/g, '<$1>');
 }
 
-/** `slack:U012AB` as a mention Slack renders with the person's name; other ids as plain text. */
+/**
+ * `slack:U012AB` as a mention Slack renders with the person's name, `slack:S012AB` (a user group) as
+ * `<!subteam^S012AB>` (https://api.slack.com/reference/surfaces/formatting#mentioning-groups); other ids as plain text.
+ */
 export function mention(user: UserId): string {
   if (/^<@[UW][A-Z0-9]+>$/.test(user)) return user;
+  const group = /^slack:(S[A-Z0-9]+)$/.exec(user);
+  if (group) return `<!subteam^${group[1]}>`;
   const match = /^slack:([UW][A-Z0-9]+)$/.exec(user);
   return match ? `<@${match[1]}>` : escapeMrkdwn(user);
 }

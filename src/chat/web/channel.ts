@@ -2,7 +2,7 @@
 // disk when given a history) and streamed to each open page. It is also the web platform's ChatPort.
 import type { ServerResponse } from 'node:http';
 import { describeStep } from '../../../flows/steps.ts';
-import { answerText, approvalFacts, decisionText, type Fact } from '../approval-details.ts';
+import { answerText, approvalFacts, decisionText, reminderText, type Fact } from '../approval-details.ts';
 import type { ApprovalReply, ChatPort, Conversation, PostedMessage, Reply } from '../model.ts';
 import type { ChannelHistory } from './history.ts';
 
@@ -28,6 +28,8 @@ export interface WebView {
   decision?: string;
   /** An answered question: who chose what. */
   answer?: string;
+  /** A reminder's text. */
+  text?: string;
 }
 
 /** A private note, streamed only to the page of the person it is for. */
@@ -42,7 +44,11 @@ export interface WebNote {
 /** What a button on a message answers: kept from the last reply that had buttons, so a late click still reaches the runtime. */
 export type ClickTarget =
   | { kind: 'approval'; sessionId: string; approvalId: string }
-  | { kind: 'question'; sessionId: string; questionId: string };
+  | { kind: 'question'; sessionId: string; questionId: string }
+  /** A session's top message: its Cancel button. */
+  | { kind: 'status'; sessionId: string }
+  /** An expired approval: its "Request again" button. */
+  | { kind: 'again'; clusterId: string };
 
 interface Viewer {
   userId: string;
@@ -159,6 +165,10 @@ export class WebChannel implements ChatPort {
       this.targets.set(messageId, { kind: 'approval', sessionId: reply.sessionId, approvalId: reply.prompt.approvalId });
     } else if (reply.kind === 'question') {
       this.targets.set(messageId, { kind: 'question', sessionId: reply.sessionId, questionId: reply.prompt.questionId });
+    } else if (reply.kind === 'status') {
+      this.targets.set(messageId, { kind: 'status', sessionId: reply.sessionId });
+    } else if (reply.kind === 'decided' && reply.again) {
+      this.targets.set(messageId, { kind: 'again', clusterId: reply.again.clusterId });
     }
   }
 
@@ -185,6 +195,8 @@ function viewOf(reply: Reply): WebView {
       return { ...(reply.shown ? facts(reply.shown) : {}), decision: decisionText(reply) };
     case 'answered':
       return { answer: answerText(reply) };
+    case 'reminder':
+      return { text: reminderText(reply) };
     default:
       return {};
   }

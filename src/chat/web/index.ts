@@ -8,7 +8,7 @@ import { parseCommand } from '../grammar.ts';
 import type { Actor, ChatEvent, ChatEventHandler, ChatPort, Conversation } from '../model.ts';
 import { WebChannel } from './channel.ts';
 import { ChannelHistory } from './history.ts';
-import { pageAsset, renderPage } from './page.ts';
+import { pageAsset, renderPage, type GuideCluster } from './page.ts';
 
 export interface WebUser {
   /** Platform-qualified, e.g. "web:approver" (what APPROVERS lists). */
@@ -20,6 +20,8 @@ export interface WebUser {
 export const DEFAULT_WEB_USERS: readonly WebUser[] = [
   { id: 'web:requester', name: 'Riley (requester)', role: 'requester' },
   { id: 'web:approver', name: 'Avery (approver)', role: 'approver' },
+  // A second approver: a setup Avery requests needs someone else to approve it.
+  { id: 'web:approver-2', name: 'Casey (second approver)', role: 'approver' },
   { id: 'web:bystander', name: 'Blake (not an approver)', role: 'bystander' },
 ];
 
@@ -31,6 +33,10 @@ export interface WebChatOptions {
   logger: Logger;
   users?: WebUser[];
   now?: () => Date;
+  /** The clusters the empty channel suggests (the sandbox's seeded ones). */
+  guide?: readonly GuideCluster[];
+  /** APPROVERS: the identities the page calls approvers. */
+  approvers?: readonly string[];
   /** Keeps the channel's history in this file (under STATE_DIR), so a restart shows the same threads. */
   historyFile?: string;
 }
@@ -46,10 +52,12 @@ export interface WebChat {
 const MAX_BODY_BYTES = 64 * 1024;
 
 export function createWebChat(options: WebChatOptions): WebChat {
-  const users = options.users ?? [...DEFAULT_WEB_USERS];
+  const users = (options.users ?? [...DEFAULT_WEB_USERS]).map((u) =>
+    options.approvers ? { ...u, role: options.approvers.includes(u.id) ? 'approver' : u.role === 'approver' ? 'member' : u.role } : u,
+  );
   const channel = new WebChannel(options.now, options.historyFile ? new ChannelHistory(options.historyFile) : null);
   const { handler, logger } = options;
-  const page = renderPage(users);
+  const page = renderPage(users, options.guide ?? []);
 
   function actorOf(userId: unknown): Actor | null {
     const user = users.find((u) => u.id === userId);
@@ -89,7 +97,8 @@ export function createWebChat(options: WebChatOptions): WebChat {
     const action = body.action;
     if ((action === 'approve' || action === 'deny') && target.kind === 'approval') {
       const { sessionId, approvalId } = target;
-      return accept({ kind: 'decision', eventId: newEventId(), sessionId, approvalId, decision: action, actor, conversation, messageId }, res);
+      const reason = action === 'deny' && typeof body.reason === 'string' && body.reason.trim() !== '' ? { reason: body.reason } : {};
+      return accept({ kind: 'decision', eventId: newEventId(), sessionId, approvalId, decision: action, actor, conversation, messageId, ...reason }, res);
     }
     if (action === 'answer' && target.kind === 'question') {
       const value = requiredString(body, 'value', res);
@@ -97,7 +106,15 @@ export function createWebChat(options: WebChatOptions): WebChat {
       const { sessionId, questionId } = target;
       return accept({ kind: 'answer', eventId: newEventId(), sessionId, questionId, value, messageId, actor, conversation }, res);
     }
-    fail(res, 400, `"action" must be ${target.kind === 'approval' ? '"approve" or "deny"' : '"answer"'} for message ${messageId}.`);
+    if (action === 'cancel' && target.kind === 'status') {
+      return accept({ kind: 'cancel', eventId: newEventId(), sessionId: target.sessionId, actor, conversation }, res);
+    }
+    if (action === 'again' && target.kind === 'again') {
+      const command = { verb: 'setup' as const, clusterIds: [target.clusterId] };
+      return accept({ kind: 'command', eventId: newEventId(), command, text: `/backup-setup ${target.clusterId}`, actor, conversation: WEB_CHANNEL }, res);
+    }
+    const expected = { approval: '"approve" or "deny"', question: '"answer"', status: '"cancel"', again: '"again"' }[target.kind];
+    fail(res, 400, `"action" must be ${expected} for message ${messageId}.`);
   }
 
   async function reply(body: Record<string, unknown>, actor: Actor, res: ServerResponse) {

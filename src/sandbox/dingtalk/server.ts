@@ -44,6 +44,11 @@ export interface DingTalkEmulator {
   /** A user sends "@bot <text>" in a group: delivered as a robot message callback; resolves when the client acked. */
   sendGroupMessage(input: { conversationId: string; userId: string; nick?: string; text: string; title?: string }): Promise<{ acked: boolean }>;
   /**
+   * A user writes to the robot in a one-to-one chat: a robot message with conversationType "1" (单聊; "2" is
+   * a group), its own conversationId, and no @mention to strip (https://open.dingtalk.com/document/orgapp/receive-message).
+   */
+  sendPrivateMessage(input: { userId: string; nick?: string; text: string }): Promise<{ acked: boolean }>;
+  /**
    * A user clicks a button the card shows (by its id, or its position): delivered as a card callback
    * carrying what the template sends, the button's id and params; resolves with the ack.
    */
@@ -312,6 +317,31 @@ export async function startDingTalkEmulator(o: DingTalkEmulatorOptions): Promise
         sessionWebhook: `${base}/robot/sendBySession?session=${session}`,
         // DingTalk strips the @mention and keeps the space after it.
         text: { content: ` ${input.text}` },
+        robotCode: o.robotCode,
+        msgtype: 'text',
+      });
+      return { acked: ack.acked };
+    },
+    async sendPrivateMessage(input) {
+      const now = Date.now();
+      const session = randomBytes(16).toString('hex');
+      const conversationId = `cidOto${Buffer.from(input.userId).toString('base64url')}==`;
+      sessions.set(session, { conversationId, expiresAt: now + SESSION_LIFETIME_MS });
+      const ack = await gateway.callback(TOPIC_ROBOT, {
+        conversationId,
+        chatbotCorpId: corpId,
+        chatbotUserId,
+        msgId: `msg${randomBytes(12).toString('base64url')}`,
+        senderNick: input.nick ?? input.userId,
+        isAdmin: false,
+        senderStaffId: input.userId,
+        sessionWebhookExpiredTime: now + SESSION_LIFETIME_MS,
+        createAt: now,
+        senderCorpId: corpId,
+        conversationType: '1',
+        senderId: `$:LWCP_v1:$${Buffer.from(input.userId).toString('base64')}`,
+        sessionWebhook: `${base}/robot/sendBySession?session=${session}`,
+        text: { content: input.text },
         robotCode: o.robotCode,
         msgtype: 'text',
       });

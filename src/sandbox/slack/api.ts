@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readBody, sendJson } from '../http.ts';
-import { blockProblems, blocksTextLength, LIMITS } from './block-kit.ts';
+import { blockProblems, blocksTextLength, LIMITS, viewProblems } from './block-kit.ts';
 import { SocketModeServer, type EnvelopeAck, type EnvelopeType } from './socket-mode.ts';
 
 export interface EmulatedChannel {
@@ -55,6 +55,13 @@ export interface EmulatedEphemeral {
   via: 'chat.postEphemeral' | 'response_url';
 }
 
+/** A modal the app opened with views.open, for the person whose click gave the trigger. */
+export interface EmulatedView {
+  id: string;
+  user: string;
+  view: Record<string, unknown>;
+}
+
 export interface SlackApi {
   /** Base URL for WebClient's slackApiUrl; ends with /api/. */
   url: string;
@@ -64,6 +71,9 @@ export interface SlackApi {
   calls: RecordedCall[];
   messages: EmulatedMessage[];
   ephemerals: EmulatedEphemeral[];
+  views: EmulatedView[];
+  /** A trigger_id as Slack puts in an interaction payload of this user: exchangeable once, for 3 seconds. */
+  issueTrigger(user: string): string;
   /** A response_url as Slack puts in a slash command or interaction payload, for this user and channel. */
   responseUrl(user: string, channel: string): string;
   inject429(method: string, times: number, retryAfterSeconds: number): void;
@@ -89,6 +99,15 @@ const DEFAULT_USERS = [
 ];
 /** Slack discards anything past this; longer texts are refused. */
 const MAX_TEXT = 40_000;
+/**
+ * "trigger_id … expires in 3 seconds" and is exchanged once (https://api.slack.com/interactivity/handling#modal_responses;
+ * views.open errors expired_trigger_id, exchanged_trigger_id, invalid_trigger_id with the format "132456.7890123.abcdef",
+ * https://api.slack.com/methods/views.open#errors).
+ */
+const TRIGGER_TTL_MS = 3_000;
+const TRIGGER_FORMAT = /^\d+\.\d+\.[0-9a-f]+$/;
+/** "view_too_large: … greater than 250kb" (views.open#errors). */
+const MAX_VIEW_BYTES = 250 * 1024;
 /** A response_url accepts five posts within 30 minutes. */
 const RESPONSE_URL_USES = 5;
 
@@ -110,6 +129,8 @@ export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi>
   const ephemerals: EmulatedEphemeral[] = [];
   const rateLimits = new Map<string, { times: number; retryAfter: number }>();
   const responseUrls = new Map<string, { user: string; channel: string; uses: number }>();
+  const triggers = new Map<string, { user: string; issuedAt: number; exchanged: boolean }>();
+  const views: EmulatedView[] = [];
   let tsCounter = 0;
 
   /** A method whose scope the token lacks answers missing_scope (https://api.slack.com/web#errors). */
@@ -215,6 +236,23 @@ export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi>
       const threadTs = typeof args.thread_ts === 'string' ? args.thread_ts : undefined;
       ephemerals.push({ channel, user, threadTs, text, via: 'chat.postEphemeral' });
       return { message_ts: nextTs() };
+    },
+    'views.open': (args) => {
+      const trigger = typeof args.trigger_id === 'string' ? args.trigger_id : '';
+      if (!TRIGGER_FORMAT.test(trigger)) throw new SlackError('invalid_trigger_id');
+      const issued = triggers.get(trigger);
+      if (!issued) throw new SlackError('invalid_trigger_id');
+      if (issued.exchanged) throw new SlackError('exchanged_trigger_id');
+      if (Date.now() - issued.issuedAt > TRIGGER_TTL_MS) throw new SlackError('expired_trigger_id');
+      const raw = typeof args.view === 'string' ? args.view : JSON.stringify(args.view ?? null);
+      if (Buffer.byteLength(raw) > MAX_VIEW_BYTES) throw new SlackError('view_too_large');
+      const view = parseJson(raw, 'invalid_arguments');
+      const problems = viewProblems(view);
+      if (problems.length > 0) throw Object.assign(new SlackError('invalid_arguments'), { messages: problems });
+      issued.exchanged = true;
+      const opened: EmulatedView = { id: `V${randomBytes(5).toString('hex').toUpperCase()}`, user: issued.user, view: view as Record<string, unknown> };
+      views.push(opened);
+      return { view: { ...opened.view, id: opened.id, team_id: teamId, state: { values: {} }, hash: `${Date.now()}.${randomBytes(4).toString('hex')}` } };
     },
     'users.info': (args) => {
       const user = users.find((u) => u.id === userOf(args))!;
@@ -374,6 +412,12 @@ export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi>
     calls,
     messages,
     ephemerals,
+    views,
+    issueTrigger(user) {
+      const id = `${Date.now()}.${Math.floor(Math.random() * 1e9)}.${randomBytes(8).toString('hex')}`;
+      triggers.set(id, { user, issuedAt: Date.now(), exchanged: false });
+      return id;
+    },
     responseUrl(user, channel) {
       const id = randomBytes(12).toString('hex');
       responseUrls.set(id, { user, channel, uses: 0 });

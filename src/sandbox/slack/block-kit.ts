@@ -16,6 +16,8 @@ export const LIMITS = {
   actionsElements: 25,
   buttonText: 75,
   buttonValue: 2000,
+  /** "Maximum length for this field is 75 characters" (https://api.slack.com/reference/block-kit/block-elements#button). */
+  accessibilityLabel: 75,
   url: 3000,
   selectOptions: 100,
   optionText: 75,
@@ -25,6 +27,13 @@ export const LIMITS = {
   confirmText: 300,
   confirmButton: 30,
   altText: 2000,
+  /** Input block (https://api.slack.com/reference/block-kit/blocks#input): label and hint 2000, plain_text_input max_length 3000. */
+  inputLabel: 2000,
+  inputLength: 3000,
+  /** A modal's title, submit and close texts; its private_metadata; its blocks (https://api.slack.com/reference/surfaces/views). */
+  viewButton: 24,
+  privateMetadata: 3000,
+  viewBlocks: 100,
   /** Cumulative text of a message's blocks (msg_blocks_too_long); see api.ts for the sources. */
   messageText: 11_000,
 } as const;
@@ -81,6 +90,8 @@ function checkBlock(block: unknown, at: string, scope: Scope): void {
       return checkImage(block, at, p);
     case 'rich_text':
       return checkRichText(block, at, p);
+    case 'input':
+      return checkInput(block, at, scope);
     default:
       p.push(`[ERROR] unsupported type: ${JSON.stringify(block.type)} [json-pointer:${at}/type]`);
   }
@@ -140,6 +151,30 @@ function checkRichElement(element: unknown, at: string, p: string[]): void {
   }
 }
 
+/** An input block with a plain_text_input, the one input element the bot uses. */
+function checkInput(block: Json, at: string, scope: Scope): void {
+  const p = scope.problems;
+  checkText(block.label, `${at}/label`, p, { max: LIMITS.inputLabel, plainOnly: true, required: true });
+  if (block.hint !== undefined) checkText(block.hint, `${at}/hint`, p, { max: LIMITS.inputLabel, plainOnly: true });
+  if (block.optional !== undefined && typeof block.optional !== 'boolean') p.push(`[ERROR] must be a boolean [json-pointer:${at}/optional]`);
+  const element = block.element;
+  if (!isObject(element)) return void p.push(`[ERROR] missing required field: element [json-pointer:${at}]`);
+  if (element.type !== 'plain_text_input') return void p.push(`[ERROR] unsupported type: ${JSON.stringify(element.type)} [json-pointer:${at}/element/type]`);
+  if (element.action_id !== undefined && checkString(element.action_id, LIMITS.actionId, `${at}/element/action_id`, p)) {
+    const id = element.action_id as string;
+    if (scope.actionIds.has(id)) p.push(`[ERROR] duplicate action_id "${id}" [json-pointer:${at}/element/action_id]`);
+    scope.actionIds.add(id);
+  }
+  if (element.placeholder !== undefined) checkText(element.placeholder, `${at}/element/placeholder`, p, { max: LIMITS.placeholder, plainOnly: true });
+  for (const key of ['min_length', 'max_length'] as const) {
+    const value = element[key];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > LIMITS.inputLength)) {
+      p.push(`[ERROR] must be an integer from 0 to ${LIMITS.inputLength} [json-pointer:${at}/element/${key}]`);
+    }
+  }
+  if (element.multiline !== undefined && typeof element.multiline !== 'boolean') p.push(`[ERROR] must be a boolean [json-pointer:${at}/element/multiline]`);
+}
+
 function checkContext(block: Json, at: string, p: string[]): void {
   const elements = block.elements;
   if (!Array.isArray(elements) || elements.length === 0 || elements.length > LIMITS.contextElements) {
@@ -182,6 +217,7 @@ function checkButton(button: Json, at: string, p: string[]): void {
   checkText(button.text, `${at}/text`, p, { max: LIMITS.buttonText, plainOnly: true, required: true });
   if (button.value !== undefined) checkString(button.value, LIMITS.buttonValue, `${at}/value`, p);
   if (button.url !== undefined) checkString(button.url, LIMITS.url, `${at}/url`, p);
+  if (button.accessibility_label !== undefined) checkString(button.accessibility_label, LIMITS.accessibilityLabel, `${at}/accessibility_label`, p);
   if (button.style !== undefined && button.style !== 'primary' && button.style !== 'danger') {
     p.push(`[ERROR] must be one of "primary", "danger" [json-pointer:${at}/style]`);
   }
@@ -229,6 +265,33 @@ function checkImage(image: Json, at: string, p: string[]): void {
   else checkString(image.image_url, LIMITS.url, `${at}/image_url`, p);
   if (image.alt_text === undefined) p.push(`[ERROR] missing required field: alt_text [json-pointer:${at}]`);
   else checkString(image.alt_text, LIMITS.altText, `${at}/alt_text`, p);
+}
+
+/**
+ * A modal view as views.open validates it (https://api.slack.com/reference/surfaces/views): type "modal";
+ * title, submit and close plain_text of at most 24 characters, title required, submit required when the
+ * view has an input block; callback_id at most 255 characters; private_metadata at most 3000; at most
+ * 100 blocks, each valid.
+ */
+export function viewProblems(view: unknown): string[] {
+  if (!isObject(view)) return ['[ERROR] must be an object [json-pointer:/view]'];
+  const p: string[] = [];
+  if (view.type !== 'modal') p.push('[ERROR] must be one of "modal" [json-pointer:/view/type]');
+  checkText(view.title, '/view/title', p, { max: LIMITS.viewButton, plainOnly: true, required: true });
+  const blocks = Array.isArray(view.blocks) ? view.blocks : [];
+  const hasInput = blocks.some((b) => isObject(b) && b.type === 'input');
+  if (hasInput && view.submit === undefined) p.push('[ERROR] must provide a submit property when using input blocks [json-pointer:/view]');
+  if (view.submit !== undefined) checkText(view.submit, '/view/submit', p, { max: LIMITS.viewButton, plainOnly: true });
+  if (view.close !== undefined) checkText(view.close, '/view/close', p, { max: LIMITS.viewButton, plainOnly: true });
+  if (view.callback_id !== undefined) checkString(view.callback_id, LIMITS.actionId, '/view/callback_id', p);
+  if (view.private_metadata !== undefined && (typeof view.private_metadata !== 'string' || view.private_metadata.length > LIMITS.privateMetadata)) {
+    p.push(`[ERROR] must be a string of at most ${LIMITS.privateMetadata} characters [json-pointer:/view/private_metadata]`);
+  }
+  if (!Array.isArray(view.blocks)) return [...p, '[ERROR] must be an array [json-pointer:/view/blocks]'];
+  if (blocks.length > LIMITS.viewBlocks) p.push(`[ERROR] no more than ${LIMITS.viewBlocks} items allowed [json-pointer:/view/blocks]`);
+  const scope: Scope = { problems: p, blockIds: new Set(), actionIds: new Set() };
+  blocks.forEach((block, i) => checkBlock(block, `/view/blocks/${i}`, scope));
+  return p;
 }
 
 function checkText(

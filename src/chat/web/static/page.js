@@ -3,17 +3,22 @@
 // The bot's texts carry inline marks (identifiers as code, people, times), parsed by the server's own module.
 import { spans } from '/chat/inline.js';
 
-const users = JSON.parse(document.getElementById('users').textContent);
+const { users, clusters } = JSON.parse(document.getElementById('users').textContent);
 const channelView = document.getElementById('channel');
 const identity = document.getElementById('identity');
 const connection = document.getElementById('connection');
 const composerForm = document.getElementById('composer-form');
 const composer = document.getElementById('composer');
+const guide = document.getElementById('guide');
 
 const STORED_IDENTITY = 'backup-setup-sandbox-identity';
 const OUTCOME_LABEL = { created: 'created', updated: 'updated', 'already present': 'already present' };
 
 let stream = null;
+/** The history is being replayed: nothing is announced, and focus stays where it is. */
+let replaying = true;
+/** Screen readers hear new messages only, from this region (the channel itself is not live). */
+const announcer = document.getElementById('announcer');
 
 // ---- identity ----------------------------------------------------------------------------------
 
@@ -32,15 +37,33 @@ function me() {
   return identity.value;
 }
 
+/** A person's display name on this page (the bot's texts carry platform ids). */
+function nameOf(id) {
+  return users.find((u) => u.id === id)?.name ?? id;
+}
+
+function approvers() {
+  return users.filter((u) => u.role === 'approver');
+}
+
 // ---- stream ------------------------------------------------------------------------------------
 
 function connect() {
   if (stream) stream.close();
   status('connecting…', 'connecting');
   stream = new EventSource(`/chat/events?user=${encodeURIComponent(me())}`);
-  stream.addEventListener('ready', () => status('connected', 'connected'));
+  stream.addEventListener('ready', () => {
+    replaying = false;
+    status('connected', 'connected');
+    showGuide();
+    focusPending();
+  });
   stream.addEventListener('error', () => status('reconnecting…', 'reconnecting'));
-  stream.addEventListener('reset', () => channelView.replaceChildren());
+  stream.addEventListener('reset', () => {
+    replaying = true;
+    channelView.replaceChildren();
+    announcer.replaceChildren();
+  });
   stream.addEventListener('message', (event) => showMessage(JSON.parse(event.data)));
   stream.addEventListener('note', (event) => showNote(JSON.parse(event.data)));
 }
@@ -76,8 +99,18 @@ composerForm.addEventListener('submit', (event) => {
   void send('/chat/command', { text });
 });
 
-function click(messageId, action, value) {
-  return send('/chat/click', value === undefined ? { messageId, action } : { messageId, action, value });
+/** How long a clicked message's buttons stay disabled waiting for its update (a refused click changes nothing). */
+const CLICK_SETTLE_MS = 4_000;
+
+function click(messageId, action, extra = {}) {
+  // The buttons of a message that was answered leave the tab order at once; the update replaces them.
+  const controls = [...document.querySelectorAll(`#message-${messageId} :is(.actions, .deny-form) :is(button, select)`)];
+  for (const control of controls) control.disabled = true;
+  // Not replaced in time (the click was refused, or did not reach the bot): they work again.
+  setTimeout(() => {
+    for (const control of controls) if (control.isConnected) control.disabled = false;
+  }, CLICK_SETTLE_MS);
+  return send('/chat/click', { messageId, action, ...extra });
 }
 
 // ---- channel layout: each thread is a parent message then its replies ---------------------------
@@ -109,10 +142,31 @@ function replyBox(threadId) {
 function showMessage(message) {
   const node = renderMessage(message);
   const existing = document.getElementById(`message-${message.id}`);
-  if (existing) return existing.replaceWith(node);
-  if (message.threadId === null) threadOf(message.id).querySelector('.root').append(node);
+  const hadFocus = existing?.contains(document.activeElement);
+  if (existing) existing.replaceWith(node);
+  else if (message.threadId === null) threadOf(message.id).querySelector('.root').append(node);
   else threadOf(message.threadId).querySelector('.replies').append(node);
-  scrollToEnd();
+  showGuide();
+  if (!existing) scrollToEnd();
+  if (replaying) return;
+  if (!existing) announce(node);
+  if (!existing || hadFocus) focusPending();
+}
+
+/** Reads a new message out (once) through the live region. */
+function announce(node) {
+  const author = node.querySelector('.meta .author')?.textContent ?? '';
+  announcer.replaceChildren(el('p', {}, `${author}: ${node.querySelector('.body')?.textContent ?? ''}`));
+}
+
+/** Moves keyboard focus to the newest thing that waits for this person: a question's suggested choice, or an approval's Approve button. */
+function focusPending() {
+  // Never away from what the person is typing.
+  const active = document.activeElement;
+  if (active instanceof HTMLInputElement && active.value !== '') return;
+  if (active?.closest('.deny-form:not([hidden])')) return;
+  const candidates = [...document.querySelectorAll('[data-needs-answer="me"] .actions [data-primary="true"]:not([disabled])')];
+  candidates.at(-1)?.focus();
 }
 
 function showNote(note) {
@@ -122,6 +176,7 @@ function showNote(note) {
     el('div', { class: 'meta' }, el('span', { class: 'author' }, 'backup-setup'), `Only you can see this · ${time(note.at)}`),
     el('div', { class: 'body' }, ...markup(note.text)),
   );
+  if (!replaying) announcer.replaceChildren(el('p', {}, `Only you: ${note.text}`));
   if (note.threadId === null) channelView.append(node);
   else threadOf(note.threadId).querySelector('.replies').append(node);
   scrollToEnd();
@@ -132,7 +187,8 @@ function showLocalProblem(text) {
 }
 
 function scrollToEnd() {
-  channelView.scrollTop = channelView.scrollHeight;
+  const scroller = channelView.parentElement;
+  scroller.scrollTop = scroller.scrollHeight;
 }
 
 // ---- one message -------------------------------------------------------------------------------
@@ -149,10 +205,18 @@ function renderMessage(message) {
       'data-kind': message.reply.kind,
       'data-message-id': message.id,
       'data-author': message.author ? message.author.id : 'bot',
+      'data-needs-answer': needsAnswer(message.reply),
     },
     el('div', { class: 'meta' }, el('span', { class: 'author' }, author), `${time(message.at)}${edited}`),
     el('div', { class: 'body' }, ...renderReply(message)),
   );
+}
+
+/** Whether the message waits for someone: "me" when this person may act on it, "other" when someone else must. */
+function needsAnswer(reply) {
+  if (reply.kind === 'question') return 'me';
+  if (reply.kind !== 'approval') return '';
+  return approvers().some((u) => u.id === me()) && reply.requester !== me() ? 'me' : 'other';
 }
 
 function renderReply(message) {
@@ -176,12 +240,17 @@ function renderReply(message) {
           ? el('details', { 'data-testid': 'decided-details' }, el('summary', {}, 'What was ', reply.decision === 'approved' ? 'approved' : 'asked'),
               ...approvalBody('', message.stepTitle ?? reply.title, reply.shown, view.facts ?? []))
           : '',
+        reply.again ? againButton(message.id, reply) : '',
       ];
     case 'answered':
       return [
         el('div', { class: 'question answered' }, ...markup(reply.prompt.text)),
         el('div', { class: 'meta', 'data-testid': 'answered' }, ...markup(view.answer)),
       ];
+    case 'status':
+      return renderStatus(message, reply);
+    case 'reminder':
+      return [el('div', { class: 'reminder', 'data-testid': 'reminder' }, ...markup(view.text))];
     case 'progress':
       return [el('div', { class: 'progress' }, '⏳ ', ...markup(reply.text))];
     case 'result':
@@ -190,7 +259,8 @@ function renderReply(message) {
         ...markup(reply.outcome.detail),
       ];
     case 'done': {
-      const mark = /^[✅❌]/u.test(reply.text) ? '' : reply.ok ? '✅ ' : '❌ ';
+      // The closing text leads with its own mark (✅ ❌ ⌛ 🛑) when it has one.
+      const mark = /^\p{Extended_Pictographic}/u.test(reply.text) ? '' : reply.ok ? '✅ ' : '❌ ';
       return [el('div', { class: reply.ok ? 'done-ok' : 'done-failed', 'data-testid': 'done' }, mark, ...markup(reply.text))];
     }
     case 'error':
@@ -203,6 +273,32 @@ function renderReply(message) {
   }
 }
 
+function againButton(messageId, reply) {
+  const again = el('button', { type: 'button', 'data-testid': 'request-again', 'aria-label': `Request again: ${reply.title}` }, 'Request again');
+  again.addEventListener('click', () => void click(messageId, 'again'));
+  return el('div', { class: 'actions' }, again);
+}
+
+function renderStatus(message, reply) {
+  const parts = [
+    el('div', { class: 'status-title', 'data-testid': 'status-title' },
+      `${reply.title} for `, el('code', {}, reply.clusterId), `, requested by ${nameOf(reply.requester)} at ${time(reply.startedAt)}.`),
+    el('ul', { class: 'status-lines', 'data-testid': 'status' }, ...reply.lines.map((line) => el('li', {}, ...markup(line)))),
+  ];
+  if (reply.waitingOn.length > 0) {
+    parts.push(el('div', { class: 'meta', 'data-testid': 'waiting-on' }, `Waiting on ${reply.waitingOn.map(nameOf).join(', ')}`));
+  }
+  if (reply.cancellable) {
+    const what = `the ${reply.title.toLowerCase()} of ${reply.clusterId}`;
+    const cancel = el('button', { type: 'button', 'data-testid': 'cancel-session', 'aria-label': `Cancel ${what}` }, 'Cancel setup');
+    cancel.addEventListener('click', () => {
+      if (confirm(`Cancel ${what}? It stops before its next change; what is done stays.`)) void click(message.id, 'cancel');
+    });
+    parts.push(el('div', { class: 'actions' }, cancel));
+  }
+  return parts;
+}
+
 function renderQuestion(messageId, prompt) {
   const parts = [el('div', { class: 'question' }, ...markup(prompt.text))];
   // A lone choice (a drift message's Fix) is no suggestion among others.
@@ -210,13 +306,13 @@ function renderQuestion(messageId, prompt) {
   if (prompt.choices.length > 5) {
     const select = el('select', { 'data-testid': 'choice-select', 'aria-label': 'Choices' },
       ...prompt.choices.map((choice, index) => el('option', { value: choice.value }, label(choice, index))));
-    const answer = el('button', { type: 'button', 'data-testid': 'choice-submit' }, 'Answer');
-    answer.addEventListener('click', () => click(messageId, 'answer', select.value));
+    const answer = el('button', { type: 'button', 'data-testid': 'choice-submit', 'data-primary': 'true' }, 'Answer');
+    answer.addEventListener('click', () => click(messageId, 'answer', { value: select.value }));
     parts.push(el('div', { class: 'actions' }, select, answer));
   } else if (prompt.choices.length > 0) {
     const buttons = prompt.choices.map((choice, index) => {
-      const button = el('button', { type: 'button', 'data-testid': 'choice', 'data-value': choice.value, class: index === 0 ? 'suggested' : '' }, label(choice, index));
-      button.addEventListener('click', () => click(messageId, 'answer', choice.value));
+      const button = el('button', { type: 'button', 'data-testid': 'choice', 'data-value': choice.value, class: index === 0 ? 'suggested' : '', 'data-primary': index === 0 ? 'true' : '' }, label(choice, index));
+      button.addEventListener('click', () => click(messageId, 'answer', { value: choice.value }));
       return button;
     });
     parts.push(el('div', { class: 'actions' }, ...buttons));
@@ -244,21 +340,49 @@ function approvalBody(heading, title, reply, facts) {
 }
 
 function renderApproval(message, reply, view) {
-  const approve = el('button', { type: 'button', 'data-testid': 'approve' }, 'Approve');
-  const deny = el('button', { type: 'button', 'data-testid': 'deny' }, 'Deny');
+  const plain = (message.stepTitle ?? reply.prompt.request.step).replace(/`/g, '');
+  const approve = el('button', { type: 'button', 'data-testid': 'approve', 'data-primary': 'true', 'aria-label': `Approve: ${plain}` }, 'Approve');
+  const deny = el('button', { type: 'button', 'data-testid': 'deny', 'aria-label': `Deny: ${plain}` }, 'Deny');
   approve.addEventListener('click', () => click(message.id, 'approve'));
-  deny.addEventListener('click', () => click(message.id, 'deny'));
+  const actions = el('div', { class: 'actions' }, approve, deny);
+  // Deny asks for an optional reason first; it is shown in the thread and kept in the audit log.
+  const reason = el('input', { 'data-testid': 'deny-reason', 'aria-label': `Reason for denying ${plain} (optional)`, placeholder: 'Why? (optional; shown in the thread and the audit log)', maxlength: '500' });
+  const confirmDeny = el('button', { type: 'submit', 'data-testid': 'deny-confirm' }, 'Deny');
+  const back = el('button', { type: 'button', 'data-testid': 'deny-back' }, 'Back');
+  const denyForm = el('form', { class: 'deny-form', hidden: 'hidden', autocomplete: 'off' }, reason, confirmDeny, back);
+  deny.addEventListener('click', () => {
+    denyForm.hidden = false;
+    reason.focus();
+  });
+  back.addEventListener('click', () => {
+    denyForm.hidden = true;
+    deny.focus();
+  });
+  denyForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void click(message.id, 'deny', reason.value.trim() ? { reason: reason.value.trim() } : {});
+  });
+  // The requester cannot approve their own setup: the page says who can, and opens the page as them.
+  const others = approvers().filter((u) => u.id !== reply.requester);
+  const ask = reply.requester === me() && others.length > 0
+    ? el('div', { class: 'hint', 'data-testid': 'ask-approver' },
+        'You requested this setup, so another approver decides: ',
+        ...others.flatMap((u, i) => [i ? ', ' : '', el('a', { href: `?user=${encodeURIComponent(u.id)}#message-${message.id}`, target: '_blank', rel: 'noopener', 'data-testid': 'ask-approver-link' }, `open this page as ${u.name}`)]),
+        '.')
+    : '';
 
   return [
     el('div', { class: 'approval', 'data-testid': 'approval' },
       ...approvalBody('🔐 Approval needed: ', message.stepTitle ?? reply.prompt.request.step, reply, view.facts ?? []),
-      el('div', { class: 'actions' }, approve, deny)),
+      actions,
+      denyForm,
+      ask),
   ];
 }
 
 // ---- text --------------------------------------------------------------------------------------
 
-/** The bot's inline marks as DOM nodes: code spans, people by display name, times in local time, line breaks. */
+/** The bot's inline marks as DOM nodes: code spans, people by display name, times in local time, links, line breaks. */
 function markup(value) {
   const nodes = [];
   for (const span of spans(String(value ?? ''))) {
@@ -266,14 +390,14 @@ function markup(value) {
     else if (span.kind === 'pre') nodes.push(el('pre', {}, span.text));
     else if (span.kind === 'person') nodes.push(el('span', { class: 'person' }, nameOf(span.id)));
     else if (span.kind === 'time') nodes.push(el('time', { datetime: span.iso }, time(span.iso)));
+    else if (span.kind === 'link') nodes.push(link(span.url, span.label));
     else span.text.split('\n').forEach((line, i) => nodes.push(...(i ? [el('br', {})] : []), ...(line ? [document.createTextNode(line)] : [])));
   }
   return nodes;
 }
 
-/** A web identity's display name; other platforms' people by id. */
-function nameOf(id) {
-  return users.find((user) => user.id === id)?.name ?? id;
+function link(href, label) {
+  return el('a', { href, target: '_blank', rel: 'noopener noreferrer' }, label);
 }
 
 function time(iso) {
@@ -287,6 +411,35 @@ function el(tag, attributes, ...children) {
   for (const [name, value] of Object.entries(attributes)) if (value !== '') node.setAttribute(name, value);
   for (const child of children) if (child !== '') node.append(child);
   return node;
+}
+
+// ---- the empty channel: a guide for a newcomer ---------------------------------------------------
+
+function showGuide() {
+  guide.hidden = channelView.querySelector('.thread') !== null;
+  if (guide.dataset.built) return;
+  guide.dataset.built = 'true';
+  const approverNames = approvers().map((u) => u.name);
+  const list = el('ul', { 'data-testid': 'guide-clusters' }, ...clusters.map((c) => {
+    const command = `/backup-setup ${c.id}`;
+    const start = el('button', { type: 'button', 'data-testid': 'guide-start', 'data-cluster': c.id, 'aria-label': `Type ${command} in the composer` }, 'Try it');
+    start.addEventListener('click', () => {
+      composer.value = command;
+      composer.focus();
+    });
+    return el('li', {}, el('code', {}, c.id), ` — ${c.shows} `, start);
+  }));
+  guide.append(
+    el('h2', {}, 'Welcome to the backup-setup sandbox'),
+    el('p', {}, 'Everything here runs against an emulated Alibaba Cloud account: nothing real changes. Start a setup by typing ',
+      el('code', {}, '/backup-setup <cluster-id>'), ' below (', el('code', {}, '/backup-setup help'), ' lists every command). The seeded clusters:'),
+    list,
+    el('p', { 'data-testid': 'guide-people' },
+      'The person who starts a setup (or an approver) answers its questions; every change waits for an approver ',
+      `(${approverNames.join(', ') || 'none configured'}), who cannot approve a setup they requested. `,
+      'Switch identity with the “You are” menu at the top, or open this page in a second tab as another person (',
+      el('code', {}, '?user=web:approver'), ').'),
+  );
 }
 
 connect();
