@@ -88,6 +88,11 @@ export function statusHeadline(status: Status): string {
   return `${status.title} for ${code(status.clusterId)}, requested by ${person(status.requester)} at ${time(status.startedAt)}.`;
 }
 
+/** The top message in one line, for a notification: what, of which cluster, who asked, where it is now. */
+export function statusLine(status: Status): string {
+  return `${status.title} for ${code(status.clusterId)}, requested by ${person(status.requester)}: ${status.lines[0] ?? ''}`;
+}
+
 /** Whom the session waits on now; null when nobody. */
 export function waitingText(status: Status): string | null {
   return status.waitingOn.length > 0 ? `Waiting on ${status.waitingOn.map(person).join(', ')}` : null;

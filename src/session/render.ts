@@ -43,7 +43,8 @@ export function renderAudit(clusterId: string, rows: AuditRow[]): string {
   ].join('\n');
 }
 
-/** An answer's detail is the value as typed or clicked (shown as code); every other detail is the bot's own marked text. */
+/** An answer's value and a deny reason are typed by people (shown as code); every other detail is the bot's own marked text. */
 function detailOf(row: AuditRow): string {
-  return row.action === 'answer' ? code(row.detail ?? '') : (row.detail ?? '');
+  const typed = row.action === 'answer' || (row.action === 'approval.deny' && row.outcome !== 'refused');
+  return typed ? code(row.detail ?? '') : (row.detail ?? '');
 }

@@ -66,7 +66,7 @@ describe('approvals', () => {
     expect((last as { lines: string[] }).lines).toEqual([
       expect.stringMatching(/^✅ Backup center setup complete for `sandbox-dedicated`/),
       'Created or changed: 7 · already present: 0 · not done: 0.',
-      'Backup vault: Created backup vault sandbox-dedicated-backups (bucket cnfs-oss-sandbox-backups, cn-hangzhou, internal network)',
+      'Backup vault: Created backup vault `sandbox-dedicated-backups` (bucket `cnfs-oss-sandbox-backups`, cn-hangzhou, internal network)',
       'The whole story is in this thread.',
     ]);
   });

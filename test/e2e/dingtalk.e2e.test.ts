@@ -173,13 +173,14 @@ describe('DingTalk end to end', () => {
     expect(JSON.stringify(privateTo(APPROVER).at(-1)!.msgParam)).toContain('send the reason to the robot in a private chat within 10 minutes');
 
     await emulator.sendPrivateMessage({ userId: APPROVER, nick: 'Mei', text: 'Use the team bucket' });
-    await until('the reason on the card', () => shown(approval).markdown.includes('(Use the team bucket)'));
+    await until('the reason on the card', () => shown(approval).markdown.includes('(reason: `Use the team bucket`)'));
     expect(shown(approval).buttons).toEqual([]);
     await until('the confirmation', () => privateTo(APPROVER).length > 2);
     expect(JSON.stringify(privateTo(APPROVER).at(-1)!.msgParam)).toContain('Your reason was added to your denial of \\"Create RAM user\\"');
     await emulator.sendGroupMessage({ conversationId: GROUP, userId: REQUESTER, nick: 'Alice', text: 'backup-setup audit c-sandbox-dedicated' });
     const audit = await until('the audit card', () => groupCards().find((c) => shown(c).markdown.includes('audit entries for')));
-    expect(shown(audit).markdown).toContain(`dingtalk:${APPROVER} approval.deny createRamUser: reason (Use the team bucket)`);
+    // The audit listing names the approver and shows the reason as typed, as code.
+    expect(shown(audit).markdown).toContain('Mei approval.deny `createRamUser`: reason (`Use the team bucket`)');
     // A second reason does not replace the first.
     await emulator.sendPrivateMessage({ userId: APPROVER, nick: 'Mei', text: 'another one' });
     await until('the answer', () => privateTo(APPROVER).length > 3);

@@ -250,8 +250,9 @@ describe.skipIf(!chromiumPath())('the sandbox in a browser', () => {
     expect(await theirs.locator(`${SELECTORS.denyReason}:focus`).isVisible()).toBe(true);
     await theirs.locator(SELECTORS.denyReason).fill('Use the team bucket, not a new one');
     await theirs.locator(SELECTORS.denyConfirm).click();
-    await theirs.locator(`${SELECTORS.decisionReason}`).waitFor();
-    expect(await theirs.locator(SELECTORS.decisionReason).textContent()).toBe('Reason: Use the team bucket, not a new one');
+    await theirs.locator(`${SELECTORS.decided}:has-text("reason:")`).waitFor();
+    // The reason a person typed is shown as code, with every character it has.
+    expect(await theirs.locator(`${SELECTORS.decided} code`).textContent()).toBe('Use the team bucket, not a new one');
     expect(await theirs.locator(SELECTORS.decided).textContent()).toMatch(/^🚫|^❌/u);
     await thread.locator(SELECTORS.done).waitFor();
     expect(await thread.locator(SELECTORS.done).textContent()).toMatch(/^❌ Stopped: .* denied "/u);
@@ -311,7 +312,7 @@ describe.skipIf(!chromiumPath())('the sandbox in a browser', () => {
       offset = 15 * 60_000 + 5_000;
       const expired = riley.locator(`${SELECTORS.message}[data-kind="decided"]`);
       await expired.locator('[data-testid="request-again"]').waitFor();
-      expect(await expired.locator(SELECTORS.decided).textContent()).toMatch(/Expired: Create RAM user/);
+      expect(await expired.locator(SELECTORS.decided).textContent()).toMatch(/^⌛ Expired at .+; nothing was changed — Create RAM user$/);
       await riley.locator(SELECTORS.done).waitFor();
       expect(await riley.locator(SELECTORS.done).textContent()).toMatch(/^⌛ Stopped: nobody decided on "Create RAM user/u);
       expect(await riley.locator(SELECTORS.reminder).count()).toBe(1);

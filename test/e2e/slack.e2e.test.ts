@@ -115,7 +115,7 @@ describe('Slack end to end', () => {
     const closing = await slack.until('the closing message', () => api.messages.find((m) => m.threadTs === parent.ts && /^❌ Stopped/.test(m.text ?? '')));
     expect(closing.text).toMatch(/denied "Create RAM user/);
     expect(approval.text).toMatch(/^🚫 Denied by U0BOB|^🚫 Denied by slack:U0BOB|^🚫 Denied by <@U0BOB>/);
-    expect(blocksOf(approval)).toContain('(Use the team &lt;bucket&gt; &amp; key)');
+    expect(blocksOf(approval)).toContain('(reason: `Use the team &lt;bucket&gt; &amp; key`)');
     expect(actionsOf(approval)).toEqual([]);
     await slack.until('the summary in the top message', () => blocksOf(parent).includes('not done: 8'));
     expect(actionsOf(parent)).toEqual([]);
@@ -123,7 +123,7 @@ describe('Slack end to end', () => {
 
     await slack.command('audit c-sandbox-dedicated', REQUESTER);
     const audit = await slack.until('the audit listing', () => api.messages.find((m) => (m.text ?? '').includes('audit entries for')));
-    expect(audit.text).toContain('approval.deny createRamUser: denied (Use the team &lt;bucket&gt; &amp; key)');
+    expect(audit.text).toContain('approval.deny `createRamUser`: denied (`Use the team &lt;bucket&gt; &amp; key`)');
   });
 
   it('the Cancel button of the top message cancels the setup', async () => {

@@ -138,7 +138,7 @@ describe.skipIf(!chromiumPath())('the sandbox chat page in Chromium', () => {
     await page.locator(`${SELECTORS.message}[data-message-id="${approvalId}"][data-kind="decided"]`).waitFor();
     // The decided approval keeps what was approved (folded), and says who decided and when, by name and in local time.
     const decision = (await decided.locator(SELECTORS.decided).textContent())!;
-    expect(decision).toMatch(/^Create RAM policy ack-backup-policy-c-sandbox-dedicated ✅ Approved by Avery \(approver\) at /);
+    expect(decision).toMatch(/^✅ Approved by Avery \(approver\) at .+ — Create RAM policy ack-backup-policy-c-sandbox-dedicated$/);
     expect(decision).not.toContain('2026-11-24T13:30');
     expect(decision).toContain(await page.evaluate(() => new Date('2026-11-24T13:30:00.000Z').toLocaleString()));
     const kept = decided.locator('[data-testid="decided-details"]');

@@ -6,7 +6,7 @@ import type { types } from '@slack/bolt';
 import type { Reply } from '../model.ts';
 import { chunk, escapeMrkdwn, truncate } from './mrkdwn.ts';
 import { escapeText, fallbackOf, mrkdwnOf, richContainers } from './inline.ts';
-import { answerText, approvalFacts, decisionText, policyDocument, reminderText, statusHeadline, stepTitle, waitingText, type Fact } from '../approval-details.ts';
+import { answerText, approvalFacts, decisionText, policyDocument, reminderText, statusHeadline, statusLine, stepTitle, waitingText, type Fact } from '../approval-details.ts';
 import { code, plainText } from '../../../flows/domain/inline.js';
 
 type Block = types.KnownBlock;
@@ -134,7 +134,7 @@ function renderStatus(reply: Status): SlackMessage {
       ],
     });
   }
-  return message(`${statusHeadline(reply)} ${reply.lines[0] ?? ''}`, blocks);
+  return message(statusLine(reply), blocks);
 }
 
 function renderQuestion(reply: Question): SlackMessage {

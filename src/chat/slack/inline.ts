@@ -20,6 +20,11 @@ export function slackUser(id: string): string | null {
   return /^slack:([UW][A-Z0-9]+)$/.exec(id)?.[1] ?? null;
 }
 
+/** `slack:S0OPS` (a user group named in APPROVERS) → S0OPS. */
+function slackGroup(id: string): string | null {
+  return /^slack:(S[A-Z0-9]+)$/.exec(id)?.[1] ?? null;
+}
+
 const FORMAT = '{date_short_pretty} {time}';
 
 /** UTC, for where Slack cannot show the reader's local time (notification text, the date fallback). */
@@ -42,7 +47,7 @@ function spanMrkdwn(span: Span): string | null {
     case 'code':
       return span.text === '' || /[`\n]/.test(span.text) || span.text.trim() !== span.text ? null : `\`${escapeText(span.text)}\``;
     case 'person':
-      return slackUser(span.id) ? mention(span.id) : spanMrkdwn({ kind: 'code', text: span.id });
+      return slackUser(span.id) || slackGroup(span.id) ? mention(span.id) : spanMrkdwn({ kind: 'code', text: span.id });
     case 'time':
       return seconds(span.iso) === null ? spanMrkdwn({ kind: 'text', text: span.iso }) : slackDate(span.iso);
     case 'link':
@@ -95,7 +100,9 @@ export function richElement(span: Exclude<Span, { kind: 'pre' }>): RichElement {
         return { type: 'text', text: span.text, style: { code: true } };
       case 'person': {
         const user = slackUser(span.id);
-        return user ? { type: 'user', user_id: user } : { type: 'text', text: span.id, style: { code: true } };
+        const group = slackGroup(span.id);
+        if (user) return { type: 'user', user_id: user };
+        return group ? { type: 'usergroup', usergroup_id: group } : { type: 'text', text: span.id, style: { code: true } };
       }
       case 'time': {
         const at = seconds(span.iso);
@@ -108,10 +115,7 @@ export function richElement(span: Exclude<Span, { kind: 'pre' }>): RichElement {
 export function fallbackOf(text: string): string {
   return spans(text)
     .map((span) => {
-      if (span.kind === 'person') {
-        const user = slackUser(span.id);
-        return user ? `<@${user}>` : escapeText(span.id);
-      }
+      if (span.kind === 'person') return slackUser(span.id) || slackGroup(span.id) ? mention(span.id) : escapeText(span.id);
       if (span.kind === 'link') return `<${span.url}|${escapeText(span.label)}>`;
       return escapeText(span.kind === 'time' ? utc(span.iso) : span.text);
     })

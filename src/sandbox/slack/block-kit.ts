@@ -113,7 +113,7 @@ function checkSection(block: Json, at: string, scope: Scope): void {
   if (block.accessory !== undefined) checkElement(block.accessory, `${at}/accessory`, scope, true);
 }
 
-// rich_text as the bot sends it: sections and preformatted blocks of text, user and date elements
+// rich_text as the bot sends it: sections and preformatted blocks of text, link, user, user group and date elements
 // (api.slack.com/reference/block-kit/blocks#rich_text, docs.slack.dev/reference/block-kit/blocks/rich-text-block).
 const RICH_CONTAINERS = new Set(['rich_text_section', 'rich_text_preformatted']);
 const RICH_STYLES = new Set(['bold', 'italic', 'strike', 'code']);
@@ -142,6 +142,12 @@ function checkRichElement(element: unknown, at: string, p: string[]): void {
       return;
     case 'user':
       if (typeof element.user_id !== 'string') p.push(`[ERROR] missing required field: user_id [json-pointer:${at}]`);
+      return;
+    case 'usergroup':
+      if (typeof element.usergroup_id !== 'string') p.push(`[ERROR] missing required field: usergroup_id [json-pointer:${at}]`);
+      return;
+    case 'link':
+      if (typeof element.url !== 'string') p.push(`[ERROR] missing required field: url [json-pointer:${at}]`);
       return;
     case 'date':
       if (typeof element.timestamp !== 'number' || typeof element.format !== 'string') p.push(`[ERROR] date needs timestamp and format [json-pointer:${at}]`);

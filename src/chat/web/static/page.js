@@ -234,7 +234,7 @@ function renderReply(message) {
       return renderApproval(message, reply, view);
     case 'decided':
       return [
-        el('div', { class: 'decided', 'data-testid': 'decided' }, el('strong', {}, ...markup(reply.title)), ' ', ...markup(view.decision)),
+        el('div', { class: 'decided', 'data-testid': 'decided' }, ...markup(view.decision), ' — ', el('strong', {}, ...markup(reply.title))),
         // What was approved stays in the thread, folded away.
         reply.shown
           ? el('details', { 'data-testid': 'decided-details' }, el('summary', {}, 'What was ', reply.decision === 'approved' ? 'approved' : 'asked'),
