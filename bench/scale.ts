@@ -228,6 +228,7 @@ async function scaleOn(backend: Backend): Promise<BenchResult['figures']> {
     const batch = copies.slice(i, i + 500);
     const marks = batch.map((_, k) => `$${k + 1}`).join(', ');
     await cleanup.query(`DELETE FROM approvals WHERE session_id IN (${marks})`, batch);
+    await cleanup.query(`DELETE FROM steps WHERE session_id IN (${marks})`, batch);
     await cleanup.query(`DELETE FROM sessions WHERE id IN (${marks})`, batch);
   }
   await cleanup.close();

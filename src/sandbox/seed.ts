@@ -50,7 +50,7 @@ export const SANDBOX_GUIDE: readonly { id: string; shows: string }[] = [
   { id: 'c-sandbox-registered', shows: 'Registered (ACK One): onectl’s shared user and policy.' },
   { id: 'c-sandbox-registered-2', shows: 'A second registered cluster: the shared policy keeps the first one’s bucket.' },
   { id: 'c-sandbox-edge', shows: 'ACK Edge: migrate-controller 1.7.6 upgraded, a public-network vault.' },
-  { id: 'c-sandbox-ulanqab', shows: 'Managed in cn-wulanchabu: authorizations only the console can give.' },
+  { id: 'c-sandbox-ulanqab', shows: 'Managed in cn-wulanchabu: the snapshot service is off, and authorizations only the console can give.' },
   { id: 'c-sandbox-serverless-pro', shows: 'ACK Serverless Pro: the add-on without CSI.' },
   { id: 'c-sandbox-serverless-basic', shows: 'ACK Serverless Basic: unsupported, and why.' },
   { id: 'c-sandbox-flexvolume', shows: 'FlexVolume storage: unsupported until migrated to CSI.' },
