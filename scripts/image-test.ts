@@ -208,8 +208,9 @@ async function main() {
     check(proc.stdout === '1000,1000,1000,1000 0000000000000000', 'the bot runs as uid 1000 with no capability', proc.stdout + proc.stderr);
     const write = await nodeIn(containers, 'bot-1', "try{require('fs').writeFileSync('/app/x','')}catch(e){console.log(e.code)}");
     check(write.stdout === 'EROFS', 'the root filesystem is read-only', write.stdout);
-    const app = await nodeIn(containers, 'bot-1', "console.log(require('fs').readdirSync('/app').join(','))");
-    check(app.stdout === 'flows,node_modules,package.json,src', '/app holds the app and its production dependencies only', app.stdout);
+    const app = await nodeIn(containers, 'bot-1', "const fs=require('fs');console.log(fs.readdirSync('/app').join(','),fs.readdirSync('/app/deploy').join(','))");
+    // deploy/bot-ram-policy.json: the bot's own RAM policy, which the sandbox gives the bot's emulated RAM user.
+    check(app.stdout === 'deploy,flows,node_modules,package.json,src bot-ram-policy.json', '/app holds the app, its RAM policy and its production dependencies only', app.stdout);
     const shell = await containers.podmanResult('exec', 'bot-1', 'sh', '-c', 'true');
     check(shell.code !== 0, 'there is no shell in the image');
 

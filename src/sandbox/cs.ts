@@ -6,7 +6,7 @@ import type { AccountState, CsTask, SandboxAccount, SandboxCluster } from './acc
 import { NonceCache, verifyAcs3 } from './acs3.ts';
 import { findAccessKey } from './credentials.ts';
 import { applyFaults, sleep, type FaultPlan } from './faults.ts';
-import { isoSeconds, newRequestId, readBody, sendJson, type Handler } from './http.ts';
+import { type Handler, isoSeconds, newRequestId, readBody, sendJson, ServiceError } from './http.ts';
 import { accessDeniedDetail, gate } from './iam/authorize.ts';
 import type { RequestLog } from './request-log.ts';
 import { kubeconfigFor, type KubeServerAddress } from './kube/kubeconfig.ts';
@@ -19,15 +19,7 @@ export const TASK_DURATION_MS = 3_000;
 export const TASK_RUNNING_POLLS = 2;
 const CERT_LIFETIME_MS = 3 * 365 * 24 * 3600 * 1000;
 
-class CsError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+class CsError extends ServiceError {}
 const invalid = (message: string) => new CsError(400, 'InvalidParameter', message);
 
 type Addon = CsTask['addon'];

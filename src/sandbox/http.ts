@@ -68,3 +68,14 @@ export function found<T>(value: T | undefined, notFound: () => Error): T {
   if (value === undefined) throw notFound();
   return value;
 }
+
+/** An emulated service's refusal: its HTTP status and its error code (each emulator renders it in its service's format). */
+export class ServiceError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}

@@ -6,7 +6,7 @@ import { newAccessKeyId, newAccessKeySecret } from './account.ts';
 import { NonceCache, verifyAcs3, type CallerKey } from './acs3.ts';
 import { findAccessKey } from './credentials.ts';
 import { applyFaults, sleep, type FaultPlan } from './faults.ts';
-import { found, isoSeconds, newRequestId, randomDigits, readBody, sendJson, type Handler } from './http.ts';
+import { found, type Handler, isoSeconds, newRequestId, randomDigits, readBody, sendJson, ServiceError } from './http.ts';
 import { accessDeniedDetail, gate } from './iam/authorize.ts';
 import type { RequestLog } from './request-log.ts';
 
@@ -19,15 +19,7 @@ const USER_NAME = /^[A-Za-z0-9._-]+$/;
 const POLICY_NAME = /^[A-Za-z0-9-]+$/;
 const ROTATE_STRATEGIES = ['None', 'DeleteOldestNonDefaultVersionWhenLimitExceeded'];
 
-class RamError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+class RamError extends ServiceError {}
 
 const notExist = {
   user: () => new RamError(404, 'EntityNotExist.User', 'The user does not exist.'),

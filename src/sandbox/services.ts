@@ -15,19 +15,10 @@ import type { AccountState, SandboxAccount } from './account.ts';
 import { NonceCache, verifyAcs3 } from './acs3.ts';
 import { findAccessKey } from './credentials.ts';
 import { applyFaults, type FaultPlan } from './faults.ts';
-import { newRequestId, randomDigits, readBody, sendJson, type Handler } from './http.ts';
+import { type Handler, newRequestId, randomDigits, readBody, sendJson, ServiceError } from './http.ts';
 import { accessDeniedDetail, gate } from './iam/authorize.ts';
 import type { RequestLog } from './request-log.ts';
 
-class ServiceError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
 
 type Product = 'hbr' | 'ecs' | 'oss';
 const PRODUCTS: Record<string, Product> = { '2017-09-08': 'hbr', '2014-05-26': 'ecs', '2019-04-22': 'oss' };

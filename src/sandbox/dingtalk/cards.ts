@@ -2,6 +2,7 @@
 // plus the request checks and error shape the OpenAPI routes share. Cards use DingTalk's public
 // MarkdownButton template, whose variables are checked as the template renders them.
 import { randomBytes } from 'node:crypto';
+import { ServiceError } from '../http.ts';
 
 /**
  * The public MarkdownButton template (open-dingtalk/dingtalk-stream-sdk-python,
@@ -32,15 +33,7 @@ export interface RenderedCard {
 }
 
 /** The api.dingtalk.com error body is {code, message, requestid}; the status travels separately. */
-export class OpenApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+export class OpenApiError extends ServiceError {}
 
 export type Body = Record<string, unknown>;
 

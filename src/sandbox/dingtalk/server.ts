@@ -291,60 +291,46 @@ export async function startDingTalkEmulator(o: DingTalkEmulatorOptions): Promise
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  /** A robot message from a person, as the Stream gateway delivers it, with a session webhook to answer on. */
+  const deliverText = (conversationId: string, from: { userId: string; nick?: string }, fields: Record<string, unknown>) => {
+    const now = Date.now();
+    const session = randomBytes(16).toString('hex');
+    sessions.set(session, { conversationId, expiresAt: now + SESSION_LIFETIME_MS });
+    return gateway.callback(TOPIC_ROBOT, {
+      conversationId,
+      chatbotCorpId: corpId,
+      chatbotUserId,
+      msgId: `msg${randomBytes(12).toString('base64url')}`,
+      senderNick: from.nick ?? from.userId,
+      isAdmin: false,
+      senderStaffId: from.userId,
+      sessionWebhookExpiredTime: now + SESSION_LIFETIME_MS,
+      createAt: now,
+      senderCorpId: corpId,
+      senderId: `$:LWCP_v1:$${Buffer.from(from.userId).toString('base64')}`,
+      sessionWebhook: `${base}/robot/sendBySession?session=${session}`,
+      robotCode: o.robotCode,
+      msgtype: 'text',
+      ...fields,
+    });
+  };
+
   return {
     apiUrl: base,
     gatewayUrl: `${base}/v1.0/gateway/connections/open`,
     async sendGroupMessage(input) {
-      const now = Date.now();
-      const session = randomBytes(16).toString('hex');
-      sessions.set(session, { conversationId: input.conversationId, expiresAt: now + SESSION_LIFETIME_MS });
-      const ack = await gateway.callback(TOPIC_ROBOT, {
-        conversationId: input.conversationId,
+      const ack = await deliverText(input.conversationId, input, {
         atUsers: [{ dingtalkId: chatbotUserId }],
-        chatbotCorpId: corpId,
-        chatbotUserId,
-        msgId: `msg${randomBytes(12).toString('base64url')}`,
-        senderNick: input.nick ?? input.userId,
-        isAdmin: false,
-        senderStaffId: input.userId,
-        sessionWebhookExpiredTime: now + SESSION_LIFETIME_MS,
-        createAt: now,
-        senderCorpId: corpId,
         conversationType: '2',
-        senderId: `$:LWCP_v1:$${Buffer.from(input.userId).toString('base64')}`,
         conversationTitle: input.title ?? 'Sandbox group',
         isInAtList: true,
-        sessionWebhook: `${base}/robot/sendBySession?session=${session}`,
         // DingTalk strips the @mention and keeps the space after it.
         text: { content: ` ${input.text}` },
-        robotCode: o.robotCode,
-        msgtype: 'text',
       });
       return { acked: ack.acked };
     },
     async sendPrivateMessage(input) {
-      const now = Date.now();
-      const session = randomBytes(16).toString('hex');
-      const conversationId = `cidOto${Buffer.from(input.userId).toString('base64url')}==`;
-      sessions.set(session, { conversationId, expiresAt: now + SESSION_LIFETIME_MS });
-      const ack = await gateway.callback(TOPIC_ROBOT, {
-        conversationId,
-        chatbotCorpId: corpId,
-        chatbotUserId,
-        msgId: `msg${randomBytes(12).toString('base64url')}`,
-        senderNick: input.nick ?? input.userId,
-        isAdmin: false,
-        senderStaffId: input.userId,
-        sessionWebhookExpiredTime: now + SESSION_LIFETIME_MS,
-        createAt: now,
-        senderCorpId: corpId,
-        conversationType: '1',
-        senderId: `$:LWCP_v1:$${Buffer.from(input.userId).toString('base64')}`,
-        sessionWebhook: `${base}/robot/sendBySession?session=${session}`,
-        text: { content: input.text },
-        robotCode: o.robotCode,
-        msgtype: 'text',
-      });
+      const ack = await deliverText(`cidOto${Buffer.from(input.userId).toString('base64url')}==`, input, { conversationType: '1', text: { content: input.text } });
       return { acked: ack.acked };
     },
     async clickCard(input) {
