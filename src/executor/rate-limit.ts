@@ -20,7 +20,7 @@ export type CloudApi = 'ram' | 'cs' | 'oss' | 'kube' | 'hbr' | 'ecs';
 
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   perSecond: { ram: 20, cs: 20, oss: 50, kube: 50 },
-  concurrency: 16,
+  concurrency: 64,
 };
 
 /**
