@@ -27,12 +27,13 @@ const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;
 
 export function chartSvg(results: BenchResult[], at: string): string {
   const rows = rowsOf(results);
-  const labelWidth = 520;
+  // About 7 px per character of a 13 px sans-serif label.
+  const labelWidth = Math.min(800, Math.max(320, 12 + 7 * Math.max(0, ...rows.map((r) => r.label.length))));
   const barWidth = 360;
   const rowHeight = 26;
   const top = 48;
   const scaleMax = Math.min(5, Math.max(2, ...rows.map((r) => Math.ceil(r.against * 2) / 2)));
-  const x = (v: number) => labelWidth + (Math.min(v, scaleMax) / scaleMax) * barWidth;
+  const x = (v: number) => labelWidth + (Math.min(Math.max(v, 0), scaleMax) / scaleMax) * barWidth;
   const height = top + rows.length * rowHeight + 40;
   const width = labelWidth + barWidth + 260;
   const bars = rows.map((row, i) => {

@@ -19,11 +19,14 @@ describe('bench chart', () => {
         { metric: 'calls', value: 83, unit: 'calls', baseline: 57, ratio: 1.46 },
       ],
     }], 'now');
-    const bars = [...svg.matchAll(/<rect x="520" y="\d+" width="([\d.]+)" height="\d+" fill="(#[0-9a-f]+)"/g)].map((m) => ({ width: Number(m[1]), fill: m[2] }));
+    const bars = [...svg.matchAll(/<rect x="\d+" y="\d+" width="([\d.]+)" height="\d+" fill="(#[0-9a-f]+)"/g)].map((m) => ({ width: Number(m[1]), fill: m[2] }));
     expect(bars).toHaveLength(2);
     expect(bars[0]).toEqual({ width: expect.closeTo((1.38 / 1.2 / 2) * 360, 0), fill: '#c62828' });
     expect(bars[1]).toEqual({ width: expect.closeTo((0.4 / 2 / 2) * 360, 0), fill: '#2e7d32' });
     expect(svg).toContain('Engine overhead: full setup');
     expect(svg).toContain('1.38× (goal ≤ 1.2×) — missed');
+    // Every label starts inside the picture.
+    const labelEnd = Number(/<text x="(\d+)" y="\d+" text-anchor="end">/.exec(svg)![1]);
+    expect(labelEnd).toBeGreaterThanOrEqual(7 * 'Engine overhead: full setup'.length);
   });
 });
