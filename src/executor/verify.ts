@@ -11,7 +11,6 @@ import type { VerifyCheck, VerifyReport } from './contract.ts';
 import type { ExecContext } from './context.ts';
 import { apiGatewayAuthorized, managedRoleAuthorized, readClusterOrSuggest } from './read-cluster.ts';
 import { defaultPolicyDocument, listBackupLocations, policyAttached, readyReplicas, userExists, type CustomObject } from './reads.ts';
-import { StepError } from './contract.ts';
 import { readAccessKeySecret } from './steps/ensure-access-key-secret.ts';
 import { policyGrants } from './steps/ensure-policy.ts';
 import { configurationChanges, currentConfiguration, describeRecord, recordOf, vaultOf } from './test-backup-record.ts';

@@ -8,7 +8,7 @@ import type { BotProcess } from '../support/bot-process.ts';
 import { startLiveWorld, type LiveWorld } from '../support/live-world.ts';
 import { postgresUrl, requirePostgres } from '../support/postgres.ts';
 import { setupState } from '../support/sandbox-state.ts';
-import { isApproval, isClosing, isQuestion, SlackDriver } from '../support/slack-driver.ts';
+import { isClosing, isQuestion, SlackDriver } from '../support/slack-driver.ts';
 
 const BOT_TOKEN = 'xoxb-7070-7070-replicatoken';
 const REQUESTER = 'U0ALICE';

@@ -7,7 +7,6 @@ import * as $Ram from '@alicloud/ram20150501';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reply } from '../../src/chat/model.ts';
-import type { OpenDrift } from '../../src/watch/drift.ts';
 import { csClient, ossClient, ramClient } from '../sandbox/clients.ts';
 import { APPROVER, BYSTANDER, CHANNEL, COMPLETE, REQUESTER, driveToEnd, startTestBot, type TestBot } from '../support/bot-harness.ts';
 import type { Recorded } from '../support/recording-chat.ts';

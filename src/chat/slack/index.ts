@@ -16,7 +16,7 @@ import type { Logger } from '../../observability/logger.ts';
 import { denyModal, renderDecidedApproval, renderNote, renderReply, type SlackMessage, ACTION, ANSWER_BLOCK_PREFIX, DENY_VIEW } from './blocks.ts';
 import { SlackEventsReceiver } from './http-receiver.ts';
 import { actionEvent, commandEvent, denySubmission, SLASH_COMMAND, stepOfApprovalMessage, threadTextEvent } from './inbound.ts';
-import { escapeMrkdwn, truncate } from './mrkdwn.ts';
+import { truncate } from './mrkdwn.ts';
 import { SlackSocketReceiver } from './socket-receiver.ts';
 import { UserGroupDirectory } from './user-groups.ts';
 
