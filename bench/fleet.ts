@@ -32,6 +32,8 @@ const benchEventId = () => `bench:${randomUUID()}`;
 const REGIONS = ['cn-shanghai', 'cn-beijing', 'cn-shenzhen', 'cn-zhangjiakou', 'cn-chengdu'];
 /** The bot's default region: DescribeClusterDetail of every cluster goes to its endpoint (src/executor/clients.ts). */
 const DEFAULT_REGION = 'cn-hangzhou';
+/** Every CS endpoint the fleet uses: the default region's and the fleet's regions'. */
+const ENDPOINTS = [DEFAULT_REGION, ...REGIONS];
 const PER_REGION = Number(process.env.BENCH_FLEET_PER_REGION ?? 100);
 const TEMPLATE = 'c-sandbox-managed';
 const LATENCY_MS = 50;
@@ -58,7 +60,7 @@ function watchThrottling(plan: FaultPlan, throttledBy: Map<string, number>): voi
 }
 
 const csCounts = (sandbox: Sandbox) =>
-  Object.fromEntries([DEFAULT_REGION, ...REGIONS].map((r) => [r, { calls: sandbox.regionalCs[r]!.faults.calls.length, throttled: sandbox.regionalCs[r]!.faults.throttled }]));
+  Object.fromEntries(ENDPOINTS.map((r) => [r, { calls: sandbox.regionalCs[r]!.faults.calls.length, throttled: sandbox.regionalCs[r]!.faults.throttled }]));
 
 function seedFleet(sandbox: Sandbox): { ids: Record<string, string[]>; plainId: string } {
   const ids = Object.fromEntries(REGIONS.map((region) => [region, Array.from({ length: PER_REGION }, (_, i) => `c-fleet-${region.slice(3)}-${String(i).padStart(3, '0')}`)]));
@@ -75,11 +77,10 @@ function seedFleet(sandbox: Sandbox): { ids: Record<string, string[]>; plainId: 
 }
 
 export async function fleet(): Promise<BenchResult> {
-  const sandbox = await startSandbox({ csRegions: [DEFAULT_REGION, ...REGIONS] });
+  const sandbox = await startSandbox({ csRegions: ENDPOINTS });
   const { ids, plainId } = seedFleet(sandbox);
   const allIds = Object.values(ids).flat();
-  const endpoints = [DEFAULT_REGION, ...REGIONS];
-  const regionalPlans = endpoints.map((r) => sandbox.regionalCs[r]!.faults);
+  const regionalPlans = ENDPOINTS.map((r) => sandbox.regionalCs[r]!.faults);
   for (const plan of [...Object.values(sandbox.faults), ...regionalPlans]) plan.add({ operation: '*', fault: { kind: 'latency', ms: LATENCY_MS } });
   const throttledBy = new Map<string, number>();
   for (const plan of regionalPlans) {
@@ -95,7 +96,7 @@ export async function fleet(): Promise<BenchResult> {
   const clients = createCloudClients({
     credentials: sandbox.botCredentials,
     endpoints: { ...cloudEndpointsOf(sandbox), cs: sandbox.regionalCs[DEFAULT_REGION]!.endpoint },
-    csEndpoints: Object.fromEntries(endpoints.map((r) => [r, sandbox.regionalCs[r]!.endpoint])),
+    csEndpoints: Object.fromEntries(ENDPOINTS.map((r) => [r, sandbox.regionalCs[r]!.endpoint])),
     protocol: 'http',
     defaultRegion: DEFAULT_REGION,
   });
@@ -159,14 +160,14 @@ export async function fleet(): Promise<BenchResult> {
   const done = rows.filter((line) => /\bdone\b/.test(line)).length;
   const after = csCounts(sandbox);
   const sent = (r: string) => after[r]!.calls - afterPlain[r]!.calls;
-  const throttled = endpoints.reduce((n, r) => n + after[r]!.throttled - afterPlain[r]!.throttled, 0);
+  const throttled = ENDPOINTS.reduce((n, r) => n + after[r]!.throttled - afterPlain[r]!.throttled, 0);
   const needed = (r: string) => (ids[r]?.length ?? 0) * plainAtOwn + (r === DEFAULT_REGION ? allIds.length * plainAtDefault : 0);
   const rateBound = (r: string) => (Math.max(0, needed(r) - CS_BURST) / CS_RATE) * 1000;
-  const busiest = endpoints.reduce((a, b) => (rateBound(b) > rateBound(a) ? b : a));
+  const busiest = ENDPOINTS.reduce((a, b) => (rateBound(b) > rateBound(a) ? b : a));
   const boundMs = Math.max(rateBound(busiest), chainMs);
   const overall = ratio(wallMs, boundMs);
-  const totalSent = endpoints.reduce((n, r) => n + sent(r), 0);
-  const totalNeeded = endpoints.reduce((n, r) => n + needed(r), 0);
+  const totalSent = ENDPOINTS.reduce((n, r) => n + sent(r), 0);
+  const totalNeeded = ENDPOINTS.reduce((n, r) => n + needed(r), 0);
   const failures = rows.filter((line) => !/\bdone\b/.test(line));
   const others = (['ram', 'oss', 'kube'] as const).map((s) => `${s} ${sandbox.faults[s].calls.length}`).join(', ');
 
@@ -190,7 +191,7 @@ export async function fleet(): Promise<BenchResult> {
         `with ${plainAtOwn} CS requests to its region's endpoint and ${plainAtDefault} to the default region's (DescribeClusterDetail), in ${round(chainMs / 1000)} s ` +
         '(its chain of dependent calls and polls: the latency bound). ' +
         `Rate bound: the busiest endpoint, ${busiest}: ${needed(busiest)} needed requests, minus the burst of ${CS_BURST}, at ${CS_RATE}/s = ${round(rateBound(busiest) / 1000)} s.`,
-      `CS requests per region's endpoint (sent / needed): ${endpoints.map((r) => `${r} ${sent(r)}/${needed(r)}`).join(', ')}; throttled by operation: ${[...throttledBy].map(([op, n]) => `${op} ${n}`).join(', ') || 'none'}.`,
+      `CS requests per region's endpoint (sent / needed): ${ENDPOINTS.map((r) => `${r} ${sent(r)}/${needed(r)}`).join(', ')}; throttled by operation: ${[...throttledBy].map(([op, n]) => `${op} ${n}`).join(', ') || 'none'}.`,
       `other calls: ${others}. The bot's limiter paces CS per region at ${DEFAULT_RATE_LIMITS.perSecond.cs}/s and Kubernetes per cluster, with ${DEFAULT_RATE_LIMITS.concurrency} calls in flight. ` +
         'Each region is its own fleet (one command each), so regions overlap; within a fleet every step waits for all its clusters before its one approval.',
       `approvals (step, clusters, seen at): ${approvals.map((a, i) => `${a.prompt.request.step} (${a.covers?.length ?? 1}, ${round(postedAt[i]! / 1000, 1)} s)`).join(', ')}.`,

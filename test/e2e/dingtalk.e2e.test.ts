@@ -81,6 +81,16 @@ const creates = () => {
   const { ram, oss, cs, kube } = app!.sandbox!.faults;
   return [...ram.calls, ...oss.calls, ...cs.calls, ...kube.calls].filter((c) => /^(Create|Put|Install|Upgrade|Attach|kube:(create|patch|update))/.test(c));
 };
+/** The requester answers each question with its first choice until the first approval card: that card. */
+async function firstApproval(): Promise<Card> {
+  const handled = new Set<string>();
+  for (;;) {
+    const card = await nextPrompt(handled);
+    handled.add(card.outTrackId);
+    if (kindOf(card) === 'approval') return card;
+    await click(card, REQUESTER, 'first');
+  }
+}
 const privateTo = (userId: string) => emulator.messages().filter((m) => m.via === 'oto' && m.userIds?.includes(userId));
 
 describe('DingTalk end to end', () => {
@@ -151,17 +161,7 @@ describe('DingTalk end to end', () => {
   it('Deny on a card takes its reason from a private message to the robot, into the card and the audit log', async () => {
     await startBot();
     await emulator.sendGroupMessage({ conversationId: GROUP, userId: REQUESTER, nick: 'Alice', text: 'backup-setup c-sandbox-dedicated' });
-    const handled = new Set<string>();
-    let approval: Card;
-    for (;;) {
-      const card = await nextPrompt(handled);
-      handled.add(card.outTrackId);
-      if (kindOf(card) === 'approval') {
-        approval = card;
-        break;
-      }
-      await click(card, REQUESTER, 'first');
-    }
+    const approval = await firstApproval();
     // Before any denial, a private message is not taken for anything.
     await emulator.sendPrivateMessage({ userId: APPROVER, nick: 'Mei', text: 'hello' });
     await until('the private answer', () => privateTo(APPROVER).length > 0);
@@ -191,17 +191,7 @@ describe('DingTalk end to end', () => {
   it('refuses a non-approver click privately and executes nothing twice for a repeated callback', async () => {
     await startBot();
     await emulator.sendGroupMessage({ conversationId: GROUP, userId: REQUESTER, nick: 'Alice', text: '@backup-bot backup-setup c-sandbox-dedicated' });
-    const handled = new Set<string>();
-    let approval: Card;
-    for (;;) {
-      const card = await nextPrompt(handled);
-      handled.add(card.outTrackId);
-      if (kindOf(card) === 'approval') {
-        approval = card;
-        break;
-      }
-      await click(card, REQUESTER, 'first');
-    }
+    const approval = await firstApproval();
 
     const before = creates().length;
     const seen = shown(approval).buttons;

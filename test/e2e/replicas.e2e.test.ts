@@ -1,12 +1,11 @@
 // Issue 7: two bot processes share one PostgreSQL; every approval click reaches both at the same
 // moment (twice each), and every privileged step still runs exactly once.
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/index.ts';
 import type { SlackApi } from '../../src/sandbox/slack/api.ts';
 import type { BotProcess } from '../support/bot-process.ts';
 import { startLiveWorld, type LiveWorld } from '../support/live-world.ts';
-import { postgresUrl, requirePostgres } from '../support/postgres.ts';
+import { createPgSchema, type PgSchema } from '../support/pg-schema.ts';
 import { setupState } from '../support/sandbox-state.ts';
 import { isClosing, isQuestion, SlackDriver } from '../support/slack-driver.ts';
 
@@ -18,31 +17,20 @@ let world: LiveWorld | undefined;
 let sandbox: Sandbox;
 let api: SlackApi;
 const bots: BotProcess[] = [];
-let schema: string;
+let schema: PgSchema | undefined;
 
 beforeAll(async () => {
-  await requirePostgres();
-  schema = `bot_replicas_${Math.random().toString(36).slice(2, 10)}`;
-  const admin = new pg.Client({ connectionString: postgresUrl() });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  await admin.end();
+  schema = await createPgSchema('bot_replicas');
 
   world = await startLiveWorld({ botToken: BOT_TOKEN, approvers: `slack:${APPROVER}` });
   ({ sandbox, api } = world);
-  const databaseUrl = `${postgresUrl()}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-  for (let i = 0; i < 2; i++) bots.push(await world.newBot({ DATABASE_URL: databaseUrl }));
+  for (let i = 0; i < 2; i++) bots.push(await world.newBot({ DATABASE_URL: schema.url }));
   await Promise.all(bots.map((b) => b.start()));
 }, 60_000);
 
 afterAll(async () => {
   await world?.close();
-  if (schema) {
-    const admin = new pg.Client({ connectionString: postgresUrl() });
-    await admin.connect();
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await admin.end();
-  }
+  await schema?.drop();
 });
 
 const SERVICES = ['ram', 'cs', 'oss', 'kube'] as const;

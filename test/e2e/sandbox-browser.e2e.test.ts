@@ -3,7 +3,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.ts';
@@ -42,6 +42,21 @@ afterAll(async () => {
 async function pending(page: Page, kind: string, handled: Set<string>): Promise<string | null> {
   const ids = await page.locator(`${SELECTORS.message}[data-kind="${kind}"]`).evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-message-id')!));
   return ids.find((id) => !handled.has(id)) ?? null;
+}
+
+/** Answers each question with its suggested choice until an approval shows in `where` (the page, or one thread of it). */
+async function answerUntilApproval(page: Page, where: Page | Locator = page): Promise<void> {
+  const handled = new Set<string>();
+  for (;;) {
+    const question = await pending(page, 'question', handled);
+    if (question) {
+      handled.add(question);
+      await page.locator(`${SELECTORS.message}[data-message-id="${question}"] [data-primary="true"]`).click();
+      continue;
+    }
+    if ((await where.locator(`${SELECTORS.message}[data-kind="approval"]`).count()) > 0) return;
+    await page.waitForTimeout(50);
+  }
 }
 
 /**
@@ -218,17 +233,7 @@ describe.skipIf(!chromiumPath())('the sandbox in a browser', () => {
     await sendCommand(avery, '/backup-setup c-sandbox-managed');
     const thread = avery.locator(`${SELECTORS.thread}:has([data-kind="status"]:has-text("c-sandbox-managed"))`);
     await thread.waitFor();
-    const handled = new Set<string>();
-    for (;;) {
-      const question = await pending(avery, 'question', handled);
-      if (question) {
-        handled.add(question);
-        await avery.locator(`${SELECTORS.message}[data-message-id="${question}"] [data-primary="true"]`).click();
-        continue;
-      }
-      if ((await thread.locator(`${SELECTORS.message}[data-kind="approval"]`).count()) > 0) break;
-      await avery.waitForTimeout(50);
-    }
+    await answerUntilApproval(avery, thread);
     // Avery may not approve her own request: the approval is not hers to answer, and says who can.
     const approval = thread.locator(`${SELECTORS.message}[data-kind="approval"]`).first();
     expect(await approval.getAttribute('data-needs-answer')).toBe('other');
@@ -293,17 +298,7 @@ describe.skipIf(!chromiumPath())('the sandbox in a browser', () => {
     try {
       const riley = await openChat(browser.context, clocked.url, 'web:requester');
       await sendCommand(riley, '/backup-setup c-sandbox-dedicated');
-      const handled = new Set<string>();
-      for (;;) {
-        const question = await pending(riley, 'question', handled);
-        if (question) {
-          handled.add(question);
-          await riley.locator(`${SELECTORS.message}[data-message-id="${question}"] [data-primary="true"]`).click();
-          continue;
-        }
-        if ((await riley.locator(`${SELECTORS.message}[data-kind="approval"]`).count()) > 0) break;
-        await riley.waitForTimeout(50);
-      }
+      await answerUntilApproval(riley);
       // 15 minutes to decide (APPROVAL_TTL); at 12 the approvers are reminded, in the thread.
       offset = 12 * 60_000 + 5_000;
       const reminder = riley.locator(`${SELECTORS.message}[data-kind="reminder"]`);

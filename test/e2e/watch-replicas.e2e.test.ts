@@ -1,39 +1,27 @@
 // Issue 18: two replicas on one PostgreSQL both run the watch. Each watched cluster is checked once per
 // interval, not twice (the watch row's compare-and-set claim), and its drift is posted once, by one of them.
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { CHANNEL, startTestBot, type TestBot } from '../support/bot-harness.ts';
-import { postgresUrl, requirePostgres } from '../support/postgres.ts';
+import { createPgSchema, type PgSchema } from '../support/pg-schema.ts';
 
 const INTERVAL = 5_000;
 const CLUSTERS = ['c-sandbox-managed', 'c-sandbox-dedicated', 'c-sandbox-registered', 'c-sandbox-edge', 'c-sandbox-serverless-pro', 'c-sandbox-old'];
 
 let sandbox: Sandbox;
-let schema: string;
+let schema: PgSchema | undefined;
 const replicas: TestBot[] = [];
 
 beforeAll(async () => {
-  await requirePostgres();
-  schema = `bot_watch_${Math.random().toString(36).slice(2, 10)}`;
-  const admin = new pg.Client({ connectionString: postgresUrl() });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  await admin.end();
+  schema = await createPgSchema('bot_watch');
   sandbox = await startSandbox();
-  const databaseUrl = `${postgresUrl()}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-  for (const owner of ['replica-a', 'replica-b']) replicas.push(await startTestBot({ sandbox, databaseUrl, watchIntervalMs: INTERVAL, owner }));
+  for (const owner of ['replica-a', 'replica-b']) replicas.push(await startTestBot({ sandbox, databaseUrl: schema.url, watchIntervalMs: INTERVAL, owner }));
 }, 60_000);
 
 afterAll(async () => {
   for (const replica of replicas) await replica.stop();
   await sandbox?.close();
-  if (schema) {
-    const admin = new pg.Client({ connectionString: postgresUrl() });
-    await admin.connect();
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await admin.end();
-  }
+  await schema?.drop();
 });
 
 describe('the watch on two replicas sharing PostgreSQL', () => {
